@@ -1,0 +1,44 @@
+"""md2tex: Jekyll/kramdown Markdown posts with MathJax-style math to LaTeX and PDF.
+
+The public API::
+
+    import md2tex
+    doc = md2tex.convert(text, md2tex.Options())      # pure: no disk, no TeX
+    doc.tex, doc.diagnostics
+    md2tex.build_pdf(doc, "post.pdf")                 # runs TeX, writes atomically
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .build import BuildResult, build_pdf
+from .diagnostics import (
+    BuildError,
+    Diagnostic,
+    EngineMissingError,
+    InputError,
+    Md2TexError,
+    OutputError,
+    Severity,
+)
+from .document import Document
+from .options import Options
+from .pipeline import convert, convert_file
+
+__all__ = [
+    "BuildError",
+    "BuildResult",
+    "Diagnostic",
+    "Document",
+    "EngineMissingError",
+    "InputError",
+    "Md2TexError",
+    "Options",
+    "OutputError",
+    "Severity",
+    "__version__",
+    "build_pdf",
+    "convert",
+    "convert_file",
+]

@@ -1,0 +1,5 @@
+"""``python -m md2tex``."""
+
+from .cli import main
+
+main()

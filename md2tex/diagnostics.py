@@ -1,0 +1,106 @@
+"""Diagnostics and the error family: every problem is reported against a Markdown line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, replace
+from enum import Enum
+from typing import Any
+
+
+class Severity(str, Enum):
+    """How bad a diagnostic is; errors stop the build, warnings and notes do not."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    NOTE = "note"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One message about the input, located at a Markdown line (and column, when known)."""
+
+    severity: Severity
+    code: str
+    message: str
+    path: str = "<string>"
+    line: int | None = None
+    column: int | None = None
+    hint: str | None = None
+    fix: str | None = None
+
+    def format(self) -> str:
+        """Render compiler-style: ``post.md:12:8: error: message [code]``."""
+        where = self.path
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        text = f"{where}: {self.severity.value}: {self.message} [{self.code}]"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+    def with_path(self, path: str) -> Diagnostic:
+        return replace(self, path=path)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["severity"] = self.severity.value
+        return data
+
+
+def error(code: str, message: str, line: int | None = None, **kw: Any) -> Diagnostic:
+    return Diagnostic(Severity.ERROR, code, message, line=line, **kw)
+
+
+def warning(code: str, message: str, line: int | None = None, **kw: Any) -> Diagnostic:
+    return Diagnostic(Severity.WARNING, code, message, line=line, **kw)
+
+
+def note(code: str, message: str, line: int | None = None, **kw: Any) -> Diagnostic:
+    return Diagnostic(Severity.NOTE, code, message, line=line, **kw)
+
+
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
+    return any(d.severity is Severity.ERROR for d in diagnostics)
+
+
+class Md2TexError(Exception):
+    """Base of md2tex's errors; carries the diagnostics that explain it."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, diagnostics: Sequence[Diagnostic] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)
+
+    def __str__(self) -> str:
+        if self.diagnostics:
+            return "\n".join(d.format() for d in self.diagnostics)
+        return self.message
+
+
+class InputError(Md2TexError):
+    """The Markdown (or its front matter) cannot be read or converted."""
+
+    exit_code = 1
+
+
+class BuildError(Md2TexError):
+    """TeX ran and failed; diagnostics point at Markdown lines."""
+
+    exit_code = 3
+
+
+class EngineMissingError(Md2TexError):
+    """No TeX engine is installed."""
+
+    exit_code = 4
+
+
+class OutputError(Md2TexError):
+    """The output file cannot be written."""
+
+    exit_code = 5

@@ -1,0 +1,148 @@
+"""The one escaping function, with contexts: prose, URL, inline code, PDF strings.
+
+User text reaches LaTeX only through here. Under pdflatex non-ASCII characters become LaTeX
+commands (pylatexenc); a character no font can show becomes a visible placeholder.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import urllib.parse
+from collections.abc import Callable
+from functools import lru_cache
+
+from pylatexenc.latexencode import UnicodeToLatexEncoder
+
+logging.getLogger("pylatexenc").setLevel(logging.ERROR)
+
+_TEXT_SPECIALS = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "&": r"\&",
+    "#": r"\#",
+    "^": r"\textasciicircum{}",
+    "_": r"\_",
+    "%": r"\%",
+    "~": r"\textasciitilde{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+    "[": "{[}",
+    "]": "{]}",
+    "`": r"\textasciigrave{}",
+    '"': r"\textquotedbl{}",
+    "\u00a0": "~",
+}
+_TEXT_RE = re.compile(r"[\\{}$&#^_%~<>|\[\]`\"\u00a0]|[^\x00-\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+#: characters (outside Latin) that make a document need a CJK-capable engine
+CJK_RE = re.compile(r"[\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+
+_ENCODER = UnicodeToLatexEncoder(
+    non_ascii_only=True,
+    replacement_latex_protection="braces-after-macro",
+    unknown_char_policy="fail",
+)
+
+
+@lru_cache(maxsize=4096)
+def unicode_char(ch: str) -> str | None:
+    """LaTeX for one non-ASCII character under pdflatex, or None if nothing can show it."""
+    try:
+        out: str = _ENCODER.unicode_to_latex(ch)
+    except ValueError:
+        return None
+    return out
+
+
+def placeholder(ch: str) -> str:
+    return rf"\mdmissingchar{{U+{ord(ch):04X}}}"
+
+
+def escape_text(text: str, unicode: bool = False,
+                missing: Callable[[str], None] | None = None) -> str:
+    """Escape prose for LaTeX text mode.
+
+    ``unicode``: the engine reads UTF-8 natively (xelatex, lualatex), so non-ASCII stays.
+    ``missing`` is told about characters that became placeholders.
+    """
+    text = _CONTROL.sub("", text)
+
+    def sub(m: re.Match[str]) -> str:
+        ch = m.group(0)
+        if ch in _TEXT_SPECIALS:
+            return _TEXT_SPECIALS[ch]
+        if unicode:
+            return ch
+        latex = unicode_char(ch)
+        if latex is None:
+            if missing:
+                missing(ch)
+            return placeholder(ch)
+        return latex
+
+    out = _TEXT_RE.sub(sub, text)
+    # T1 ligatures that Markdown authors never mean: ,, << >> (?` !` are gone with `)
+    return out.replace(",,", ",{},")
+
+
+def smart_quotes(text: str) -> str:
+    """Straight quotes to typographic ones, as kramdown's default typography does."""
+    text = re.sub(r'(^|[\s(\[{])"', "\\1\u201c", text)
+    text = text.replace('"', "\u201d")
+    text = re.sub(r"(^|[\s(\[{])'", "\\1\u2018", text)
+    return text.replace("'", "\u2019")
+
+
+_URL_SAFE = "/:?&=+,;@!*'()$-_.~"
+ALLOWED_SCHEMES = ("http", "https", "mailto", "ftp")
+
+
+def url_scheme_allowed(url: str) -> bool:
+    """Only web and mail links (and relative ones) may become PDF links."""
+    scheme = urllib.parse.urlsplit(url.strip()).scheme.lower()
+    return scheme in ALLOWED_SCHEMES or scheme == ""
+
+
+def escape_url(url: str) -> str:
+    """A URL for ``\\href``/``\\url``: percent-encoded, then ``#`` and ``%`` escaped."""
+    url = _CONTROL.sub("", url.strip())
+    encoded = urllib.parse.quote(url, safe=_URL_SAFE + "#%")
+    # a '%' not starting a valid escape is encoded itself
+    encoded = re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", encoded)
+    return encoded.replace("\\", "%5C").replace("{", "%7B").replace("}", "%7D") \
+        .replace("%", r"\%").replace("#", r"\#").replace("~", r"\~{}")
+
+
+_CODE_BREAK_AFTER = set("._/,(=:;-")
+
+
+def escape_code(text: str, unicode: bool = False,
+                missing: Callable[[str], None] | None = None) -> str:
+    """Inline code for ``\\texttt``: every character literal, line breaks allowed after
+    punctuation so long identifiers do not run into the margin."""
+    out: list[str] = []
+    for ch in _CONTROL.sub("", text):
+        if ch == " ":
+            out.append(r"\mdcodespace{}")
+        elif ch == "-":
+            out.append("-{}")
+        elif ch == "'":
+            out.append(r"\textquotesingle{}")
+        elif ch in ",<>" or ch == "`" or ch == '"':
+            out.append({",": ",{}", "<": r"\textless{}", ">": r"\textgreater{}",
+                        "`": r"\textasciigrave{}", '"': r"\textquotedbl{}"}[ch])
+        else:
+            out.append(escape_text(ch, unicode, missing))
+        if ch in _CODE_BREAK_AFTER:
+            out.append(r"\allowbreak{}")
+    return "".join(out)
+
+
+def pdf_string(text: str) -> str:
+    """Text for PDF metadata and bookmarks (hyperref turns the escapes back into text)."""
+    return escape_text(re.sub(r"\s+", " ", text).strip())

@@ -1,0 +1,58 @@
+"""Code through Pygments only: its LaTeX escaping is what keeps code from turning into TeX."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+#: Pygments command prefix; the template defines the style macros once
+COMMAND_PREFIX = "PY"
+STYLE = "friendly"
+
+
+@lru_cache(maxsize=1)
+def _formatter_class() -> Any:
+    from pygments.formatters.latex import LatexFormatter  # lazily: import costs ~50 ms
+
+    return LatexFormatter
+
+
+@lru_cache(maxsize=256)
+def _lexer(language: str) -> Any:
+    from pygments.lexers import get_lexer_by_name
+    from pygments.lexers.special import TextLexer
+    from pygments.util import ClassNotFound
+
+    name = language.strip().lower()
+    if not name:
+        return TextLexer(stripnl=False, ensurenl=True)
+    try:
+        return get_lexer_by_name(name, stripnl=False, ensurenl=True)
+    except ClassNotFound:
+        return None
+
+
+def known_language(language: str) -> bool:
+    return _lexer(language) is not None
+
+
+def highlight(code: str, language: str, linenos: bool = False) -> str:
+    """A ``Verbatim`` environment with ``\\PY`` markup; unknown languages are plain text."""
+    from pygments import highlight as pyg_highlight
+    from pygments.lexers.special import TextLexer
+
+    lexer = _lexer(language) or TextLexer(stripnl=False, ensurenl=True)
+    options = r"breaklines,breakanywhere,fontsize=\mdcodesize"
+    if linenos:
+        options += ",numbers=left,numbersep=6pt"
+    formatter = _formatter_class()(commandprefix=COMMAND_PREFIX, style=STYLE,
+                                   verboptions=options)
+    out: str = pyg_highlight(code.expandtabs(4), lexer, formatter)
+    return out.strip("\n")
+
+
+@lru_cache(maxsize=1)
+def style_definitions() -> str:
+    """The ``\\PY`` macro definitions for the preamble, emitted once per document."""
+    defs: str = _formatter_class()(commandprefix=COMMAND_PREFIX, style=STYLE).get_style_defs()
+    return defs

@@ -1,0 +1,216 @@
+"""Where math starts and ends in Markdown: ``$``, ``$$``, ``\\\\(``, ``\\\\[``, ``\\(``, ``\\[``
+and bare amsmath environments. Math is cut out before any Markdown rule sees it, so ``_``,
+``*`` and ``\\\\`` inside a formula survive.
+
+``$$`` follows kramdown: a block of its own is display math, inside a paragraph it is inline.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mistune import Markdown
+    from mistune.block_parser import BlockParser
+    from mistune.core import BlockState, InlineState
+    from mistune.inline_parser import InlineParser
+
+#: amsmath/LaTeX environments that are display math on their own
+DISPLAY_ENVIRONMENTS = (
+    "equation", "align", "alignat", "gather", "multline", "flalign", "eqnarray",
+    "displaymath",
+)
+_ENV_NAMES = "|".join(DISPLAY_ENVIRONMENTS)
+
+#: opener -> closer
+_CLOSERS = {"$$": "$$", "$": "$", "\\\\(": "\\\\)", "\\\\[": "\\\\]", "\\(": "\\)", "\\[": "\\]"}
+_DISPLAY_OPENERS = {"$$", "\\\\[", "\\["}
+
+
+def find_closer(src: str, start: int, closer: str, end: int | None = None) -> int:
+    """Index of ``closer`` after ``start``, outside braces; -1 if none.
+
+    Braces are honoured first (so ``\\text{if $n$ even}`` keeps its inner dollars); if that
+    finds nothing, the plain first occurrence is taken, as MathJax would.
+    """
+    stop = len(src) if end is None else end
+    depth = 0
+    i = start
+    first_plain = -1
+    while i < stop:
+        if src.startswith(closer, i) and _closer_ok(src, i, closer):
+            if first_plain < 0:
+                first_plain = i
+            if depth <= 0:
+                return i
+        ch = src[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        i += 1
+    return first_plain
+
+
+def _closer_ok(src: str, i: int, closer: str) -> bool:
+    if closer == "$":
+        # pandoc's rule: no space before the closing $, no digit right after it; not part of $$
+        if i == 0 or src[i - 1] in " \t\n":
+            return False
+        if i + 1 < len(src) and (src[i + 1].isdigit() or src[i + 1] == "$"):
+            return False
+        return not src.startswith("$$", i - 1)
+    return True
+
+
+def _blank_lines_removed(text: str) -> str:
+    return re.sub(r"\n[ \t]*(?=\n)", "", text)
+
+
+def unescape_markdown_math(text: str) -> str:
+    """What MathJax sees inside ``\\\\( .. \\\\)`` after Markdown: ``\\\\`` is one backslash,
+    ``\\_`` and ``\\*`` lose their escape. Other escapes (``\\{``, ``\\,``) are kept as TeX."""
+    return re.sub(r"\\([\\_*|$`])", r"\1", text)
+
+
+def _content(opener: str, raw: str) -> str:
+    if opener.startswith("\\\\"):
+        raw = unescape_markdown_math(raw)
+    return _blank_lines_removed(raw)
+
+
+# ----------------------------------------------------------------------------- inline rules
+
+def _parse_inline_dollar(inline: InlineParser, m: re.Match[str], state: InlineState) -> int | None:
+    src = state.src
+    start = m.start()
+    if start > 0 and src[start - 1] == "\\":
+        return None
+    opener = "$$" if src.startswith("$$", start) else "$"
+    if opener == "$":
+        if not state.env.get("dollar_math", True):
+            return None
+        nxt = src[start + 1 : start + 2]
+        if not nxt or nxt.isspace():
+            return None
+    begin = start + len(opener)
+    close = find_closer(src, begin, opener)
+    if close < 0 or (opener == "$" and close == begin):
+        if opener == "$$":
+            # an unmatched "$$" is text; do not let the second "$" start single-dollar math
+            state.append_token({"type": "text", "raw": "$$"})
+            return begin
+        return None
+    raw = src[begin:close]
+    if opener == "$" and "\n\n" in raw:
+        return None
+    _append_inline_math(state, opener, raw, start, display=False)
+    return close + len(opener)
+
+
+def _parse_inline_paren(inline: InlineParser, m: re.Match[str], state: InlineState) -> int | None:
+    opener = m.group(0)
+    closer = _CLOSERS[opener]
+    close = find_closer(state.src, m.end(), closer)
+    if close < 0:
+        return None
+    raw = state.src[m.end() : close]
+    if not raw.strip():
+        return None
+    _append_inline_math(state, opener, raw, m.start(), display=opener in _DISPLAY_OPENERS)
+    return close + len(closer)
+
+
+def _append_inline_math(state: InlineState, opener: str, raw: str, pos: int,
+                        display: bool) -> None:
+    src = state.src
+    state.append_token({
+        "type": "math",
+        "raw": _content(opener, raw),
+        "attrs": {
+            "display": display,
+            "delim": opener,
+            "line_offset": src.count("\n", 0, pos),
+            "column": pos - (src.rfind("\n", 0, pos) + 1) + 1,
+            "source": src[pos : pos + len(opener) + len(raw) + len(_CLOSERS[opener])],
+        },
+    })
+
+
+# ------------------------------------------------------------------------------ block rules
+
+_BLOCK_OPEN = r"^ {0,3}(?P<mopen>\$\$|\\\\\[|\\\[)"
+_ENV_OPEN = r"^ {0,3}\\begin\{(?P<menv>(?:" + _ENV_NAMES + r")\*?)\}"
+
+
+def _interrupts_paragraph(state: BlockState) -> bool:
+    last = state.last_token()
+    return bool(last and last["type"] == "paragraph")
+
+
+def _rest_of_line_blank(src: str, pos: int) -> int | None:
+    """If only spaces follow ``pos`` up to the line end, the position after that line end."""
+    m = re.compile(r"[ \t]*(?:\n|$)").match(src, pos)
+    return m.end() if m else None
+
+
+def _parse_block_math(block: BlockParser, m: re.Match[str], state: BlockState) -> int | None:
+    if _interrupts_paragraph(state):
+        return None
+    opener = m.group("mopen")
+    closer = _CLOSERS[opener]
+    close = find_closer(state.src, m.end(), closer)
+    if close < 0:
+        return None
+    after = _rest_of_line_blank(state.src, close + len(closer))
+    if after is None:
+        return None
+    raw = state.src[m.end() : close]
+    state.append_token({"type": "math_block", "raw": _content(opener, raw),
+                        "attrs": {"delim": opener}})
+    return after
+
+
+def _parse_block_env(block: BlockParser, m: re.Match[str], state: BlockState) -> int | None:
+    if _interrupts_paragraph(state):
+        return None
+    env = m.group("menv")
+    end = find_environment_end(state.src, m.start(), env)
+    if end is None:
+        return None
+    after = _rest_of_line_blank(state.src, end)
+    if after is None:
+        return None
+    raw = state.src[m.start() : end].strip()
+    state.append_token({"type": "math_block", "raw": _blank_lines_removed(raw),
+                        "attrs": {"delim": "env"}})
+    return after
+
+
+def find_environment_end(src: str, start: int, env: str) -> int | None:
+    """Position just after the ``\\end{env}`` that closes the one opened at ``start``."""
+    pattern = re.compile(r"\\(begin|end)\{" + re.escape(env) + r"\}")
+    depth = 0
+    for m in pattern.finditer(src, start):
+        depth += 1 if m.group(1) == "begin" else -1
+        if depth == 0:
+            return m.end()
+    return None
+
+
+def math_plugin(md: Markdown) -> None:
+    """Register our math rules with a mistune ``Markdown``: before escapes and code."""
+    md.inline.register("math_dollar", r"\$", _parse_inline_dollar, before="escape",
+                       start_chars="$")
+    md.inline.register("math_paren", r"\\\\?[(\[]", _parse_inline_paren, before="escape",
+                       start_chars="\\")
+    for rules in (md.block.rules, md.block.block_quote_rules, md.block.list_rules):
+        md.block.insert_rule(rules, "math_block", before="fenced_code")
+        md.block.insert_rule(rules, "math_env", before="fenced_code")
+    md.block.register("math_block", _BLOCK_OPEN, _parse_block_math, before="fenced_code")
+    md.block.register("math_env", _ENV_OPEN, _parse_block_env, before="fenced_code")
+

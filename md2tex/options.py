@@ -1,0 +1,63 @@
+"""One frozen set of options; merged as defaults < config file < front matter < command line."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+ENGINES = ("pdflatex", "xelatex", "lualatex")
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything that changes how a post is converted or built."""
+
+    engine: str = "pdflatex"
+    #: single-dollar ``$..$`` inline math (pandoc's rule); kramdown sites often turn it off
+    dollar_math: bool = True
+    #: ``auto``: number equations only when the post uses ``\\label``/``\\eqref``
+    #: (MathJax's default numbers nothing); ``all``; ``none``
+    equation_numbers: str = "auto"
+    template: Path | None = None
+    variables: Mapping[str, str] = field(default_factory=dict)
+    timeout: float = 60.0
+    keep_tex: bool = False
+    #: decode undecodable bytes with U+FFFD instead of failing
+    lenient: bool = False
+    safe: bool = False
+    strict: bool = False
+    #: directory that relative image paths are resolved against
+    base_dir: Path | None = None
+    resource_path: tuple[Path, ...] = ()
+    #: ``\\newcommand`` definitions (text) that apply to every post
+    macros: str = ""
+    site: Mapping[str, Any] = field(default_factory=dict)
+    #: option names the user set on the command line; front matter does not override them
+    cli_keys: frozenset[str] = frozenset()
+
+    def merged(self, overrides: Mapping[str, Any]) -> Options:
+        """Return a copy with known keys from ``overrides`` applied; unknown keys are ignored."""
+        known = {f.name for f in fields(self)}
+        return replace(self, **{k: v for k, v in overrides.items() if k in known})
+
+    def with_front_matter(self, meta: Mapping[str, Any]) -> Options:
+        """Apply the post's own settings, except those the command line fixed."""
+        wanted = options_from_front_matter(meta)
+        return self.merged({k: v for k, v in wanted.items() if k not in self.cli_keys})
+
+
+def options_from_front_matter(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """The few options a post may set for itself in its front matter."""
+    out: dict[str, Any] = {}
+    for key in ("dollar_math", "equation_numbers", "engine"):
+        if key in meta:
+            out[key] = meta[key]
+    if "md2tex" in meta and isinstance(meta["md2tex"], Mapping):
+        out.update({str(k): v for k, v in meta["md2tex"].items()})
+    if isinstance(out.get("dollar_math"), str):
+        out["dollar_math"] = out["dollar_math"].strip().lower() in ("true", "yes", "on", "1")
+    if "engine" in out and out["engine"] not in ENGINES:
+        del out["engine"]
+    return out

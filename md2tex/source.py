@@ -1,0 +1,145 @@
+"""Decode a post, split its YAML front matter and remember where the body starts."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .diagnostics import Diagnostic, InputError, error, warning
+
+_FRONT_OPEN = re.compile(r"---[ \t]*\n")
+_FRONT_CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.M)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: the biggest front matter we parse; alias bombs expand far beyond their text
+_MAX_FRONT_MATTER = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Post:
+    """A decoded post: its front matter, its Markdown body and the body's first line number."""
+
+    meta: dict[str, Any]
+    body: str
+    path: str = "<string>"
+    #: 1-based line in the file where ``body`` begins
+    body_line: int = 1
+    diagnostics: tuple[Diagnostic, ...] = field(default=())
+
+
+def decode(data: bytes, path: str = "<string>", lenient: bool = False) -> str:
+    """UTF-8 (BOM optional); undecodable bytes are an error naming the line unless lenient."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if lenient:
+            return data.decode("utf-8", errors="replace")
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise InputError(
+            "not UTF-8",
+            [
+                error(
+                    "input-encoding",
+                    f"invalid UTF-8 byte 0x{data[exc.start]:02x}; the file is not UTF-8 text",
+                    line,
+                    column=column,
+                    path=path,
+                    hint="save the file as UTF-8, or pass --lenient to replace bad bytes",
+                )
+            ],
+        ) from None
+
+
+def normalise(text: str) -> str:
+    """LF line ends, no BOM, no control characters TeX would choke on (tabs stay)."""
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("", text)
+
+
+def load_post(text: str, path: str = "<string>") -> Post:
+    """Split front matter from body; invalid YAML is an error at its Markdown line."""
+    text = normalise(text)
+    m = _FRONT_OPEN.match(text)
+    if not m:
+        return Post({}, text, path, 1)
+    close = _FRONT_CLOSE.search(text, m.end())
+    if not close:
+        # a lone '---' opening line with no close is a thematic break, not front matter
+        return Post({}, text, path, 1)
+    yaml_text = text[m.end() : close.start()]
+    body_start = text.find("\n", close.start())
+    body = "" if body_start < 0 else text[body_start + 1 :]
+    body_line = text.count("\n", 0, body_start) + 2 if body_start >= 0 else 1
+    meta, diags = _parse_yaml(yaml_text, path)
+    return Post(meta, body, path, body_line, tuple(diags))
+
+
+def _parse_yaml(yaml_text: str, path: str) -> tuple[dict[str, Any], list[Diagnostic]]:
+    if len(yaml_text) > _MAX_FRONT_MATTER:
+        raise InputError("front matter too large", [
+            error("front-matter", "front matter is larger than 256 KiB", 2, path=path)])
+    try:
+        loaded = yaml.load(yaml_text, Loader=_BoundedLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 2
+        column = mark.column + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InputError("invalid front matter", [
+            error("front-matter", f"invalid YAML front matter: {problem}", line,
+                  column=column, path=path)]) from None
+    except _AliasBomb:
+        raise InputError("front matter alias bomb", [
+            error("front-matter", "YAML front matter expands too much (alias bomb)", 2,
+                  path=path)]) from None
+    if loaded is None:
+        return {}, []
+    if not isinstance(loaded, dict):
+        raise InputError("front matter not a mapping", [
+            error("front-matter", "front matter must be a mapping of keys to values, not a "
+                  f"{type(loaded).__name__}", 2, path=path)])
+    return {str(k): v for k, v in loaded.items()}, _check_meta(loaded, path)
+
+
+def _check_meta(meta: dict[Any, Any], path: str) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for key in ("title", "subtitle", "description", "excerpt"):
+        value = meta.get(key)
+        if value is not None and not isinstance(value, (str, int, float)):
+            out.append(warning("front-matter", f"front matter '{key}' should be text", 2,
+                               path=path))
+    return out
+
+
+class _AliasBomb(Exception):
+    pass
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses documents whose aliases expand into too many nodes."""
+
+    _budget = 100_000
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        self._count_nodes(node, set())
+        return super().construct_document(node)
+
+    def _count_nodes(self, root: yaml.Node, seen: set[int]) -> None:
+        count = 0
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            count += 1
+            if count > self._budget:
+                raise _AliasBomb
+            if isinstance(node, yaml.SequenceNode):
+                stack.extend(node.value)
+            elif isinstance(node, yaml.MappingNode):
+                for k, v in node.value:
+                    stack.append(k)
+                    stack.append(v)

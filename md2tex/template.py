@@ -1,0 +1,65 @@
+"""The Jinja environment: LaTeX-safe delimiters, the user's template directory first."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+DEFAULT_TEMPLATE = "article.tex.j2"
+
+
+def _environment(loaders: list[jinja2.BaseLoader]) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        block_start_string="((*",
+        block_end_string="*))",
+        variable_start_string="(((",
+        variable_end_string=")))",
+        comment_start_string="((=",
+        comment_end_string="=))",
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+        keep_trailing_newline=True,
+        undefined=jinja2.ChainableUndefined,
+    )
+
+
+def _package_loader() -> jinja2.BaseLoader:
+    root = resources.files("md2tex.templates")
+    return jinja2.FileSystemLoader(str(root))
+
+
+@lru_cache(maxsize=16)
+def environment(user_dir: str | None = None) -> jinja2.Environment:
+    loaders: list[jinja2.BaseLoader] = []
+    if user_dir:
+        loaders.append(jinja2.FileSystemLoader(user_dir))
+    loaders.append(_package_loader())
+    return _environment(loaders)
+
+
+def render_template(values: Mapping[str, Any], template: Path | None = None) -> str:
+    """Fill the template (the user's file if given, else ours) with the document's values."""
+    if template is not None:
+        env = environment(str(template.resolve().parent))
+        tpl = env.get_template(template.name)
+    else:
+        tpl = environment(None).get_template(DEFAULT_TEMPLATE)
+    return tpl.render(**values)
+
+
+def template_source_hash(template: Path | None) -> str:
+    """Identifies the template's text, for batch caching."""
+    import hashlib
+
+    if template is not None:
+        data = template.read_bytes()
+    else:
+        data = resources.files("md2tex.templates").joinpath(DEFAULT_TEMPLATE).read_bytes()
+    return hashlib.sha256(data).hexdigest()[:16]

@@ -1,0 +1,1 @@
+"""md2tex's LaTeX templates, shipped as package data so a plain install finds them."""
