@@ -171,7 +171,7 @@ def _children(node: Any) -> Iterator[Sequence[Any]]:
 
 
 def _is_macro(node: Any) -> bool:
-    return node.isNodeType(latexnodes.nodes.LatexMacroNode)
+    return bool(node.isNodeType(latexnodes.nodes.LatexMacroNode))
 
 
 def _in_math(node: Any) -> bool:
@@ -243,7 +243,8 @@ def _single_environment(nodes: Sequence[Any]) -> Any | None:
 def _is_blank(node: Any) -> bool:
     if node.isNodeType(latexnodes.nodes.LatexCommentNode):
         return True
-    return bool(node.isNodeType(latexnodes.nodes.LatexCharsNode)) and not str(node.chars).strip()
+    is_chars: bool = node.isNodeType(latexnodes.nodes.LatexCharsNode)
+    return is_chars and not str(node.chars).strip()
 
 
 def _rename_env(node: Any, raw: str, new: str, edits: list[_Edit]) -> None:
