@@ -12,6 +12,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .batch import BatchReport, PostResult, convert_many
 from .build import BuildResult, build_pdf
 from .diagnostics import (
     BuildError,
@@ -27,6 +28,7 @@ from .options import Options
 from .pipeline import convert, convert_file
 
 __all__ = [
+    "BatchReport",
     "BuildError",
     "BuildResult",
     "Diagnostic",
@@ -36,9 +38,11 @@ __all__ = [
     "Md2TexError",
     "Options",
     "OutputError",
+    "PostResult",
     "Severity",
     "__version__",
     "build_pdf",
     "convert",
     "convert_file",
+    "convert_many",
 ]

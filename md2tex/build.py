@@ -15,10 +15,13 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import fmtcache, pdfcheck, sandbox
 from .diagnostics import BuildError, Diagnostic, EngineMissingError, InputError, OutputError, error
 from .document import Document
 from .output import write_atomic
@@ -30,11 +33,13 @@ TEXLIVE_PACKAGES = ("texlive-latex-base texlive-latex-recommended texlive-latex-
                     "texlive-fonts-recommended lmodern")
 _RERUN = re.compile(r"Rerun to get|Label\(s\) may have changed|Table widths have changed|"
                     r"Rerun LaTeX")
-_FILE_LINE_ERROR = re.compile(r"^\./" + TEX_NAME + r"\.tex:(\d+): (.*)$", re.M)
-_BANG_ERROR = re.compile(r"^! (.*)$", re.M)
 _L_LINE = re.compile(r"^l\.(\d+) ", re.M)
+_FILE_LINE = re.compile(r"^\./" + TEX_NAME + r"\.tex:\d+: ", re.M)
 MAX_RUNS = 4
 MAX_LOG_BYTES = 1 << 20
+_live: set[subprocess.Popen[bytes]] = set()
+_live_lock = threading.Lock()
+_cancelled = threading.Event()
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,8 @@ class BuildResult:
     runs: int
     seconds: float
     log_tail: str
+    #: how TeX was isolated: "bwrap" (bubblewrap sandbox) or "none" (limits and env only)
+    isolation: str = "none"
 
 
 def find_engine(engine: str) -> str:
@@ -83,14 +90,22 @@ def _limits(timeout: float) -> list[str]:
             f"--as={4 * 1024 * 1024 * 1024}", "--"]
 
 
-def run_engine(workdir: Path, engine: str, timeout: float) -> tuple[int, str]:
-    """One TeX pass; returns (exit status, log text). Kills the process group on timeout."""
+def run_engine(workdir: Path, engine: str, timeout: float, args: Sequence[str] = (),
+               source: str = f"{TEX_NAME}.tex", jobname: str = TEX_NAME) -> tuple[int, str]:
+    """One TeX pass; returns (exit status, log text). Kills the process group on timeout.
+    ``args`` go before ``source`` (e.g. ``-fmt=NAME``, or ``-ini`` for a format dump);
+    ``jobname`` names the log to read."""
     exe = find_engine(engine)
-    cmd = [*_limits(timeout), exe, "-interaction=nonstopmode", "-halt-on-error",
-           "-no-shell-escape", "-file-line-error", f"{TEX_NAME}.tex"]
+    if _cancelled.is_set():
+        raise KeyboardInterrupt
+    tex = [exe, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
+           "-file-line-error", *args, source]
+    cmd = [*_limits(timeout), *sandbox.wrap(tex, workdir, exe, sandbox.choose(exe))]
     proc = subprocess.Popen(cmd, cwd=workdir, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=_environment(workdir, exe), start_new_session=True)
+    with _live_lock:
+        _live.add(proc)
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -104,19 +119,42 @@ def run_engine(workdir: Path, engine: str, timeout: float) -> tuple[int, str]:
         raise
     finally:
         _kill_group(proc, only_survivors=True)
-    return proc.returncode, _read_log(workdir)
+        with _live_lock:
+            _live.discard(proc)
+    if _cancelled.is_set():
+        raise KeyboardInterrupt
+    return proc.returncode, _read_log(workdir, jobname)
+
+
+def cancel_all() -> None:
+    """Stop every TeX run of this process now and refuse new ones (Ctrl-C in a threaded
+    batch: worker threads do not get the KeyboardInterrupt, their TeX groups are killed)."""
+    _cancelled.set()
+    with _live_lock:
+        procs = list(_live)
+    for proc in procs:
+        _kill_group(proc, only_survivors=True)
+
+
+def reset_cancel() -> None:
+    """Allow TeX runs again after ``cancel_all``."""
+    _cancelled.clear()
 
 
 def _kill_group(proc: subprocess.Popen[bytes], only_survivors: bool = False) -> None:
+    # a sandboxed TeX is in its own session: collect it before its parent goes
+    below = sandbox.descendants(proc.pid) if proc.poll() is None else []
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
     if not only_survivors:
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
+    if below:
+        sandbox.kill_and_reap(below)
 
 
-def _read_log(workdir: Path) -> str:
-    path = workdir / f"{TEX_NAME}.log"
+def _read_log(workdir: Path, jobname: str = TEX_NAME) -> str:
+    path = workdir / f"{jobname}.log"
     try:
         with path.open("rb") as fh:
             data = fh.read(MAX_LOG_BYTES)
@@ -127,24 +165,35 @@ def _read_log(workdir: Path) -> str:
 
 def tex_errors(document: Document, log_text: str) -> list[Diagnostic]:
     """TeX's error messages, each at the Markdown line its .tex line came from."""
+    items: list[tuple[int | None, str]] = []
+    for m in re.finditer(r"^(?:\./" + TEX_NAME + r"\.tex:(\d+): |! )(.*)$", log_text, re.M):
+        message = m.group(2).strip()
+        if m.group(1):
+            tex_line: int | None = int(m.group(1))
+        else:
+            ln = _L_LINE.search(log_text, m.end(), m.end() + 2000)
+            tex_line = int(ln.group(1)) if ln else None
+        items.append((tex_line, message))
+    real = [i for i in items if not _BOILERPLATE.search(i[1])]
+    items = real or items
+    seen: set[str] = set()
     out: list[Diagnostic] = []
-    found = list(_FILE_LINE_ERROR.finditer(log_text))
-    items: list[tuple[int | None, str]] = [(int(m.group(1)), m.group(2)) for m in found]
-    if not items:
-        for m in _BANG_ERROR.finditer(log_text):
-            ln = _L_LINE.search(log_text, m.end())
-            items.append((int(ln.group(1)) if ln else None, m.group(1)))
-    if not items and "Emergency stop" in log_text:
-        items.append((None, "Emergency stop"))
-    for tex_line, message in items[:5]:
+    for tex_line, message in items:
+        if message in seen:
+            continue
+        seen.add(message)
         md_line = document.markdown_line(tex_line) if tex_line else None
         where = f" (LaTeX line {tex_line})" if tex_line else ""
-        out.append(error("tex-error", f"TeX: {message.strip()}{where}", md_line,
-                         path=document.path))
+        out.append(error("tex-error", f"TeX: {message}{where}", md_line, path=document.path))
+        if len(out) >= 5:
+            break
     if not out:
         out.append(error("tex-error", "TeX failed without an error message in its log",
                          path=document.path))
     return out
+
+
+_BOILERPLATE = re.compile(r"Emergency stop|Fatal error occurred|==>")
 
 
 def compile_document(document: Document, workdir: Path, timeout: float) -> tuple[int, str]:
@@ -156,12 +205,34 @@ def compile_document(document: Document, workdir: Path, timeout: float) -> tuple
             continue
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, dest, follow_symlinks=True)
-    runs = 0
     deadline = time.monotonic() + timeout
+    fmt = fmtcache.use_format(document, workdir)
+    if fmt is not None:
+        try:
+            return _run_until_settled(document, workdir, deadline, fmt.args)
+        except BuildError as exc:
+            if any(d.code == "tex-timeout" for d in exc.diagnostics):
+                raise  # a looping post loops without the format too
+            if _FILE_LINE.search(_read_log(workdir)):
+                raise  # TeX stopped at a line of the post: a real error, not the format's
+            # silent fallback: the same post without the dumped format
+            (workdir / f"{TEX_NAME}.tex").write_text(document.tex, encoding="utf-8")
+            result = _run_until_settled(document, workdir, deadline, ())
+            fmtcache.mark_bad(fmt)
+            return result
+    result = _run_until_settled(document, workdir, deadline, ())
+    fmtcache.create_format(document, workdir, max(1.0, deadline - time.monotonic()))
+    return result
+
+
+def _run_until_settled(document: Document, workdir: Path, deadline: float,
+                       args: Sequence[str]) -> tuple[int, str]:
+    """Run TeX until the log stops asking for a rerun (a single pass for most posts)."""
+    runs = 0
     while True:
         runs += 1
         remaining = max(1.0, deadline - time.monotonic())
-        status, log_text = run_engine(workdir, document.engine, remaining)
+        status, log_text = run_engine(workdir, document.engine, remaining, args)
         if status != 0 or not (workdir / f"{TEX_NAME}.pdf").exists():
             raise BuildError("TeX failed", tex_errors(document, log_text))
         if runs >= MAX_RUNS or not _RERUN.search(log_text):
@@ -175,17 +246,33 @@ def build_pdf(document: Document, output: str | Path, timeout: float | None = No
         raise InputError("the post has errors", document.errors)
     output = Path(output)
     timeout = document.options.timeout if timeout is None else timeout
-    find_engine(document.engine)
+    isolation = sandbox.choose(find_engine(document.engine))
+    parent = output.parent if str(output.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"{output}: cannot write: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"{output}: cannot write: the folder {parent} is not writable")
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="md2tex-"))
     try:
         os.chmod(workdir, 0o700)
         runs, log_text = compile_document(document, workdir, timeout)
         pdf = (workdir / f"{TEX_NAME}.pdf").read_bytes()
+        if not pdf.startswith(b"%PDF"):
+            raise BuildError("TeX wrote no PDF", [error(
+                "tex-no-output", "TeX produced no pages (is the post empty?)",
+                path=document.path)])
+        findings = pdfcheck.inspect(pdf)
+        if findings:
+            raise BuildError("the PDF is active content", [error(
+                "pdf-active", f"refused the PDF: it contains {', '.join(map(str, findings))}",
+                path=document.path, hint="a post must not put actions, scripts, attached "
+                "files or non-web links into the PDF")])
         try:
             write_atomic(output, pdf)
         except OSError as exc:
             raise OutputError(f"{output}: cannot write: {exc.strerror or exc}") from None
-        return BuildResult(output, runs, time.monotonic() - started, log_text[-2000:])
+        return BuildResult(output, runs, time.monotonic() - started, log_text[-2000:],
+                           isolation)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

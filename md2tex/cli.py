@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -12,14 +15,29 @@ from typing import Any
 import click
 
 from . import __version__
+from .batch import (
+    BatchInterrupted,
+    BatchReport,
+    PostResult,
+    convert_many,
+    find_posts,
+    problems,
+    write_report,
+)
 from .build import build_pdf
+from .check import check_file, format_result
+from .check import to_json as check_to_json
+from .config import load_site_config
 from .diagnostics import Diagnostic, Md2TexError, OutputError, Severity
+from .macros import MacroError, load_macro_file
+from .macros import to_text as macros_to_text
 from .options import ENGINES, Options
 from .output import write_atomic
 from .pipeline import convert, convert_file
 
 EXIT_OK, EXIT_CONVERSION, EXIT_USAGE, EXIT_TEX, EXIT_NO_ENGINE, EXIT_OUTPUT = 0, 1, 2, 3, 4, 5
 EXIT_INTERRUPTED = 130
+EXIT_INTERNAL = 70
 
 
 class _DefaultGroup(click.Group):
@@ -32,6 +50,22 @@ class _DefaultGroup(click.Group):
         elif not args:
             args = ["convert", "--help"]
         return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Any exception md2tex did not expect is one line on stderr, never a traceback
+        (``MD2TEX_DEBUG=1`` shows it)."""
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit,
+                KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if os.environ.get("MD2TEX_DEBUG"):
+                raise
+            message = " ".join(str(exc).split())[:200]
+            click.secho(f"md2tex: internal error: {type(exc).__name__}: {message} (a bug in "
+                        "md2tex; please report it with the input)", fg="red", err=True)
+            sys.exit(EXIT_INTERNAL)
 
 
 def _print_diagnostics(diags: Sequence[Diagnostic], verbose: int) -> None:
@@ -67,6 +101,14 @@ def common_options(func: Any) -> Any:
         click.option("--timeout", type=float, default=None, show_default="60",
                      help="Seconds TeX may run before it is stopped."),
         click.option("--lenient", is_flag=True, help="Replace undecodable bytes."),
+        click.option("--safe", is_flag=True,
+                     help="Untrusted posts: math only from the whitelist of known math "
+                          "macros, raw HTML as text, images only from the post's folder and "
+                          "the resource path (see SECURITY.md)."),
+        click.option("--macros", "macros_file", type=click.Path(exists=True, dir_okay=False,
+                                                                 path_type=Path),
+                     help="Site macros: a .tex/.txt of \\newcommand lines, or a YAML/JSON "
+                          "mapping like KaTeX's macros."),
         click.option("--strict", is_flag=True, help="Treat warnings as errors."),
         click.option("-v", "--verbose", count=True, help="Show notes and TeX details."),
         click.option("-q", "--quiet", is_flag=True, help="Only print errors."),
@@ -78,12 +120,30 @@ def common_options(func: Any) -> Any:
 
 def build_options(engine: str | None, template: Path | None, variables: Sequence[str],
                   dollar_math: bool | None, timeout: float | None, lenient: bool,
-                  strict: bool, **_: Any) -> Options:
+                  strict: bool, safe: bool = False, base: Options | None = None,
+                  macros_file: Path | None = None, **_: Any) -> Options:
+    """The command line's options over ``base`` (the defaults, or what a config file set)."""
     given: dict[str, Any] = {"engine": engine, "template": template,
                              "dollar_math": dollar_math, "timeout": timeout}
     explicit = {k: v for k, v in given.items() if v is not None}
-    opts = Options(variables=_parse_variables(variables), lenient=lenient, strict=strict)
+    opts = base or Options()
+    opts = replace(opts, variables={**opts.variables, **_parse_variables(variables)},
+                   lenient=lenient or opts.lenient, strict=strict or opts.strict,
+                   safe=safe or opts.safe)
+    if macros_file is not None:
+        opts = replace(opts, macros="\n".join(
+            t for t in (opts.macros, _load_macros(macros_file)) if t))
     return replace(opts.merged(explicit), cli_keys=frozenset(explicit))
+
+
+def _load_macros(path: Path) -> str:
+    try:
+        defs, errors = load_macro_file(path)
+    except (OSError, UnicodeDecodeError, MacroError) as exc:
+        raise click.BadParameter(f"{path}: {exc}", param_hint="--macros") from None
+    if errors:
+        raise click.BadParameter(f"{path}: {errors[0]}", param_hint="--macros")
+    return macros_to_text(defs)
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
@@ -103,7 +163,7 @@ def main() -> None:
       md2tex post.md -o -            LaTeX to standard output
 
     Exit status: 0 ok, 1 the post has errors, 2 usage error, 3 TeX failed,
-    4 no TeX engine, 5 output not writable, 130 interrupted.
+    4 no TeX engine, 5 output not writable, 70 internal error, 130 interrupted.
     """
 
 
@@ -168,3 +228,155 @@ def _print_error(exc: Md2TexError, verbose: int) -> None:
         _print_diagnostics(exc.diagnostics, verbose)
     else:
         click.secho(f"md2tex: error: {exc.message}", fg="red", err=True)
+
+
+@main.command("check")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="text: compiler-style with the source line; json: a list of objects.")
+@common_options
+def check_command(files: Sequence[Path], fmt: str, verbose: int, quiet: bool,
+                  **kw: Any) -> None:
+    """Check posts (math, Markdown, front matter) without running TeX.
+
+    Exit status: 0 no errors, 1 errors found (with --strict, warnings count as errors).
+    """
+    _setup_logging(verbose, quiet)
+    options = build_options(**kw)
+    results = [check_file(f, options) for f in files]
+    if fmt == "json":
+        click.echo(json.dumps([x for r in results for x in check_to_json(r)], indent=2,
+                              ensure_ascii=False))
+    else:
+        for r in results:
+            for text in format_result(r, show_notes=not quiet):
+                if quiet and ": error:" not in text.split("\n")[0]:
+                    continue
+                sev = text.split("\n")[0].split(": ")[1] if ": " in text else "error"
+                click.secho(text, fg={"error": "red", "warning": "yellow"}.get(sev, "cyan"))
+        n_err = sum(r.errors for r in results)
+        n_warn = sum(r.warnings for r in results)
+        if not quiet:
+            click.echo(f"{len(results)} file{'s' if len(results) != 1 else ''} checked: "
+                       f"{n_err} error{'s' if n_err != 1 else ''}, {n_warn} "
+                       f"warning{'s' if n_warn != 1 else ''}", err=True)
+    if any(r.errors for r in results):
+        sys.exit(EXIT_CONVERSION)
+
+
+@main.command("batch")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--output", "out_dir", required=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the outputs: OUTDIR/<relative path>.pdf (or .tex).")
+@click.option("--to", type=click.Choice(["pdf", "tex"]), default=None,
+              help="Write PDFs (default) or LaTeX files.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Posts converted at once (default: CPU count).")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False,
+                                                         path_type=Path),
+              help="Site config (YAML); default: DIRECTORY/md2tex.yaml if present.")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a JSON report: per post path, status, output, seconds, diagnostics.")
+@click.option("--fail-fast", is_flag=True, default=None, help="Stop at the first failed post.")
+@click.option("--force", is_flag=True, default=None, help="Rebuild unchanged posts too.")
+@click.option("--keep-tex", is_flag=True, default=None,
+              help="Also write each .tex beside its PDF.")
+@click.option("--no-format-cache", is_flag=True,
+              help="Do not use precompiled preamble formats.")
+@common_options
+def batch_command(directory: Path, out_dir: Path, to: str | None, jobs: int | None,
+                  config_file: Path | None, report_file: Path | None, fail_fast: bool | None,
+                  force: bool | None, keep_tex: bool | None, no_format_cache: bool,
+                  verbose: int, quiet: bool, **kw: Any) -> None:
+    """Convert every *.md/*.markdown under DIRECTORY (a Jekyll site root: its _posts/).
+
+    Unchanged posts whose output exists are skipped (--force rebuilds). Exit status: 0 all
+    converted, 1 some post failed, 2 usage or config error, 130 interrupted.
+    """
+    _setup_logging(verbose, quiet)
+    try:
+        config = load_site_config(directory, config_file)
+    except Md2TexError as exc:
+        _print_error(exc, verbose)
+        sys.exit(EXIT_USAGE)
+    for message in config.warnings:
+        click.secho(f"md2tex: warning: {message}", fg="yellow", err=True)
+    settings = config.batch
+    base = config.apply()
+    if keep_tex:
+        base = replace(base, keep_tex=True)
+    if no_format_cache:
+        base = replace(base, format_cache=False)
+    options = build_options(base=base, **kw)
+    to = to or str(settings.get("to", "pdf"))
+    report_path = report_file or settings.get("report")
+    root, posts = find_posts(directory, exclude=[out_dir])
+    if not posts:
+        click.secho(f"md2tex: no *.md or *.markdown files under {root}", fg="yellow", err=True)
+    progress = _Progress(sys.stderr.isatty() and not quiet, verbose, quiet)
+    try:
+        report = convert_many(posts, out_dir, options, root=root, to=to,
+                              force=bool(force or settings.get("force")),
+                              fail_fast=bool(fail_fast or settings.get("fail_fast")),
+                              jobs=jobs or settings.get("jobs"), on_result=progress)
+    except BatchInterrupted as exc:
+        progress.clear()
+        _finish_batch(exc.report, report_path, quiet)
+        click.secho("md2tex: interrupted", fg="red", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    progress.clear()
+    _finish_batch(report, report_path, quiet)
+    sys.exit(EXIT_CONVERSION if report.exit_code else EXIT_OK)
+
+
+def _finish_batch(report: BatchReport, report_path: Path | None, quiet: bool) -> None:
+    if report_path is not None:
+        try:
+            write_report(report, report_path)
+        except OSError as exc:
+            click.secho(f"md2tex: {report_path}: cannot write report: {exc}", fg="red",
+                        err=True)
+    if not quiet or report.failed:
+        click.echo(report.format_summary(), err=True)
+
+
+class _Progress:
+    """Progress bar on stderr (only on a terminal) and one line per post with problems."""
+
+    def __init__(self, bar: bool, verbose: int, quiet: bool) -> None:
+        self.bar = bar
+        self.verbose = verbose
+        self.quiet = quiet
+        self.started = time.monotonic()
+        self.drawn = 0
+
+    def __call__(self, result: PostResult, done: int, total: int) -> None:
+        self.clear()
+        found = problems(result)
+        if result.status == "failed" or (result.status == "warning" and not self.quiet):
+            colour = "red" if result.status == "failed" else "yellow"
+            for d in found if self.verbose else found[:1]:
+                line = d.format() if self.verbose else d.format().split("\n")[0]
+                if not self.verbose and len(found) > 1:
+                    line += f" (+{len(found) - 1} more)"
+                click.secho(line, fg=colour, err=True)
+            if not found:
+                click.secho(f"{result.path}: {result.status}", fg=colour, err=True)
+        elif self.verbose:
+            click.echo(f"{result.path}: {result.status} {result.reason}".rstrip(), err=True)
+        if self.bar and done < total:
+            width = 30
+            filled = width * done // max(total, 1)
+            text = (f"[{'#' * filled}{'-' * (width - filled)}] {done}/{total}  "
+                    f"{time.monotonic() - self.started:.0f} s")
+            sys.stderr.write("\r" + text)
+            sys.stderr.flush()
+            self.drawn = len(text)
+
+    def clear(self) -> None:
+        if self.drawn:
+            sys.stderr.write("\r" + " " * self.drawn + "\r")
+            sys.stderr.flush()
+            self.drawn = 0

@@ -11,7 +11,8 @@ from typing import Any
 from .diagnostics import Diagnostic, Severity
 from .options import Options
 
-_MARKER = re.compile(r"^%L(\d+)$")
+#: ``%L12`` alone on a line, or ending one (``\\item{} %L12`` in lists)
+_MARKER = re.compile(r"(?<!\\)%L(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class Document:
         mapping: list[int | None] = [None]
         current: tuple[int, int] | None = None  # (tex line of marker, md line)
         for number, text in enumerate(self.tex.split("\n"), start=1):
-            m = _MARKER.match(text)
+            m = _MARKER.search(text)
             if m:
                 current = (number, int(m.group(1)))
                 mapping.append(current[1])

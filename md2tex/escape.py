@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 import urllib.parse
 from collections.abc import Callable
 from functools import lru_cache
@@ -49,14 +50,46 @@ _ENCODER = UnicodeToLatexEncoder(
 )
 
 
+#: characters pylatexenc does not know, spelled with what pdflatex has
+_EXTRA_CHARS = {
+    "\u2713": r"\ensuremath{\checkmark}", "\u2714": r"\ensuremath{\checkmark}",
+    "\u2717": r"\ensuremath{\times}", "\u2718": r"\ensuremath{\times}",
+    "\u2500": "-", "\u2502": r"\textbar{}", "\u2514": "+", "\u2518": "+", "\u250c": "+",
+    "\u2510": "+", "\u251c": "+", "\u2524": "+", "\u252c": "+", "\u2534": "+", "\u253c": "+",
+    "\u2550": "=", "\u2551": r"\textbar{}", "\u25cf": r"\textbullet{}",
+    "\u200b": "", "\u200c": "", "\u200d": "", "\ufe0f": "", "\ufe0e": "", "\ufeff": "",
+}
+#: pictographs and emoji: no text font here has them
+EMOJI_RE = re.compile("[\U0001F000-\U0001FAFF\U0001F1E6-\U0001F1FF\u2600-\u26FF\u2700-\u27BF]")
+
+
 @lru_cache(maxsize=4096)
 def unicode_char(ch: str) -> str | None:
-    """LaTeX for one non-ASCII character under pdflatex, or None if nothing can show it."""
+    """LaTeX for one non-ASCII character under pdflatex, or None if nothing can show it.
+
+    Characters pylatexenc lacks are tried in their compatibility form (``𝜙`` -> ``φ``,
+    ``ﬁ`` -> ``fi``) before giving up."""
+    if ch in _EXTRA_CHARS:
+        return _EXTRA_CHARS[ch]
     try:
         out: str = _ENCODER.unicode_to_latex(ch)
     except ValueError:
-        return None
+        plain = unicodedata.normalize("NFKC", ch)
+        if plain == ch or not plain:
+            return None
+        parts = [c if c.isascii() else unicode_char(c) for c in plain]
+        if any(p is None for p in parts):
+            return None
+        return "".join(p for p in parts if p is not None)
+    if _OTHER_ENCODING.search(out):
+        return None  # Cyrillic/Greek glyph macros need font encodings (T2A, LGR) we do not load
     return out
+
+
+#: '' is a closing double quote ligature in T1 fonts; two apostrophes stay two
+_QUOTE_LIGATURE = re.compile(r"'(?=')")
+#: pylatexenc output that only works under a font encoding the template does not load
+_OTHER_ENCODING = re.compile(r"\\(?:CYR|cyr|textgreek|textcyr)")
 
 
 def placeholder(ch: str) -> str:
@@ -77,6 +110,18 @@ def escape_text(text: str, unicode: bool = False,
         if ch in _TEXT_SPECIALS:
             return _TEXT_SPECIALS[ch]
         if unicode:
+            if ch in _EXTRA_CHARS and _EXTRA_CHARS[ch] == "":
+                return ""
+            if EMOJI_RE.match(ch) and ch not in _EXTRA_CHARS:
+                if missing:
+                    missing(ch)
+                return placeholder(ch)
+            if unicodedata.category(ch) == "Sm":
+                # math symbols (\u2264, \u2260, \u221e...): text fonts such as Latin Modern
+                # lack most of them; the math font has them all
+                as_math = unicode_char(ch)
+                if as_math is not None and as_math.startswith("\\ensuremath{"):
+                    return as_math
             return ch
         latex = unicode_char(ch)
         if latex is None:
@@ -87,7 +132,7 @@ def escape_text(text: str, unicode: bool = False,
 
     out = _TEXT_RE.sub(sub, text)
     # T1 ligatures that Markdown authors never mean: ,, << >> (?` !` are gone with `)
-    return out.replace(",,", ",{},")
+    return _QUOTE_LIGATURE.sub("'{}", out.replace(",,", ",{},"))
 
 
 def smart_quotes(text: str) -> str:
@@ -115,7 +160,7 @@ def escape_url(url: str) -> str:
     # a '%' not starting a valid escape is encoded itself
     encoded = re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", encoded)
     return encoded.replace("\\", "%5C").replace("{", "%7B").replace("}", "%7D") \
-        .replace("%", r"\%").replace("#", r"\#").replace("~", r"\~{}")
+        .replace("%", r"\%").replace("#", r"\#").replace("~", r"\~")
 
 
 _CODE_BREAK_AFTER = set("._/,(=:;-")
@@ -143,6 +188,7 @@ def escape_code(text: str, unicode: bool = False,
     return "".join(out)
 
 
-def pdf_string(text: str) -> str:
-    """Text for PDF metadata and bookmarks (hyperref turns the escapes back into text)."""
-    return escape_text(re.sub(r"\s+", " ", text).strip())
+def pdf_string(text: str, unicode: bool = False) -> str:
+    """Text for PDF metadata and bookmarks (hyperref turns the escapes back into text).
+    ``unicode``: the engine reads UTF-8 (xelatex, lualatex), so CJK titles stay as they are."""
+    return escape_text(re.sub(r"\s+", " ", text).strip(), unicode)

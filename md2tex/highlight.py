@@ -8,6 +8,9 @@ from typing import Any
 #: Pygments command prefix; the template defines the style macros once
 COMMAND_PREFIX = "PY"
 STYLE = "friendly"
+#: Pygments writes ' and ` as \char`\' and \char`\`, which T1 typewriter fonts draw as
+#: curly quotes; code must show the straight characters that were typed
+_STRAIGHT_QUOTES = r"\def\PYZsq{\textquotesingle}\def\PYZbq{\textasciigrave}"
 
 
 @lru_cache(maxsize=1)
@@ -55,4 +58,4 @@ def highlight(code: str, language: str, linenos: bool = False) -> str:
 def style_definitions() -> str:
     """The ``\\PY`` macro definitions for the preamble, emitted once per document."""
     defs: str = _formatter_class()(commandprefix=COMMAND_PREFIX, style=STYLE).get_style_defs()
-    return defs
+    return defs + "\n" + _STRAIGHT_QUOTES

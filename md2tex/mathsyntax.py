@@ -98,7 +98,7 @@ def _parse_inline_dollar(inline: InlineParser, m: re.Match[str], state: InlineSt
         if not nxt or nxt.isspace():
             return None
     begin = start + len(opener)
-    close = find_closer(src, begin, opener)
+    close = find_closer(src, begin, opener) if opener == "$$" else _single_dollar_close(src, begin)
     if close < 0 or (opener == "$" and close == begin):
         if opener == "$$":
             # an unmatched "$$" is text; do not let the second "$" start single-dollar math
@@ -110,6 +110,31 @@ def _parse_inline_dollar(inline: InlineParser, m: re.Match[str], state: InlineSt
         return None
     _append_inline_math(state, opener, raw, start, display=False)
     return close + len(opener)
+
+
+def _single_dollar_close(src: str, begin: int) -> int:
+    """pandoc's rule: the first ``$`` outside braces closes single-dollar math, and it must
+    follow a non-space and not precede a digit, else this ``$`` opens nothing: in
+    ``$20, plus $x$`` the first ``$`` is a price and ``$x$`` is math. If a brace is never
+    closed, braces are ignored (so ``$\\frac{a}{b$`` is a formula, reported as broken)."""
+    for honour_braces in (True, False):
+        depth = 0
+        i = begin
+        while i < len(src):
+            ch = src[i]
+            if ch == "\\":
+                i += 2
+                continue
+            if ch == "{" and honour_braces:
+                depth += 1
+            elif ch == "}" and honour_braces:
+                depth = max(depth - 1, 0)
+            elif ch == "$" and depth == 0:
+                return i if _closer_ok(src, i, "$") else -1
+            i += 1
+        if depth == 0:
+            break
+    return -1
 
 
 def _parse_inline_paren(inline: InlineParser, m: re.Match[str], state: InlineState) -> int | None:
@@ -139,6 +164,13 @@ def _append_inline_math(state: InlineState, opener: str, raw: str, pos: int,
             "source": src[pos : pos + len(opener) + len(raw) + len(_CLOSERS[opener])],
         },
     })
+
+
+def _parse_inline_ref(inline: InlineParser, m: re.Match[str], state: InlineState) -> int:
+    """``\\eqref{x}`` and ``\\ref{x}`` in prose: MathJax resolves them outside math too."""
+    state.append_token({"type": "math_ref", "raw": m.group("rlabel"),
+                        "attrs": {"command": m.group("rcmd")}})
+    return m.end()
 
 
 # ------------------------------------------------------------------------------ block rules
@@ -208,6 +240,8 @@ def math_plugin(md: Markdown) -> None:
                        start_chars="$")
     md.inline.register("math_paren", r"\\\\?[(\[]", _parse_inline_paren, before="escape",
                        start_chars="\\")
+    md.inline.register("math_ref", r"\\(?P<rcmd>eqref|ref)\{(?P<rlabel>[\w:.\-/ ]{1,100})\}",
+                       _parse_inline_ref, before="escape", start_chars="\\")
     for rules in (md.block.rules, md.block.block_quote_rules, md.block.list_rules):
         md.block.insert_rule(rules, "math_block", before="fenced_code")
         md.block.insert_rule(rules, "math_env", before="fenced_code")

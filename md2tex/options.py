@@ -34,6 +34,11 @@ class Options:
     #: ``\\newcommand`` definitions (text) that apply to every post
     macros: str = ""
     site: Mapping[str, Any] = field(default_factory=dict)
+    #: ``{% post_url NAME %}`` targets: post name (``2018-02-19-slug``) -> liquid.PostRef
+    #: (title, url); batch code fills it with the posts it converts
+    posts: Mapping[str, Any] = field(default_factory=dict)
+    #: reuse a precompiled format of the preamble (pdflatex; see fmtcache.py)
+    format_cache: bool = True
     #: option names the user set on the command line; front matter does not override them
     cli_keys: frozenset[str] = frozenset()
 
@@ -48,6 +53,10 @@ class Options:
         return self.merged({k: v for k, v in wanted.items() if k not in self.cli_keys})
 
 
+#: the options a post's front matter may set (under ``md2tex:`` or at the top level)
+POST_KEYS = frozenset({"dollar_math", "equation_numbers", "engine"})
+
+
 def options_from_front_matter(meta: Mapping[str, Any]) -> dict[str, Any]:
     """The few options a post may set for itself in its front matter."""
     out: dict[str, Any] = {}
@@ -55,7 +64,11 @@ def options_from_front_matter(meta: Mapping[str, Any]) -> dict[str, Any]:
         if key in meta:
             out[key] = meta[key]
     if "md2tex" in meta and isinstance(meta["md2tex"], Mapping):
-        out.update({str(k): v for k, v in meta["md2tex"].items()})
+        # a post is untrusted: it may choose how its own text reads, never where files come
+        # from, what the template or preamble is, time limits or --safe
+        out.update({str(k): v for k, v in meta["md2tex"].items() if str(k) in POST_KEYS})
+    if out.get("equation_numbers") not in (None, "auto", "all", "none"):
+        del out["equation_numbers"]
     if isinstance(out.get("dollar_math"), str):
         out["dollar_math"] = out["dollar_math"].strip().lower() in ("true", "yes", "on", "1")
     if "engine" in out and out["engine"] not in ENGINES:

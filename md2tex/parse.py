@@ -81,6 +81,17 @@ class LineBlockParser(BlockParser):
         finally:
             state.block_start, state.pending_child_line = saved
 
+    def _parse_indent_code_fast(self, state: BlockState) -> int | None:
+        # mistune >= 3.2 parses indented code here, without parse_method: stamp its start
+        assert isinstance(state, LineState)
+        saved = state.block_start
+        state.block_start = state.cursor
+        try:
+            end: int | None = super()._parse_indent_code_fast(state)
+            return end
+        finally:
+            state.block_start = saved
+
     def parse_list(self, m: re.Match[str], state: BlockState) -> int:
         assert isinstance(state, LineState)
         line = state.line_at(m.start())

@@ -6,17 +6,18 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from . import __version__
-from .diagnostics import Diagnostic, InputError, Severity
+from . import __version__, sitemacros
+from .diagnostics import Diagnostic, InputError, Severity, error, note
 from .document import Document
 from .escape import CJK_RE, escape_text, pdf_string
 from .highlight import style_definitions
 from .images import ImageResolver
 from .liquid import LiquidContext, render_liquid
 from .meta import template_values
-from .options import Options
+from .options import Options, options_from_front_matter
 from .parse import parse_markdown
 from .render import render_body
+from .safe import SafeMacros, Unsafe, load_site_macros
 from .source import decode, load_post
 from .template import render_template
 
@@ -29,21 +30,46 @@ def convert(text: str, options: Options | None = None, path: str = "<string>") -
     options = options or Options()
     post = load_post(text, path)
     options = options.with_front_matter(post.meta)
-    liquid = render_liquid(post.body, LiquidContext(site=options.site, page=post.meta),
-                           post.body_line)
+    auto_notes: list[Diagnostic] = []
+    if (options.engine == "pdflatex" and CJK_RE.search(text)
+            and "engine" not in options.cli_keys
+            and "engine" not in options_from_front_matter(post.meta)):
+        # pdflatex cannot typeset Chinese, Japanese or Korean: xelatex + xeCJK can
+        options = replace(options, engine="xelatex")
+        auto_notes.append(note("engine-cjk", "the post contains CJK text: built with xelatex "
+                               "and xeCJK (choose an engine with --engine to override)"))
+    liquid = render_liquid(post.body, LiquidContext(site=options.site, page=post.meta,
+                                                    posts=options.posts), post.body_line)
     body = liquid.text
     numbered = options.equation_numbers == "all" or (
         options.equation_numbers == "auto" and _USES_REFERENCES.search(body) is not None)
     tokens, _env = parse_markdown(body, post.body_line, options.dollar_math)
     unicode = options.engine != "pdflatex"
     images = ImageResolver(options.base_dir, options.resource_path)
+    safe_macros = SafeMacros()
+    site_macros = options.macros.strip()
+    if options.safe and site_macros:
+        try:
+            load_site_macros(site_macros, safe_macros)
+        except Unsafe as exc:
+            raise InputError("unsafe site macros", [error(
+                "unsafe-macros", f"--safe: site macros: {exc.message}", path=path)]) from None
+        site_macros = ""  # expanded into each formula by safe.py, never given to TeX
+    user_macros = sitemacros.collect(site_macros, {} if options.safe else post.meta, body,
+                                     path)
     rendered = render_body(tokens, path=path, unicode=unicode, numbered=numbered,
-                           images=images)
+                           images=images, safe=options.safe, safe_macros=safe_macros,
+                           macros=user_macros.known, dollar_math=options.dollar_math)
+    site_macros = sitemacros.preamble([*user_macros.definitions, *rendered.definitions],
+                                      rendered.max_matrix_cols)
 
     def esc(s: str) -> str:
         return escape_text(s, unicode)
 
-    values = template_values(post.meta, esc, pdf_string)
+    def pdf_text(s: str) -> str:
+        return pdf_string(s, unicode)
+
+    values = template_values(post.meta, esc, pdf_text)
     features = set(rendered.features)
     if numbered:
         features.add("references")
@@ -54,15 +80,15 @@ def convert(text: str, options: Options | None = None, path: str = "<string>") -
         features={f: True for f in features},
         math_packages=sorted(p for p in rendered.packages if p not in ("amsmath", "amssymb")),
         pygments_styles=style_definitions() if "code" in features else "",
-        macros=options.macros.strip(),
+        macros=site_macros,
         var=dict(options.variables),
         version=__version__,
         cjk=cjk,
-        cjk_font=options.variables.get("cjk_font", "FandolSong-Regular"),
+        cjk_font=options.variables.get("cjk_font", ""),
     )
     tex = render_template(values, options.template)
-    diagnostics: list[Diagnostic] = [*post.diagnostics, *liquid.diagnostics,
-                                     *rendered.diagnostics]
+    diagnostics: list[Diagnostic] = [*auto_notes, *post.diagnostics, *liquid.diagnostics,
+                                     *user_macros.diagnostics, *rendered.diagnostics]
     diagnostics = [d.with_path(path) for d in diagnostics]
     if options.strict:
         diagnostics = [replace(d, severity=Severity.ERROR) if d.severity is Severity.WARNING

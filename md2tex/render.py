@@ -7,15 +7,21 @@ TeX error can be traced back to its Markdown line.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+import urllib.parse
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from . import highlight as hl
-from .diagnostics import Diagnostic, warning
+from .diagnostics import Diagnostic, error, warning
 from .escape import escape_code, escape_text, escape_url, smart_quotes, url_scheme_allowed
-from .images import ImageResolver
+from .html import HtmlRenderer
+from .images import Found, ImageResolver
+from .kramdown import is_toc_list, strip_ials
+from .macros import Definition
 from .mathcheck import prepare
+from .safe import SafeMacros, Unsafe, check_math, image_allowed
 
 Token = dict[str, Any]
 
@@ -34,6 +40,10 @@ class RenderResult:
     packages: set[str]
     diagnostics: list[Diagnostic]
     resources: dict[str, str]
+    #: macro definitions found in formulas (hoisted to the preamble), in order
+    definitions: list[Definition] = field(default_factory=list)
+    #: widest matrix when above amsmath's MaxMatrixCols
+    max_matrix_cols: int = 0
 
 
 @dataclass
@@ -53,6 +63,18 @@ class _Context:
     footnote_depth: int = 0
     line: int | None = None
     warned_chars: set[str] = field(default_factory=set)
+    #: --safe: math through the whitelist, raw HTML as text, images only from allowed dirs
+    safe: bool = False
+    safe_macros: SafeMacros = field(default_factory=SafeMacros)
+    #: heading anchors (kramdown and GitHub styles) -> LaTeX label
+    anchors: dict[str, str] = field(default_factory=dict)
+    #: user macros (site, front matter, the post's definitions) -> number of arguments
+    macros: Mapping[str, int] = field(default_factory=dict)
+    definitions: list[Definition] = field(default_factory=list)
+    max_matrix_cols: int = 0
+    #: single-dollar math, for Markdown text found inside raw HTML
+    dollar_math: bool = True
+    html_warned: set[str] = field(default_factory=set)
 
 
 class LatexRenderer:
@@ -83,19 +105,24 @@ class LatexRenderer:
             kind = tok["type"]
             if kind in ("blank_line", "footnotes"):
                 continue
-            if tok.get("line") is not None:
-                self.ctx.line = tok["line"]
+            line = tok.get("line")
+            # plugin containers (definition lists) restart their lines; keep markers monotonic
+            if line is not None and (self.ctx.line is None or line >= self.ctx.line):
+                self.ctx.line = line
+            else:
+                line = None
             out = self.block(tok)
             if not out:
                 continue
-            marker = f"%L{tok['line']}\n" if tok.get("line") and not self.ctx.in_argument \
-                else ""
+            marker = f"%L{line}\n" if line and not self.ctx.in_argument else ""
             if kind == "math_block" and prev_type in ("paragraph", "block_text") and parts:
                 parts[-1] += "\n" + marker + out
             else:
                 parts.append(marker + out)
             prev_type = kind
-        sep = "\n\\par\n" if self.ctx.in_argument else "\n\n"
+        # inside an argument (a footnote's text comes from further down the post) no line
+        # breaks: the lines after it must keep mapping to their own Markdown lines
+        sep = " \\par " if self.ctx.in_argument else "\n\n"
         return sep.join(parts)
 
     def block(self, tok: Token) -> str:
@@ -108,13 +135,24 @@ class LatexRenderer:
 
     def inline(self, tokens: Iterable[Token]) -> str:
         out: list[str] = []
+        tokens, _toc = strip_ials(list(tokens))
+        #: open inline HTML tags (paired here so that braces always balance)
+        html_stack: list[tuple[str, str]] = []
         for tok in tokens:
+            if tok["type"] == "inline_html" and not self.ctx.safe \
+                    and not tok.get("raw", "").startswith("<!--"):
+                tex = HtmlRenderer(self).inline_tag(tok.get("raw", ""), html_stack)
+                if tex.startswith("\\newline") and not "".join(out).strip():
+                    tex = ""  # <br> first in a paragraph: TeX has no line to end
+                out.append(tex)
+                continue
             method: Callable[[Token], str] | None = getattr(self, "i_" + tok["type"], None)
             if method is None:
                 out.append(self.inline(tok.get("children", [])) if "children" in tok
                            else self.text(tok.get("raw", "")))
             else:
                 out.append(method(tok))
+        out.append(HtmlRenderer.close_all(html_stack))
         return "".join(out)
 
     def plain(self, tokens: Iterable[Token]) -> str:
@@ -131,11 +169,15 @@ class LatexRenderer:
 
     # ------------------------------------------------------------------------- blocks
     def b_paragraph(self, tok: Token) -> str:
-        children = tok["children"]
+        children, toc = strip_ials(tok["children"])
+        toc_tex = ""
+        if toc and not self.ctx.in_argument and not self.ctx.list_depth:
+            self.ctx.features.add("toc")
+            toc_tex = "\\tableofcontents"
         image = self._lone_image(children)
         if image is not None:
-            return self.image(image, standalone=True)
-        return self.inline(children).strip()
+            return "\n".join(p for p in (self.image(image, standalone=True), toc_tex) if p)
+        return "\n".join(p for p in (self.inline(children).strip(), toc_tex) if p)
 
     b_block_text = b_paragraph
 
@@ -156,7 +198,9 @@ class LatexRenderer:
         plain = self.plain(tok["children"])
         if plain != content:
             content = f"\\texorpdfstring{{{content}}}{{{plain}}}"
-        return f"\\{_SECTIONING[index]}{{{content}}}"
+        label = tok.get("_label")
+        target = f"\\label{{{label}}}" if label else ""
+        return f"\\{_SECTIONING[index]}{{{content}}}{target}"
 
     def inline_in_argument(self, tokens: Sequence[Token]) -> str:
         self.ctx.in_argument += 1
@@ -199,6 +243,11 @@ class LatexRenderer:
             self.ctx.list_depth -= 1
 
     def b_list(self, tok: Token) -> str:
+        if is_toc_list(tok):
+            if self.ctx.in_argument or self.ctx.list_depth:
+                return ""
+            self.ctx.features.add("toc")
+            return "\\tableofcontents"
         attrs = tok.get("attrs", {})
         ordered = attrs.get("ordered", False)
         env = "enumerate" if ordered else "itemize"
@@ -238,6 +287,8 @@ class LatexRenderer:
         raw = _HTML_COMMENT.sub("", tok.get("raw", ""))
         if not raw.strip():
             return ""
+        if not self.ctx.safe:
+            return HtmlRenderer(self).block(raw)
         text = _HTML_TAG.sub("", _BR.sub("\n", raw)).strip()
         self.warn("raw-html", "raw HTML block is not typeset; its text is kept",
                   tok.get("line"))
@@ -257,9 +308,18 @@ class LatexRenderer:
                 widths[i] = max(widths[i], len(self.plain(cell.get("children", []))))
         spec = _column_spec(aligns[:ncols], widths)
         lines = [f"\\begin{{longtable}}[l]{{@{{}}{spec}@{{}}}}", "\\toprule"]
+        # one row per Markdown line (header, delimiter, body rows): a marker before each row
+        # keeps TeX errors in a cell on their own line
+        line = tok.get("line") if not self.ctx.in_argument else None
+
+        def mark(offset: int) -> list[str]:
+            return [f"%L{line + offset}"] if line else []
+
         head_row = self.table_row(head_cells, ncols, bold=True)
-        lines += [head_row, "\\midrule", "\\endhead", "\\bottomrule", "\\endlastfoot"]
-        lines += [self.table_row(r, ncols) for r in rows]
+        lines += [*mark(0), head_row, "\\midrule", "\\endhead", "\\bottomrule",
+                  "\\endlastfoot"]
+        for i, r in enumerate(rows):
+            lines += [*mark(2 + i), self.table_row(r, ncols)]
         lines.append("\\end{longtable}")
         return "\n".join(lines)
 
@@ -276,10 +336,9 @@ class LatexRenderer:
             if child["type"] == "def_list_head":
                 items.append(f"\\item[{self.inline_in_argument(child['children'])}]")
             else:
-                items.append(self.nested(child.get("children", [])) if "children" in child
-                             and child["children"] and "type" in child["children"][0]
-                             and child["children"][0]["type"] in ("paragraph", "block_text")
-                             else self.inline(child.get("children", [])))
+                previous_was_definition = bool(items) and not items[-1].startswith("\\item[")
+                prefix = "\\par\n" if previous_was_definition else ""
+                items.append(prefix + self.nested(child.get("children", [])))
         return "\\begin{description}\n" + "\n".join(items) + "\n\\end{description}"
 
     # ------------------------------------------------------------------------- inline
@@ -307,6 +366,8 @@ class LatexRenderer:
 
     def i_inline_html(self, tok: Token) -> str:
         raw = tok.get("raw", "")
+        if self.ctx.safe:
+            return self.text(raw)
         if raw.startswith("<!--"):
             return ""
         if _BR.fullmatch(raw.strip()):
@@ -319,6 +380,11 @@ class LatexRenderer:
         text = self.inline(tok["children"])
         plain_text = "".join(c.get("raw", "") for c in tok["children"])
         if url.startswith("#"):
+            label = self.ctx.anchors.get(url[1:])
+            return f"\\hyperref[{label}]{{{text}}}" if label else text
+        if url_scheme_allowed(url) and not urllib.parse.urlsplit(url.strip()).scheme:
+            # a relative link leads nowhere in a PDF (hyperref would make it a link that
+            # opens a local file)
             return text
         if not url_scheme_allowed(url):
             self.warn("link-scheme", f"link to {url[:60]!r} is not a web or mail link; "
@@ -337,6 +403,13 @@ class LatexRenderer:
         src = attrs.get("url", "")
         alt = "".join(c.get("raw", "") for c in tok.get("children", []))
         found = self.ctx.images.resolve(src)
+        if found.name is not None and self.ctx.safe and not image_allowed(
+                Path(self.ctx.images.resources[found.name]),
+                [*([self.ctx.images.base_dir] if self.ctx.images.base_dir else []),
+                 *self.ctx.images.resource_path]):
+            del self.ctx.images.resources[found.name]
+            found = Found(None, ("image-outside", f"image {src[:60]!r} is outside the post's "
+                                 "folder and the resource path; a placeholder is shown"))
         if found.diagnostic is not None:
             self.warn(found.diagnostic[0], found.diagnostic[1])
         if found.name is None:
@@ -345,7 +418,9 @@ class LatexRenderer:
                    f"{{\\nolinkurl{{{escape_url(src)}}}}}")
         else:
             self.ctx.features.add("graphics")
-            box = f"\\mdincludegraphics{{{found.name}}}"
+            width = attrs.get("width_hint")
+            size = f"[{width:g}]" if isinstance(width, float) else ""
+            box = f"\\mdincludegraphics{size}{{{found.name}}}"
         if standalone and not self.ctx.in_argument:
             title = attrs.get("title")
             caption = f"\\par\\mdcaption{{{self.text(title)}}}" if title else ""
@@ -366,6 +441,11 @@ class LatexRenderer:
             self.ctx.in_argument -= 1
         return f"\\footnote{{{body.strip()}}}"
 
+    def i_math_ref(self, tok: Token) -> str:
+        command = tok.get("attrs", {}).get("command", "ref")
+        label = re.sub(r"[^\w:.\-/]", "", tok["raw"])
+        return f"\\{command}{{{label}}}"
+
     def i_math(self, tok: Token) -> str:
         attrs = tok.get("attrs", {})
         line = self.ctx.line + attrs.get("line_offset", 0) if self.ctx.line else None
@@ -375,11 +455,23 @@ class LatexRenderer:
 
     def math(self, raw: str, display: bool, line: int | None, column: int | None, opener: int,
              source: str) -> str:
+        if self.ctx.safe:
+            try:
+                raw = check_math(raw, self.ctx.safe_macros)
+            except Unsafe as exc:
+                self.ctx.diagnostics.append(error(
+                    "unsafe-math", f"--safe: {exc.message}; the formula is shown as code",
+                    line, column=column, path=self.ctx.path))
+                return f"\\mdbadmath{{{escape_code(source.strip(), self.ctx.unicode)}}}"
+            if not raw.strip():
+                return ""
         result = prepare(raw, display=display, path=self.ctx.path, line=line, column=column,
                          opener_len=opener, unicode=self.ctx.unicode,
-                         numbered=self.ctx.numbered)
+                         numbered=self.ctx.numbered, macros=self.ctx.macros)
         self.ctx.diagnostics.extend(result.diagnostics)
         self.ctx.packages |= result.packages
+        self.ctx.definitions.extend(result.definitions)
+        self.ctx.max_matrix_cols = max(self.ctx.max_matrix_cols, result.max_matrix_cols)
         if any(d.severity.value == "error" for d in result.diagnostics):
             # keep the document compilable: the formula is shown as code
             return f"\\mdbadmath{{{escape_code(source.strip(), self.ctx.unicode)}}}"
@@ -415,16 +507,57 @@ def collect_footnotes(tokens: Sequence[Token]) -> dict[str, Token]:
     return notes
 
 
+def _slugs(text: str) -> set[str]:
+    """The ids kramdown and GitHub give a heading, so ``[x](#id)`` links can find it."""
+    lowered = text.strip().lower()
+    kramdown = re.sub(r"^[^a-z]+", "", re.sub(r"[^a-z0-9 -]", "", lowered)).replace(" ", "-")
+    github = re.sub(r"[^\w\- ]", "", lowered).replace(" ", "-")
+    return {s for s in (kramdown, github) if s}
+
+
+def label_headings(tokens: Sequence[Token]) -> dict[str, str]:
+    """Give top-level headings a LaTeX label; map their web anchors to it."""
+    wanted = set(_internal_links(tokens))
+    anchors: dict[str, str] = {}
+    if not wanted:
+        return anchors  # labels cost a second TeX run; only add them when linked to
+    for number, tok in enumerate(t for t in tokens if t["type"] == "heading"):
+        text = "".join(c.get("raw", "") for c in tok.get("children", []))
+        slugs = _slugs(text) & wanted
+        if slugs:
+            label = f"md:h{number + 1}"
+            tok["_label"] = label
+            for slug in slugs:
+                anchors.setdefault(slug, label)
+    return anchors
+
+
+def _internal_links(tokens: Iterable[Token]) -> Iterable[str]:
+    for tok in tokens:
+        if tok["type"] == "link":
+            url = tok.get("attrs", {}).get("url", "")
+            if url.startswith("#"):
+                yield url[1:]
+        if "children" in tok and isinstance(tok["children"], list):
+            yield from _internal_links(tok["children"])
+
+
 def top_heading_level(tokens: Sequence[Token]) -> int:
     levels = [t["attrs"]["level"] for t in tokens if t["type"] == "heading"]
     return min(levels) if levels else 2
 
 
 def render_body(tokens: Sequence[Token], *, path: str, unicode: bool, numbered: bool,
-                images: ImageResolver) -> RenderResult:
+                images: ImageResolver, safe: bool = False,
+                safe_macros: SafeMacros | None = None,
+                macros: Mapping[str, int] | None = None,
+                dollar_math: bool = True) -> RenderResult:
     """Render a whole post's tokens."""
     ctx = _Context(path=path, unicode=unicode, numbered=numbered,
                    top_level=top_heading_level(tokens), images=images,
-                   footnotes=collect_footnotes(tokens))
+                   footnotes=collect_footnotes(tokens), anchors=label_headings(tokens),
+                   safe=safe, safe_macros=safe_macros or SafeMacros(), macros=macros or {},
+                   dollar_math=dollar_math)
     body = LatexRenderer(ctx).blocks(tokens)
-    return RenderResult(body, ctx.features, ctx.packages, ctx.diagnostics, images.resources)
+    return RenderResult(body, ctx.features, ctx.packages, ctx.diagnostics, images.resources,
+                        ctx.definitions, ctx.max_matrix_cols)

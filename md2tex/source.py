@@ -15,6 +15,8 @@ _FRONT_CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.M)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 #: the biggest front matter we parse; alias bombs expand far beyond their text
 _MAX_FRONT_MATTER = 256 * 1024
+#: the biggest post converted (real posts are well under 1 MB; a 1 MB post takes ~5 s)
+MAX_POST_CHARS = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,10 @@ def normalise(text: str) -> str:
 
 def load_post(text: str, path: str = "<string>") -> Post:
     """Split front matter from body; invalid YAML is an error at its Markdown line."""
+    if len(text) > MAX_POST_CHARS:
+        raise InputError("post too large", [error(
+            "input-too-large", f"the post has {len(text):,} characters; md2tex converts posts "
+            f"of up to {MAX_POST_CHARS:,}", path=path, hint="split it into several posts")])
     text = normalise(text)
     m = _FRONT_OPEN.match(text)
     if not m:
@@ -128,6 +134,16 @@ class _BoundedLoader(yaml.SafeLoader):
     def construct_document(self, node: yaml.Node) -> Any:
         self._count_nodes(node, set())
         return super().construct_document(node)
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        # a well-formed scalar can still be an impossible value (``date: 2018-02-30``,
+        # ``!!int abc``): PyYAML then raises ValueError & co., not a YAMLError
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is not a valid value ({exc})",
+                node.start_mark) from None
 
     def _count_nodes(self, root: yaml.Node, seen: set[int]) -> None:
         count = 0

@@ -10,6 +10,8 @@ from typing import Any
 
 import jinja2
 
+from .diagnostics import InputError, error
+
 DEFAULT_TEMPLATE = "article.tex.j2"
 
 
@@ -45,13 +47,23 @@ def environment(user_dir: str | None = None) -> jinja2.Environment:
 
 
 def render_template(values: Mapping[str, Any], template: Path | None = None) -> str:
-    """Fill the template (the user's file if given, else ours) with the document's values."""
-    if template is not None:
-        env = environment(str(template.resolve().parent))
-        tpl = env.get_template(template.name)
-    else:
-        tpl = environment(None).get_template(DEFAULT_TEMPLATE)
-    return tpl.render(**values)
+    """Fill the template (the user's file if given, else ours) with the document's values.
+    A broken user template is an InputError naming the template file and line."""
+    try:
+        if template is not None:
+            env = environment(str(template.resolve().parent))
+            tpl = env.get_template(template.name)
+        else:
+            tpl = environment(None).get_template(DEFAULT_TEMPLATE)
+        return tpl.render(**values)
+    except jinja2.TemplateError as exc:
+        where = getattr(exc, "filename", None) or (str(template) if template else
+                                                    DEFAULT_TEMPLATE)
+        line = getattr(exc, "lineno", None)
+        kind = "not found" if isinstance(exc, jinja2.TemplateNotFound) else "error"
+        raise InputError(f"template {kind}", [error(
+            "template", f"template {kind}: {exc.message or exc}", line, path=str(where))]) \
+            from None
 
 
 def template_source_hash(template: Path | None) -> str:

@@ -1,0 +1,206 @@
+"""Batch speed, measured side by side in one run (issue 4's targets).
+
+    python benchmarks/bench_batch.py [--limit N] [--jobs N] [--post FILE] [--no-pandoc]
+
+Prints:
+1. one post end to end: ``md2tex post.md -o post.pdf`` vs ``pandoc post.md -o post.pdf``
+   (best of 3 after a warm-up run; target ratio <= 0.5);
+2. the corpus posts (``../shared/corpus/jekyll/``, by path) as ``md2tex batch`` vs pandoc +
+   pdflatex over the same posts with the same parallelism (target throughput ratio >= 3);
+3. a second, unchanged ``md2tex batch`` run (target < 2 s);
+4. the peak memory of the batch (the whole process tree: md2tex and its TeX runs, sampled).
+
+Results also go to ``benchmarks/results/bench_batch.json``. The format cache lives in a
+fresh temporary XDG_CACHE_HOME, so the batch figure includes making the formats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CORPUS = HERE.parent.parent / "shared" / "corpus" / "jekyll"
+DEFAULT_POST = HERE.parent / "samples" / "2024-04-02-deep-nesting-and-quotes.md"
+
+
+def _timed(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float = 300) -> tuple[
+        float, int]:
+    started = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              timeout=timeout)
+        code = proc.returncode
+    except subprocess.TimeoutExpired:
+        code = -1
+    return time.perf_counter() - started, code
+
+
+def _tree_rss(root: int) -> int:
+    """Total resident memory (bytes) of ``root`` and its descendants."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry)
+        children.setdefault(int(fields[1]), []).append(pid)
+        rss[pid] = int(fields[21]) * page
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo += children.get(pid, [])
+    return total
+
+
+def _run_sampled(cmd: list[str], env: dict[str, str]) -> tuple[float, int, int]:
+    """(seconds, exit status, peak tree RSS in bytes)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, _tree_rss(proc.pid))
+            stop.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    code = proc.wait()
+    stop.set()
+    sampler.join()
+    return time.perf_counter() - started, code, peak
+
+
+def single_post(post: Path, env: dict[str, str], pandoc: bool) -> dict[str, float | None]:
+    work = Path(tempfile.mkdtemp(prefix="bench-one-"))
+    try:
+        shutil.copy(post, work / "post.md")
+        md2tex = [sys.executable, "-m", "md2tex", "post.md", "-o", "post.pdf", "-q"]
+        _timed(md2tex, work, env)  # warm-up: makes the format
+        ours = min(_timed(md2tex, work, env)[0] for _ in range(3))
+        theirs = None
+        if pandoc:
+            cmd = ["pandoc", "post.md", "-o", "pandoc.pdf"]
+            seconds, code = _timed(cmd, work, env)
+            if code == 0:
+                theirs = min([seconds] + [_timed(cmd, work, env)[0] for _ in range(2)])
+        return {"md2tex": ours, "pandoc": theirs,
+                "ratio": ours / theirs if theirs else None}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def pandoc_batch(posts: list[Path], jobs: int, env: dict[str, str]) -> tuple[float, int]:
+    out = Path(tempfile.mkdtemp(prefix="bench-pandoc-"))
+    try:
+        def one(item: tuple[int, Path]) -> int:
+            index, post = item
+            return _timed(["pandoc", str(post), "-o", str(out / f"{index}.pdf"),
+                           f"--resource-path={post.parent}"], out, env, 120)[1]
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            codes = list(pool.map(one, enumerate(posts)))
+        return time.perf_counter() - started, sum(1 for c in codes if c == 0)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--limit", type=int, default=0, help="only the first N corpus posts")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--post", type=Path, default=DEFAULT_POST)
+    parser.add_argument("--no-pandoc", action="store_true")
+    args = parser.parse_args()
+    pandoc = not args.no_pandoc and shutil.which("pandoc") is not None
+    if not pandoc and not args.no_pandoc:
+        print("pandoc not found (apt-get install pandoc): pandoc figures skipped")
+    xdg = Path(tempfile.mkdtemp(prefix="bench-xdg-"))
+    env = {**os.environ, "XDG_CACHE_HOME": str(xdg)}
+    results: dict[str, object] = {"jobs": args.jobs, "cpus": os.cpu_count()}
+    try:
+        one = single_post(args.post, env, pandoc)
+        results["single_post"] = {"post": str(args.post), **one}
+        print(f"1. one post ({args.post.name}): md2tex {one['md2tex']:.2f} s", end="")
+        if one["pandoc"]:
+            print(f", pandoc {one['pandoc']:.2f} s, ratio {one['ratio']:.2f} (target <= 0.5)")
+        else:
+            print(" (pandoc: no figure)")
+
+        if not CORPUS.is_dir():
+            print(f"corpus not found at {CORPUS}: batch figures skipped")
+            return
+        posts = sorted(p for p in CORPUS.rglob("*") if p.suffix in (".md", ".markdown"))
+        if args.limit:
+            posts = posts[:args.limit]
+        src = Path(tempfile.mkdtemp(prefix="bench-src-"))
+        out = Path(tempfile.mkdtemp(prefix="bench-out-"))
+        try:
+            # the same posts by path: a folder of symlinks (the limit applies to both tools)
+            for i, post in enumerate(posts):
+                link = src / post.parent.name / post.name
+                link.parent.mkdir(exist_ok=True)
+                if not link.exists():
+                    link.symlink_to(post)
+                else:
+                    (src / f"{i}-{post.name}").symlink_to(post)
+            cmd = [sys.executable, "-m", "md2tex", "batch", str(src), "-o", str(out),
+                   "-j", str(args.jobs), "-q", "--report", str(out / "report.json")]
+            seconds, _code, peak = _run_sampled(cmd, env)
+            report = json.loads((out / "report.json").read_text())["summary"]
+            ours = len(posts) / seconds
+            print(f"2. batch of {len(posts)} posts, -j {args.jobs}: md2tex {seconds:.1f} s "
+                  f"({ours:.2f} posts/s; {report['converted']} PDFs, {report['failed']} "
+                  "failed)", end="")
+            batch: dict[str, object] = {"posts": len(posts), "md2tex_seconds": seconds,
+                                        "md2tex_summary": report}
+            if pandoc:
+                p_seconds, p_ok = pandoc_batch(posts, args.jobs, env)
+                theirs = len(posts) / p_seconds
+                pdf_ratio = (report["converted"] / seconds) / max(p_ok / p_seconds, 1e-9)
+                print(f", pandoc+pdflatex {p_seconds:.1f} s ({theirs:.2f} posts/s; {p_ok} "
+                      f"PDFs); throughput ratio {ours / theirs:.2f} (target >= 3); PDFs per "
+                      f"second ratio {pdf_ratio:.2f}")
+                batch.update(pandoc_seconds=p_seconds, pandoc_pdfs=p_ok,
+                             throughput_ratio=ours / theirs)
+            else:
+                print()
+            again, _code, _peak = _run_sampled(cmd, env)
+            print(f"3. second unchanged batch run: {again:.2f} s (target < 2 s)")
+            print(f"4. peak memory of the batch (md2tex + TeX runs): {peak / 2**20:.0f} MiB")
+            batch.update(second_run_seconds=again, peak_rss_mib=peak / 2**20)
+            results["batch"] = batch
+        finally:
+            shutil.rmtree(src, ignore_errors=True)
+            shutil.rmtree(out, ignore_errors=True)
+    finally:
+        shutil.rmtree(xdg, ignore_errors=True)
+        target = HERE / "results"
+        target.mkdir(exist_ok=True)
+        (target / "bench_batch.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,286 @@
+"""Precompiled formats: load a preamble's packages once, not once per post.
+
+The generated .tex is split after its last package-loading line: the prefix
+(``\\documentclass``, ``\\usepackage`` and the template's definitions between them: the slow
+part of a pass, 75-85% of it) is dumped, the rest (hyperref metadata, title...) is not. The prefix is dumped with
+``pdflatex -ini "&pdflatex" prefix.tex`` + ``\\dump`` into a format keyed by the prefix's hash
+and the TeX Live version, and cached in the user cache dir (``$XDG_CACHE_HOME/md2tex`` or
+``~/.cache/md2tex``). A post whose prefix has a format is compiled with ``-fmt=NAME`` and a
+body file in which the prefix lines are blank, so TeX's line numbers stay those of the full
+.tex and errors still map to Markdown lines.
+
+A new format is trusted only after it has typeset the post that created it to the same PDF
+text and metadata as the normal build; otherwise a ``.bad`` marker stops further attempts.
+Everything here fails silently (logged at debug level): the normal build is always the
+fallback. Only pdflatex is supported (XeTeX cannot dump native fonts; LuaTeX formats differ).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from . import build
+from .diagnostics import Md2TexError
+from .document import Document
+
+log = logging.getLogger(__name__)
+
+#: bump when the way formats are made changes
+FORMAT_VERSION = "1"
+ENGINES = ("pdflatex",)
+#: formats kept in the cache (least recently used are removed beyond this)
+MAX_FORMATS = 24
+_DUMPABLE = re.compile(r"\\(?:documentclass|usepackage|RequirePackage|PassOptionsToPackage)"
+                       r"\b[^%]*$")
+_VOLATILE_INFO = re.compile(r"^(?:CreationDate|ModDate|File size):.*$", re.M)
+
+
+@dataclass(frozen=True)
+class Split:
+    """A .tex split for a dumped format: ``prefix`` goes into the format, ``body`` is the
+    file compiled with it (same line count as the whole, prefix lines left blank)."""
+
+    prefix: str
+    body: str
+    lines: int
+
+
+@dataclass(frozen=True)
+class FormatUse:
+    name: str
+    path: Path
+    args: tuple[str, ...]
+
+
+def cache_dir() -> Path:
+    """Where formats live: ``$XDG_CACHE_HOME/md2tex/formats`` (or ``~/.cache/...``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "md2tex" / "formats"
+
+
+def split_tex(tex: str) -> Split | None:
+    """Split after the last package-loading line of the preamble (template definitions
+    between packages go into the format too; post-specific lines such as ``\\hypersetup``
+    with the title come after the packages and stay out). None if there is no
+    ``\\documentclass`` or no safe place to split."""
+    head, sep, _rest = tex.partition("\\begin{document}")
+    if not sep:
+        return None
+    lines = tex.split("\n")
+    preamble = head.count("\n")
+    cuts = [i for i, line in enumerate(lines[:preamble])
+            if _DUMPABLE.match(line.strip())]
+    if not any(lines[i].lstrip().startswith("\\documentclass") for i in cuts):
+        return None
+    for end in reversed([i + 1 for i in cuts]):
+        prefix = "\n".join(lines[:end])
+        line = lines[end - 1]
+        if prefix.count("{") == prefix.count("}") and line.count("[") == line.count("]") \
+                and any(lines[i].lstrip().startswith("\\documentclass") for i in range(end)):
+            return Split(prefix + "\n", "\n" * end + "\n".join(lines[end:]), end)
+    return None
+
+
+@lru_cache(maxsize=8)
+def tex_version(engine: str) -> str | None:
+    """The engine's version and its base format's identity: a TeX Live update changes it."""
+    exe = shutil.which(engine)
+    if exe is None:
+        return None
+    env = {"PATH": os.pathsep.join([str(Path(exe).parent), "/usr/bin", "/bin"]),
+           "HOME": tempfile.gettempdir(), "LANG": "C.UTF-8"}
+    try:
+        version = subprocess.run([exe, "--version"], capture_output=True, text=True,
+                                 timeout=20, env=env, stdin=subprocess.DEVNULL).stdout
+        base_engine = "pdftex" if engine == "pdflatex" else engine
+        fmt = subprocess.run(["kpsewhich", f"-engine={base_engine}", f"{engine}.fmt"],
+                             capture_output=True, text=True, timeout=20, env=env,
+                             stdin=subprocess.DEVNULL).stdout.strip()
+        stat = os.stat(fmt) if fmt else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+    first = version.splitlines()[0] if version else ""
+    if not first:
+        return None
+    ident = f"{fmt}:{stat.st_size}:{stat.st_mtime_ns}" if stat else "no-base-format"
+    return f"{first}|{ident}"
+
+
+def format_name(engine: str, split: Split) -> str | None:
+    version = tex_version(engine)
+    if version is None:
+        return None
+    digest = hashlib.sha256("\0".join([FORMAT_VERSION, engine, version, split.prefix])
+                            .encode("utf-8")).hexdigest()
+    return f"md2tex-{digest[:24]}"
+
+
+def _applicable(document: Document) -> tuple[Split, str] | None:
+    if not getattr(document.options, "format_cache", True) or document.engine not in ENGINES:
+        return None
+    split = split_tex(document.tex)
+    if split is None:
+        return None
+    name = format_name(document.engine, split)
+    return (split, name) if name else None
+
+
+def _place(fmt: Path, workdir: Path, name: str) -> None:
+    """Put the format into the TeX workdir (TeX reads only there under openin_any=p)."""
+    dest = workdir / f"{name}.fmt"
+    try:
+        os.link(fmt, dest)
+    except OSError:
+        shutil.copyfile(fmt, dest)
+
+
+def use_format(document: Document, workdir: Path) -> FormatUse | None:
+    """If a trusted format exists for this document, place it and the body file in
+    ``workdir`` and return the engine arguments; else None (build normally)."""
+    found = _applicable(document)
+    if found is None:
+        return None
+    split, name = found
+    directory = cache_dir()
+    fmt = directory / f"{name}.fmt"
+    if not fmt.is_file() or (directory / f"{name}.bad").exists():
+        return None
+    try:
+        _place(fmt, workdir, name)
+        with contextlib.suppress(OSError):
+            os.utime(fmt)
+        (workdir / f"{build.TEX_NAME}.tex").write_text(split.body, encoding="utf-8")
+    except OSError as exc:
+        log.debug("format %s not usable: %s", name, exc)
+        (workdir / f"{build.TEX_NAME}.tex").write_text(document.tex, encoding="utf-8")
+        return None
+    return FormatUse(name, fmt, (f"-fmt={name}",))
+
+
+def mark_bad(use: FormatUse) -> None:
+    """A post failed with the format but built without it: never use this format again."""
+    log.debug("format %s failed where a normal build worked; disabled", use.name)
+    with contextlib.suppress(OSError):
+        (use.path.parent / f"{use.name}.bad").write_text("failed a build\n", encoding="utf-8")
+
+
+def create_format(document: Document, workdir: Path, timeout: float) -> bool:
+    """After a normal build in ``workdir``: dump the document's prefix into a format, check
+    that it typesets this document identically, and install it in the cache atomically.
+    Returns True when a format was installed. Never raises except on interruption."""
+    found = _applicable(document)
+    if found is None or not (shutil.which("pdftotext") and shutil.which("pdfinfo")):
+        return False
+    split, name = found
+    directory = cache_dir()
+    target = directory / f"{name}.fmt"
+    if target.exists() or (directory / f"{name}.bad").exists():
+        return False
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        lock = os.open(directory / f"{name}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+    except OSError as exc:
+        log.debug("format cache %s not writable: %s", directory, exc)
+        return False
+    scratch: list[Path] = []
+    try:
+        if not _try_lock(lock) or target.exists():
+            return False
+        return _dump_and_verify(document, workdir, split, name, directory, timeout, scratch)
+    except (OSError, subprocess.SubprocessError, Md2TexError) as exc:
+        log.debug("format %s not made: %s", name, exc)
+        return False
+    finally:
+        for path in scratch:
+            shutil.rmtree(path, ignore_errors=True)
+        os.close(lock)
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False  # another thread or process is making it: build normally meanwhile
+    return True
+
+
+def _scratch(scratch: list[Path], prefix: str) -> Path:
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    scratch.append(path)
+    os.chmod(path, 0o700)
+    return path
+
+
+def _dump_and_verify(document: Document, workdir: Path, split: Split, name: str,
+                     directory: Path, timeout: float, scratch: list[Path]) -> bool:
+    dumpdir = _scratch(scratch, "md2tex-fmt-")
+    (dumpdir / "prefix.tex").write_text(split.prefix + "\\dump\n", encoding="utf-8")
+    status, _log = build.run_engine(dumpdir, document.engine, timeout,
+                                    ("-ini", f"-jobname={name}", f"&{document.engine}"),
+                                    source="prefix.tex", jobname=name)
+    fmt = dumpdir / f"{name}.fmt"
+    if status != 0 or not fmt.is_file():
+        log.debug("dumping format %s failed (status %s)", name, status)
+        (directory / f"{name}.bad").write_text("dump failed\n", encoding="utf-8")
+        return False
+    # the check: this very post, built with the format, must match the normal build
+    checkdir = _scratch(scratch, "md2tex-fmtcheck-")
+    shutil.rmtree(checkdir)
+    shutil.copytree(workdir, checkdir, symlinks=False,
+                    ignore=shutil.ignore_patterns(f"{build.TEX_NAME}.*", ".texmf-*", "*.fmt"))
+    (checkdir / f"{build.TEX_NAME}.tex").write_text(split.body, encoding="utf-8")
+    _place(fmt, checkdir, name)
+    build._run_until_settled(document, checkdir, time.monotonic() + timeout,
+                             (f"-fmt={name}",))
+    normal, dumped = workdir / f"{build.TEX_NAME}.pdf", checkdir / f"{build.TEX_NAME}.pdf"
+    if not same_pdf(normal, dumped):
+        log.debug("format %s typesets differently; disabled", name)
+        (directory / f"{name}.bad").write_text("output differs\n", encoding="utf-8")
+        return False
+    tmp = directory / f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    try:
+        shutil.copyfile(fmt, tmp)
+        os.replace(tmp, directory / f"{name}.fmt")
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    _prune(directory)
+    log.debug("format %s installed", name)
+    return True
+
+
+def _pdf_facts(pdf: Path) -> tuple[str, str]:
+    text = subprocess.run(["pdftotext", "-q", str(pdf), "-"], capture_output=True,
+                          timeout=60, stdin=subprocess.DEVNULL, check=True).stdout
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, timeout=60,
+                          stdin=subprocess.DEVNULL, check=True).stdout
+    return (text.decode("utf-8", "replace"),
+            _VOLATILE_INFO.sub("", info.decode("utf-8", "replace")))
+
+
+def same_pdf(a: Path, b: Path) -> bool:
+    """Same text and metadata (title, author, pages, page size...), dates aside."""
+    return _pdf_facts(a) == _pdf_facts(b)
+
+
+def _prune(directory: Path) -> None:
+    formats = sorted(directory.glob("md2tex-*.fmt"), key=lambda p: p.stat().st_mtime,
+                     reverse=True)
+    for old in formats[MAX_FORMATS:]:
+        with contextlib.suppress(OSError):
+            old.unlink()

@@ -1,0 +1,131 @@
+"""What LaTeX (TeX Live, pdflatex) knows about math macros and environments.
+
+The tables in ``md2tex/data`` are checked row by row against a real pdflatex by
+``tests/test_mathtable.py``; this module only loads them, lazily, so that importing md2tex
+stays cheap for runs that never validate math.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from types import MappingProxyType
+from typing import Literal, cast
+
+__all__ = [
+    "EnvironmentInfo",
+    "MacroInfo",
+    "MathJaxOnlyInfo",
+    "all_environments",
+    "all_macros",
+    "closest_macros",
+    "environment",
+    "macro",
+    "mathjax_only",
+]
+
+Mode = Literal["math", "text", "both"]
+Kind = Literal["display", "inner"]
+
+
+@dataclass(frozen=True)
+class MacroInfo:
+    """A control sequence LaTeX defines (``name`` without the backslash).
+
+    ``args`` counts the mandatory arguments TeX reads (0 for \\left, \\big, \\over..., whose
+    operand is a delimiter or infix material), ``optional`` the ``[...]`` ones it may read;
+    ``mode`` says where it is valid; ``package`` is what must be loaded ("kernel": nothing).
+    """
+
+    name: str
+    args: int
+    optional: int
+    mode: Mode
+    package: str
+
+
+@dataclass(frozen=True)
+class EnvironmentInfo:
+    """An environment: ``display`` ones stand alone, ``inner`` ones go inside math."""
+
+    name: str
+    args: int
+    kind: Kind
+    package: str
+
+
+@dataclass(frozen=True)
+class MathJaxOnlyInfo:
+    """A MathJax macro LaTeX lacks, with a LaTeX replacement (``#1``... for arguments)
+    or ``""`` when there is none."""
+
+    name: str
+    args: int
+    latex_equivalent: str
+
+
+_MODES = frozenset({"math", "text", "both"})
+_KINDS = frozenset({"display", "inner"})
+
+
+def _rows(filename: str, header: list[str]) -> list[dict[str, str]]:
+    """The rows of a TSV from ``md2tex.data``; the header must be exactly as expected."""
+    text = resources.files("md2tex.data").joinpath(filename).read_text(encoding="utf-8")
+    # Names like "{" or "\" are data: no quoting, no escapes.
+    reader = csv.reader(text.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE)
+    found = next(reader)
+    if found != header:
+        raise ValueError(f"{filename}: header {found!r}, expected {header!r}")
+    return [dict(zip(header, row, strict=True)) for row in reader if row]
+
+
+@cache
+def all_macros() -> Mapping[str, MacroInfo]:
+    """Every known macro by name (read-only)."""
+    table: dict[str, MacroInfo] = {}
+    for row in _rows("math_macros.tsv", ["name", "args", "optional", "mode", "package"]):
+        if row["mode"] not in _MODES:
+            raise ValueError(f"math_macros.tsv: bad mode {row['mode']!r} for {row['name']!r}")
+        table[row["name"]] = MacroInfo(row["name"], int(row["args"]), int(row["optional"]),
+                                       cast(Mode, row["mode"]), row["package"])
+    return MappingProxyType(table)
+
+
+@cache
+def all_environments() -> Mapping[str, EnvironmentInfo]:
+    """Every known math environment by name (read-only)."""
+    table: dict[str, EnvironmentInfo] = {}
+    for row in _rows("math_environments.tsv", ["name", "args", "kind", "package"]):
+        if row["kind"] not in _KINDS:
+            raise ValueError(f"math_environments.tsv: bad kind {row['kind']!r}")
+        table[row["name"]] = EnvironmentInfo(row["name"], int(row["args"]),
+                                             cast(Kind, row["kind"]), row["package"])
+    return MappingProxyType(table)
+
+
+@cache
+def mathjax_only() -> Mapping[str, MathJaxOnlyInfo]:
+    """MathJax macros that LaTeX (with the packages above) does not have."""
+    table = {row["name"]: MathJaxOnlyInfo(row["name"], int(row["args"]),
+                                          row["latex_equivalent"])
+             for row in _rows("mathjax_only.tsv", ["name", "args", "latex_equivalent"])}
+    return MappingProxyType(table)
+
+
+def macro(name: str) -> MacroInfo | None:
+    """The macro ``name`` (no backslash), or None if LaTeX does not know it."""
+    return all_macros().get(name)
+
+
+def environment(name: str) -> EnvironmentInfo | None:
+    """The environment ``name``, or None if it is not a known math environment."""
+    return all_environments().get(name)
+
+
+def closest_macros(name: str, n: int = 3) -> list[str]:
+    """Up to ``n`` known macro names resembling ``name``, best first, for "did you mean"."""
+    return difflib.get_close_matches(name, list(all_macros()), n=n, cutoff=0.6)

@@ -1,0 +1,177 @@
+"""build.py with the real TeX engine: PDFs are written atomically, TeX errors come back at the
+Markdown line they came from, a missing engine or a looping document are clear errors."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from helpers import (
+    TRAP,
+    build,
+    convert,
+    make_png,
+    needs_tex,
+    pdf_image_count,
+    pdf_text,
+    trap_options,
+)
+
+import md2tex
+
+pytestmark = needs_tex
+
+UNDEFINED = TRAP
+
+# (name, markdown, Markdown line of the bad formula). The formula passes md2tex's own checks
+# (``\\texfails`` is declared as a site macro; the template makes it fail), so only TeX finds
+# the error, and md2tex must map TeX's line back to the Markdown line.
+TEX_ERROR_POSTS = [
+    ("paragraph", f"---\ntitle: T\n---\n\nFirst para.\n\nSecond para,\nstill it {UNDEFINED}.\n",
+     8),
+    ("list", f"Intro.\n\n- one\n- two\n  - nested {UNDEFINED}\n- three\n", 5),
+    ("loose-list", f"1. one\n\n2. two\n\n   more text\n   and {UNDEFINED}\n", 6),
+    ("quote", f"Intro.\n\n> quoted\n> more\n>\n> > deep {UNDEFINED}\n", 6),
+    ("table", f"Intro.\n\n| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | {UNDEFINED} |\n", 6),
+    ("heading", f"Intro.\n\n## Title {UNDEFINED}\n\nText.\n", 3),
+    ("display", "Intro.\n\n$$\na + b\n= \\texfails\n$$\n", 5),
+    ("after-code", f"```python\nx = 1\ny = 2\n```\n\nAfter {UNDEFINED}.\n", 6),
+    ("after-liquid", "{% highlight python %}\nx = 1\n{% endhighlight %}\n\n"
+     f"Then {UNDEFINED}.\n", 5),
+]
+
+
+@pytest.mark.parametrize(("name", "markdown", "line"), TEX_ERROR_POSTS,
+                         ids=[p[0] for p in TEX_ERROR_POSTS])
+def test_tex_error_is_reported_at_the_markdown_line(name: str, markdown: str, line: int,
+                                                    tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    doc = md2tex.convert(markdown, trap_options(tmp_path), path="post.md")
+    assert doc.ok, [d.format() for d in doc.diagnostics]
+    with pytest.raises(md2tex.BuildError) as info:
+        md2tex.build_pdf(doc, out / "post.pdf")
+    first = info.value.diagnostics[0]
+    assert first.format().startswith(f"post.md:{line}: error: TeX: "), first.format()
+    assert "Undefined control sequence" in first.message
+    assert "LaTeX line" in first.message
+    assert info.value.exit_code == 3
+    assert list(out.iterdir()) == []
+
+
+def test_error_inside_amsmath_environment_points_into_it(tmp_path: Path) -> None:
+    # TeX reads a whole align before typesetting it: the error surfaces at \end{align}
+    md = "Intro.\n\n\\begin{align}\na &= \\texfails \\\\\nb &= c\n\\end{align}\n\nEnd.\n"
+    with pytest.raises(md2tex.BuildError) as info:
+        md2tex.build_pdf(md2tex.convert(md, trap_options(tmp_path), path="p.md"),
+                         tmp_path / "p.pdf")
+    assert info.value.diagnostics[0].line in range(3, 7)
+
+
+def test_failed_build_keeps_the_earlier_output_and_leaves_no_temp_files(tmp_path: Path) -> None:
+    out = tmp_path / "out" / "post.pdf"
+    out.parent.mkdir()
+    good = build(convert("Good version.\n"), out)
+    before = good.read_bytes()
+    assert before.startswith(b"%PDF")
+    bad = md2tex.convert(f"Bad {UNDEFINED} version.\n", trap_options(tmp_path))
+    with pytest.raises(md2tex.BuildError):
+        md2tex.build_pdf(bad, out)
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in out.parent.iterdir()) == ["post.pdf"]
+    assert "Good version." in pdf_text(out)
+
+
+def test_successful_build(tmp_path: Path) -> None:
+    out = tmp_path / "sub dir" / "my post.pdf"
+    out.parent.mkdir()
+    result = md2tex.build_pdf(convert("# Title\n\nHello *world*.\n"), out)
+    assert result.pdf == out and 1 <= result.runs <= 4 and result.seconds > 0
+    assert "Hello world." in pdf_text(out)
+    assert oct(out.stat().st_mode & 0o777) == "0o644"
+    assert sorted(p.name for p in out.parent.iterdir()) == ["my post.pdf"]
+
+
+def test_cross_references_are_resolved_by_reruns(tmp_path: Path) -> None:
+    md = ("$$\n\\begin{equation}\nE = mc^2 \\label{eq:e}\n\\end{equation}\n$$\n\n"
+          "As $\\eqref{eq:e}$ shows.\n")
+    pdf = build(convert(md), tmp_path / "ref.pdf")
+    text = " ".join(pdf_text(pdf).split())
+    assert "As (1) shows." in text
+    assert "??" not in text
+
+
+def test_local_image_is_embedded(tmp_path: Path) -> None:
+    make_png(tmp_path / "img" / "dot.png", 300, 200)
+    doc = md2tex.convert("Pic:\n\n![dot](img/dot.png)\n", md2tex.Options(base_dir=tmp_path))
+    pdf = build(doc, tmp_path / "out.pdf")
+    assert pdf_image_count(pdf) == 1
+
+
+def test_document_with_errors_is_not_built(tmp_path: Path) -> None:
+    doc = convert("Broken $\\frac{a}{b$ math.\n")
+    assert not doc.ok
+    with pytest.raises(md2tex.InputError):
+        md2tex.build_pdf(doc, tmp_path / "x.pdf")
+    assert not (tmp_path / "x.pdf").exists()
+
+
+def test_output_folder_missing(tmp_path: Path) -> None:
+    with pytest.raises(md2tex.OutputError) as info:
+        md2tex.build_pdf(convert("x\n"), tmp_path / "nope" / "x.pdf")
+    assert info.value.exit_code == 5
+
+
+def test_engine_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    with pytest.raises(md2tex.EngineMissingError) as info:
+        md2tex.build_pdf(convert("x\n"), tmp_path / "x.pdf")
+    message = str(info.value)
+    for pkg in ("texlive-latex-base", "texlive-latex-recommended", "texlive-latex-extra",
+                "texlive-fonts-recommended", "lmodern"):
+        assert pkg in message
+    assert info.value.exit_code == 4
+    assert not (tmp_path / "x.pdf").exists()
+
+
+def test_looping_tex_is_killed_at_the_timeout(tmp_path: Path) -> None:
+    loop = tmp_path / "loop.tex.j2"
+    loop.write_text('((* extends "article.tex.j2" *))\n((* block body *))\n'
+                    "\\def\\spin{\\spin}\\spin\n((* endblock *))\n", encoding="utf-8")
+    doc = convert("x\n", template=loop, timeout=2.0)
+    started = time.monotonic()
+    with pytest.raises(md2tex.BuildError) as info:
+        md2tex.build_pdf(doc, tmp_path / "x.pdf")
+    assert time.monotonic() - started < 20
+    assert info.value.diagnostics[0].code == "tex-timeout"
+    assert not (tmp_path / "x.pdf").exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_output_not_writable(tmp_path: Path) -> None:  # pragma: no cover - not run as root
+    ro = tmp_path / "ro"
+    ro.mkdir(mode=0o500)
+    with pytest.raises(md2tex.OutputError):
+        md2tex.build_pdf(convert("x\n"), ro / "x.pdf")
+
+
+def test_build_leaves_no_work_directories(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                          ) -> None:
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    build(convert("ok\n"), tmp_path / "ok.pdf")
+    with pytest.raises(md2tex.BuildError):
+        md2tex.build_pdf(md2tex.convert(f"bad {UNDEFINED}\n", trap_options(tmp_path)),
+                         tmp_path / "bad.pdf")
+    leftovers = [p for p in tmp.iterdir() if p.name.startswith("md2tex-")]
+    assert leftovers == []
+    assert shutil.which("pdflatex")

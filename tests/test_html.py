@@ -1,0 +1,68 @@
+"""Raw HTML that posts use: figures, inline formatting, tables, details, unknown tags."""
+
+from __future__ import annotations
+
+import md2tex
+from md2tex.html import colour_of, parse_html, tag_attrs
+
+
+def body(text: str, **opts: object) -> tuple[str, list[str]]:
+    doc = md2tex.convert(text, md2tex.Options(**opts))  # type: ignore[arg-type]
+    return doc.tex.split("\\begin{document}")[1], [d.code for d in doc.diagnostics]
+
+
+def test_parse_helpers() -> None:
+    root = parse_html("<p>a <b>b</b><br>c<img src=x></p><!-- gone -->")
+    assert root.children[0].text() == "a bc"  # type: ignore[union-attr]
+    assert tag_attrs('<img src="a.png" width="300"/>') == ("img", {"src": "a.png",
+                                                               "width": "300"}, False)
+    assert tag_attrs("</span>") == ("span", {}, True)
+    assert colour_of({"style": "color: #e01f1f;"}) == "E01F1F"
+    assert colour_of({"style": "color:red"}) == "D62728"
+    assert colour_of({"style": "width: 3px"}) is None
+
+
+def test_inline_tags_pair_and_balance() -> None:
+    tex, diags = body("a <b>bold</b> <i>it</i> x<sub>2</sub> e<sup>x</sup> "
+                      "<span style=\"color: #286ee0;\">**blue**</span> <code>a_b</code> "
+                      "<a href=\"https://example.org\">link</a> <u>under</u> <del>gone</del>"
+                      "<br>next <em>never closed\n\nstray </strong> end")
+    assert "\\textbf{bold}" in tex and "\\emph{it}" in tex
+    assert "x\\textsubscript{2}" in tex and "e\\textsuperscript{x}" in tex
+    assert "\\textcolor[HTML]{286EE0}{\\textbf{blue}}" in tex
+    assert "\\href{https://example.org}{link}" in tex
+    assert "\\newline" in tex and "\\emph{never closed}" in tex
+    assert "stray  end" in tex
+    assert "raw-html" not in diags
+
+
+def test_figure_with_caption_math_and_width() -> None:
+    tex, diags = body("<center>\n<figure>\n  <img src=\"/assets/none.png\" width=\"350\">\n"
+                      "  <figcaption>Points at distance $$r$$ from <b>0</b>.</figcaption>\n"
+                      "</figure>\n</center>\n", dollar_math=False)
+    assert tex.count("\\begin{center}") == 1
+    assert "\\mdcaption{Points at distance $r$ from \\textbf{0}.}" in tex
+    assert "\\mdimageplaceholder" in tex and "image-missing" in diags
+
+
+def test_table_details_lists_and_unknown_tags() -> None:
+    tex, diags = body("<details><summary>Show me</summary>\n<p>Hidden <b>text</b></p>\n"
+                      "</details>\n\n<table><tr><th>k</th><th>v</th></tr>"
+                      "<tr><td>a &amp; b</td><td>1</td></tr></table>\n\n"
+                      "<ul><li>one</li><li>two</li></ul>\n\n<blink>old</blink> text\n\n"
+                      "<script>alert(1)</script>\n\n<div>kept <span>content</span></div>\n")
+    assert "\\textbf{Show me}" in tex and "Hidden \\textbf{text}" in tex
+    assert "\\begin{longtable}" in tex and "a \\& b & 1" in tex
+    assert "\\item{} one" in tex
+    assert "old" in tex and "alert" not in tex
+    assert "kept {content}" in tex
+    assert diags.count("raw-html") == 2  # <blink> and <script>
+
+
+def test_br_first_in_paragraph_builds(tmp_path: object) -> None:
+    from pathlib import Path
+
+    out = Path(str(tmp_path)) / "br.pdf"
+    doc = md2tex.convert("<br />\nText after a break.\n\n<br/>\n\nx<br>\n")
+    md2tex.build_pdf(doc, out)
+    assert out.stat().st_size > 1000

@@ -1,0 +1,106 @@
+"""Jekyll conventions: Liquid output and tags, post_url, figure/TOC includes, kramdown IALs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import md2tex
+from md2tex.kramdown import attributes, strip_ials, width_fraction
+from md2tex.liquid import LiquidContext, PostRef, render_liquid
+
+SITE = {"url": "https://blog.example.org", "baseurl": "/notes"}
+
+
+def liquid(src: str, **kw: object) -> tuple[str, list[str]]:
+    ctx = LiquidContext(site=SITE, page={"title": "T", "tags": ["a", "b"], "n": 3}, **kw)  # type: ignore[arg-type]
+    result = render_liquid(src, ctx)
+    assert result.text.count("\n") >= src.count("\n")
+    return result.text, [d.code for d in result.diagnostics]
+
+
+def test_output_tags_and_filters() -> None:
+    text, diags = liquid(
+        "{{ site.url }}{{ site.baseurl }}/a {{ '/img/x.png' | relative_url }} "
+        "{{ '/y' | absolute_url }} {{ \"b\" | prepend: site.baseurl | append: '.html' }} "
+        "{{ page.title | downcase }} {{ page.tags }}")
+    assert text == ("https://blog.example.org/notes/a /notes/img/x.png "
+                    "https://blog.example.org/notes/y /notesb.html t a, b")
+    assert diags == []
+
+
+def test_missing_site_url_is_empty_and_unknown_variable_warns() -> None:
+    result = render_liquid("{{ site.baseurl }}/x {{ page.nothing }}|", LiquidContext())
+    assert result.text == "/x |"
+    assert [d.code for d in result.diagnostics] == ["liquid-variable"]
+
+
+def test_conditions_capture_assign_keep_lines() -> None:
+    src = ("{% capture greet %}Hello *there*{% endcapture %}\n"
+           "{% assign k = 5 %}\n"
+           "{% if page.title == 'T' and k > 2 %}yes{% else %}no{% endif %}\n"
+           "{% unless page.missing %}U{% endunless %}\n"
+           "{% if site.nope %}\nhidden {{ site.nothing }}\n{% elsif page.n >= 3 %}E{% endif %}\n"
+           "{% case page.title %}{% when 'X' %}x{% when 'T', 'Z' %}t{% endcase %}\n"
+           "{{ greet }} {{ k }}\n")
+    text, diags = liquid(src)
+    assert text.count("\n") == src.count("\n")
+    lines = text.split("\n")
+    assert lines[2] == "yes" and lines[3] == "U" and lines[6] == "E" and lines[7] == "t"
+    assert "hidden" not in text
+    assert lines[8] == "Hello *there* 5"
+    assert diags == []
+
+
+def test_comment_for_and_unknown_tags_leave_no_text() -> None:
+    text, diags = liquid("a{% comment %} x {% endcomment %}b\n{% for p in site.posts %}\n"
+                         "{{ p.title }}\n{% endfor %}\n{% seo %}{% include note.html %}c")
+    assert text == "ab\n\n\n\nc"
+    assert diags == ["liquid-tag", "liquid-tag", "liquid-include"]
+
+
+def test_post_url_in_link_and_bare_and_from_batch() -> None:
+    text, _ = liquid("[x]({% post_url 2018-02-19-a-long-peek %}) and "
+                     "{% post_url 2018-02-19-a-long-peek %}")
+    url = "https://blog.example.org/notes/2018/02/19/a-long-peek.html"
+    assert text == f"[x]({url}) and [A long peek]({url})"
+    posts = {"2018-02-19-a-long-peek": PostRef("A Long Peek into RL", "peek.pdf")}
+    text, _ = liquid("see {% post_url 2018-02-19-a-long-peek %}", posts=posts)
+    assert text == "see [A Long Peek into RL](peek.pdf)"
+
+
+def test_figure_include_and_toc_include() -> None:
+    src = ("intro\n\n{% include figure.html path=\"/img/a.png\" caption=\"A cap\" "
+           "width=\"50%\" %}\n\n{% include toc.html %}\n")
+    result = render_liquid(src, LiquidContext())
+    assert result.toc
+    assert result.text.count("\n") == src.count("\n")
+    assert '![A cap](</img/a.png> "A cap"){: width="50%"}' in result.text
+    assert "\n{:toc}\n" in result.text
+
+
+def test_ial_parsing_and_widths() -> None:
+    assert attributes('style="width: 80%;" class="center"') == {
+        "style": "width: 80%;", "class": "center"}
+    assert attributes(".right #top toc") == {"class": "right", "id": "top", "toc": ""}
+    assert width_fraction("80%") == 0.8
+    assert width_fraction("350px") == 0.5
+    assert width_fraction("350") == 0.5
+    assert width_fraction("5000px") == 1.0
+    assert width_fraction("auto") is None
+    image: dict[str, Any] = {"type": "image", "attrs": {"url": "a.png"}, "children": []}
+    out, toc = strip_ials([image, {"type": "softbreak"},
+                           {"type": "text", "raw": '{: style="width: 60%;"}'}])
+    assert out == [image] and not toc and image["attrs"]["width_hint"] == 0.6
+
+
+def test_document_consumes_ials_and_builds_toc() -> None:
+    doc = md2tex.convert(
+        "---\ntitle: T\n---\n* TOC\n{:toc}\n\n## First {#first}\n\nText {:.right}\n"
+        "{: class=\"info\"}\n\n![pic](nowhere.png)\n{: style=\"width: 50%\"}\n\n"
+        "*Fig. 1.*{:.image-caption}\n\n## Second\n\n{::options parse_block_html=\"true\" /}\n",
+        md2tex.Options())
+    body = doc.tex.split("\\begin{document}")[1]
+    assert "\\tableofcontents" in body
+    assert "{:" not in body and "{::" not in body
+    assert "toc" in doc.features
+    assert "\\RerunFileCheck" in doc.tex
