@@ -34,7 +34,6 @@ TEXLIVE_PACKAGES = ("texlive-latex-base texlive-latex-recommended texlive-latex-
 _RERUN = re.compile(r"Rerun to get|Label\(s\) may have changed|Table widths have changed|"
                     r"Rerun LaTeX")
 _L_LINE = re.compile(r"^l\.(\d+) ", re.M)
-_FILE_LINE = re.compile(r"^\./" + TEX_NAME + r"\.tex:\d+: ", re.M)
 MAX_RUNS = 4
 MAX_LOG_BYTES = 1 << 20
 _live: set[subprocess.Popen[bytes]] = set()
@@ -213,8 +212,6 @@ def compile_document(document: Document, workdir: Path, timeout: float) -> tuple
         except BuildError as exc:
             if any(d.code == "tex-timeout" for d in exc.diagnostics):
                 raise  # a looping post loops without the format too
-            if _FILE_LINE.search(_read_log(workdir)):
-                raise  # TeX stopped at a line of the post: a real error, not the format's
             # silent fallback: the same post without the dumped format
             (workdir / f"{TEX_NAME}.tex").write_text(document.tex, encoding="utf-8")
             result = _run_until_settled(document, workdir, deadline, ())

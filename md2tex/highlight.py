@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -39,8 +41,13 @@ def known_language(language: str) -> bool:
     return _lexer(language) is not None
 
 
-def highlight(code: str, language: str, linenos: bool = False) -> str:
-    """A ``Verbatim`` environment with ``\\PY`` markup; unknown languages are plain text."""
+def highlight(code: str, language: str, linenos: bool = False, unicode: bool = True,
+              missing: Callable[[str], None] | None = None) -> str:
+    """A ``Verbatim`` environment with ``\\PY`` markup; unknown languages are plain text.
+
+    ``unicode=False`` (pdflatex): Pygments leaves non-ASCII characters as they are, which
+    pdflatex rejects unless inputenc knows them; each becomes its LaTeX command (``\\'e``) or
+    a visible placeholder (``missing`` is told), as in prose."""
     from pygments import highlight as pyg_highlight
     from pygments.lexers.special import TextLexer
 
@@ -51,7 +58,23 @@ def highlight(code: str, language: str, linenos: bool = False) -> str:
     formatter = _formatter_class()(commandprefix=COMMAND_PREFIX, style=STYLE,
                                    verboptions=options)
     out: str = pyg_highlight(code.expandtabs(4), lexer, formatter)
+    if not unicode:
+        out = _NON_ASCII.sub(lambda m: _ascii_latex(m.group(0), missing), out)
     return out.strip("\n")
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _ascii_latex(ch: str, missing: Callable[[str], None] | None) -> str:
+    from .escape import placeholder, unicode_char
+
+    latex = unicode_char(ch)
+    if latex is None:
+        if missing:
+            missing(ch)
+        return placeholder(ch)
+    return latex
 
 
 @lru_cache(maxsize=1)

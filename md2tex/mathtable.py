@@ -34,7 +34,8 @@ Kind = Literal["display", "inner"]
 
 @dataclass(frozen=True)
 class MacroInfo:
-    """A control sequence LaTeX defines (``name`` without the backslash).
+    """A control sequence LaTeX defines (``name`` without the backslash: ``","`` for ``\\,``,
+    ``" "`` for a backslash-space, ``"\\\\"`` -- one backslash -- for ``\\\\``).
 
     ``args`` counts the mandatory arguments TeX reads (0 for \\left, \\big, \\over..., whose
     operand is a delimiter or infix material), ``optional`` the ``[...]`` ones it may read;
@@ -80,7 +81,11 @@ def _rows(filename: str, header: list[str]) -> list[dict[str, str]]:
     found = next(reader)
     if found != header:
         raise ValueError(f"{filename}: header {found!r}, expected {header!r}")
-    return [dict(zip(header, row, strict=True)) for row in reader if row]
+    rows = [dict(zip(header, row, strict=True)) for row in reader if row]
+    names = [row["name"] for row in rows]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{filename}: a name appears twice")
+    return rows
 
 
 @cache

@@ -226,7 +226,8 @@ class LatexRenderer:
             lines = [escape_code(line, self.ctx.unicode) for line in code.rstrip("\n").split("\n")]
             return "{\\ttfamily\\small " + "\\\\\n".join(lines) + "}"
         self.ctx.features.add("code")
-        return hl.highlight(code, lang, linenos)
+        return hl.highlight(code, lang, linenos, unicode=self.ctx.unicode,
+                            missing=self._missing_char)
 
     def b_block_quote(self, tok: Token) -> str:
         self.ctx.features.add("quote")

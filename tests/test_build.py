@@ -41,6 +41,8 @@ TEX_ERROR_POSTS = [
     ("after-code", f"```python\nx = 1\ny = 2\n```\n\nAfter {UNDEFINED}.\n", 6),
     ("after-liquid", "{% highlight python %}\nx = 1\n{% endhighlight %}\n\n"
      f"Then {UNDEFINED}.\n", 5),
+    ("after-footnote", f"Text[^n] here\nthen {UNDEFINED} on line 2.\n\n[^n]: Para one.\n\n"
+     "    Para two.\n\n    Para three.\n", 2),
 ]
 
 

@@ -1,13 +1,15 @@
 """The math tables are claims about TeX Live; every row is checked here by a real pdflatex run.
 
 For each package group one document uses every macro of the group with its arity (math rows
-inside ``\\[...\\]``, text rows in running text) and every environment with a minimal body.
-Only when a document fails is it bisected, so a green run costs one compile per group.
-Three more things are checked per group, each with one ``nonstopmode`` run whose log is cut
-at a marker per row: every non-kernel row *needs* its package (it fails with only the
-package's base loaded), every math-only row fails in text, and every text-only row fails (or
-warns) in math. Finally everything is compiled together under the packages of the md2tex
-template, to catch clashes between packages.
+inside ``\\[...\\]``, text rows in running text, each followed by an ``\\outer`` macro that
+TeX refuses to read as an argument) and every environment with a minimal body. Only when a
+document fails is it bisected, so a green run costs one compile per group.
+
+The opposite claims are checked with one ``nonstopmode`` run per group whose log is cut at a
+marker per row: every non-kernel row *needs* its package (it fails with only the package's
+base loaded), every math-only row fails in text, every text-only row fails (or warns) in
+math, and every row fails with one argument fewer. Finally everything, optional arguments
+included, is compiled together under the packages of the md2tex template, to catch clashes.
 """
 
 from __future__ import annotations
@@ -77,6 +79,8 @@ ARGS: dict[str, tuple[str, ...]] = {
     "newcommand": (r"\mdtexnew", "x"), "providecommand": (r"\mdtexprov", "x"),
     "renewcommand": (r"\alpha", "a"),
     "DeclarePairedDelimiter": (r"\mdtexpaired", r"\lvert", r"\rvert"),
+    "newtagform": ("mdtexform", "[", "]"), "renewtagform": ("default", "(", ")"),
+    "usetagform": ("default",),
     "begin": ("center",), "end": ("center",), "xmathstrut": ("0.1",),
     "newenvironment": ("mdtexenv", "", ""), "renewenvironment": ("center", "", ""),
     "mathversion": ("bold",), "mathtoolsset": ("showonlyrefs=false",),
@@ -203,6 +207,8 @@ OPTIONAL: dict[str, str] = {
     **{name: rf"\{name}[s]{{x}}" for name in
        ("section", "subsection", "subsubsection", "paragraph")},
     "footnote": r"\footnote[3]{x}",
+    "newtagform": r"\newtagform{mdtexoptform}[\textbf]{[}{]}",
+    "renewtagform": r"\renewtagform{default}[\textbf]{(}{)}",
     "\\": r"\[ \begin{array}{c} a \\[2pt] b \end{array} \]",
     "linebreak": r"a \linebreak[2] b", "item": r"\begin{itemize} \item[-] x \end{itemize}",
     "hdashline": r"\[ \begin{array}{c} a \\ \hdashline[2pt/1pt] b \end{array} \]",
@@ -291,10 +297,6 @@ def environment_usage(env: EnvironmentInfo) -> str:
         return r"\begin{math} a \end{math}"
     text = rf"\begin{{{env.name}}}{args} {body} \end{{{env.name}}}"
     return text if env.kind == "display" else r"\[ " + text + r" \]"
-
-
-def _preamble(rows: Iterable[MacroInfo]) -> str:
-    return "\n".join(PREAMBLE[r.name] for r in rows if r.name in PREAMBLE)
 
 
 def package_lines(packages: Iterable[str]) -> list[str]:

@@ -265,7 +265,8 @@ def test_amsmath_environment_is_emitted_raw_not_in_brackets(env: str) -> None:
 
 
 def test_labelled_equations_are_numbered() -> None:
-    tex = body("$$\n\\begin{align}\na = b \\label{eq:a}\n\\end{align}\n$$\n\nSee $\\eqref{eq:a}$.\n")
+    tex = body("$$\n\\begin{align}\na = b \\label{eq:a}\n\\end{align}\n$$\n\n"
+               "See $\\eqref{eq:a}$.\n")
     assert "\\begin{align}" in tex and "\\label{eq:a}" in tex
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import zlib
 from pathlib import Path
@@ -15,9 +16,16 @@ from md2tex.options import Options
 
 
 # ----------------------------------------------------------------------------- pdfcheck
-def _obj_stream(text: bytes) -> bytes:
-    data = zlib.compress(text)
-    return (b"%PDF-1.5\n1 0 obj << /Type /ObjStm /Length " + str(len(data)).encode()
+def _obj_stream(pdf: bytes) -> bytes:
+    """The same objects inside a compressed object stream (``/Type /ObjStm``)."""
+    objs = re.findall(rb"(\d+) 0 obj(.*?)endobj", pdf, re.S) or [(b"9", pdf)]
+    header, body = b"", b""
+    for num, text in objs:
+        header += num + b" " + str(len(body)).encode() + b" "
+        body += text + b"\n"
+    data = zlib.compress(header + body)
+    return (b"%PDF-1.5\n1 0 obj << /Type /ObjStm /N " + str(len(objs)).encode() + b" /First "
+            + str(len(header)).encode() + b" /Length " + str(len(data)).encode()
             + b" /Filter /FlateDecode >>\nstream\n" + data + b"\nendstream\nendobj\n")
 
 
