@@ -11,7 +11,13 @@ bisecting a failing batch down to the formulas that fail. Prints:
   md2tex turns into LaTeX that compiles (target >= 80%);
 - validation time per formula (``mathcheck.prepare``; target < 1 ms typical).
 
-Usage: python benchmarks/bench_formulas.py [--limit N] [--jobs 2] [--batch 80] [--show N]
+Usage: python benchmarks/bench_formulas.py [--limit N] [--sample N] [--only-failing JSON]
+       [--jobs 2] [--batch 80] [--show N] [--save JSON]
+
+Every run writes the ids of its silent failures, false alarms and unrescued formulas to
+``--save`` (default ``benchmarks/results/formulas.json`` for a full run,
+``benchmarks/results/formulas-partial.json`` otherwise). ``--only-failing`` re-checks only
+the formulas listed in such a file, for fast iteration; the figures then cover that subset.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import random
 import re
 import statistics
 import subprocess
@@ -128,10 +135,22 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--batch", type=int, default=80)
     ap.add_argument("--show", type=int, default=10)
+    ap.add_argument("--sample", type=int, default=0, help="random sample of N formulas")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--only-failing", type=Path, default=None,
+                    help="re-check only the ids listed in this results JSON")
+    ap.add_argument("--save", type=Path, default=None)
     args = ap.parse_args()
     if not CORPUS.exists():
         sys.exit(f"corpus not found: {CORPUS}")
     rows = [json.loads(line) for line in CORPUS.open(encoding="utf-8")]
+    full = not (args.limit or args.sample or args.only_failing)
+    if args.only_failing:
+        prev = json.loads(args.only_failing.read_text(encoding="utf-8"))
+        wanted = {i for key in ("silent", "false_alarms", "not_rescued") for i in prev[key]}
+        rows = [r for r in rows if r["id"] in wanted]
+    if args.sample:
+        rows = random.Random(args.seed).sample(rows, min(args.sample, len(rows)))
     if args.limit:
         rows = rows[: args.limit]
 
@@ -179,6 +198,17 @@ def main() -> None:
     print(f"validation time per formula: median {1000 * statistics.median(times):.3f} ms, "
           f"p90 {1000 * times[int(0.9 * len(times))]:.3f} ms, "
           f"max {1000 * times[-1]:.1f} ms  [target < 1 ms typical]")
+    save = args.save or Path(__file__).resolve().parent / "results" / \
+        ("formulas.json" if full else "formulas-partial.json")
+    save.parent.mkdir(parents=True, exist_ok=True)
+    save.write_text(json.dumps({
+        "formulas": len(rows), "silent": [rows[i]["id"] for i in silent],
+        "false_alarms": [rows[i]["id"] for i in false_alarms],
+        "not_rescued": [rows[i]["id"] for i in mj_rejected if i not in rescued],
+        "good": len(good), "mj_rejected": len(mj_rejected),
+        "timing_ms": {"median": 1000 * statistics.median(times),
+                      "p90": 1000 * times[int(0.9 * len(times))], "max": 1000 * times[-1]},
+    }, indent=1), encoding="utf-8")
     for title, ids in (("silent failures", silent), ("false alarms", false_alarms),
                        ("not rescued", [i for i in mj_rejected if i not in rescued])):
         if ids and args.show:

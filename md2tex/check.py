@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .diagnostics import Diagnostic, Md2TexError, Severity
+from .highlight import CHECK_ONLY
 from .options import Options
 from .pipeline import convert, read_post
 
@@ -30,11 +31,15 @@ class CheckResult:
 
 
 def check_text(text: str, options: Options | None = None, path: str = "<string>") -> CheckResult:
-    """Convert (no TeX) and keep the diagnostics."""
+    """Convert (no TeX) and keep the diagnostics. Code blocks are scanned, not highlighted
+    (Pygments reports nothing a check needs and was most of its time)."""
+    token = CHECK_ONLY.set(True)
     try:
         doc = convert(text, options, path)
     except Md2TexError as exc:
         return CheckResult(path, list(exc.diagnostics), text)
+    finally:
+        CHECK_ONLY.reset(token)
     return CheckResult(path, list(doc.diagnostics), text)
 
 

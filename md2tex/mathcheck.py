@@ -351,7 +351,10 @@ class _Checker:
         if c == "%":
             self.warn(pos, "math-comment", "'%' starts a comment in TeX (and MathJax): the "
                       "rest of the line is dropped", fix="write \\% for a percent sign")
-            self.edit(pos, pos + len(tok), "")
+            # a comment also eats its line end: keep a bare '%' there, or a line holding only
+            # a comment would become a blank line (a paragraph end, fatal in math)
+            eol = self.raw.startswith("\n", pos + len(tok))
+            self.edit(pos, pos + len(tok), "%" if eol else "")
             return i + 1
         if c == "\\":
             return self.macro(i, tok, pos)

@@ -133,4 +133,23 @@ def environment(name: str) -> EnvironmentInfo | None:
 
 def closest_macros(name: str, n: int = 3) -> list[str]:
     """Up to ``n`` known macro names resembling ``name``, best first, for "did you mean"."""
-    return difflib.get_close_matches(name, list(all_macros()), n=n, cutoff=0.6)
+    return list(_closest(name, n))
+
+
+@cache
+def _by_length() -> dict[int, tuple[str, ...]]:
+    table: dict[int, list[str]] = {}
+    for known in all_macros():
+        table.setdefault(len(known), []).append(known)
+    return {k: tuple(v) for k, v in table.items()}
+
+
+@cache
+def _closest(name: str, n: int) -> tuple[str, ...]:
+    # difflib's ratio is 2*matches/(len(a)+len(b)) <= 2*min/(sum): names whose length
+    # cannot reach the 0.6 cutoff are skipped (the same result, ~5x faster); cached because
+    # one post repeats the same unknown macro many times
+    la = len(name)
+    pool = [known for lb, names in _by_length().items()
+            if 2 * min(la, lb) >= 0.6 * (la + lb) for known in names]
+    return tuple(difflib.get_close_matches(name, pool, n=n, cutoff=0.6))
