@@ -71,7 +71,8 @@ _RAW_ARGS = {"label": 1, "ref": 1, "eqref": 1, "href": 1, "url": 1, "hspace": 1,
              "colorbox": 1, "fcolorbox": 2, "definecolor": 3, "raisebox": 1,
              "cellcolor": 1, "rowcolor": 1, "columncolor": 1, "pagecolor": 1,
              "setlength": 2, "addtolength": 2, "moveleft": 0, "moveright": 0,
-             "hyperref": 0, "nolinkurl": 1, "multicolumn": 2, "cline": 1}
+             "hyperref": 0, "nolinkurl": 1, "multicolumn": 2, "cline": 1,
+             "ce": 1, "pu": 1}
 _DELIMS = frozenset(
     [
         "(", ")", "[", "]", "|", ".", "/", "<", ">", "\\{", "\\}", "\\|", "\\langle", "\\rangle",
@@ -231,8 +232,13 @@ class _Checker:
     def edit(self, start: int, end: int, text: str) -> None:
         self.edits.append(_Edit(start, end, text))
 
-    def need(self, package: str) -> None:
+    def need(self, package: str, pos: int | None = None) -> None:
         if package not in _TEMPLATE_PACKAGES:
+            if package in mathtable.OPTIONAL_PACKAGES and pos is not None and \
+                    not mathtable.installed(package):
+                self.err(pos, "math-package-missing", f"this needs the LaTeX package "
+                         f"{package}, which is not installed here",
+                         hint=mathtable.OPTIONAL_PACKAGES[package])
             self.result.packages.add(package)
 
     # ---------------------------------------------------------------- helpers
@@ -380,8 +386,12 @@ class _Checker:
             if self.top.kind == "inlinemath":
                 self.stack.pop()
                 return i + 1
-            self.err(pos, "math-dollar", "'$' inside math ends it in LaTeX",
-                     hint="write \\$ for a dollar sign")
+            # MathJax prints a '$' met inside math as a dollar sign; in LaTeX it would end it
+            self.edit(pos, pos + 1, "\\$")
+            self.warn(pos, "math-dollar", "'$' inside math became \\$ (a dollar sign, as "
+                      "MathJax shows it; in LaTeX it would end the formula)",
+                      fix="write \\$ for a dollar sign")
+            self.atom("char")
             return i + 1
         if ord(c) > 127:
             self.unicode_math(i, c, pos)
@@ -583,7 +593,7 @@ class _Checker:
             self.err(pos, "math-text-command", f"\\{name} is a text-mode command and fails "
                      "in math", hint=f"put it in \\text{{\\{name}...}} or outside the "
                      "formula")
-        self.need(info.package)
+        self.need(info.package, pos)
         self.atom("macro:" + name)
         self.top.arg_groups = info.args
         if name in _TEXT_ARG or name in _OLD_FORMS:
@@ -723,7 +733,7 @@ class _Checker:
             if mj is not None or name in _ALIASES:
                 return self.unknown(i, name, pos, end)
             return i + 1
-        self.need(info.package)
+        self.need(info.package, pos)
         if info.mode == "math":
             self.wrap_math(i, name, pos, end, info.args)
         if name in _RAW_ARGS:

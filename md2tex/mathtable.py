@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Literal, cast
 
 __all__ = [
+    "OPTIONAL_PACKAGES",
     "EnvironmentInfo",
     "MacroInfo",
     "MathJaxOnlyInfo",
@@ -24,6 +25,7 @@ __all__ = [
     "all_macros",
     "closest_macros",
     "environment",
+    "installed",
     "macro",
     "mathjax_only",
 ]
@@ -68,6 +70,12 @@ class MathJaxOnlyInfo:
     args: int
     latex_equivalent: str
 
+
+#: Packages TeX Live distributions often leave out, with how to get them: a formula that
+#: needs one is an error when ``kpsewhich`` cannot find it (or TeX is not installed).
+OPTIONAL_PACKAGES = {
+    "mhchem": "install it: apt-get install texlive-science, or tlmgr install mhchem",
+}
 
 _MODES = frozenset({"math", "text", "both"})
 _KINDS = frozenset({"display", "inner"})
@@ -119,6 +127,23 @@ def mathjax_only() -> Mapping[str, MathJaxOnlyInfo]:
                                           row["latex_equivalent"])
              for row in _rows("mathjax_only.tsv", ["name", "args", "latex_equivalent"])}
     return MappingProxyType(table)
+
+
+@cache
+def installed(package: str) -> bool:
+    """Whether TeX can find ``package``.sty (one ``kpsewhich`` run per package, cached)."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which("kpsewhich")
+    if exe is None:
+        return False
+    try:
+        proc = subprocess.run([exe, package + ".sty"], capture_output=True, text=True,
+                              timeout=10, stdin=subprocess.DEVNULL, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return proc.returncode == 0 and bool(proc.stdout.strip())
 
 
 def macro(name: str) -> MacroInfo | None:
