@@ -188,7 +188,19 @@ def escape_code(text: str, unicode: bool = False,
     return "".join(out)
 
 
-def pdf_string(text: str, unicode: bool = False) -> str:
-    """Text for PDF metadata and bookmarks (hyperref turns the escapes back into text).
-    ``unicode``: the engine reads UTF-8 (xelatex, lualatex), so CJK titles stay as they are."""
+def math_to_unicode(latex: str) -> str:
+    """A formula as plain Unicode text (``\\alpha_1`` becomes alpha, subscript 1), for bookmarks."""
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    try:
+        text: str = LatexNodes2Text(math_mode="text").latex_to_text(latex)
+    except Exception:
+        return latex
+    return " ".join(text.split())
+
+
+def pdf_string(text: str, unicode: bool = True) -> str:
+    """Text for PDF metadata and bookmarks. hyperref maps UTF-8 input to PDF text strings
+    under every engine, so non-ASCII characters stay as they are (an ``\\ensuremath`` would
+    be dropped from a PDF string); only TeX's specials are escaped."""
     return escape_text(re.sub(r"\s+", " ", text).strip(), unicode)

@@ -35,7 +35,26 @@ _INNER_FORM = {"align": "aligned", "align*": "aligned", "gather": "gathered",
                "flalign": "aligned", "flalign*": "aligned", "multline": "gathered",
                "multline*": "gathered", "equation": "", "equation*": "", "eqnarray": "aligned",
                "eqnarray*": "aligned", "displaymath": "", "split": "aligned",
-               "xalignat": "alignedat", "xalignat*": "alignedat"}
+               "xalignat": "alignedat", "xalignat*": "alignedat", "empheq": "",
+               "numcases": "", "subnumcases": ""}
+#: display environments with no inner form: valid only as the whole formula
+_ALONE = frozenset({"empheq", "numcases", "subnumcases"})
+#: environments where \cr and \hline have no rows to end
+_NO_ROWS = frozenset({"equation", "equation*", "displaymath", "math", ""})
+_PREAMBLE_ONLY = frozenset({"DeclarePairedDelimiter", "DeclarePairedDelimiterX",
+                            "DeclarePairedDelimiterXPP", "newtagform", "renewtagform",
+                            "usetagform", "newcolumntype", "MakeAboxedCommand",
+                            "newenvironment", "renewenvironment"})
+#: commands that only go at the start of an alignment row
+_ROW_START = frozenset({"hline", "hdashline", "rowcolor", "cline", "ArrowBetweenLines",
+                        "noalign"})
+_MATHTOOLS_KEYS = frozenset({
+    "showonlyrefs", "showmanualtags", "mathic", "centercolon", "firstline-afterskip",
+    "lastline-preskip", "multlined-width", "multlined-indent", "shortvdotsadjustabove",
+    "shortvdotsadjustbelow", "above-intertext-sep", "below-intertext-sep",
+    "original-intertext", "original-shortintertext", "above-shortintertext-sep",
+    "below-shortintertext-sep", "smallmatrix-align", "smallmatrix-inner-space",
+    "prescript-sup-format", "prescript-sub-format", "prescript-arg-format"})
 _TOPLEVEL = {"equation", "align", "alignat", "gather", "multline", "flalign", "eqnarray",
              "xalignat", "displaymath"}
 _NUMBERED = {"equation", "align", "alignat", "gather", "multline", "flalign", "eqnarray",
@@ -58,6 +77,16 @@ _SCRIPT_OK = frozenset(
         "frac", "emph", "text", "textbf", "textit", "textrm", "textsf", "texttt", "textup",
         "textnormal", "mathbb", "mathbf", "mathcal", "mathfrak", "mathit", "mathnormal", "mathrm",
         "mathscr", "mathsf", "mathtt", "not"
+    ])
+#: argument-less macros TeX rejects as an unbraced script (operators built on \\mathop)
+_SCRIPT_OPERATORS = frozenset(
+    [
+        "arccos", "arcsin", "arctan", "arg", "cos", "cosh", "cot", "coth", "csc", "deg", "det",
+        "dim", "exp", "gcd", "hom", "inf", "ker", "lg", "lim", "liminf", "limsup", "ln", "log",
+        "max", "min", "Pr", "sec", "sin", "sinh", "sup", "tan", "tanh", "injlim", "projlim",
+        "varlimsup", "varliminf", "varinjlim", "varprojlim", "sum", "prod", "coprod", "int",
+        "iint", "iiint", "iiiint", "oint", "idotsint", "bigcup", "bigcap", "bigsqcup", "bigvee",
+        "bigwedge", "bigodot", "bigotimes", "bigoplus", "biguplus"
     ])
 _TEXT_ARG = frozenset(
     [
@@ -117,6 +146,14 @@ _REQUIRE = {"cancel": "cancel", "mathtools": "mathtools", "bm": "bm", "boldsymbo
             "newcommand": "", "html": "", "unicode": "", "bbox": "", "noundefined": "",
             "textmacros": "", "cases": "", "empheq": "empheq", "colortbl": "colortbl",
             "units": "units"}
+
+#: one-character text commands (accents, special letters) LaTeX has
+_TEXT_ONE_LETTER = frozenset("'`^\"~=.uvHtcdbrijoOlLPSk,;:!> -_&#%$@/{}|\\")
+#: TeX primitives (and \mspace) whose operand is a dimension, not an argument
+_DIMEN_PRIMITIVES = frozenset({"kern", "mkern", "hskip", "mskip", "mspace", "raise",
+                               "lower"})
+_DIMEN_RE = re.compile(r"\s*([+-]?\s*(?:\d+\.?\d*|\.\d+))\s*"
+                       r"(pt|em|ex|mu|cm|mm|in|bp|pc|dd|cc|sp|px)", re.I)
 
 _TOKEN_RE = re.compile(r"\\(?:[A-Za-z]+|[\s\S])?|%[^\n]*|\s+|[\s\S]")
 
@@ -215,6 +252,12 @@ class _Checker:
         self.skip_to = 0
         self.expect_script: str = ""  # "^" or "_" when the next token is a script's argument
         self.errors_seen: set[tuple[str, int]] = set()
+        #: names \let to a delimiter in this formula (\left\x is then valid)
+        self.let_delims: set[str] = set()
+        self.numbered = False
+        self.rows = 0
+        self.labels: set[tuple[int, int]] = set()
+        self.groups = 0  # open \begingroup
 
     # ---------------------------------------------------------------- reporting
     def err(self, pos: int, code: str, msg: str, hint: str | None = None) -> None:
@@ -328,6 +371,8 @@ class _Checker:
                 self.err(pos, "math-double-script", "double subscript: this nucleus "
                          "already has a subscript", hint="group it: {x_a}_b or x_{ab}")
             f.sub = True
+            if f.sup == 1:
+                f.sup = 2  # a prime then a subscript: a later ^ or ' is a second superscript
         else:  # prime
             if f.sup == 2:
                 self.err(pos, "math-double-script", "a prime after a superscript is a "
@@ -532,6 +577,7 @@ class _Checker:
                      hint="close with \\right. at the line end and reopen with \\left.")
             return
         self.flush_pending(f, pos)
+        self.rows += 1
         f.tabs = 0
         f.tab_error = False
         f.sup, f.sub = 0, False
@@ -540,6 +586,10 @@ class _Checker:
     def macro(self, i: int, tok: str, pos: int) -> int:
         name = tok[1:]
         end = pos + len(tok)
+        if len(name) == 1 and not name.isascii():
+            self.err(pos, "math-backslash", f"a backslash before '{name}' (U+{ord(name):04X}): "
+                     "LaTeX has no such command", hint="remove the backslash")
+            return i + 1
         if name.isspace():
             name = " "  # a backslash before a line end is a control space in TeX
         if not name:
@@ -547,6 +597,13 @@ class _Checker:
             return i + 1
         if self.in_text():
             return self.text_macro(i, name, pos, end)
+        if name == "cr" and (self.alignment_frame() is None or
+                             (self.alignment_frame() or _Frame("", 0)).env in _NO_ROWS):
+            self.err(pos, "math-cr", "\\cr outside an alignment", hint="use \\\\ in "
+                     "aligned, or remove it")
+            return i + 1
+        if name == "\\" and self.raw.startswith("[", end + (self.raw[end:end + 1] == "*")):
+            self.row_skip(end + (self.raw[end:end + 1] == "*"))
         if name == "\\" or name == "cr":
             self.row_end(pos)
             if self.raw.startswith("*", end):
@@ -559,7 +616,7 @@ class _Checker:
         if name in ("limits", "nolimits", "displaylimits"):
             f = self.top
             prev = f.last[6:] if f.last.startswith("macro:") else ""
-            if f.last in ("char", "group") or (f.last.startswith("macro:") and (
+            if f.last in ("char", "group", "", "amp", "left") or (f.last.startswith("macro:") and (
                     prev not in _LIMITS_OK and mathtable.macro(prev) is not None and
                     prev not in self.user and not prev.startswith("big"))):
                 what = f"\\{prev}" if prev else "this"
@@ -569,16 +626,32 @@ class _Checker:
         if name in ("newcommand", "renewcommand", "providecommand", "def", "gdef",
                     "DeclareMathOperator", "let"):
             return self.definition(i, name, pos)
+        if name == "begingroup":
+            self.groups += 1
+            self.atom("macro:" + name)
+            return i + 1
+        if name == "endgroup":
+            if self.groups == 0:
+                self.err(pos, "math-group", "\\endgroup without \\begingroup")
+            self.groups -= 1
+            self.atom("macro:" + name)
+            return i + 1
+        if name in ("global", "long", "protected"):
+            # a prefix of a definition, which goes to the preamble (global there anyway)
+            j = self.next_significant(i + 1)
+            if j < len(self.toks) and self.toks[j][0][1:] in (
+                    "def", "gdef", "let", "global", "long", "protected"):
+                self.edit(pos, end, "")
+                return i + 1
         if self.expect_script:
             info_args = self.arity(name)
-            if info_args and name not in _SCRIPT_OK and name not in self.user:
-                self.err(pos, "math-script-brace", f"\\{name} as an unbraced "
-                         f"{'superscript' if self.expect_script == '^' else 'subscript'}: "
-                         "TeX rejects it (MathJax accepts it)",
-                         hint=f"add braces: {self.expect_script}{{\\{name}...}}")
+            if (info_args and name not in _SCRIPT_OK) or name in _SCRIPT_OPERATORS:
+                self.brace_script(name, pos, end, info_args)
         if name in self.user:
             self.atom("macro:" + name)
             self.top.arg_groups = self.user[name]
+            return i + 1
+        if self.misplaced(name, pos, end):
             return i + 1
         if name in _OLD_FORMS:
             self.atom("macro:" + name)
@@ -594,6 +667,10 @@ class _Checker:
                      "in math", hint=f"put it in \\text{{\\{name}...}} or outside the "
                      "formula")
         self.need(info.package, pos)
+        if info.args:
+            self.check_args(name, pos, end, info.args, info.optional)
+        if name == "label" and self.extra_label(pos, end):
+            return self.tok_index_at(self.skip_to, i)
         self.atom("macro:" + name)
         self.top.arg_groups = info.args
         if name in _TEXT_ARG or name in _OLD_FORMS:
@@ -608,6 +685,126 @@ class _Checker:
                           fix="\\mathbb{1} → \\mathbb{1} needs bbm/dsfont; write "
                           "\\mathbf or \\mathrm instead")
         return i + 1
+
+    def brace_script(self, name: str, pos: int, end: int, nargs: int) -> None:
+        """``x^\\vec{a}``, ``t_\\max``: MathJax takes the macro with its arguments as the
+        script; TeX rejects it ("Missing { inserted"), so the braces are added."""
+        stop = end
+        info = mathtable.macro(name)
+        if info is not None and info.optional:
+            b = self.bracket_at(stop)
+            if b is not None:
+                stop = b[2]
+        for _ in range(nargs):
+            stop = self.arg_end(stop)
+        self.edit(pos, pos, "{")
+        self.edit(stop, stop, "}")
+        what = "superscript" if self.expect_script == "^" else "subscript"
+        self.fixed(pos, "math-script-brace", f"\\{name} as an unbraced {what} was put in "
+                   "braces (MathJax accepts it; TeX does not)",
+                   fix=f"{self.expect_script}{{{self.raw[pos:stop]}}}")
+
+    def misplaced(self, name: str, pos: int, end: int) -> bool:
+        """Commands valid only in certain places; True when an error was reported."""
+        if name in _PREAMBLE_ONLY:
+            self.err(pos, "math-preamble-only", f"\\{name} works only in the LaTeX "
+                     "preamble, not in a formula", hint="define it in a --macros file")
+            return True
+        if name in _ROW_START or name == "columncolor":
+            before = self.raw[:pos].rstrip()
+            f = self.alignment_frame()
+            ok = name != "columncolor" and f is not None and f.env not in _NO_ROWS and (
+                before.endswith(("\\\\", "\\hline", "\\hdashline", "}")) and
+                (before.endswith(("\\\\", "\\hline", "\\hdashline")) or
+                 re.search(r"\\(?:begin\{[^{}]*\}(?:\{[^{}]*\})?|cline\{[^{}]*\}|"
+                           r"rowcolor(?:\[[^\]]*\])?\{[^{}]*\})$", before) is not None))
+            if name == "ArrowBetweenLines":
+                ok = False
+            if not ok:
+                self.err(pos, "math-misplaced", f"\\{name} is only valid at the start of a "
+                         "row of an array or alignment" if name != "columncolor" else
+                         "\\columncolor only works in an array's column spec (>{...})")
+                return True
+        if name == "mathtoolsset":
+            g = self.group_at(end)
+            for key in (g[0].split(",") if g else []):
+                k, _, v = key.partition("=")
+                k = k.strip()
+                if k and k not in _MATHTOOLS_KEYS and not (
+                        k == "multlined-pos" and v.strip() in ("t", "c", "b")):
+                    self.err(pos, "math-mathtoolsset", f"\\mathtoolsset: '{k}' is not a "
+                             "mathtools key (or not in this TeX Live)")
+                    return True
+        if name in ("uproot", "leftroot"):
+            before = self.raw[:pos]
+            k = before.rfind("\\sqrt")
+            inside = k >= 0 and before[k + 5 :].lstrip().startswith("[") and \
+                "]" not in before[k:]
+            if not inside or ("\\" + name) in before[k:]:
+                self.err(pos, "math-misplaced", f"\\{name} is only valid once, inside the "
+                         "[...] of \\sqrt")
+                return True
+        return False
+
+    def row_skip(self, at: int) -> None:
+        """``\\\\[1ex]``: a dimension, not in mu (MathJax takes mu; converted to em)."""
+        b = self.bracket_at(at)
+        if b is None:
+            return
+        m = _DIMEN_RE.fullmatch(b[0].strip())
+        if m is None:
+            self.err(b[1], "math-dimension", f"\\\\[{b[0]}]: the space after a line break "
+                     "must be a dimension such as 1ex")
+        elif m.group(2).lower() == "mu":
+            em = float(m.group(1).replace(" ", "")) / 18
+            self.edit(b[1], b[2], f"[{em:.4g}em]")
+            self.fixed(b[1], "mathjax-dimension", f"\\\\[{b[0]}] became [{em:.4g}em] (mu is "
+                       "only valid in math spacing)")
+
+    def check_args(self, name: str, pos: int, end: int, n: int, optional: int) -> None:
+        """Each mandatory argument must be there: TeX would take a '}', '&', '^' or the end
+        of the formula as one and fail far away."""
+        k = end
+        b = self.bracket_at(k) if optional else None
+        if b is not None:
+            k = b[2]
+        elif optional and self.raw[k:].lstrip().startswith("["):
+            self.err(pos, "math-missing-arg", f"\\{name}: its optional argument [...] is "
+                     "never closed")
+            return
+        for _ in range(n):
+            while k < len(self.raw) and self.raw[k] in " \t\n":
+                k += 1
+            rest = self.raw[k : k + 7]
+            if k >= len(self.raw) or rest[0] in "}^_&'#" or rest.startswith(
+                    ("\\\\", "\\end", "\\right", "\\middle", "\\cr")) or (
+                    rest[0] == "%"):
+                self.err(pos, "math-missing-arg", f"\\{name} needs {n} argument"
+                         f"{'s' if n > 1 else ''}; one is missing",
+                         hint=f"write \\{name}{{...}}" + "{...}" * (n - 1))
+                return
+            m = re.match(r"\\([A-Za-z]+)", rest)
+            if m and self.arity(m.group(1)) and name != "sqrt":
+                self.err(pos, "math-unbraced-arg", f"\\{name}\\{m.group(1)}: a command with "
+                         f"arguments as an unbraced argument fails in LaTeX",
+                         hint=f"add braces: \\{name}{{\\{m.group(1)}...}}")
+                return
+            k = self.arg_end(k)
+
+    def extra_label(self, pos: int, end: int) -> bool:
+        """A second \\label where amsmath allows one (per formula, per row when numbered):
+        dropped, as MathJax ignores it too. Returns True when dropped (skip_to set)."""
+        f = self.alignment_frame()
+        key = (f.pos if f is not None and self.numbered else -1, self.rows)
+        if key not in self.labels:
+            self.labels.add(key)
+            return False
+        stop = self.arg_end(end)
+        self.edit(pos, stop, "")
+        self.warn(pos, "math-label", "a second \\label in one equation was dropped (LaTeX "
+                  "allows one)")
+        self.skip_to = stop
+        return True
 
     def arity(self, name: str) -> int:
         if name in self.user:
@@ -645,6 +842,10 @@ class _Checker:
         out = template
         for k, a in enumerate(args, 1):
             out = out.replace(f"#{k}", a)
+        if nargs:
+            out = self.sub_formula(out, pos)
+        else:
+            self.verify_latex(out, pos)
         if nargs == 0 and re.fullmatch(r"\\[A-Za-z]+", out) and \
                 re.match(r"[A-Za-z]", self.raw[end : end + 1]):
             out += " "
@@ -656,6 +857,35 @@ class _Checker:
         self.atom("macro:" + name)
         self.skip_to = stop
         return self.tok_index_at(stop, i)
+
+    def sub_formula(self, text: str, pos: int) -> str:
+        """An argument moved by a translation: validated and translated on its own (its
+        errors are reported at ``pos``), returned as LaTeX."""
+        sub = _Checker(text, self.loc, self.user, self.unicode, False)
+        sub.let_delims = self.let_delims
+        try:
+            res = sub.run()
+        except _TooDeep:
+            self.err(pos, "math-too-deep", f"braces nested more than {_MAX_DEPTH} deep")
+            return text
+        for d in res.diagnostics:
+            if d.severity.value == "error":
+                self.err(pos, d.code, d.message, hint=d.hint)
+        self.result.packages |= res.packages
+        self.result.definitions.extend(res.definitions)
+        return _apply(text, sub.edits)
+
+    def verify_latex(self, latex: str, pos: int) -> None:
+        """LaTeX that md2tex writes itself (translations, Unicode): every command in it must
+        exist, and its package is loaded."""
+        for m in re.finditer(r"\\([A-Za-z]+)", latex):
+            name = m.group(1)
+            info = mathtable.macro(name)
+            if info is not None:
+                self.need(info.package, pos)
+            elif name not in self.user:
+                self.err(pos, "math-undefined", f"this becomes \\{name}, which LaTeX does "
+                         "not have here")
 
     def raw_args(self, i: int, name: str, end: int, n: int) -> int:
         stop = end
@@ -725,7 +955,8 @@ class _Checker:
         info = mathtable.macro(name)
         if info is None:
             mj = mathtable.mathjax_only().get(name)
-            if (mj is None and name not in _ALIASES and len(name) > 1) or \
+            if (mj is None and name not in _ALIASES and (
+                    len(name) > 1 or name not in _TEXT_ONE_LETTER)) or \
                     name in SIZE_SWITCHES:
                 if name not in SIZE_SWITCHES and not re.fullmatch(r"[^A-Za-z]", name):
                     self.err(pos, "math-undefined", f"undefined control sequence \\{name}")
@@ -814,6 +1045,8 @@ class _Checker:
             self.atom("char")
             self.skip_to = stop
             return self.tok_index_at(stop, i)
+        if name in _DIMEN_PRIMITIVES:
+            return self.dimension(i, name, pos, end)
         if name == "tag":
             stop = end + 1 if self.raw.startswith("*", end) else end
             stop = self.arg_end(stop)
@@ -823,6 +1056,66 @@ class _Checker:
             self.skip_to = stop
             return self.tok_index_at(stop, i)
         return None
+
+    def dimension(self, i: int, name: str, pos: int, end: int) -> int:
+        """\\kern, \\hskip, \\mkern, \\mskip, \\mspace, \\raise, \\lower: TeX reads a
+        dimension (MathJax also takes it in braces). The dimension is checked (mu units
+        where TeX wants them) and written the way TeX reads it."""
+        mu = name in ("mkern", "mskip", "mspace")
+        g = self.group_at(end)
+        if g is not None:
+            text, stop = g[0], g[2]
+        else:
+            m = _DIMEN_RE.match(self.raw, end)
+            text, stop = (m.group(0), m.end()) if m else ("", end)
+        m = _DIMEN_RE.fullmatch(text.strip())
+        unit = m.group(2).lower() if m else ""
+        if not m or (name == "mspace" and g is None) or (
+                unit == "mu" and name in ("raise", "lower")):
+            want = "a dimension in mu (e.g. 3mu)" if mu else "a dimension such as 2pt or 0.5em"
+            self.err(pos, "math-dimension", f"\\{name} needs {want}; found "
+                     f"{text.strip() or self.raw[end:end + 8].strip() or 'nothing'!r}")
+            return i + 1
+        dim = m.group(1).replace(" ", "") + unit
+        self.atom("macro:" + name)
+        if (unit == "mu") != mu:
+            # MathJax takes any unit anywhere; TeX wants mu exactly for \mkern, \mskip
+            new = {"mkern": "kern", "mspace": "kern", "mskip": "hskip", "kern": "mkern",
+                   "hskip": "mskip"}[name]
+            if unit == "em" and mu:
+                dim, new = f"{float(m.group(1).replace(' ', '')) * 18:g}mu", name
+            self.fixed(pos, "mathjax-dimension", f"\\{name} with {unit}: became "
+                       f"\\{new} {dim}")
+            name, g = new, g or ("", 0, 0)
+        elif g is None and name not in ("raise", "lower"):
+            self.skip_to = stop  # as TeX reads it (glue may go on with plus/minus)
+            return self.tok_index_at(stop, i)
+        if name in ("raise", "lower"):
+            box = self.group_at(stop)
+            if box is None:
+                j = self.next_significant(self.tok_index_at(stop, i))
+                if j < len(self.toks) and self.toks[j][0] in ("\\hbox", "\\mbox"):
+                    self.edit(pos, stop, f"\\{name}{dim}")
+                    self.skip_to = stop
+                    return self.tok_index_at(stop, i)
+                self.err(pos, "math-dimension", f"\\{name} needs a box after its dimension",
+                         hint=f"write \\raisebox{{{dim}}}{{$...$}}")
+                return i + 1
+            if name == "lower":
+                dim = dim[1:] if dim.startswith("-") else "-" + dim
+            self.edit(pos, box[1] + 1, f"\\raisebox{{{dim}}}{{$")
+            self.stack.append(_Frame("group", box[1], close_text="$}"))
+            self.fixed(pos, "mathjax-raise", f"\\{name}{{..}}{{..}} (MathJax) became "
+                       "\\raisebox")
+            self.skip_to = box[1] + 1
+            return self.tok_index_at(box[1] + 1, i)
+        rep = f"\\mspace{{{dim}}}" if name == "mspace" else f"\\{name}{dim}\\relax "
+        if g is not None and name != "mspace":
+            self.fixed(pos, "mathjax-dimension", f"\\{name}{{{text}}}: TeX takes the "
+                       f"dimension without braces; became \\{name}{dim}")
+        self.edit(pos, stop, rep)
+        self.skip_to = stop
+        return self.tok_index_at(stop, i)
 
     def alignment_frame_tags(self, start: int, stop: int) -> None:
         f = self.alignment_frame()
@@ -835,11 +1128,23 @@ class _Checker:
         except MacroError as exc:
             self.err(pos, "math-definition", f"cannot read this definition: {exc}")
             return i + 1
+        target = d.body.lstrip("= ").strip()
+        if d.kind == "let" and target.startswith("\\") and len(target) > 2 and \
+                target[1:] != d.name and mathtable.macro(target[1:]) is None and \
+                target[1:] not in self.user:
+            self.err(pos, "math-definition", f"\\let\\{d.name} to {target}, which LaTeX "
+                     "does not have")
+        elif d.kind == "let" and target[1:] == d.name and mathtable.macro(d.name) is None:
+            self.err(pos, "math-definition", f"\\let\\{d.name} to itself: undefined")
         self.result.definitions.append(d)
         if self.user is not self.own_user:
             self.own_user = dict(self.user)
             self.user = self.own_user
         self.own_user[d.name] = d.nargs
+        if d.kind == "let" and (target in _DELIMS or target[1:] in self.let_delims):
+            self.let_delims.add(d.name)
+        else:
+            self.let_delims.discard(d.name)
         self.edit(pos, stop, "")
         self.fixed(pos, "math-definition-hoisted", f"definition of \\{d.name} moved to the "
                    "preamble")
@@ -850,7 +1155,8 @@ class _Checker:
     def delimiter(self, i: int, name: str, pos: int, end: int) -> int:
         j = self.next_significant(self.tok_index_at(end, i))
         delim = self.toks[j][0] if j < len(self.toks) else ""
-        if delim not in _DELIMS:
+        if (delim not in _DELIMS or delim[1:] in self.user) and not (
+                delim[:1] == "\\" and delim[1:] in self.let_delims):
             self.err(pos, "math-left-right", f"\\{name} must be followed by a delimiter "
                      f"such as ( [ \\{{ | or . (found {delim or 'the end'!r})")
             return i + 1
@@ -957,11 +1263,21 @@ class _Checker:
             if c in "lcrX":
                 n += 1
             elif c in "pmbw":
+                if c != "p":
+                    self.need("array")  # m{} b{} w{}{} are the array package's
                 g = self.raw_group(s, k + 1)
+                width = s[k + 1 : g].strip()[1:-1]
+                if not (_DIMEN_RE.fullmatch(width) or re.fullmatch(
+                        r"\s*[\d.]*\s*\\(?:linewidth|textwidth|columnwidth|hsize)\s*", width)):
+                    self.err(at, "math-array-spec", f"'{c}{{{width}}}': the column width must "
+                             "be a dimension such as 2cm")
+                    return None
                 n += 1
                 k = g
                 continue
             elif c in "@!<>":
+                if c != "@":
+                    self.need("array")  # !{} >{} <{} are the array package's
                 k = self.raw_group(s, k + 1)
                 continue
             elif c == "*":
@@ -1010,6 +1326,7 @@ class _Checker:
             self.err(pos, "math-unicode", f"character '{ch}' (U+{ord(ch):04X}) cannot be "
                      "typeset by pdflatex", hint="write its LaTeX command instead")
             return ""
+        self.verify_latex(out, pos)
         if out.startswith("\\ensuremath{") and out.endswith("}"):
             return "{" + out[len("\\ensuremath{") : -1] + "}"
         return "\\text{" + out + "}"
@@ -1057,6 +1374,8 @@ class _Checker:
             elif f.kind == "env":
                 self.err(f.pos, "math-env-mismatch", f"\\begin{{{f.env}}} is never closed "
                          f"by \\end{{{f.env}}}")
+        if self.groups > 0:
+            self.err(0, "math-group", "\\begingroup without \\endgroup")
         if self.expect_script:
             self.err(len(self.raw) - 1, "math-script", f"'{self.expect_script}' at the end "
                      "of the formula has no argument")
@@ -1085,6 +1404,7 @@ def prepare(raw: str, *, display: bool, path: str = "<string>", line: int | None
                                      "characters", **loc.at(0)))
         return res
     checker = _Checker(raw, loc, macros or {}, unicode, display)
+    checker.numbered = numbered
     try:
         result = checker.run()
     except _TooDeep as exc:
@@ -1129,6 +1449,10 @@ def _environments(ck: _Checker, display: bool, numbered: bool) -> None:
             res.environment = name
             continue
         if f.env == "split" and display and not f.split_wide:
+            continue
+        if f.env in _ALONE:
+            ck.err(f.pos, "math-env-alone", f"{f.env} must be the whole display formula "
+                   "(LaTeX has no inner form of it)")
             continue
         inner = _INNER_FORM[f.env]
         if f.env == "split" and f.split_wide:

@@ -73,13 +73,44 @@ def _blank_lines_removed(text: str) -> str:
 
 def unescape_markdown_math(text: str) -> str:
     """What MathJax sees inside ``\\\\( .. \\\\)`` after Markdown: ``\\\\`` is one backslash,
-    ``\\_`` and ``\\*`` lose their escape. Other escapes (``\\{``, ``\\,``) are kept as TeX."""
-    return re.sub(r"\\([\\_*|$`])", r"\1", text)
+    ``\\_``, ``\\*``, ``\\(`` and ``\\[`` lose their escape (``\\(`` is never TeX math). Other
+    escapes (``\\{``, ``\\,``) are kept as TeX."""
+    return re.sub(r"\\([\\_*|$`()\[\]])", r"\1", text)
+
+
+_BACKSLASH_RUN = re.compile(r"(\\+)([\s\S]?)")
+#: kramdown's escapes that matter in math (``\\!``, ``\\:`` stay TeX spacing)
+_KRAMDOWN_ESCAPE = re.compile(r"\\([\\_*|$`{}()\[\]])")
+
+
+def markdown_escaped(text: str) -> bool:
+    """Is this formula written for kramdown, which reads it as Markdown text before MathJax
+    (single-``$`` math and bare environments are not math to kramdown)? Sure signs: three
+    backslashes (``\\\\\\`` then a space is a row break), ``\\\\{`` for a brace; weak ones
+    (``\\_``, ``\\*``) count only when no ``\\\\`` row break says the text is plain TeX."""
+    strong = weak = tex_rows = False
+    for m in _BACKSLASH_RUN.finditer(text):
+        n, after = len(m.group(1)), m.group(2)
+        if n >= 3 or (n == 2 and after in "{}" and after):
+            strong = True
+        elif n == 2:
+            tex_rows = True
+        elif after in ("_", "*"):
+            weak = True
+    return strong or (weak and not tex_rows)
+
+
+def unescape_kramdown(text: str) -> str:
+    """What MathJax sees of a formula kramdown treated as text: ``\\\\`` → ``\\``,
+    ``\\{`` → ``{``, ``\\_`` → ``_``, ``\\|`` → ``|``..."""
+    return _KRAMDOWN_ESCAPE.sub(r"\1", text)
 
 
 def _content(opener: str, raw: str) -> str:
     if opener.startswith("\\\\"):
         raw = unescape_markdown_math(raw)
+    elif opener == "$" and markdown_escaped(raw):
+        raw = unescape_kramdown(raw)
     return _blank_lines_removed(raw)
 
 
@@ -218,6 +249,8 @@ def _parse_block_env(block: BlockParser, m: re.Match[str], state: BlockState) ->
     if after is None:
         return None
     raw = state.src[m.start() : end].strip()
+    if markdown_escaped(raw):
+        raw = unescape_kramdown(raw)
     state.append_token({"type": "math_block", "raw": _blank_lines_removed(raw),
                         "attrs": {"delim": "env"}})
     return after

@@ -15,7 +15,15 @@ from typing import Any
 
 from . import highlight as hl
 from .diagnostics import Diagnostic, error, warning
-from .escape import escape_code, escape_text, escape_url, smart_quotes, url_scheme_allowed
+from .escape import (
+    escape_code,
+    escape_text,
+    escape_url,
+    math_to_unicode,
+    pdf_string,
+    smart_quotes,
+    url_scheme_allowed,
+)
 from .html import HtmlRenderer
 from .images import Found, ImageResolver
 from .kramdown import is_toc_list, strip_ials
@@ -157,15 +165,18 @@ class LatexRenderer:
 
     def plain(self, tokens: Iterable[Token]) -> str:
         """Text content only, for PDF bookmarks."""
+        return pdf_string(self._plain_text(tokens))
+
+    def _plain_text(self, tokens: Iterable[Token]) -> str:
         out: list[str] = []
         for tok in tokens:
             if tok["type"] == "math":
-                out.append(tok["raw"])
+                out.append(math_to_unicode(tok["raw"]))
             elif "children" in tok:
-                out.append(self.plain(tok["children"]))
+                out.append(self._plain_text(tok["children"]))
             else:
                 out.append(tok.get("raw", ""))
-        return escape_text(" ".join("".join(out).split()), self.ctx.unicode)
+        return "".join(out)
 
     # ------------------------------------------------------------------------- blocks
     def b_paragraph(self, tok: Token) -> str:

@@ -79,8 +79,8 @@ def test_heading_levels(markdown: str, expected: list[str]) -> None:
 def test_heading_keeps_bookmark_text_plain() -> None:
     tex = body("## The $\\alpha$-trick & `x`\n")
     assert tex.startswith("\\section{\\texorpdfstring{")
-    # the bookmark (second argument) is escaped plain text: no math shift, no \mdcode
-    assert tex.endswith("{The \\textbackslash{}alpha-trick \\& x}}\n")
+    # the bookmark (second argument) is plain text: math as Unicode, no math shift, no \mdcode
+    assert tex.endswith("{The \u03b1-trick \\& x}}\n")
 
 
 def test_heading_inside_list_is_bold_block_not_section() -> None:

@@ -1,0 +1,72 @@
+"""Patterns that made real Jekyll posts fail (issue 4), each reproduced by a formula written
+for this test (no corpus text) and compiled for real: the PDF must come out, or the post must
+fail before TeX with a diagnostic at its Markdown line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import body, build, convert, needs_tex, pdf_text, squash
+
+import md2tex
+
+#: name -> (Markdown, single-dollar math on, text the LaTeX body must contain)
+CASES: dict[str, tuple[str, bool, list[str]]] = {
+    # a line holding only a TeX comment between align rows became a blank line
+    "comment-line-in-align": (
+        "Text.\n\n$$\n\\begin{align}\n  a &= b \\\\\n    %\n  &= c % why\n"
+        "\\end{align}\n$$\n\nAfter.\n", False, ["\\begin{align*}"]),
+    # kramdown reads a bare environment as Markdown text: \\\ is a row break, \\{ a brace,
+    # \{ a group, \| a bar, \_ a subscript
+    "kramdown-escaped-bare-env": (
+        "Before.\n\n\\begin{align} p(x \\| y) &= \\left\\\\{ a\\_1 \\right\\\\} \\\\\\ "
+        "&= \\{n \\choose k\\} + \\{m \\choose j\\} \\end{align}\n\nAfter.\n", False,
+        ["p(x | y)", "\\left\\{ a_1 \\right\\}", "\\\\ &=", "{n \\choose k} + {m \\choose j}"]),
+    # the same environment written for TeX keeps its \\ rows and \| norms
+    "tex-bare-env": (
+        "Before.\n\n\\begin{align}\n\\|x\\| &= 1 \\\\\ny_1 &= 2\n\\end{align}\n\nAfter.\n",
+        False, ["\\|x\\| &= 1 \\\\"]),
+    # single-dollar math is Markdown text to kramdown too
+    "kramdown-escaped-dollar": (
+        "A set $\\\\{ v_i \\\\\\}$ and a point $\\theta^\\*$ here.\n", True,
+        ["$\\{ v_i \\}$", "$\\theta^*$"]),
+    # \( inside \\( .. \\) is an escaped parenthesis
+    "escaped-paren-in-paren-math": (
+        "A pair \\\\( \\(a, b\\) \\\\) here.\n", False, ["$(a, b)$"]),
+    # MathJax shows a '$' inside math as a dollar sign
+    "dollar-inside-double-dollar": (
+        "It costs $$\\mu = $5K$$ a year.\n", False, ["\\mu = \\$5K"]),
+    # x^\vec{a}, t_\max: MathJax takes the macro and its argument as the script
+    "unbraced-script-macros": (
+        "See $$Q^\\vec{\\mu}_i + t_\\max + s^\\sqrt[3]{2} + x_\\sum$$ here.\n", False,
+        ["Q^{\\vec{\\mu}}_i", "t_{\\max}", "s^{\\sqrt[3]{2}}", "x_{\\sum}"]),
+}
+
+
+@needs_tex
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_pattern_compiles(name: str, tmp_path: Path) -> None:
+    text, dollar, wanted = CASES[name]
+    tex = body(text, dollar_math=dollar)
+    for piece in wanted:
+        assert piece in tex, (piece, tex)
+    doc = convert(text, dollar_math=dollar)
+    assert doc.ok, doc.diagnostics
+    pdf = build(doc, tmp_path / f"{name}.pdf")
+    assert text.split()[-1] in squash(pdf_text(pdf))  # the text after the formula is there
+
+
+@needs_tex
+def test_dollar_inside_math_prints_a_dollar(tmp_path: Path) -> None:
+    pdf = build(convert("It costs $$\\mu = $5K$$ a year.\n"), tmp_path / "d.pdf")
+    assert "$5K" in squash(pdf_text(pdf))
+
+
+def test_typo_macro_fails_before_tex_at_its_line(tmp_path: Path) -> None:
+    doc = convert("Title line.\n\nA kernel of $K \\tims K$ cells.\n", dollar_math=True)
+    errors = [d for d in doc.diagnostics if d.severity.value == "error"]
+    assert errors and errors[0].line == 3 and "\\tims" in errors[0].message
+    assert errors[0].hint is not None and "\\times" in errors[0].hint
+    with pytest.raises(md2tex.InputError):
+        md2tex.build_pdf(doc, tmp_path / "typo.pdf")  # refused: TeX never runs
