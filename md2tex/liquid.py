@@ -1,8 +1,9 @@
 """Jekyll's Liquid layer, applied before Markdown as Jekyll does, keeping line numbers.
 
 Every replacement keeps the number of newlines it removes, so a Markdown line number in the
-result is the line number in the post (``{% highlight %}`` with code on the tag's own line is
-the one exception, and it shifts lines by one).
+result is the line number in the post. The one exception is a ``{% highlight %}`` that shares
+its line with text or code: the fence must stand on lines of its own, so each such tag adds a
+line and later lines shift by one per tag (up to three for a one-line highlight in a sentence).
 
 Handled: output tags ``{{ site.* }}``, ``{{ page.* }}``, ``{{ 'literal' | filter }}`` and
 captured/assigned names, with the filters Jekyll posts use in URLs and text; ``{% raw %}``,

@@ -482,6 +482,7 @@ class _Checker:
     def close_group(self, pos: int) -> None:
         f = self.top
         if f.kind == "inlinemath":
+            self.err(f.pos, "math-dollar", "'$' inside \\text{} is not closed before '}'")
             self.stack.pop()
             f = self.top
         if f.kind == "root":
@@ -707,8 +708,9 @@ class _Checker:
     def misplaced(self, name: str, pos: int, end: int) -> bool:
         """Commands valid only in certain places; True when an error was reported."""
         if name in _PREAMBLE_ONLY:
-            self.err(pos, "math-preamble-only", f"\\{name} works only in the LaTeX "
-                     "preamble, not in a formula", hint="define it in a --macros file")
+            self.err(pos, "math-preamble-only", f"\\{name} is not supported inside a "
+                     "formula (it belongs in the LaTeX preamble)",
+                     hint="define it in a --macros file")
             return True
         if name in _ROW_START or name == "columncolor":
             before = self.raw[:pos].rstrip()
@@ -938,6 +940,8 @@ class _Checker:
                 self.stack.append(g)
                 self.top.last = ""
                 return j + 1
+            self.err(pos, "math-old-form", f"\\{name} (plain TeX) needs its rows in braces",
+                     hint=f"write \\begin{{{_OLD_FORMS[name]}}}...\\end{{{_OLD_FORMS[name]}}}")
             return i + 1
         if j < len(self.toks) and self.toks[j][0] == "{":
             self.stack.append(_Frame("group", self.toks[j][1], text=True))
@@ -1129,6 +1133,21 @@ class _Checker:
             self.err(pos, "math-definition", f"cannot read this definition: {exc}")
             return i + 1
         target = d.body.lstrip("= ").strip()
+        if d.kind == "let" and target in ("{", "}", "$", "&", "#", "^", "_", "%", ""):
+            self.err(pos, "math-definition", f"\\let\\{d.name} to '{target}' is not "
+                     "supported in a formula")
+        if d.kind != "let" and re.search(r"\\" + re.escape(d.name) + r"(?![A-Za-z])",
+                                         d.body) and not d.name.isalpha() is False:
+            self.err(pos, "math-definition", f"\\{d.name} is defined in terms of itself: "
+                     "TeX would loop forever")
+        if d.kind == "def" and (d.params != "".join(f"#{k}" for k in range(1, d.nargs + 1))
+                                or d.nargs > 9):
+            self.err(pos, "math-definition", f"\\def\\{d.name}{d.params}: only plain "
+                     "parameters #1#2... are supported in a formula")
+        if re.search(r"(?<!#)#(?![1-9#])", d.body) or any(
+                int(k) > d.nargs for k in re.findall(r"(?<!#)#([1-9])", d.body)):
+            self.err(pos, "math-definition", f"\\{d.name}: '#' in its body must be "
+                     f"followed by a parameter number 1..{d.nargs}")
         if d.kind == "let" and target.startswith("\\") and len(target) > 2 and \
                 target[1:] != d.name and mathtable.macro(target[1:]) is None and \
                 target[1:] not in self.user:
