@@ -8,6 +8,7 @@ whole process group killed on timeout. A failure is reported at the Markdown lin
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import re
@@ -195,6 +196,50 @@ def tex_errors(document: Document, log_text: str) -> list[Diagnostic]:
 _BOILERPLATE = re.compile(r"Emergency stop|Fatal error occurred|==>")
 
 
+#: below this much free space in the work directory a silent TeX failure is a full disk
+_LOW_SPACE = 1 << 20
+
+
+def _disk_full(workdir: Path, document: Document) -> list[Diagnostic]:
+    """A TeX run that died because the temporary directory filled up, said plainly."""
+    try:
+        free = shutil.disk_usage(workdir).free
+    except OSError:
+        return []
+    if free >= _LOW_SPACE:
+        return []
+    return [error("disk-full", f"no space left in the temporary directory {workdir.parent} "
+                  "while TeX was writing; nothing was written", path=document.path,
+                  hint="free some space or set TMPDIR to a folder with room")]
+
+
+def _killed_by(status: int, log_text: str) -> str | None:
+    """The signal that ended TeX, if one did: a negative status from a direct child, or
+    128+N from bwrap, whose child TeX died without finishing its log."""
+    if status < 0:
+        number = -status
+    elif status > 128 and "Transcript written" not in log_text[-4000:]:
+        number = status - 128
+    else:
+        return None
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _workdir_error(document: Document, where: Path, exc: OSError) -> BuildError:
+    """The temporary directory could not hold the TeX run (full disk, no permission)."""
+    if exc.errno == errno.ENOSPC:
+        message = f"no space left in the temporary directory {where}; nothing was written"
+        code = "disk-full"
+    else:
+        message = f"cannot prepare the TeX run in {where}: {exc.strerror or exc}"
+        code = "workdir"
+    return BuildError(message, [error(code, message, path=document.path,
+                                      hint="free some space or set TMPDIR to a folder with room")])
+
+
 def compile_document(document: Document, workdir: Path, timeout: float) -> tuple[int, str]:
     """Write the .tex and its images into ``workdir`` and run TeX until it is settled."""
     (workdir / f"{TEX_NAME}.tex").write_text(document.tex, encoding="utf-8")
@@ -230,8 +275,15 @@ def _run_until_settled(document: Document, workdir: Path, deadline: float,
         runs += 1
         remaining = max(1.0, deadline - time.monotonic())
         status, log_text = run_engine(workdir, document.engine, remaining, args)
+        killed = _killed_by(status, log_text)
+        if killed:
+            raise BuildError("TeX was killed", [error(
+                "tex-killed", f"{document.engine} was stopped by "
+                f"{killed} before it finished; nothing was written",
+                path=document.path)])
         if status != 0 or not (workdir / f"{TEX_NAME}.pdf").exists():
-            raise BuildError("TeX failed", tex_errors(document, log_text))
+            raise BuildError("TeX failed", _disk_full(workdir, document)
+                             or tex_errors(document, log_text))
         if runs >= MAX_RUNS or not _RERUN.search(log_text):
             return runs, log_text
 
@@ -250,10 +302,16 @@ def build_pdf(document: Document, output: str | Path, timeout: float | None = No
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"{output}: cannot write: the folder {parent} is not writable")
     started = time.monotonic()
-    workdir = Path(tempfile.mkdtemp(prefix="md2tex-"))
+    try:
+        workdir = Path(tempfile.mkdtemp(prefix="md2tex-"))
+    except OSError as exc:
+        raise _workdir_error(document, Path(tempfile.gettempdir()), exc) from None
     try:
         os.chmod(workdir, 0o700)
-        runs, log_text = compile_document(document, workdir, timeout)
+        try:
+            runs, log_text = compile_document(document, workdir, timeout)
+        except OSError as exc:
+            raise _workdir_error(document, workdir.parent, exc) from None
         pdf = (workdir / f"{TEX_NAME}.pdf").read_bytes()
         if not pdf.startswith(b"%PDF"):
             raise BuildError("TeX wrote no PDF", [error(

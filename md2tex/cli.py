@@ -188,6 +188,8 @@ def convert_command(source: Path, output: Path | None, keep_tex: bool, verbose: 
             doc = convert_file(source, options)
             default_out = source.with_suffix(".pdf")
         out = output or default_out
+        if out.is_dir():
+            out = out / default_out.name
         if not quiet or not doc.ok:
             _print_diagnostics(doc.diagnostics if not quiet else doc.errors, verbose)
         if not doc.ok:

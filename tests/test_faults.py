@@ -1,0 +1,132 @@
+"""Faults around the TeX run: a full disk and a TeX process killed from outside.
+
+Each must end in a clear message, no partial output, no temporary directory left behind and
+an earlier good output file intact.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(shutil.which("pdflatex") is None, reason="needs pdflatex")
+
+MD2TEX = [sys.executable, "-m", "md2tex"]
+
+
+def _big_post(path: Path) -> Path:
+    parts = ["---", "title: A long post", "---", ""]
+    for i in range(700):
+        parts.append(f"## Part {i}\n\nWords and a formula $x_{{{i}}}^2 + y = {i}$ to fill the "
+                     "page, repeated. " * 4 + "\n")
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path
+
+
+def _can_mount_tmpfs(where: Path) -> bool:
+    if shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(
+        ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
+         f"mount -t tmpfs -o size=64k tmpfs '{where}'"],
+        capture_output=True, timeout=20, check=False)
+    return probe.returncode == 0
+
+
+@pytest.mark.parametrize("size", ["8k", "400k"])
+def test_disk_full_during_the_tex_run(tmp_path: Path, size: str) -> None:
+    """8k: the .tex itself does not fit; 400k: TeX fills the disk while writing the PDF."""
+    small = tmp_path / "small"
+    small.mkdir()
+    if not _can_mount_tmpfs(small):
+        pytest.skip("cannot mount a small tmpfs here (needs user namespaces)")
+    post = _big_post(tmp_path / "big.md")
+    out = tmp_path / "big.pdf"
+    out.write_bytes(b"%PDF-1.5 earlier good output\n")
+    script = (f"mount -t tmpfs -o size={size} tmpfs '{small}' && "
+              f"TMPDIR='{small}' "
+              f"{' '.join(MD2TEX)} '{post}' -o '{out}'; echo \"rc=$?\"; ls -A '{small}'")
+    done = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script],
+                          capture_output=True, text=True, timeout=120, check=False,
+                          env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    lines = done.stdout.strip().splitlines()
+    assert lines[0] == "rc=3", done.stdout + done.stderr
+    assert lines[1:] == [], f"temporary files left behind: {lines[1:]}"
+    assert "no space left" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert out.read_bytes() == b"%PDF-1.5 earlier good output\n"
+    assert not list(tmp_path.glob("*.part"))
+
+
+def _tex_pids_below(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_bytes()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"pdflatex" not in cmdline or b"bwrap" in cmdline.split(b"\0")[0]:
+            continue
+        # walk up to see whether it descends from pid
+        ppid = int(stat[stat.rfind(b")") + 2 :].split()[1])
+        seen = 0
+        while ppid > 1 and seen < 50:
+            if ppid == pid:
+                found.append(int(entry))
+                break
+            try:
+                pstat = Path(f"/proc/{ppid}/stat").read_bytes()
+            except OSError:
+                break
+            ppid = int(pstat[pstat.rfind(b")") + 2 :].split()[1])
+            seen += 1
+    return found
+
+
+def test_tex_killed_mid_run(tmp_path: Path) -> None:
+    """A TeX process killed from outside: exit 3, a clear message, nothing half-written."""
+    template = tmp_path / "loop.tex.j2"
+    template.write_text('((* extends "article.tex.j2" *))\n'
+                        "((* block preamble *))((( super() )))\n"
+                        "\\def\\mdspin{\\mdspin}\\AtBeginDocument{\\mdspin}\n"
+                        "((* endblock *))\n", encoding="utf-8")
+    post = tmp_path / "post.md"
+    post.write_text("# Hello\n\nA short post.\n", encoding="utf-8")
+    out = tmp_path / "post.pdf"
+    out.write_bytes(b"%PDF-1.5 earlier good output\n")
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmpdir), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    proc = subprocess.Popen([*MD2TEX, str(post), "-o", str(out), "--template", str(template),
+                             "--timeout", "60"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        pids: list[int] = []
+        while time.monotonic() < deadline and not pids:
+            time.sleep(0.2)
+            pids = _tex_pids_below(proc.pid)
+        assert pids, "TeX never started"
+        time.sleep(0.5)
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 3, stderr
+    assert "stopped by SIGKILL" in stderr, stderr
+    assert "Traceback" not in stderr
+    assert out.read_bytes() == b"%PDF-1.5 earlier good output\n"
+    assert list(tmpdir.iterdir()) == []
+    assert _tex_pids_below(proc.pid) == []
