@@ -12,6 +12,7 @@ import errno
 import logging
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -107,7 +108,7 @@ def run_engine(workdir: Path, engine: str, timeout: float, args: Sequence[str] =
     with _live_lock:
         _live.add(proc)
     try:
-        proc.wait(timeout=timeout)
+        _wait_exactly(proc, timeout)
     except subprocess.TimeoutExpired:
         _kill_group(proc)
         raise BuildError(f"TeX did not finish within {timeout:g} s (killed)", [
@@ -139,6 +140,24 @@ def cancel_all() -> None:
 def reset_cancel() -> None:
     """Allow TeX runs again after ``cancel_all``."""
     _cancelled.clear()
+
+
+def _wait_exactly(proc: subprocess.Popen[bytes], timeout: float) -> None:
+    """Wait for ``proc`` and wake the moment it ends (a pidfd); ``Popen.wait(timeout)`` polls
+    with sleeps and can oversleep by 50 ms on every TeX run."""
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):
+        proc.wait(timeout=timeout)
+        return
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        if not poller.poll(max(0, int(timeout * 1000))):
+            raise subprocess.TimeoutExpired(proc.args, timeout)
+    finally:
+        os.close(fd)
+    proc.wait()
 
 
 def _kill_group(proc: subprocess.Popen[bytes], only_survivors: bool = False) -> None:
