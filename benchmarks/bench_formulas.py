@@ -56,6 +56,11 @@ def convert_one(tex: str) -> dict[str, Any]:
     body = rest.rsplit("\\end{document}", 1)[0]
     body = body.replace("\\maketitle", "")
     extra = [ln for ln in pre.splitlines() if ln not in _BASE_LINES]
+    if doc.engine != "pdflatex":
+        # e.g. CJK text: md2tex builds with xelatex; compiled alone, with its own preamble
+        return {"ok": not errors, "errors": [f"{d.code}: {d.message}" for d in errors],
+                "engine": doc.engine, "tex": doc.tex, "packages": [], "local": [],
+                "body": ""}
     return {"ok": not errors, "errors": [f"{d.code}: {d.message}" for d in errors],
             "packages": [ln for ln in extra if ln.startswith("\\usepackage")],
             "local": [ln for ln in extra if not ln.startswith("\\usepackage")],
@@ -80,10 +85,12 @@ def document(items: list[dict[str, Any]], marks: bool = False) -> str:
 
 
 def _run(items: list[dict[str, Any]], marks: bool) -> tuple[bool, str]:
+    engine = items[0].get("engine", "pdflatex")
     with tempfile.TemporaryDirectory() as tmp:
-        Path(tmp, "a.tex").write_text(document(items, marks), encoding="utf-8")
+        text = items[0]["tex"] if engine != "pdflatex" else document(items, marks)
+        Path(tmp, "a.tex").write_text(text, encoding="utf-8")
         mode = "-interaction=nonstopmode" if marks else "-interaction=batchmode"
-        cmd = ["pdflatex", mode, "-no-shell-escape", "a.tex"]
+        cmd = [engine, mode, "-no-shell-escape", "a.tex"]
         if not marks:
             cmd.insert(2, "-halt-on-error")
         try:
@@ -170,8 +177,11 @@ def main() -> None:
         converted.append(c)
     t_convert = time.perf_counter() - t0
 
-    passed = [c for c in converted if c["ok"]]
+    passed = [c for c in converted if c["ok"] and "engine" not in c]
     batches = [passed[k : k + args.batch] for k in range(0, len(passed), args.batch)]
+    # documents md2tex builds with another engine: one per batch, compiled as converted
+    batches += [[c] for c in converted if c["ok"] and "engine" in c]
+    passed = [c for c in converted if c["ok"]]
     t0 = time.perf_counter()
     with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
         fails = {i for chunk in pool.imap_unordered(failing, batches) for i in chunk}

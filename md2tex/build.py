@@ -153,8 +153,10 @@ def _wait_exactly(proc: subprocess.Popen[bytes], timeout: float) -> None:
     try:
         poller = select.poll()
         poller.register(fd, select.POLLIN)
-        if not poller.poll(max(0, int(timeout * 1000))):
-            raise subprocess.TimeoutExpired(proc.args, timeout)
+        deadline = time.monotonic() + timeout
+        while not poller.poll(min(max(0, int((deadline - time.monotonic()) * 1000)), 1 << 30)):
+            if time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(proc.args, timeout)
     finally:
         os.close(fd)
     proc.wait()

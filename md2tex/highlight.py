@@ -25,6 +25,18 @@ def _formatter_class() -> Any:
     return LatexFormatter
 
 
+@lru_cache(maxsize=1)
+def _aliases() -> frozenset[str]:
+    """Every lexer alias Pygments knows (built-in table + plugins, scanned once)."""
+    from pygments.lexers._mapping import LEXERS
+    from pygments.plugin import find_plugin_lexers
+
+    names = {alias for entry in LEXERS.values() for alias in entry[2]}
+    for cls in find_plugin_lexers():
+        names.update(cls.aliases)
+    return frozenset(names)
+
+
 @lru_cache(maxsize=256)
 def _lexer(language: str) -> Any:
     from pygments.lexers import get_lexer_by_name
@@ -34,6 +46,8 @@ def _lexer(language: str) -> Any:
     name = language.strip().lower()
     if not name:
         return TextLexer(stripnl=False, ensurenl=True)
+    if name not in _aliases():
+        return None  # a miss in Pygments rescans the plugins: ~0.5 s per unknown name
     try:
         return get_lexer_by_name(name, stripnl=False, ensurenl=True)
     except ClassNotFound:

@@ -39,15 +39,41 @@ _INNER_FORM = {"align": "aligned", "align*": "aligned", "gather": "gathered",
                "numcases": "", "subnumcases": ""}
 #: display environments with no inner form: valid only as the whole formula
 _ALONE = frozenset({"empheq", "numcases", "subnumcases"})
+_CE_ARROW = re.compile(r"\s*(<-->|<=>>|<<=>|<=>|<->|->|<-)((?:\[[^\]]*\]){0,2})\s*")
+_CD_ARROW = re.compile(r"@(?:([<>])[^<>]*\1[^<>]*\1|([AV])[^AV]*\2[^AV]*\2|[=|.])")
+#: colours xcolor knows with the template's dvipsnames option
+_XCOLOR_NAMES = frozenset({
+    "red", "green", "blue", "cyan", "magenta", "yellow", "black", "gray", "white", "darkgray",
+    "lightgray", "brown", "lime", "olive", "orange", "pink", "purple", "teal", "violet", ".",
+    "GreenYellow", "Yellow", "Goldenrod", "Dandelion", "Apricot", "Peach", "Melon",
+    "YellowOrange", "Orange", "BurntOrange", "Bittersweet", "RedOrange", "Mahogany", "Maroon",
+    "BrickRed", "Red", "OrangeRed", "RubineRed", "WildStrawberry", "Salmon", "CarnationPink",
+    "Magenta", "VioletRed", "Rhodamine", "Mulberry", "RedViolet", "Fuchsia", "Lavender",
+    "Thistle", "Orchid", "DarkOrchid", "Purple", "Plum", "Violet", "RoyalPurple",
+    "BlueViolet", "Periwinkle", "CadetBlue", "CornflowerBlue", "MidnightBlue", "NavyBlue",
+    "RoyalBlue", "Blue", "Cerulean", "Cyan", "ProcessBlue", "SkyBlue", "Turquoise",
+    "TealBlue", "Aquamarine", "BlueGreen", "Emerald", "JungleGreen", "SeaGreen", "Green",
+    "ForestGreen", "PineGreen", "LimeGreen", "YellowGreen", "SpringGreen", "OliveGreen",
+    "RawSienna", "Sepia", "Brown", "Tan", "Gray", "Black", "White"})
 #: environments where \cr and \hline have no rows to end
 _NO_ROWS = frozenset({"equation", "equation*", "displaymath", "math", ""})
-_PREAMBLE_ONLY = frozenset({"DeclarePairedDelimiter", "DeclarePairedDelimiterX",
-                            "DeclarePairedDelimiterXPP", "newtagform", "renewtagform",
-                            "usetagform", "newcolumntype", "MakeAboxedCommand",
-                            "newenvironment", "renewenvironment"})
+_PREAMBLE_ONLY = frozenset({"newcolumntype", "MakeAboxedCommand", "newenvironment",
+                            "renewenvironment"})
+_PAIRED = frozenset({"DeclarePairedDelimiter", "DeclarePairedDelimiterX",
+                     "DeclarePairedDelimiterXPP"})
 #: commands that only go at the start of an alignment row
-_ROW_START = frozenset({"hline", "hdashline", "rowcolor", "cline", "ArrowBetweenLines",
-                        "noalign"})
+_ROW_START = frozenset({"hline", "hdashline", "rowcolor", "cline", "noalign"})
+_BIG = re.compile(r"[Bb]igg?[lmr]?")
+_GENFRAC = frozenset({"over", "choose", "atop", "above", "brace", "brack", "overwithdelims",
+                      "atopwithdelims", "abovewithdelims"})
+_ACCENTS = frozenset({"hat", "check", "tilde", "acute", "grave", "dot", "ddot", "dddot",
+                      "ddddot", "breve", "bar", "vec", "widehat", "widetilde", "mathring"})
+_FONT_CMDS = frozenset({"mathcal", "mathbb", "mathrm", "mathbf", "mathit", "mathsf",
+                        "mathtt", "mathfrak", "mathscr", "boldsymbol", "bm", "operatorname"})
+#: commands that fail as the unbraced argument of another (\\hat\\frac12)
+_NOT_UNBRACED = frozenset({"frac", "dfrac", "tfrac", "cfrac", "binom", "dbinom", "tbinom",
+                           "genfrac", "overset", "underset", "stackrel", "xrightarrow",
+                           "xleftarrow", "textcolor", "colorbox", "fcolorbox", "sqrt"})
 _MATHTOOLS_KEYS = frozenset({
     "showonlyrefs", "showmanualtags", "mathic", "centercolon", "firstline-afterskip",
     "lastline-preskip", "multlined-width", "multlined-indent", "shortvdotsadjustabove",
@@ -67,8 +93,9 @@ _TABS: dict[str, int | None] = {
     "equation": 0, "equation*": 0, "gather": 0, "gather*": 0, "gathered": 0,
     "multline": 0, "multline*": 0, "displaymath": 0, "cases": 1, "cases*": 1, "dcases": 1,
     "dcases*": 1, "rcases": 1, "rcases*": 1, "drcases": 1, "split": 1, "eqnarray": 2,
+    "numcases": 1, "subnumcases": 1,
     "eqnarray*": 2, "multlined": 0, "CD": 0}
-_COLUMN_SPEC_ENVS = {"array", "darray", "subarray", "tabular"}
+_COLUMN_SPEC_ENVS = {"array", "darray", "subarray", "tabular", "crampedsubarray"}
 _ALIGNAT = {"alignat", "alignat*", "alignedat", "xalignat", "xalignat*"}
 _MAX_MATRIX_COLS = 10
 #: macros that may follow ^ or _ unbraced although they take arguments (checked by compile)
@@ -101,7 +128,7 @@ _RAW_ARGS = {"label": 1, "ref": 1, "eqref": 1, "href": 1, "url": 1, "hspace": 1,
              "cellcolor": 1, "rowcolor": 1, "columncolor": 1, "pagecolor": 1,
              "setlength": 2, "addtolength": 2, "moveleft": 0, "moveright": 0,
              "hyperref": 0, "nolinkurl": 1, "multicolumn": 2, "cline": 1,
-             "ce": 1, "pu": 1}
+             "ce": 1}
 _DELIMS = frozenset(
     [
         "(", ")", "[", "]", "|", ".", "/", "<", ">", "\\{", "\\}", "\\|", "\\langle", "\\rangle",
@@ -120,7 +147,7 @@ _LIMITS_OK = frozenset(
         "arg", "injlim", "projlim", "varlimsup", "varliminf", "varinjlim", "varprojlim",
         "operatorname", "mathop", "sideset", "underbrace", "overbrace", "lim", "mathlarger"
     ])
-_OLD_FORMS = {"matrix": "matrix", "pmatrix": "pmatrix", "cases": "cases"}
+_OLD_FORMS = {"matrix": "matrix", "pmatrix": "pmatrix", "cases": "cases", "array": "matrix"}
 _COMBINING = {"\u0302": "hat", "\u0303": "tilde", "\u0304": "bar", "\u0307": "dot",
               "\u0308": "ddot", "\u0301": "acute", "\u0300": "grave", "\u030c": "check",
               "\u0306": "breve", "\u20d7": "vec"}
@@ -152,7 +179,7 @@ _TEXT_ONE_LETTER = frozenset("'`^\"~=.uvHtcdbrijoOlLPSk,;:!> -_&#%$@/{}|\\")
 #: TeX primitives (and \mspace) whose operand is a dimension, not an argument
 _DIMEN_PRIMITIVES = frozenset({"kern", "mkern", "hskip", "mskip", "mspace", "raise",
                                "lower"})
-_DIMEN_RE = re.compile(r"\s*([+-]?\s*(?:\d+\.?\d*|\.\d+))\s*"
+_DIMEN_RE = re.compile(r"\s*([+-]?\s*(?:\d+[.,]?\d*|[.,]\d+))\s*"
                        r"(pt|em|ex|mu|cm|mm|in|bp|pc|dd|cc|sp|px)", re.I)
 
 _TOKEN_RE = re.compile(r"\\(?:[A-Za-z]+|[\s\S])?|%[^\n]*|\s+|[\s\S]")
@@ -241,6 +268,8 @@ class _Checker:
         self.own_user: dict[str, int] = {}
         self.unicode = unicode
         self.display = display
+        #: a macro's body: its last command may take its arguments where the macro is used
+        self.macro_body = False
         self.result = MathResult(latex=raw)
         self.edits: list[_Edit] = []
         self.toks = [(m.group(0), m.start()) for m in _TOKEN_RE.finditer(raw)]
@@ -258,6 +287,12 @@ class _Checker:
         self.rows = 0
         self.labels: set[tuple[int, int]] = set()
         self.groups = 0  # open \begingroup
+        self.colors: set[str] = set()  # \definecolor names of this formula
+        self.tagforms: set[str] = set()
+        self.tag_rows: set[tuple[int, int]] = set()
+        # \over & co per group, keyed by frame id and start (a closed frame's id is reused)
+        self.genfracs: dict[tuple[int, int], int] = {}
+        self.paired: set[str] = set()
 
     # ---------------------------------------------------------------- reporting
     def err(self, pos: int, code: str, msg: str, hint: str | None = None) -> None:
@@ -400,11 +435,14 @@ class _Checker:
         if tok.isspace():
             return i + 1
         if c == "%":
-            self.warn(pos, "math-comment", "'%' starts a comment in TeX (and MathJax): the "
-                      "rest of the line is dropped", fix="write \\% for a percent sign")
             # a comment also eats its line end: keep a bare '%' there, or a line holding only
             # a comment would become a blank line (a paragraph end, fatal in math)
             eol = self.raw.startswith("\n", pos + len(tok))
+            line_start = self.raw.rfind("\n", 0, pos) + 1
+            if not (eol and tok.strip() == "%" and not self.raw[line_start:pos].strip()):
+                # (a line holding just '%' spaces out rows on purpose: nothing to say)
+                self.warn(pos, "math-comment", "'%' starts a comment in TeX (and MathJax): "
+                          "the rest of the line is dropped", fix="write \\% for a percent sign")
             self.edit(pos, pos + len(tok), "%" if eol else "")
             return i + 1
         if c == "\\":
@@ -441,6 +479,11 @@ class _Checker:
         if ord(c) > 127:
             self.unicode_math(i, c, pos)
             return i + 1
+        if c == "@":
+            f = self.alignment_frame()
+            if f is not None and f.env == "CD" and not _CD_ARROW.match(self.raw, pos):
+                self.err(pos, "math-cd", "amscd arrows are @>>>, @<<<, @VVV, @AAA, @=, @| "
+                         "or @. (labels between the symbols)")
         self.atom("char")
         return i + 1
 
@@ -480,6 +523,10 @@ class _Checker:
         self.stack.append(g)
 
     def close_group(self, pos: int) -> None:
+        if self.expect_script:
+            self.err(pos, "math-script", f"'{self.expect_script}' right before '}}' has no "
+                     "argument")
+            self.expect_script = ""
         f = self.top
         if f.kind == "inlinemath":
             self.err(f.pos, "math-dollar", "'$' inside \\text{} is not closed before '}'")
@@ -596,14 +643,22 @@ class _Checker:
         if not name:
             self.err(pos, "math-backslash", "a lone backslash ends the formula")
             return i + 1
+        if name == ")" and self.top.kind == "inlinemath":
+            self.stack.pop()
+            return i + 1
         if self.in_text():
             return self.text_macro(i, name, pos, end)
-        if name == "cr" and (self.alignment_frame() is None or
-                             (self.alignment_frame() or _Frame("", 0)).env in _NO_ROWS):
+        rows = next((f for f in reversed(self.stack) if f.kind == "env" or f.env), None)
+        if name == "cr" and (rows is None or rows.env in _NO_ROWS):
             self.err(pos, "math-cr", "\\cr outside an alignment", hint="use \\\\ in "
                      "aligned, or remove it")
             return i + 1
-        if name == "\\" and self.raw.startswith("[", end + (self.raw[end:end + 1] == "*")):
+        af = self.alignment_frame()
+        if name == "\\" and (self.raw.startswith("[", end + (self.raw[end:end + 1] == "*"))
+                               or (self.raw[end:].lstrip(" \t").startswith("[") and (
+                                   af is None or not (af.env in _MATRICES or af.env in
+                                                      _COLUMN_SPEC_ENVS or "cases" in
+                                                      af.env)))):
             self.row_skip(end + (self.raw[end:end + 1] == "*"))
         if name == "\\" or name == "cr":
             self.row_end(pos)
@@ -618,7 +673,8 @@ class _Checker:
             f = self.top
             prev = f.last[6:] if f.last.startswith("macro:") else ""
             if f.last in ("char", "group", "", "amp", "left") or (f.last.startswith("macro:") and (
-                    prev not in _LIMITS_OK and mathtable.macro(prev) is not None and
+                    prev not in _LIMITS_OK and not prev.endswith("int") and
+                    mathtable.macro(prev) is not None and
                     prev not in self.user and not prev.startswith("big"))):
                 what = f"\\{prev}" if prev else "this"
                 self.err(pos, "math-limits", f"\\{name} must follow a big operator such "
@@ -649,11 +705,16 @@ class _Checker:
             if (info_args and name not in _SCRIPT_OK) or name in _SCRIPT_OPERATORS:
                 self.brace_script(name, pos, end, info_args)
         if name in self.user:
+            if self.user[name]:
+                self.check_args(name, pos, end, self.user[name], 0)
             self.atom("macro:" + name)
             self.top.arg_groups = self.user[name]
             return i + 1
         if self.misplaced(name, pos, end):
             return i + 1
+        special = self.special_checks(i, name, pos, end)
+        if special is not None:
+            return special
         if name in _OLD_FORMS:
             self.atom("macro:" + name)
             return self.special_arg(i, name, pos, end)
@@ -705,6 +766,151 @@ class _Checker:
                    "braces (MathJax accepts it; TeX does not)",
                    fix=f"{self.expect_script}{{{self.raw[pos:stop]}}}")
 
+    def special_checks(self, i: int, name: str, pos: int, end: int) -> int | None:
+        """Commands whose operands TeX checks itself; an index when fully handled."""
+        if _BIG.fullmatch(name):
+            j = self.next_significant(self.tok_index_at(end, i))
+            delim = self.toks[j][0] if j < len(self.toks) else ""
+            g = self.group_at(end) if delim == "{" else None
+            if g is not None:
+                delim = g[0].strip()  # \\bigl{(}: TeX takes a braced delimiter too
+            if delim not in _DELIMS and not (delim[:1] == "\\" and delim[1:] in
+                                              self.let_delims):
+                self.err(pos, "math-left-right", f"\\{name} must be followed by a delimiter "
+                         f"such as ( [ | (found {delim or 'the end'!r})")
+                return i + 1
+        elif name in _GENFRAC:
+            key = (id(self.top), self.top.pos)
+            self.genfracs[key] = self.genfracs.get(key, 0) + 1
+            if self.genfracs[key] > 1:
+                self.err(pos, "math-over", "two of \\over, \\choose, \\atop... in one "
+                         "group are ambiguous for TeX", hint="add braces: {a \\over b}")
+        elif name == "verb":
+            k = end + (1 if self.raw.startswith("*", end) else 0)
+            while self.raw[k : k + 1] in (" ", "\t") and k == end:
+                k += 1  # TeX skips spaces after the control word \\verb (not after \\verb*)
+            delim = self.raw[k : k + 1]
+            close = self.raw.find(delim, k + 1) if delim else -1
+            if not delim or delim.isalpha() or delim.isspace() or delim == "*" or \
+                    close < 0 or "\n" in self.raw[k:close]:
+                self.err(pos, "math-verb", "\\verb needs its text between two equal "
+                         "characters on one line, e.g. \\verb|x|")
+                return i + 1
+            self.atom("macro:verb")
+            self.skip_to = close + 1
+            return self.tok_index_at(close + 1, i)
+        elif name == "vcenter" and re.search(r"[\\^_$]", re.sub(
+                r"^\s*\\hbox\s*\{.*\}\s*$", "", (self.group_at(end) or ("\\",))[0],
+                flags=re.S)):
+            self.err(pos, "math-vcenter", "\\vcenter needs a vertical box (LaTeX rejects "
+                     "\\vcenter{...} with math inside)", hint="use \\vcenter{\\hbox{$...$}}")
+            return i + 1
+        elif name == "xmathstrut":
+            b = self.bracket_at(end)
+            g = self.group_at(b[2] if b else end)
+            if g is None or not re.fullmatch(r"\s*-?\d*\.?\d+\s*", g[0]):
+                self.err(pos, "math-number", "\\xmathstrut takes a number, e.g. "
+                         "\\xmathstrut{0.1}")
+                return i + 1
+        elif name == "sideset":
+            g1 = self.group_at(end)
+            g2 = self.group_at(g1[2]) if g1 else None
+            rest = self.raw[g2[2]:].lstrip() if g2 else ""
+            m = re.match(r"\{?\s*\\([A-Za-z]+)", rest)
+            if m is None or not (m.group(1) in _LIMITS_OK or m.group(1).endswith("int")):
+                self.err(pos, "math-limits", "\\sideset must be followed by a big operator "
+                         "such as \\sum or \\prod")
+                return i + 1
+        elif name in ("underbracket", "overbracket"):
+            k = end
+            for _ in range(2):
+                b = self.bracket_at(k)
+                if b is None:
+                    break
+                if not _DIMEN_RE.fullmatch(b[0].strip()):
+                    self.err(pos, "math-dimension", f"\\{name}[{b[0]}]: not a dimension")
+                    return i + 1
+                k = b[2]
+        elif name == "genfrac":
+            a1, e1 = self.arg_text(end)
+            a2, _e2 = self.arg_text(e1)
+            for a in (a1, a2):
+                if not (a.strip() in _DELIMS or a.strip() == ""):
+                    self.err(pos, "math-left-right", "\\genfrac: its first two arguments "
+                             "must be delimiters (or empty)")
+                    return i + 1
+        elif name == "char":
+            m = re.match(r"\s*(?:'([0-7]+)|\"([0-9A-Fa-f]+)|(\d+)|`(\\?.))", self.raw[end:])
+            code = -1
+            if m:
+                code = int(m.group(1), 8) if m.group(1) else int(m.group(2), 16) if \
+                    m.group(2) else int(m.group(3)) if m.group(3) else 0
+            if not m or code > 255:
+                self.err(pos, "math-char", "\\char needs a character code 0..255")
+                return i + 1
+        elif name == "ArrowBetweenLines" and self.alignment_frame() is None:
+            self.err(pos, "math-misplaced", "\\ArrowBetweenLines only works inside an "
+                     "alignment")
+            return i + 1
+        elif name in ("url", "href") and self.group_at(end) is None:
+            self.err(pos, "math-missing-arg", f"\\{name} needs its URL in braces")
+            return i + 1
+        elif name in ("raisebox", "rule"):
+            b = self.bracket_at(end)
+            if b is not None and not _DIMEN_RE.fullmatch(b[0].strip()):
+                self.err(pos, "math-dimension", f"\\{name}[{b[0]}]: not a dimension")
+                return i + 1
+            g = self.group_at(b[2] if b else end)
+            if g is None or not (_DIMEN_RE.fullmatch(g[0].strip()) or re.fullmatch(
+                    r"\s*-?[\d.]*\s*\\(?:height|depth|width|totalheight|linewidth|"
+                    r"textwidth|baselineskip)\s*", g[0])):
+                self.err(pos, "math-dimension", f"\\{name} needs a dimension in braces, "
+                         "e.g. {1ex}")
+                return i + 1
+            if name == "rule":
+                g2 = self.group_at(g[2])
+                if g2 is None or not _DIMEN_RE.fullmatch(g2[0].strip()):
+                    self.err(pos, "math-dimension", "\\rule needs two dimensions in braces: "
+                             "\\rule{width}{height}")
+                    return i + 1
+            if name == "raisebox":
+                # MathJax typesets the box's content as math; LaTeX as text
+                k = g[2]
+                for _ in range(2):
+                    b = self.bracket_at(k)
+                    if b is None:
+                        break
+                    k = b[2]
+                box = self.group_at(k)
+                if box is not None and box[0].strip():
+                    self.edit(box[1] + 1, box[1] + 1, "$")
+                    self.edit(box[2] - 1, box[2] - 1, "$")
+                    self.fixed(pos, "mathjax-raisebox", "the content of \\raisebox was put "
+                               "in $...$ (MathJax reads it as math)")
+        return None
+
+    def delimited_def(self, name: str, params: str, pos: int, stop: int) -> None:
+        """``\\def\\x#1|#2.{...}``: parameters numbered 1, 2... (at most 9) and, in this
+        formula, every use followed by the delimiters in order (else TeX runs away)."""
+        nums = re.findall(r"#(\d+|.|$)", params.rstrip("#") if params.endswith("#{") or
+                          (params.endswith("#") and not params.endswith("##")) else params)
+        if nums != [str(k) for k in range(1, len(nums) + 1)] or len(nums) > 9:
+            self.err(pos, "math-definition", f"\\def\\{name}{params}: parameters must be "
+                     "#1, #2... in order (at most 9)")
+            return
+        delims = [x.strip() for x in re.split(r"#\d", params) if x.strip() and x.strip() != "#"]
+        if not delims:
+            return
+        for m in re.finditer(r"\\" + re.escape(name) + r"(?![A-Za-z])", self.raw[stop:]):
+            k = stop + m.end()
+            for piece in delims:
+                k = self.raw.find(piece, k)
+                if k < 0:
+                    self.err(pos, "math-definition", f"\\{name} is used without the "
+                             f"delimiter '{piece}' its definition asks for")
+                    return
+                k += len(piece)
+
     def misplaced(self, name: str, pos: int, end: int) -> bool:
         """Commands valid only in certain places; True when an error was reported."""
         if name in _PREAMBLE_ONLY:
@@ -716,17 +922,38 @@ class _Checker:
             before = self.raw[:pos].rstrip()
             f = self.alignment_frame()
             ok = name != "columncolor" and f is not None and f.env not in _NO_ROWS and (
-                before.endswith(("\\\\", "\\hline", "\\hdashline", "}")) and
-                (before.endswith(("\\\\", "\\hline", "\\hdashline")) or
+                before.endswith(("\\\\", "\\hline", "\\hdashline", "}", "\\cr")) and
+                (before.endswith(("\\\\", "\\hline", "\\hdashline", "\\cr")) or
                  re.search(r"\\(?:begin\{[^{}]*\}(?:\{[^{}]*\})?|cline\{[^{}]*\}|"
                            r"rowcolor(?:\[[^\]]*\])?\{[^{}]*\})$", before) is not None))
-            if name == "ArrowBetweenLines":
-                ok = False
             if not ok:
                 self.err(pos, "math-misplaced", f"\\{name} is only valid at the start of a "
                          "row of an array or alignment" if name != "columncolor" else
                          "\\columncolor only works in an array's column spec (>{...})")
                 return True
+        if name in ("newtagform", "renewtagform", "usetagform"):
+            g = self.group_at(end)
+            form = g[0].strip() if g else ""
+            if name == "usetagform" and form not in self.tagforms and form != "default":
+                self.err(pos, "math-tagform", f"\\usetagform{{{form}}}: no such tag form "
+                         "(define it with \\newtagform in this formula)")
+                return True
+            if name == "newtagform" and form in self.tagforms:
+                self.err(pos, "math-tagform", f"tag form '{form}' is already defined")
+                return True
+            self.tagforms.add(form)
+        if name in _PAIRED:
+            m = re.match(r"\s*\{?\s*\\([A-Za-z]+)", self.raw[end:])
+            new = m.group(1) if m else ""
+            if not new or mathtable.macro(new) is not None or new in self.paired:
+                self.err(pos, "math-definition", f"\\{name}: \\{new or '?'} already exists "
+                         "(or no name follows)")
+                return True
+            self.paired.add(new)
+            if self.user is not self.own_user:
+                self.own_user = dict(self.user)
+                self.user = self.own_user
+            self.own_user[new] = 1
         if name == "mathtoolsset":
             g = self.group_at(end)
             for key in (g[0].split(",") if g else []):
@@ -739,10 +966,12 @@ class _Checker:
                     return True
         if name in ("uproot", "leftroot"):
             before = self.raw[:pos]
-            k = before.rfind("\\sqrt")
-            inside = k >= 0 and before[k + 5 :].lstrip().startswith("[") and \
-                "]" not in before[k:]
-            if not inside or ("\\" + name) in before[k:]:
+            at = before.rfind("\\sqrt")
+            inside = at >= 0 and before[at + 5 :].lstrip().startswith("[") and \
+                "]" not in before[at:]
+            arg, _stop = self.arg_text(end)
+            if not inside or ("\\" + name) in before[at:] or not re.fullmatch(
+                    r"\s*-?\d+\s*", arg):
                 self.err(pos, "math-misplaced", f"\\{name} is only valid once, inside the "
                          "[...] of \\sqrt")
                 return True
@@ -758,7 +987,7 @@ class _Checker:
             self.err(b[1], "math-dimension", f"\\\\[{b[0]}]: the space after a line break "
                      "must be a dimension such as 1ex")
         elif m.group(2).lower() == "mu":
-            em = float(m.group(1).replace(" ", "")) / 18
+            em = float(m.group(1).replace(" ", "").replace(",", ".")) / 18
             self.edit(b[1], b[2], f"[{em:.4g}em]")
             self.fixed(b[1], "mathjax-dimension", f"\\\\[{b[0]}] became [{em:.4g}em] (mu is "
                        "only valid in math spacing)")
@@ -778,15 +1007,22 @@ class _Checker:
             while k < len(self.raw) and self.raw[k] in " \t\n":
                 k += 1
             rest = self.raw[k : k + 7]
+            if k >= len(self.raw) and self.macro_body:
+                # a macro body checked on its own (site file, front matter): its last
+                # command takes its arguments where the macro is used (\renewcommand{\b}
+                # {\mathbf} then \b{x})
+                return
             if k >= len(self.raw) or rest[0] in "}^_&'#" or rest.startswith(
-                    ("\\\\", "\\end", "\\right", "\\middle", "\\cr")) or (
+                    ("\\\\", "\\end", "\\right", "\\middle", "\\cr", "\\over",
+                     "\\choose", "\\atop", "\\above")) or (
                     rest[0] == "%"):
                 self.err(pos, "math-missing-arg", f"\\{name} needs {n} argument"
                          f"{'s' if n > 1 else ''}; one is missing",
                          hint=f"write \\{name}{{...}}" + "{...}" * (n - 1))
                 return
-            m = re.match(r"\\([A-Za-z]+)", rest)
-            if m and self.arity(m.group(1)) and name != "sqrt":
+            m = re.match(r"\\([A-Za-z]+)", self.raw[k : k + 40])
+            if m and ((m.group(1) in _NOT_UNBRACED and name != "sqrt") or (
+                    name in _ACCENTS and m.group(1) in _FONT_CMDS)):
                 self.err(pos, "math-unbraced-arg", f"\\{name}\\{m.group(1)}: a command with "
                          f"arguments as an unbraced argument fails in LaTeX",
                          hint=f"add braces: \\{name}{{\\{m.group(1)}...}}")
@@ -797,7 +1033,7 @@ class _Checker:
         """A second \\label where amsmath allows one (per formula, per row when numbered):
         dropped, as MathJax ignores it too. Returns True when dropped (skip_to set)."""
         f = self.alignment_frame()
-        key = (f.pos if f is not None and self.numbered else -1, self.rows)
+        key = (f.pos, self.rows) if f is not None and self.numbered else (-1, 0)
         if key not in self.labels:
             self.labels.add(key)
             return False
@@ -889,11 +1125,82 @@ class _Checker:
                 self.err(pos, "math-undefined", f"this becomes \\{name}, which LaTeX does "
                          "not have here")
 
+    def ce_arg(self, g: tuple[str, int, int], pos: int) -> None:
+        """mhchem's \\ce in LaTeX is stricter than MathJax's: arrows need spaces around
+        them (added here); commands must be plain symbols; ';' and primes fail."""
+        text = g[0]
+        for m in re.finditer(r"\\([A-Za-z]+)", text):
+            info = mathtable.macro(m.group(1))
+            if info is None or info.args or info.package not in ("kernel", "amssymb",
+                                                                  "amsmath") or \
+                    m.group(1) in _DIMEN_PRIMITIVES or m.group(1) in ("hskip", "smash"):
+                self.err(pos, "math-ce", f"\\ce{{...}} with \\{m.group(1)}: mhchem in LaTeX "
+                         "cannot be shown to accept it")
+                return
+        if ";" in text or "'" in text:
+            self.err(pos, "math-ce", "\\ce{...} with ';' or a prime fails in LaTeX's mhchem")
+            return
+        spaced = _CE_ARROW.sub(lambda m: f" {m.group(1)}{m.group(2)} ", text)
+        if spaced != text:
+            self.edit(g[1] + 1, g[2] - 1, spaced)
+            self.fixed(pos, "mathjax-ce-arrow", "spaces were put around the arrows in "
+                       "\\ce{...} (LaTeX's mhchem needs them)")
+
+    def color_name(self, text: str) -> bool:
+        """xcolor's colour expression: known names, optionally mixed (red!50!blue)."""
+        parts = text.strip().lstrip("-").split("!")
+        for k, part in enumerate(parts):
+            part = part.strip()
+            if k % 2 == 1:
+                if not re.fullmatch(r"\d+(?:\.\d+)?", part):
+                    return False
+            elif part not in _XCOLOR_NAMES and part not in self.colors and \
+                    not (k > 0 and part == ""):
+                return False
+        return True
+
+    def color_spec(self, model: str, spec: str, pos: int) -> None:
+        """A colour given by model and values (\\color[rgb]{1,0,0}, \\definecolor):
+        xcolor rejects values out of range and unknown models."""
+        model, spec = model.strip(), spec.strip()
+        nums = [v.strip() for v in spec.split(",")]
+        ok = True
+        try:
+            if model in ("rgb", "cmy", "hsb"):
+                ok = len(nums) == 3 and all(0 <= float(v) <= 1 for v in nums)
+            elif model == "cmyk":
+                ok = len(nums) == 4 and all(0 <= float(v) <= 1 for v in nums)
+            elif model == "gray":
+                ok = len(nums) == 1 and 0 <= float(nums[0]) <= 1
+            elif model in ("RGB", "HSB"):
+                ok = len(nums) == 3 and all(v.isdigit() and int(v) <= 255 for v in nums)
+            elif model == "HTML":
+                ok = re.fullmatch(r"[0-9A-Fa-f]{6}", spec) is not None
+            elif model == "named":
+                ok = re.fullmatch(r"[A-Za-z]+", spec) is not None
+            else:
+                ok = False
+        except ValueError:
+            ok = False
+        if not ok:
+            self.err(pos, "math-color", f"colour [{model}]{{{spec}}}: not a valid colour for "
+                     "LaTeX", hint="e.g. [rgb]{1,0,0}, [RGB]{255,0,0}, [HTML]{FF0000}")
+
     def raw_args(self, i: int, name: str, end: int, n: int) -> int:
         stop = end
         b = self.bracket_at(stop)
         if b is not None:
             stop = b[2]
+            if name in ("color", "textcolor", "colorbox", "fcolorbox"):
+                g0 = self.group_at(stop)
+                if g0 is not None:
+                    self.color_spec(b[0], g0[0], self.toks[i][1])
+        if name == "definecolor":
+            g1 = self.group_at(stop)
+            g2 = self.group_at(g1[2]) if g1 else None
+            g3 = self.group_at(g2[2]) if g2 else None
+            if g3 is not None and g2 is not None:
+                self.color_spec(g2[0], g3[0], self.toks[i][1])
         for _ in range(n):
             g = self.group_at(stop)
             if g is None:
@@ -909,6 +1216,15 @@ class _Checker:
                 else:
                     self.err(g[1], "math-color", f"colour '{g[0]}' is not a CSS hex colour "
                              "LaTeX can read", hint="use #rrggbb or a colour name")
+            elif name in ("color", "textcolor", "colorbox", "fcolorbox") and b is None and \
+                    (_ == 0 or name == "fcolorbox") and not self.color_name(g[0]):
+                self.err(g[1], "math-color", f"colour '{g[0].strip()}' is not one LaTeX knows "
+                         "(xcolor with dvipsnames)", hint="use #rrggbb or a name such as red, "
+                         "blue, ForestGreen")
+            if name == "definecolor" and _ == 0:
+                self.colors.add(g[0].strip())
+            if name == "ce":
+                self.ce_arg(g, self.toks[i][1])
             if name in ("href", "url", "nolinkurl") and re.search(r"(?<!\\)[#%]", g[0]):
                 self.edit(g[1], g[2], "{" + re.sub(r"(?<!\\)([#%])", r"\\\1", g[0]) + "}")
             stop = g[2]
@@ -919,6 +1235,14 @@ class _Checker:
                 self.edit(self.toks[i][1], self.toks[i][1] + len("\\color"), "\\textcolor")
                 self.fixed(self.toks[i][1], "mathjax-color", "\\color{c}{x} (MathJax 2) "
                            "became \\textcolor{c}{x}")
+        if name in ("colorbox", "fcolorbox"):
+            box = self.group_at(stop)
+            if box is not None and box[0].strip() and "$" not in box[0]:
+                # MathJax reads the box's content as math; LaTeX as text
+                self.edit(box[1] + 1, box[1] + 1, "$")
+                self.edit(box[2] - 1, box[2] - 1, "$")
+                self.fixed(self.toks[i][1], "mathjax-colorbox", f"the content of \\{name} "
+                           "was put in $...$ (MathJax reads it as math)")
         if name == "url":
             tokpos = self.toks[i][1]
             self.edit(tokpos, tokpos, "\\text{")
@@ -952,6 +1276,24 @@ class _Checker:
     def text_macro(self, i: int, name: str, pos: int, end: int) -> int:
         """A macro inside \\text{}: math-only ones get $...$ around them."""
         if name in ("\\",):
+            return i + 1
+        if name == "(":
+            self.stack.append(_Frame("inlinemath", pos))
+            return i + 1
+        if name == ")":
+            self.err(pos, "math-dollar", "\\) without \\( inside \\text{}")
+            return i + 1
+        if name == "Tiny":
+            self.edit(pos, end, "\\tiny")
+            return i + 1
+        if name in _DIMEN_PRIMITIVES and (name in ("mkern", "mskip", "mspace") or
+                                          self.group_at(end) is not None):
+            self.err(pos, "math-dimension", f"\\{name} inside \\text{{}}: LaTeX cannot "
+                     "read it there (use \\hspace{...})")
+            return i + 1
+        if name in ("def", "gdef", "let", "newcommand", "renewcommand", "edef", "xdef"):
+            self.err(pos, "math-definition", f"\\{name} inside \\text{{}} is not supported "
+                     "(define macros outside text)")
             return i + 1
         if name in self.user:
             self.wrap_math(i, name, pos, end, self.user[name])
@@ -1043,7 +1385,15 @@ class _Checker:
             except (ValueError, OverflowError):
                 self.err(pos, "math-unicode", f"\\unicode{{{arg}}}: not a character code")
                 return i + 1
-            rep = ch if self.unicode else self.unicode_latex(ch, pos)
+            if ch.isascii() and ch.isprintable():
+                rep = ch if ch.isalnum() or ch in "+-=()[]<>/|!?.,;:*'@ " else "\\" + ch \
+                    if ch in "#$%&_{}" else ""
+                if not rep:
+                    self.err(pos, "math-unicode", f"\\unicode{{{arg}}}: '{ch}' needs its "
+                             "LaTeX command")
+                    return i + 1
+            else:
+                rep = ch if self.unicode else self.unicode_latex(ch, pos)
             self.edit(pos, stop, rep)
             self.fixed(pos, "mathjax-unicode", f"\\unicode{{{arg}}} became '{ch}'")
             self.atom("char")
@@ -1054,6 +1404,11 @@ class _Checker:
         if name == "tag":
             stop = end + 1 if self.raw.startswith("*", end) else end
             stop = self.arg_end(stop)
+            af = self.alignment_frame()
+            key = (af.pos if af is not None else -1, self.rows)
+            if key in self.tag_rows:
+                self.err(pos, "math-tag", "two \\tag in one row (amsmath allows one)")
+            self.tag_rows.add(key)
             self.tags.append((pos, stop, self.alignment_frame() is not None))
             if self.alignment_frame() is not None:
                 self.alignment_frame_tags(pos, stop)
@@ -1087,7 +1442,7 @@ class _Checker:
             new = {"mkern": "kern", "mspace": "kern", "mskip": "hskip", "kern": "mkern",
                    "hskip": "mskip"}[name]
             if unit == "em" and mu:
-                dim, new = f"{float(m.group(1).replace(' ', '')) * 18:g}mu", name
+                dim, new = f"{float(m.group(1).replace(' ', '').replace(',', '.')) * 18:g}mu", name
             self.fixed(pos, "mathjax-dimension", f"\\{name} with {unit}: became "
                        f"\\{new} {dim}")
             name, g = new, g or ("", 0, 0)
@@ -1133,17 +1488,19 @@ class _Checker:
             self.err(pos, "math-definition", f"cannot read this definition: {exc}")
             return i + 1
         target = d.body.lstrip("= ").strip()
-        if d.kind == "let" and target in ("{", "}", "$", "&", "#", "^", "_", "%", ""):
+        if d.kind == "let" and not target.startswith("\\") and target not in _DELIMS:
             self.err(pos, "math-definition", f"\\let\\{d.name} to '{target}' is not "
                      "supported in a formula")
+        if d.kind != "let" and re.search(r"(?<!\\)[\^_]\s*$", d.body):
+            self.err(pos, "math-definition", f"\\{d.name} ends with '^' or '_': its script "
+                     "has no argument")
         if d.kind != "let" and re.search(r"\\" + re.escape(d.name) + r"(?![A-Za-z])",
-                                         d.body) and not d.name.isalpha() is False:
+                                         d.body) and d.name.isalpha():
             self.err(pos, "math-definition", f"\\{d.name} is defined in terms of itself: "
                      "TeX would loop forever")
-        if d.kind == "def" and (d.params != "".join(f"#{k}" for k in range(1, d.nargs + 1))
-                                or d.nargs > 9):
-            self.err(pos, "math-definition", f"\\def\\{d.name}{d.params}: only plain "
-                     "parameters #1#2... are supported in a formula")
+        if d.kind == "def" and (d.nargs > 9 or d.params != "".join(
+                f"#{k}" for k in range(1, d.nargs + 1))):
+            self.delimited_def(d.name, d.params, pos, stop)
         if re.search(r"(?<!#)#(?![1-9#])", d.body) or any(
                 int(k) > d.nargs for k in re.findall(r"(?<!#)#([1-9])", d.body)):
             self.err(pos, "math-definition", f"\\{d.name}: '#' in its body must be "
@@ -1160,6 +1517,8 @@ class _Checker:
             self.own_user = dict(self.user)
             self.user = self.own_user
         self.own_user[d.name] = d.nargs
+        if d.kind == "let" and target.startswith("\\") and target[1:] != d.name:
+            self.own_user[d.name] = self.arity(target[1:])
         if d.kind == "let" and (target in _DELIMS or target[1:] in self.let_delims):
             self.let_delims.add(d.name)
         else:
@@ -1217,6 +1576,11 @@ class _Checker:
                          hint=("did you mean " + ", ".join(close) + "?") if close else None)
             else:
                 self.need(info.package)
+            opt = self.bracket_at(stop) if self.raw.startswith("[", stop) else None
+            if name == "math" or (opt is not None and not _env_option_ok(name, opt[0])):
+                what = f"[{opt[0]}]: not an option LaTeX accepts here" if opt is not None \
+                    else ": not valid inside display math"
+                self.err(pos, "math-env-option", f"\\begin{{{name}}}{what}")
             f = _Frame("env", pos, env=name, max_tabs=_TABS.get(name))
             f.name_span = name_span
             if name in _MATRICES:
@@ -1301,9 +1665,13 @@ class _Checker:
                 continue
             elif c == "*":
                 num_end = self.raw_group(s, k + 1)
-                inner_end = self.raw_group(s, num_end)
+                if s[num_end : num_end + 1] in ("{", ""):
+                    inner_end = self.raw_group(s, num_end)
+                    inner = s[num_end + 1 : inner_end - 1]
+                else:  # *{2}r: one column letter
+                    inner_end = num_end + 1
+                    inner = s[num_end]
                 num = s[k + 2 : num_end - 1].strip()
-                inner = s[num_end + 1 : inner_end - 1]
                 sub = self.count_columns(inner, at)
                 if not num.isdigit() or sub is None:
                     return None
@@ -1409,12 +1777,15 @@ class _TooDeep(Exception):
 
 def prepare(raw: str, *, display: bool, path: str = "<string>", line: int | None = None,
             column: int | None = None, opener_len: int = 0, unicode: bool = False,
-            numbered: bool = False, macros: Mapping[str, int] | None = None) -> MathResult:
+            numbered: bool = False, macros: Mapping[str, int] | None = None,
+            macro_body: bool = False) -> MathResult:
     """Validate and translate one formula.
 
     ``display``: the formula stands as display math; if it is a single amsmath display
     environment it is returned raw (``environment`` set) so ``\\tag`` and numbering work.
     ``macros``: user macros (site, front matter, the post's definitions) and their arity.
+    ``macro_body``: ``raw`` is a macro's body (``\\renewcommand{\\b}{\\mathbf}``), whose last
+    command may take its arguments where the macro is used.
     """
     loc = _Locator(raw, path, line, column, opener_len)
     if len(raw) > _MAX_LEN:
@@ -1423,6 +1794,7 @@ def prepare(raw: str, *, display: bool, path: str = "<string>", line: int | None
                                      "characters", **loc.at(0)))
         return res
     checker = _Checker(raw, loc, macros or {}, unicode, display)
+    checker.macro_body = macro_body
     checker.numbered = numbered
     try:
         result = checker.run()
@@ -1513,6 +1885,19 @@ def _environments(ck: _Checker, display: bool, numbered: bool) -> None:
         ck.edit(len(ck.raw), len(ck.raw), " " + text)
         ck.fixed(start, "math-tag-moved", "\\tag moved to the end of the formula (amsmath "
                  "does not allow it inside aligned)")
+
+
+def _env_option_ok(env: str, opt: str) -> bool:
+    """The ``[...]`` after ``\\begin{env}``: matrix* takes a column alignment, multlined a
+    position (and width), aligned & co a vertical position."""
+    o = opt.strip()
+    if env.endswith("matrix*") or env.endswith("smallmatrix*"):
+        return o in ("l", "c", "r")
+    if env == "multlined":
+        return o in ("t", "c", "b") or _DIMEN_RE.fullmatch(o) is not None
+    if env in ("aligned", "alignedat", "gathered"):
+        return o in ("t", "c", "b")
+    return True
 
 
 def _rename(ck: _Checker, f: _Frame, new: str) -> None:

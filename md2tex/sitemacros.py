@@ -34,7 +34,8 @@ def _check(defs: list[Definition], where: str, path: str, known: dict[str, int],
         body = _PARAM.sub(r"{x}", d.body)
         if d.kind.startswith("operator"):
             body = f"\\operatorname{{{body}}}"
-        result = prepare(body, display=False, path=path, macros={**known, d.name: d.nargs})
+        result = prepare(body, display=False, path=path, macros={**known, d.name: d.nargs},
+                         macro_body=True)
         errors = [x for x in result.diagnostics if x.severity.value == "error"]
         if errors:
             ctx.diagnostics.append(error(

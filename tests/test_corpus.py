@@ -2,7 +2,8 @@
 99% of the 203 Jekyll posts in ../shared/corpus/jekyll/ become a PDF with no TeX error; the rest
 fail with a diagnostic at a Markdown line.
 
-Slow (about 5 minutes on 2 cores, mostly xelatex for the CJK posts), so opt-in:
+Slow (1.5 to 5 minutes on 2 cores, with or without cached formats; mostly xelatex for the
+CJK posts), so opt-in:
 ``MD2TEX_CORPUS=1 python -m pytest tests/test_corpus.py``. Prints the per-site table.
 """
 

@@ -58,6 +58,22 @@ def test_pattern_compiles(name: str, tmp_path: Path) -> None:
 
 
 @needs_tex
+def test_site_macro_ending_in_a_command_that_takes_arguments(tmp_path: Path) -> None:
+    # the arguments of the body's last command come from where the macro is used
+    doc = convert("Bold $\\bv{x} + \\bv y$ here.\n", dollar_math=True,
+                  macros="\\renewcommand{\\bv}{\\mathbf}\n")
+    assert doc.ok, doc.diagnostics
+    build(doc, tmp_path / "m.pdf")
+
+
+def test_comment_spacer_line_is_silent() -> None:
+    doc = convert("$$\n\\begin{aligned}\na &= b \\\\\n  %\n&= c\n\\end{aligned}\n$$\n")
+    assert "math-comment" not in [d.code for d in doc.diagnostics]
+    doc = convert("$$\np = 50%\n$$\n")  # a percent sign meant, dropped: say so
+    assert "math-comment" in [d.code for d in doc.diagnostics]
+
+
+@needs_tex
 def test_dollar_inside_math_prints_a_dollar(tmp_path: Path) -> None:
     pdf = build(convert("It costs $$\\mu = $5K$$ a year.\n"), tmp_path / "d.pdf")
     assert "$5K" in squash(pdf_text(pdf))
@@ -70,3 +86,17 @@ def test_typo_macro_fails_before_tex_at_its_line(tmp_path: Path) -> None:
     assert errors[0].hint is not None and "\\times" in errors[0].hint
     with pytest.raises(md2tex.InputError):
         md2tex.build_pdf(doc, tmp_path / "typo.pdf")  # refused: TeX never runs
+
+
+@pytest.mark.parametrize(("formula", "escaped"), [
+    ("a \\\\\\ b", True),            # \\\ then a space: kramdown's row break
+    ("\\\\{ x \\\\}", True),         # \\{ : an escaped brace
+    ("a\\_1 + b\\_2", True),         # \_ and no TeX row break
+    ("a\\_1 \\\\ b", False),         # \\ row break: written for TeX, \_ kept
+    ("\\|x\\| \\\\ y", False),
+    ("\\|x\\|_2", False),            # \| alone is TeX's norm
+    ("\\\\[5pt] x", False),
+])
+def test_markdown_escaped(formula: str, escaped: bool) -> None:
+    from md2tex.mathsyntax import markdown_escaped
+    assert markdown_escaped(formula) is escaped

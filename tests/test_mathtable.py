@@ -90,6 +90,7 @@ ARGS: dict[str, tuple[str, ...]] = {
 #: Math usages that are not "name + braced arguments"; put inside ``\[...\]``.
 MATH: dict[str, str] = {
     "left": r"\left( x \right)", "right": r"\left( x \right)",
+    "char": r"\char`a", "sp": r"a\sp{2}", "sb": r"a\sb{2}", "newline": r"a \newline b",
     "middle": r"\left( x \middle| y \right)",
     **{name: rf"\{name}( x" for name in
        ("big", "Big", "bigg", "Bigg", "bigl", "Bigl", "biggl", "Biggl", "bigm", "Bigm", "biggm",
@@ -164,6 +165,7 @@ TEXT: dict[str, str] = {
     "hskip": r"a \hskip 1em b", "kern": r"a \kern 1pt b",
     "raise": r"a \raise 1pt\hbox{x}", "lower": r"a \lower 1pt\hbox{x}",
     "newline": r"a \newline b", "linebreak": r"a \linebreak b", "/": r"a\/ b",
+    "char": r"\char`a",
 }
 
 #: Usages with every optional argument given, one per row that has any; checked under the
