@@ -36,11 +36,14 @@ _INNER_FORM = {"align": "aligned", "align*": "aligned", "gather": "gathered",
                "multline*": "gathered", "equation": "", "equation*": "", "eqnarray": "aligned",
                "eqnarray*": "aligned", "displaymath": "", "split": "aligned",
                "xalignat": "alignedat", "xalignat*": "alignedat", "empheq": "",
-               "numcases": "", "subnumcases": ""}
+               "numcases": "", "subnumcases": "", "xxalignat": ""}
 #: display environments with no inner form: valid only as the whole formula
-_ALONE = frozenset({"empheq", "numcases", "subnumcases"})
+_ALONE = frozenset({"empheq", "numcases", "subnumcases", "xxalignat"})
+_EMPHEQ_INNER = frozenset({"align", "align*", "gather", "gather*", "alignat", "alignat*",
+                           "multline", "multline*", "flalign", "flalign*", "equation",
+                           "equation*", "xalignat", "xalignat*"})
 _CE_ARROW = re.compile(r"\s*(<-->|<=>>|<<=>|<=>|<->|->|<-)((?:\[[^\]]*\]){0,2})\s*")
-_CD_ARROW = re.compile(r"@(?:([<>])[^<>]*\1[^<>]*\1|([AV])[^AV]*\2[^AV]*\2|[=|.])")
+_CD_ARROW = re.compile(r"@(?:([<>])[^<>@]*\1[^<>@]*\1|([AV])[^AV@]*\2[^AV@]*\2|[=|.])")
 #: colours xcolor knows with the template's dvipsnames option
 _XCOLOR_NAMES = frozenset({
     "red", "green", "blue", "cyan", "magenta", "yellow", "black", "gray", "white", "darkgray",
@@ -58,7 +61,7 @@ _XCOLOR_NAMES = frozenset({
 #: environments where \cr and \hline have no rows to end
 _NO_ROWS = frozenset({"equation", "equation*", "displaymath", "math", ""})
 _PREAMBLE_ONLY = frozenset({"newcolumntype", "MakeAboxedCommand", "newenvironment",
-                            "renewenvironment"})
+                            "renewenvironment", "includegraphics"})
 _PAIRED = frozenset({"DeclarePairedDelimiter", "DeclarePairedDelimiterX",
                      "DeclarePairedDelimiterXPP"})
 #: commands that only go at the start of an alignment row
@@ -289,6 +292,7 @@ class _Checker:
         self.groups = 0  # open \begingroup
         self.colors: set[str] = set()  # \definecolor names of this formula
         self.tagforms: set[str] = set()
+        self.let_optional: dict[str, int] = {}  # \let\x\sqrt: \x takes [..] too
         self.tag_rows: set[tuple[int, int]] = set()
         # \over & co per group, keyed by frame id and start (a closed frame's id is reused)
         self.genfracs: dict[tuple[int, int], int] = {}
@@ -619,6 +623,11 @@ class _Checker:
 
     def row_end(self, pos: int) -> None:
         f = self.top
+        if f.kind == "group" and f.close_text is None and not f.is_arg and \
+                not f.script_arg and not f.text and self.alignment_frame() is not None:
+            self.err(pos, "math-ampersand", "\\\\ inside braces in an alignment: TeX "
+                     "rejects it", hint="remove the braces, or use \\substack{...}")
+            return
         if f.kind == "left" and self.alignment_frame() is not None:
             self.err(pos, "math-left-right", "\\\\ between \\left and \\right: a "
                      "\\left...\\right pair cannot span lines",
@@ -706,7 +715,8 @@ class _Checker:
                 self.brace_script(name, pos, end, info_args)
         if name in self.user:
             if self.user[name]:
-                self.check_args(name, pos, end, self.user[name], 0)
+                self.check_args(name, pos, end, self.user[name],
+                                self.let_optional.get(name, 0))
             self.atom("macro:" + name)
             self.top.arg_groups = self.user[name]
             return i + 1
@@ -835,7 +845,8 @@ class _Checker:
             a1, e1 = self.arg_text(end)
             a2, _e2 = self.arg_text(e1)
             for a in (a1, a2):
-                if not (a.strip() in _DELIMS or a.strip() == ""):
+                if not (a.strip() in _DELIMS or a.strip() == "") or (
+                        a is a1 and self.raw[end:].lstrip().startswith("[")):
                     self.err(pos, "math-left-right", "\\genfrac: its first two arguments "
                              "must be delimiters (or empty)")
                     return i + 1
@@ -861,6 +872,13 @@ class _Checker:
                 self.err(pos, "math-dimension", f"\\{name}[{b[0]}]: not a dimension")
                 return i + 1
             g = self.group_at(b[2] if b else end)
+            for box in (b, g, self.group_at(g[2]) if g and name == "rule" else None):
+                mu = _DIMEN_RE.fullmatch(box[0].strip()) if box else None
+                if box is not None and mu is not None and mu.group(2).lower() == "mu":
+                    em = float(mu.group(1).replace(" ", "").replace(",", ".")) / 18
+                    self.edit(box[1] + 1, box[2] - 1, f"{em:.4g}em")
+                    self.fixed(pos, "mathjax-dimension", f"\\{name}: {box[0].strip()} became "
+                               f"{em:.4g}em (mu is only valid in math spacing)")
             if g is None or not (_DIMEN_RE.fullmatch(g[0].strip()) or re.fullmatch(
                     r"\s*-?[\d.]*\s*\\(?:height|depth|width|totalheight|linewidth|"
                     r"textwidth|baselineskip)\s*", g[0])):
@@ -995,11 +1013,13 @@ class _Checker:
     def check_args(self, name: str, pos: int, end: int, n: int, optional: int) -> None:
         """Each mandatory argument must be there: TeX would take a '}', '&', '^' or the end
         of the formula as one and fail far away."""
+        if name == "mod":
+            return  # amsmath's \\mod reads its argument without complaint
         k = end
         b = self.bracket_at(k) if optional else None
         if b is not None:
             k = b[2]
-        elif optional and self.raw[k:].lstrip().startswith("["):
+        elif optional and self.raw[k:].lstrip().startswith("[") and name != "genfrac":
             self.err(pos, "math-missing-arg", f"\\{name}: its optional argument [...] is "
                      "never closed")
             return
@@ -1078,6 +1098,10 @@ class _Checker:
             text, stop = self.arg_text(stop)
             args.append(text)
         out = template
+        if any(a.strip() in ("[", "]") for a in args):
+            self.err(pos, "math-mathjax-only", f"\\{name}: its arguments cannot be read "
+                     "for a LaTeX translation")
+            return i + 1
         for k, a in enumerate(args, 1):
             out = out.replace(f"#{k}", a)
         if nargs:
@@ -1286,6 +1310,11 @@ class _Checker:
         if name == "Tiny":
             self.edit(pos, end, "\\tiny")
             return i + 1
+        if name in ("'", "`", "^", '"', "~", "=", ".", "u", "v", "H", "c", "d", "b", "r") and \
+                self.raw[end:].lstrip()[:1] in ("}", ""):
+            self.err(pos, "math-text-accent", f"the accent \\{name} has nothing to put its "
+                     "accent on")
+            return i + 1
         if name in _DIMEN_PRIMITIVES and (name in ("mkern", "mskip", "mspace") or
                                           self.group_at(end) is not None):
             self.err(pos, "math-dimension", f"\\{name} inside \\text{{}}: LaTeX cannot "
@@ -1328,6 +1357,12 @@ class _Checker:
 
     def size_switch(self, i: int, name: str, pos: int, end: int) -> int:
         f = self.top
+        before = self.raw[:pos]
+        at = before.rfind("[")
+        if at >= 0 and "]" not in before[at:]:
+            self.err(pos, "math-size-switch", f"\\{name} inside [...] (an optional "
+                     "argument) cannot be carried over to LaTeX")
+            return i + 1
         self.edit(pos, end, f"\\text{{\\{name}$")
         f.pending.append("$}")
         self.fixed(pos, "math-size-switch", f"\\{name} in math was wrapped in \\text so it "
@@ -1491,6 +1526,12 @@ class _Checker:
         if d.kind == "let" and not target.startswith("\\") and target not in _DELIMS:
             self.err(pos, "math-definition", f"\\let\\{d.name} to '{target}' is not "
                      "supported in a formula")
+        if re.search(r"\\(?:includegraphics|input|include)(?![A-Za-z])", d.body):
+            self.err(pos, "math-definition", f"\\{d.name} includes a file: not supported in "
+                     "a formula")
+        if "\\@" in d.body:
+            self.err(pos, "math-definition", f"\\{d.name} uses LaTeX internals (\\@...), "
+                     "which do not work in a document")
         if d.kind != "let" and re.search(r"(?<!\\)[\^_]\s*$", d.body):
             self.err(pos, "math-definition", f"\\{d.name} ends with '^' or '_': its script "
                      "has no argument")
@@ -1519,6 +1560,9 @@ class _Checker:
         self.own_user[d.name] = d.nargs
         if d.kind == "let" and target.startswith("\\") and target[1:] != d.name:
             self.own_user[d.name] = self.arity(target[1:])
+            info = mathtable.macro(target[1:])
+            self.let_optional[d.name] = info.optional if info is not None and \
+                target[1:] not in self.user else 0
         if d.kind == "let" and (target in _DELIMS or target[1:] in self.let_delims):
             self.let_delims.add(d.name)
         else:
@@ -1585,11 +1629,19 @@ class _Checker:
             f.name_span = name_span
             if name in _MATRICES:
                 f.max_tabs = None
+            if name == "empheq":
+                b = self.bracket_at(stop)
+                inner = self.group_at(b[2] if b else stop)
+                if inner is None or inner[0].strip() not in _EMPHEQ_INNER:
+                    self.err(pos, "math-env-option", "empheq needs an amsmath environment "
+                             "name, e.g. \\begin{empheq}{align}")
             if name in _COLUMN_SPEC_ENVS:
                 spec = self.group_at(stop)
                 if spec is not None:
                     cols = self.count_columns(spec[0], spec[1])
                     f.max_tabs = None if cols is None else max(cols - 1, 0)
+                    if name in ("subarray", "crampedsubarray"):
+                        f.max_tabs = 0  # amsmath's subarray has one column, whatever the spec
                     stop = spec[2]
             elif name in _ALIGNAT:
                 num = self.group_at(stop)
@@ -1659,6 +1711,10 @@ class _Checker:
                 k = g
                 continue
             elif c in "@!<>":
+                g_end = self.raw_group(s, k + 1)
+                if "\\\\" in s[k + 1 : g_end]:
+                    self.err(at, "math-array-spec", f"'\\\\' inside {c}{{...}} of a column spec")
+                    return None
                 if c != "@":
                     self.need("array")  # !{} >{} <{} are the array package's
                 k = self.raw_group(s, k + 1)

@@ -42,6 +42,12 @@ RESCUES = [
     r"\raisebox{4pt}{\frac p q}", r"\verb ++ \verb|x|", r"\bigl{(}1+2\bigr)3",
     r"\idotsint\limits_a^b", r"\vcenter{\hbox{$x$}}", r"\genfrac(]{0pt}{}{a}{b}",
     r"\underbracket[1pt][10px]{x+y+z}", r"\char65 \char`a",
+    r"\colorbox{green}{\beta} \fcolorbox{red}{cyan}{\frac{p}{q}}",
+    r"\text{{\tiny a\Tiny a \scriptsize a}a}", r"\begin{xxalignat}{2} p&q & u&v \end{xxalignat}",
+    r"\begin{matrix*}[r] a & b \end{matrix*} \begin{multlined}[t] a \\ b\end{multlined}",
+    r"\begin{matrix}p&q\\ [u]&v\end{matrix}", r"\begin{array}{r@{,}l}a&b\end{array}",
+    r"\rule{18mu}{18mu} \raisebox{9mu}{x}", r"\let\x\sqrt \x[3]{2}",
+    r"\begin{aligned} a &= \substack{a\\b} \\ c \end{aligned}",
 ]
 MHCHEM = [r"\ce{H2O ->[heat] CO2 ^}", r"\text{\ce{A}}", r"\ce{A->[heat]B}", r"\ce{A->B}",
           r"\ce{A<->[text]B}", r"\ce{\alpha-Fe}"]
@@ -68,6 +74,13 @@ FLAGGED = [
     r"\genfrac{[}{q}{}{1}{3}{4}", r"\sqrt\over2", r"\def\foo{c^}\foo", r"\char'777",
     r"\ArrowBetweenLines", r"\url end",
     r"\begin{numcases}{F=} u & v & w \end{numcases}", r"\ce{A; B}", r"\ce{\ca}",
+    r"\begin{crampedsubarray}{ll} p & q \\ u & v \end{crampedsubarray}", r"\text{\' }",
+    r"\begin{empheq}{split}  \end{empheq}",
+    r"\begin{array}{l@{p\\q}r}u&v\end{array}", r"\begin{CD}A @<a<< B @>>b C\end{CD}",
+    r"\begin{multlined}[abc] a \end{multlined}", r"\begin{matrix*}[] a \end{matrix*}",
+    r"a\\ [b]", r"\rule{1em}[2em]", r"\begin{math}q\end{math}", r"\ce{\kern{1.5mu}}",
+    r"\text{a\mskip{1em}e}", r"\sqrt[\uproot-1.5\gamma]{m}",
+    r"\begin{cases} 1 & if {x\\y} \end{cases}", r"\eval[x|_0^\infty",
 ]
 
 
@@ -144,7 +157,8 @@ def _nonstop(pre: str, formulas: list[str]) -> str:
 #: valid TeX as written, but md2tex cannot carry them over (definitions are hoisted to the
 #: preamble): reported rather than broken
 UNSUPPORTED = [r"\let\a a\a", r"\def\w{5}\w\textbf{\w\def\w{6}\w}\w",
-               r"\let\eqq==p\eqq q"]
+               r"\let\eqq==p\eqq q", r"\def\x#1{\@ifnextchar x{yes}{no}}\x{}x",
+               r"\sqrt[\small 3]{x+1}", r"\let\aa\textbf\let\textbf\sqrt\textbf[1]"]
 
 
 @pytest.mark.parametrize("tex", UNSUPPORTED)
