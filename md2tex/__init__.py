@@ -10,9 +10,10 @@ The public API::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from .batch import BatchReport, PostResult, convert_many
 from .build import BuildResult, build_pdf
 from .diagnostics import (
     BuildError,
@@ -26,6 +27,18 @@ from .diagnostics import (
 from .document import Document
 from .options import Options
 from .pipeline import convert, convert_file
+
+if TYPE_CHECKING:
+    from .batch import BatchReport, PostResult, convert_many
+
+
+def __getattr__(name: str) -> Any:
+    """The batch API is imported on first use: a single-post run does not pay for it."""
+    if name in ("BatchReport", "PostResult", "convert_many"):
+        from . import batch
+
+        return getattr(batch, name)
+    raise AttributeError(f"module 'md2tex' has no attribute {name!r}")
 
 __all__ = [
     "BatchReport",

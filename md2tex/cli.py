@@ -10,30 +10,21 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import __version__
-from .batch import (
-    BatchInterrupted,
-    BatchReport,
-    PostResult,
-    convert_many,
-    find_posts,
-    problems,
-    write_report,
-)
 from .build import build_pdf
-from .check import check_file, format_result
-from .check import to_json as check_to_json
-from .config import load_site_config
 from .diagnostics import Diagnostic, Md2TexError, OutputError, Severity
 from .macros import MacroError, load_macro_file
 from .macros import to_text as macros_to_text
 from .options import ENGINES, Options
 from .output import write_atomic
 from .pipeline import convert, convert_file
+
+if TYPE_CHECKING:
+    from .batch import BatchReport, PostResult
 
 EXIT_OK, EXIT_CONVERSION, EXIT_USAGE, EXIT_TEX, EXIT_NO_ENGINE, EXIT_OUTPUT = 0, 1, 2, 3, 4, 5
 EXIT_INTERRUPTED = 130
@@ -244,6 +235,9 @@ def check_command(files: Sequence[Path], fmt: str, verbose: int, quiet: bool,
 
     Exit status: 0 no errors, 1 errors found (with --strict, warnings count as errors).
     """
+    from .check import check_file, format_result
+    from .check import to_json as check_to_json
+
     _setup_logging(verbose, quiet)
     options = build_options(**kw)
     results = [check_file(f, options) for f in files]
@@ -297,6 +291,9 @@ def batch_command(directory: Path, out_dir: Path, to: str | None, jobs: int | No
     Unchanged posts whose output exists are skipped (--force rebuilds). Exit status: 0 all
     converted, 1 some post failed, 2 usage or config error, 130 interrupted.
     """
+    from .batch import BatchInterrupted, convert_many, find_posts
+    from .config import load_site_config
+
     _setup_logging(verbose, quiet)
     try:
         config = load_site_config(directory, config_file)
@@ -334,6 +331,8 @@ def batch_command(directory: Path, out_dir: Path, to: str | None, jobs: int | No
 
 
 def _finish_batch(report: BatchReport, report_path: Path | None, quiet: bool) -> None:
+    from .batch import write_report
+
     if report_path is not None:
         try:
             write_report(report, report_path)
@@ -355,6 +354,8 @@ class _Progress:
         self.drawn = 0
 
     def __call__(self, result: PostResult, done: int, total: int) -> None:
+        from .batch import problems
+
         self.clear()
         found = problems(result)
         if result.status == "failed" or (result.status == "warning" and not self.quiet):

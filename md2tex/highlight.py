@@ -26,15 +26,20 @@ def _formatter_class() -> Any:
 
 
 @lru_cache(maxsize=1)
-def _aliases() -> frozenset[str]:
-    """Every lexer alias Pygments knows (built-in table + plugins, scanned once)."""
+def _builtin_aliases() -> frozenset[str]:
+    """Every alias of Pygments' built-in lexers (a static table: no imports, no scanning)."""
     from pygments.lexers._mapping import LEXERS
+
+    return frozenset(alias for entry in LEXERS.values() for alias in entry[2])
+
+
+@lru_cache(maxsize=1)
+def _plugin_aliases() -> frozenset[str]:
+    """Aliases of lexers installed as plugins. Scanning entry points costs ~0.3 s, so it is
+    done only for a name the built-in table lacks, and once per process."""
     from pygments.plugin import find_plugin_lexers
 
-    names = {alias for entry in LEXERS.values() for alias in entry[2]}
-    for cls in find_plugin_lexers():
-        names.update(cls.aliases)
-    return frozenset(names)
+    return frozenset(alias for cls in find_plugin_lexers() for alias in cls.aliases)
 
 
 @lru_cache(maxsize=256)
@@ -46,7 +51,7 @@ def _lexer(language: str) -> Any:
     name = language.strip().lower()
     if not name:
         return TextLexer(stripnl=False, ensurenl=True)
-    if name not in _aliases():
+    if name not in _builtin_aliases() and name not in _plugin_aliases():
         return None  # a miss in Pygments rescans the plugins: ~0.5 s per unknown name
     try:
         return get_lexer_by_name(name, stripnl=False, ensurenl=True)
