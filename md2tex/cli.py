@@ -199,8 +199,8 @@ def convert_command(source: Path, output: Path | None, keep_tex: bool, verbose: 
                 _write(out.with_suffix(".tex"), doc.tex.encode("utf-8"))
             if verbose:
                 click.echo(f"md2tex: {out} ({result.runs} TeX run"
-                           f"{'s' if result.runs != 1 else ''}, {result.seconds:.2f} s)",
-                           err=True)
+                           f"{'s' if result.runs != 1 else ''}, {result.seconds:.2f} s, "
+                           f"isolation: {result.isolation})", err=True)
     except Md2TexError as exc:
         _print_error(exc, verbose)
         sys.exit(exc.exit_code)
