@@ -92,6 +92,17 @@ _QUOTE_LIGATURE = re.compile(r"'(?=')")
 _OTHER_ENCODING = re.compile(r"\\(?:CYR|cyr|textgreek|textcyr)")
 
 
+def char_latex(ch: str, missing: Callable[[str], None] | None = None) -> str:
+    """One non-ASCII character for pdflatex: its LaTeX command, or a visible placeholder
+    (``missing`` is told) when no font can show it."""
+    latex = unicode_char(ch)
+    if latex is None:
+        if missing:
+            missing(ch)
+        return placeholder(ch)
+    return latex
+
+
 def placeholder(ch: str) -> str:
     return rf"\mdmissingchar{{U+{ord(ch):04X}}}"
 
@@ -123,12 +134,7 @@ def escape_text(text: str, unicode: bool = False,
                 if as_math is not None and as_math.startswith("\\ensuremath{"):
                     return as_math
             return ch
-        latex = unicode_char(ch)
-        if latex is None:
-            if missing:
-                missing(ch)
-            return placeholder(ch)
-        return latex
+        return char_latex(ch, missing)
 
     out = _TEXT_RE.sub(sub, text)
     # T1 ligatures that Markdown authors never mean: ,, << >> (?` !` are gone with `)

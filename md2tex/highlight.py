@@ -96,14 +96,9 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 def _ascii_latex(ch: str, missing: Callable[[str], None] | None) -> str:
-    from .escape import placeholder, unicode_char
+    from .escape import char_latex
 
-    latex = unicode_char(ch)
-    if latex is None:
-        if missing:
-            missing(ch)
-        return placeholder(ch)
-    return latex
+    return char_latex(ch, missing)
 
 
 @lru_cache(maxsize=1)

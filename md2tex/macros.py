@@ -79,36 +79,22 @@ class Definition:
 def read_group(text: str, pos: int) -> tuple[str, int] | None:
     """The content of the brace group starting at ``text[pos]`` (after spaces) and the
     offset after its ``}``; None when there is no complete group."""
-    i = pos
-    while i < len(text) and text[i] in " \t\n":
-        i += 1
-    if i >= len(text) or text[i] != "{":
-        return None
-    depth = 0
-    j = i
-    while j < len(text):
-        c = text[j]
-        if c == "\\":
-            j += 2
-            continue
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return text[i + 1 : j], j + 1
-        j += 1
-    return None
+    return _read_balanced(text, pos, "{", "}")
 
 
 def _read_bracket(text: str, pos: int) -> tuple[str, int] | None:
+    """Like ``read_group`` for an optional ``[...]`` argument (braces inside are skipped)."""
+    return _read_balanced(text, pos, "[", "]")
+
+
+def _read_balanced(text: str, pos: int, open_: str, close: str) -> tuple[str, int] | None:
     i = pos
     while i < len(text) and text[i] in " \t\n":
         i += 1
-    if i >= len(text) or text[i] != "[":
+    if i >= len(text) or text[i] != open_:
         return None
-    depth = 0
-    j = i
+    depth = 0  # brace depth; a bracket closes only outside braces
+    j = i + 1 if open_ == "[" else i
     while j < len(text):
         c = text[j]
         if c == "\\":
@@ -118,7 +104,9 @@ def _read_bracket(text: str, pos: int) -> tuple[str, int] | None:
             depth += 1
         elif c == "}":
             depth -= 1
-        elif c == "]" and depth == 0:
+            if close == "}" and depth == 0:
+                return text[i + 1 : j], j + 1
+        elif c == close and depth == 0:
             return text[i + 1 : j], j + 1
         j += 1
     return None
