@@ -42,9 +42,6 @@ log = logging.getLogger(__name__)
 POST_SUFFIXES = (".md", ".markdown")
 CACHE_NAME = ".md2tex-cache.json"
 CACHE_VERSION = 1
-STATUSES = ("ok", "warning", "failed", "skipped")
-
-
 @dataclass(frozen=True)
 class Job:
     """One post to convert: plain data, picklable for process pools and Dask."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from enum import Enum
 from typing import Any
@@ -60,10 +60,6 @@ def warning(code: str, message: str, line: int | None = None, **kw: Any) -> Diag
 
 def note(code: str, message: str, line: int | None = None, **kw: Any) -> Diagnostic:
     return Diagnostic(Severity.NOTE, code, message, line=line, **kw)
-
-
-def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
-    return any(d.severity is Severity.ERROR for d in diagnostics)
 
 
 class Md2TexError(Exception):

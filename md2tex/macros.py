@@ -34,8 +34,6 @@ FORBIDDEN = frozenset(
         "documentclass", "special", "jobname", "endinput", "everypar", "everymath"
     ])
 
-DEFINERS = ("newcommand", "renewcommand", "providecommand", "def", "gdef",
-            "DeclareMathOperator", "let")
 DEFINER_RE = re.compile(r"\\(newcommand|renewcommand|providecommand|gdef|def|"
                         r"DeclareMathOperator|let)(?![A-Za-z])")
 _NAME_RE = re.compile(r"\s*(?:\{\s*\\([A-Za-z]+|.)\s*\}|\\([A-Za-z]+|.))", re.S)
@@ -117,8 +115,8 @@ def _nargs_of(body: str) -> int:
 
 
 def parse_definition(text: str, pos: int) -> tuple[Definition, int]:
-    """Read the definition starting at ``text[pos]`` (a backslash and one of DEFINERS);
-    returns it and the offset after it. Raises MacroError."""
+    """Read the definition starting at ``text[pos]`` (a command DEFINER_RE matches); returns
+    it and the offset after it. Raises MacroError."""
     m = DEFINER_RE.match(text, pos)
     if m is None:
         raise MacroError("not a macro definition")

@@ -35,7 +35,6 @@ Token = dict[str, Any]
 
 _SECTIONING = ["section", "subsection", "subsubsection", "paragraph", "subparagraph",
                "subparagraph"]
-MAX_LIST_DEPTH = 12
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
 _HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>|<!--|-->")
 _BR = re.compile(r"<br\s*/?>", re.I)
