@@ -67,6 +67,15 @@ def _split(pdf: bytes) -> tuple[bytes, list[tuple[bytes, bytes]]]:
     return b"\n".join(outside), streams
 
 
+def chunks(pdf: bytes) -> Iterator[bytes]:
+    """The file's dictionaries and objects (stream bodies cut out), then each stream body,
+    decompressed when it is Flate-compressed, raw otherwise."""
+    outside, streams = _split(pdf)
+    yield outside
+    for _dict, body in streams:
+        yield body
+
+
 #: a literal string (one level of nested parentheses) or a name
 _TOKEN = re.compile(rb"\((?:\\.|[^\\()]|\((?:\\.|[^\\()])*\))*\)|/([^\s/<>\[\]()%{}]+)", re.S)
 
