@@ -87,7 +87,10 @@ def unicode_char(ch: str) -> str | None:
 
 
 #: '' is a closing double quote ligature in T1 fonts; two apostrophes stay two
+#: TeX ligatures a literal character must not form: '' (a closing double quote), -- and ---
+#: (dashes; kramdown-style dashes come from ``smart_typography`` as Unicode characters)
 _QUOTE_LIGATURE = re.compile(r"'(?=')")
+_DASH_LIGATURE = re.compile(r"-(?=-)")
 #: pylatexenc output that only works under a font encoding the template does not load
 _OTHER_ENCODING = re.compile(r"\\(?:CYR|cyr|textgreek|textcyr)")
 
@@ -138,11 +141,15 @@ def escape_text(text: str, unicode: bool = False,
 
     out = _TEXT_RE.sub(sub, text)
     # T1 ligatures that Markdown authors never mean: ,, << >> (?` !` are gone with `)
-    return _QUOTE_LIGATURE.sub("'{}", out.replace(",,", ",{},"))
+    out = _DASH_LIGATURE.sub("-{}", _QUOTE_LIGATURE.sub("'{}", out.replace(",,", ",{},")))
+    return out
 
 
-def smart_quotes(text: str) -> str:
-    """Straight quotes to typographic ones, as kramdown's default typography does."""
+def smart_typography(text: str) -> str:
+    """kramdown's default typography for prose: ``---`` and ``--`` become em and en dashes,
+    straight quotes become typographic ones. (``escape_text`` itself keeps every character
+    literal.)"""
+    text = text.replace("---", "\u2014").replace("--", "\u2013")
     text = re.sub(r'(^|[\s(\[{])"', "\\1\u201c", text)
     text = text.replace('"', "\u201d")
     text = re.sub(r"(^|[\s(\[{])'", "\\1\u2018", text)
@@ -150,7 +157,7 @@ def smart_quotes(text: str) -> str:
 
 
 _URL_SAFE = "/:?&=+,;@!*'()$-_.~"
-ALLOWED_SCHEMES = ("http", "https", "mailto", "ftp")
+ALLOWED_SCHEMES = ("http", "https", "mailto")
 
 
 def url_scheme_allowed(url: str) -> bool:

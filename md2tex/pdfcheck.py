@@ -1,7 +1,7 @@
 """After the TeX run: refuse a PDF that can act on the reader's machine.
 
 A post must not be able to smuggle JavaScript, launch actions, embedded files, links to other
-files, or links with a scheme other than http/https/mailto/ftp into the PDF. The check reads
+files, or links with a scheme other than http/https/mailto into the PDF. The check reads
 the raw bytes and every Flate-compressed stream (object streams included), with PDF name
 escapes (``/J#61vaScript``) decoded, so compression does not hide anything.
 """

@@ -59,7 +59,8 @@ def convert(text: str, options: Options | None = None, path: str = "<string>") -
                                      path)
     rendered = render_body(tokens, path=path, unicode=unicode, numbered=numbered,
                            images=images, safe=options.safe, safe_macros=safe_macros,
-                           macros=user_macros.known, dollar_math=options.dollar_math)
+                           macros=user_macros.known, dollar_math=options.dollar_math,
+                           site_url=_site_url(options))
     site_macros = sitemacros.preamble([*user_macros.definitions, *rendered.definitions],
                                       rendered.max_matrix_cols)
 
@@ -104,6 +105,14 @@ def convert(text: str, options: Options | None = None, path: str = "<string>") -
         engine=options.engine,
         title=str(post.meta.get("title") or ""),
     )
+
+
+def _site_url(options: Options) -> str:
+    """``site.url`` + ``site.baseurl`` when the site's address is known (an http(s) URL)."""
+    url = str(options.site.get("url") or "").strip()
+    if not url.startswith(("http://", "https://")):
+        return ""
+    return url.rstrip("/") + "/" + str(options.site.get("baseurl") or "").strip("/")
 
 
 def read_post(path: Path, lenient: bool = False) -> str:

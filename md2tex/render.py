@@ -21,7 +21,7 @@ from .escape import (
     escape_url,
     math_to_unicode,
     pdf_string,
-    smart_quotes,
+    smart_typography,
     url_scheme_allowed,
 )
 from .html import HtmlRenderer
@@ -81,6 +81,9 @@ class _Context:
     max_matrix_cols: int = 0
     #: single-dollar math, for Markdown text found inside raw HTML
     dollar_math: bool = True
+    #: the site's address (``site.url`` + ``site.baseurl``): relative links are resolved
+    #: against it; without it they lead nowhere in a PDF and stay text
+    site_url: str = ""
     html_warned: set[str] = field(default_factory=set)
 
 
@@ -96,7 +99,7 @@ class LatexRenderer:
                                             path=self.ctx.path, **kw))
 
     def text(self, s: str) -> str:
-        return escape_text(smart_quotes(s), self.ctx.unicode, self._missing_char)
+        return escape_text(smart_typography(s), self.ctx.unicode, self._missing_char)
 
     def _missing_char(self, ch: str) -> None:
         if ch not in self.ctx.warned_chars:
@@ -394,9 +397,12 @@ class LatexRenderer:
             label = self.ctx.anchors.get(url[1:])
             return f"\\hyperref[{label}]{{{text}}}" if label else text
         if url_scheme_allowed(url) and not urllib.parse.urlsplit(url.strip()).scheme:
-            # a relative link leads nowhere in a PDF (hyperref would make it a link that
-            # opens a local file)
-            return text
+            if not self.ctx.site_url or url.startswith("//"):
+                # a relative link leads nowhere in a PDF (hyperref would make it a link
+                # that opens a local file)
+                return text
+            # Jekyll's rules: "/x" is from the domain's root, "x" from the site's base URL
+            url = urllib.parse.urljoin(self.ctx.site_url.rstrip("/") + "/", url)
         if not url_scheme_allowed(url):
             self.warn("link-scheme", f"link to {url[:60]!r} is not a web or mail link; "
                       "only its text is kept")
@@ -562,13 +568,13 @@ def render_body(tokens: Sequence[Token], *, path: str, unicode: bool, numbered: 
                 images: ImageResolver, safe: bool = False,
                 safe_macros: SafeMacros | None = None,
                 macros: Mapping[str, int] | None = None,
-                dollar_math: bool = True) -> RenderResult:
+                dollar_math: bool = True, site_url: str = "") -> RenderResult:
     """Render a whole post's tokens."""
     ctx = _Context(path=path, unicode=unicode, numbered=numbered,
                    top_level=top_heading_level(tokens), images=images,
                    footnotes=collect_footnotes(tokens), anchors=label_headings(tokens),
                    safe=safe, safe_macros=safe_macros or SafeMacros(), macros=macros or {},
-                   dollar_math=dollar_math)
+                   dollar_math=dollar_math, site_url=site_url)
     body = LatexRenderer(ctx).blocks(tokens)
     return RenderResult(body, ctx.features, ctx.packages, ctx.diagnostics, images.resources,
                         ctx.definitions, ctx.max_matrix_cols)

@@ -18,7 +18,7 @@ from md2tex.escape import (
     escape_text,
     escape_url,
     pdf_string,
-    smart_quotes,
+    smart_typography,
     unicode_char,
     url_scheme_allowed,
 )
@@ -88,7 +88,8 @@ def test_specials() -> None:
 
 def test_no_accidental_ligatures() -> None:
     assert escape_text(",,") == ",{},"
-    assert escape_text("--") == "--"  # en dash stays the author's choice
+    # literal hyphens; kramdown's en dash for prose "--" comes from smart_typography
+    assert escape_text("--") == "-{}-"
 
 
 def test_unicode_under_pdflatex_and_native_engines() -> None:
@@ -100,9 +101,14 @@ def test_unicode_under_pdflatex_and_native_engines() -> None:
     assert out == "\\mdmissingchar{U+1F600}" and missing == ["\U0001F600"]
 
 
-def test_smart_quotes() -> None:
-    assert smart_quotes('"a" \'b\' don\'t') == "\u201ca\u201d \u2018b\u2019 don\u2019t"
-    assert smart_quotes('("x")') == "(\u201cx\u201d)"
+def test_smart_typography() -> None:
+    assert smart_typography('"a" \'b\' don\'t') == "\u201ca\u201d \u2018b\u2019 don\u2019t"
+    assert smart_typography('("x")') == "(\u201cx\u201d)"
+    assert smart_typography("a -- b --- c") == "a \u2013 b \u2014 c"
+
+
+def test_hyphens_stay_literal() -> None:
+    assert escape_text("a--b---c") == "a-{}-b-{}-{}-c"
 
 
 def test_escape_code_spaces_and_breaks() -> None:
@@ -126,7 +132,7 @@ def test_escape_url(url: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(("url", "ok"), [
-    ("https://x.org", True), ("http://x", True), ("mailto:a@b.c", True), ("ftp://f", True),
+    ("https://x.org", True), ("http://x", True), ("mailto:a@b.c", True), ("ftp://f", False),
     ("/relative/path", True), ("page.html#x", True), ("javascript:alert(1)", False),
     ("file:///etc/passwd", False), ("data:text/html,x", False), (" JavaScript:x", False),
 ])
