@@ -21,6 +21,17 @@ from helpers import (
 
 import md2tex
 
+try:
+    from hypothesis import settings as _hypothesis_settings
+
+    # CI (CI=true) replays the same examples every run: a property test that finds a bug
+    # finds it on a developer's machine (random examples), not as a flaky CI result
+    _hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+    if os.environ.get("CI"):
+        _hypothesis_settings.load_profile("ci")
+except ImportError:  # pragma: no cover - hypothesis is a test dependency
+    pass
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: takes more than a few seconds (still run by "
