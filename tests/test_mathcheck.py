@@ -70,7 +70,7 @@ def test_deep_nesting_is_a_diagnostic() -> None:
     r"\begin{aligned} a &= b & c &= d \\ e &= f \end{aligned}",
     r"\begin{array}{c|c} a & b \\ \hline c & d \end{array}",
     r"\left\{ x \middle| y \right.", r"\mathop{x}\limits_a", r"\operatorname*{arg\,max}_x f",
-    r"\begin{pmatrix} a & b \\ c & d \end{pmatrix}", r"\text{a $x^2$ b}",
+    r"\begin{pmatrix} p & q \\ r & s \end{pmatrix}", r"\text{a $x^2$ b}",
 ])
 def test_valid_formulas_pass(tex: str) -> None:
     assert codes(tex) == []

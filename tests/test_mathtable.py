@@ -239,7 +239,7 @@ ENV_BODY: dict[str, str] = {
        ("gather", "gather*", "gathered", "lgathered", "rgathered", "multline", "multline*",
         "multlined", "subarray", "crampedsubarray")},
     "eqnarray": r"a &=& b \\ c &=& d", "eqnarray*": r"a &=& b \\ c &=& d",
-    "CD": r"A @>>> B", "subequations": r"\begin{equation} a \end{equation}",
+    "CD": r"A @>>> B", "subequations": r"\begin{equation} y \end{equation}",
     "spreadlines": r"\begin{align} a \\ b \end{align}", "empheq": r"a &= b",
     "numcases": r"a & b \\ c & d", "subnumcases": r"a & b \\ c & d",
 }
