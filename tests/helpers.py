@@ -39,6 +39,18 @@ needs_corpus = pytest.mark.skipif(not SEED.is_file(),
                                   reason=f"shared corpus not present at {CORPUS}")
 
 
+def compiles(tex: str) -> bool:
+    """Whether pdflatex typesets ``tex`` without an error (a fresh directory each time)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "a.tex").write_text(tex, encoding="utf-8")
+        proc = subprocess.run(["pdflatex", "-interaction=batchmode", "-halt-on-error",
+                               "-no-shell-escape", "a.tex"], cwd=tmp, capture_output=True,
+                              stdin=subprocess.DEVNULL, timeout=120)
+        return proc.returncode == 0
+
+
 def needs_engine(engine: str) -> pytest.MarkDecorator:
     return pytest.mark.skipif(shutil.which(engine) is None or not HAVE_POPPLER,
                               reason=f"needs {engine} and poppler-utils")

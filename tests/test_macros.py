@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
+from helpers import compiles
 
 from md2tex import Options, convert
 from md2tex.macros import (
@@ -68,14 +67,6 @@ def test_macro_files(tmp_path: Path) -> None:
         assert errors == [] and defs[0].name == "RR"
 
 
-def _compile(tex: str) -> bool:
-    with tempfile.TemporaryDirectory() as tmp:
-        Path(tmp, "a.tex").write_text(tex, encoding="utf-8")
-        proc = subprocess.run(["pdflatex", "-interaction=batchmode", "-halt-on-error",
-                               "-no-shell-escape", "a.tex"], cwd=tmp, capture_output=True,
-                              stdin=subprocess.DEVNULL, timeout=120)
-        return proc.returncode == 0
-
 
 POST = """---
 title: Macros
@@ -90,7 +81,7 @@ $$\\newcommand{\\norm}[1]{\\lVert #1 \\rVert} \\DeclareMathOperator{\\Tr}{Tr} \\
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
-def test_three_sources_later_wins_and_compile() -> None:
+def test_three_sources_later_wins_andcompiles() -> None:
     site = "\\newcommand{\\RR}{\\mathbb{R}}\n\\newcommand{\\S}{\\mathcal{S}}\n" \
            "\\renewcommand{\\L}{\\mathcal{L}}"
     doc = convert(POST, Options(macros=site))
@@ -101,7 +92,7 @@ def test_three_sources_later_wins_and_compile() -> None:
     assert "\\renewcommand{\\norm}[1]" in pre and "\\operatorname{Tr}" in pre
     assert "\\newcommand{\\norm}" not in doc.tex.split("\\begin{document}")[1]
     assert any(d.code == "math-text-command" for d in convert(POST).diagnostics)  # \\L
-    assert _compile(doc.tex)
+    assert compiles(doc.tex)
 
 
 @pytest.mark.skipif(not WISEODD_MACROS.exists(), reason="corpus not present")

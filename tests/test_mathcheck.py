@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import compiles
 
 from md2tex import Options, convert
 from md2tex.mathcheck import prepare
@@ -142,30 +143,22 @@ MATHJAX_HABITS = [
 ]
 
 
-def _compile(tex: str) -> bool:
-    with tempfile.TemporaryDirectory() as tmp:
-        Path(tmp, "a.tex").write_text(tex, encoding="utf-8")
-        proc = subprocess.run(["pdflatex", "-interaction=batchmode", "-halt-on-error",
-                               "-no-shell-escape", "a.tex"], cwd=tmp, capture_output=True,
-                              stdin=subprocess.DEVNULL, timeout=120)
-        return proc.returncode == 0
-
 
 def _post(formulas: list[str]) -> str:
     return "\n".join(f"Formula {i}:\n\n$$\n{f}\n$$\n" for i, f in enumerate(formulas))
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
-def test_translations_compile() -> None:
+def test_translationscompiles() -> None:
     def convert_ok(formulas: list[str]) -> str:
         doc = convert(_post(formulas), Options(equation_numbers="none"))
         errs = [d for d in doc.diagnostics if d.severity.value == "error"]
         assert not errs, errs
         return doc.tex
 
-    if _compile(convert_ok(MATHJAX_HABITS)):
+    if compiles(convert_ok(MATHJAX_HABITS)):
         return
-    bad = [f for f in MATHJAX_HABITS if not _compile(convert_ok([f]))]
+    bad = [f for f in MATHJAX_HABITS if not compiles(convert_ok([f]))]
     assert bad == []
 
 

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from helpers import compiles
 
 from md2tex import Options, convert
 from md2tex.mathcheck import prepare
@@ -95,21 +96,13 @@ def _tex(formulas: list[str]) -> str:
     return doc.tex
 
 
-def _compile(tex: str) -> bool:
-    with tempfile.TemporaryDirectory() as tmp:
-        Path(tmp, "a.tex").write_text(tex, encoding="utf-8")
-        proc = subprocess.run(["pdflatex", "-interaction=batchmode", "-halt-on-error",
-                               "-no-shell-escape", "a.tex"], cwd=tmp, capture_output=True,
-                              stdin=subprocess.DEVNULL, timeout=120)
-        return proc.returncode == 0
-
 
 @needs_tex
-def test_rescues_compile() -> None:
+def test_rescuescompiles() -> None:
     formulas = RESCUES + (MHCHEM if installed("mhchem") else [])
-    if _compile(_tex(formulas)):
+    if compiles(_tex(formulas)):
         return
-    bad = [f for f in formulas if not _compile(_tex([f]))]
+    bad = [f for f in formulas if not compiles(_tex([f]))]
     assert bad == []
 
 
