@@ -11,7 +11,13 @@ Prints:
 4. the peak memory of the batch (the whole process tree: md2tex and its TeX runs, sampled).
 
 Results also go to ``benchmarks/results/bench_batch.json``. The format cache lives in a
-fresh temporary XDG_CACHE_HOME, so the batch figure includes making the formats.
+fresh temporary XDG_CACHE_HOME (one for the single post, another for the batch), so the batch
+figure includes making every format it uses.
+
+md2tex is timed as a user runs it: the ``md2tex`` console script installed next to this
+interpreter (``sys.executable``), not a wrapper such as a pyenv shim (a bash script that adds
+~0.1 s per call) and not ``python -m``. ``PYTHONDONTWRITEBYTECODE`` is removed from md2tex's
+environment so the untimed warm-up run leaves ``.pyc`` files, as ``pip install`` does.
 """
 
 from __future__ import annotations
@@ -30,7 +36,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE.parent.parent / "shared" / "corpus" / "jekyll"
-DEFAULT_POST = HERE.parent / "samples" / "2024-04-02-deep-nesting-and-quotes.md"
+#: karpathy's "Quantifying Hacker News" (the README's figure), else one of our samples
+DEFAULT_POST = next((p for p in (
+    CORPUS / "karpathy__karpathy.github.io" / "2013-11-27-quantifying-hacker-news.markdown",
+    HERE.parent / "samples" / "2024-04-02-deep-nesting-and-quotes.md") if p.is_file()),
+    HERE.parent / "samples" / "2024-04-02-deep-nesting-and-quotes.md")
 
 
 def _timed(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float = 300) -> tuple[
@@ -92,11 +102,19 @@ def _run_sampled(cmd: list[str], env: dict[str, str]) -> tuple[float, int, int]:
     return time.perf_counter() - started, code, peak
 
 
+def md2tex_command() -> list[str]:
+    """The installed console script beside this interpreter, else ``python -m md2tex``."""
+    script = Path(sys.executable).parent / "md2tex"
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script)]
+    return [sys.executable, "-m", "md2tex"]
+
+
 def single_post(post: Path, env: dict[str, str], pandoc: bool) -> dict[str, float | None]:
     work = Path(tempfile.mkdtemp(prefix="bench-one-"))
     try:
         shutil.copy(post, work / "post.md")
-        md2tex = [sys.executable, "-m", "md2tex", "post.md", "-o", "post.pdf", "-q"]
+        md2tex = [*md2tex_command(), "post.md", "-o", "post.pdf", "-q"]
         _timed(md2tex, work, env)  # warm-up: makes the format
         ours = min(_timed(md2tex, work, env)[0] for _ in range(3))
         theirs = None
@@ -138,8 +156,12 @@ def main() -> None:
     if not pandoc and not args.no_pandoc:
         print("pandoc not found (apt-get install pandoc): pandoc figures skipped")
     xdg = Path(tempfile.mkdtemp(prefix="bench-xdg-"))
-    env = {**os.environ, "XDG_CACHE_HOME": str(xdg)}
-    results: dict[str, object] = {"jobs": args.jobs, "cpus": os.cpu_count()}
+    base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env = {**base, "XDG_CACHE_HOME": str(xdg / "single")}
+    results: dict[str, object] = {"jobs": args.jobs, "cpus": os.cpu_count(),
+                                  "md2tex_command": " ".join(md2tex_command())}
+    print(f"md2tex is run as: {' '.join(md2tex_command())} (PYTHONDONTWRITEBYTECODE unset; "
+          "fresh format caches)")
     try:
         one = single_post(args.post, env, pandoc)
         results["single_post"] = {"post": str(args.post), **one}
@@ -166,7 +188,9 @@ def main() -> None:
                     link.symlink_to(post)
                 else:
                     (src / f"{i}-{post.name}").symlink_to(post)
-            cmd = [sys.executable, "-m", "md2tex", "batch", str(src), "-o", str(out),
+            # a cache of its own: nothing from the single-post step is reused
+            env = {**base, "XDG_CACHE_HOME": str(xdg / "batch")}
+            cmd = [*md2tex_command(), "batch", str(src), "-o", str(out),
                    "-j", str(args.jobs), "-q", "--report", str(out / "report.json")]
             seconds, _code, peak = _run_sampled(cmd, env)
             report = json.loads((out / "report.json").read_text())["summary"]

@@ -3,7 +3,7 @@
 The public API::
 
     import md2tex
-    doc = md2tex.convert(text, md2tex.Options())      # pure: no disk, no TeX
+    doc = md2tex.convert(text, md2tex.Options())      # no disk; TeX only for TeX programming
     doc.tex, doc.diagnostics
     md2tex.build_pdf(doc, "post.pdf")                 # runs TeX, writes atomically
 """
@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from .build import BuildResult, build_pdf
 from .diagnostics import (
     BuildError,
     Diagnostic,
@@ -24,21 +23,36 @@ from .diagnostics import (
     OutputError,
     Severity,
 )
-from .document import Document
 from .options import Options
-from .pipeline import convert, convert_file
 
 if TYPE_CHECKING:
     from .batch import BatchReport, PostResult, convert_many
+    from .build import BuildResult, build_pdf
+    from .document import Document
+    from .pipeline import convert, convert_file
+
+#: the rest of the API, imported on first use: ``import md2tex`` (and the CLI's start, which
+#: imports this package first) does not pay for the Markdown parser, Jinja or the TeX runner
+_LAZY = {"BatchReport": "batch", "PostResult": "batch", "convert_many": "batch",
+         "BuildResult": "build", "build_pdf": "build", "Document": "document",
+         "convert": "pipeline", "convert_file": "pipeline"}
 
 
 def __getattr__(name: str) -> Any:
-    """The batch API is imported on first use: a single-post run does not pay for it."""
-    if name in ("BatchReport", "PostResult", "convert_many"):
-        from . import batch
+    from importlib import import_module
 
-        return getattr(batch, name)
-    raise AttributeError(f"module 'md2tex' has no attribute {name!r}")
+    module = _LAZY.get(name)
+    if module is None:
+        # ``md2tex.pipeline`` and the other submodules, as when they were imported eagerly
+        try:
+            return import_module(f".{name}", __name__)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module 'md2tex' has no attribute {name!r}") from None
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "BatchReport",

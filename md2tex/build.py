@@ -36,6 +36,13 @@ TEXLIVE_PACKAGES = ("texlive-latex-base texlive-latex-recommended texlive-latex-
 _RERUN = re.compile(r"Rerun to get|Label\(s\) may have changed|Table widths have changed|"
                     r"Rerun LaTeX")
 _L_LINE = re.compile(r"^l\.(\d+) ", re.M)
+#: hyperref's XeTeX driver asks for a second run to write /PageLabels from the .aux; when the
+#: .aux holds only the default labels (arabic numbers from page 1, which is what a viewer shows
+#: without a /PageLabels entry) the second run would change nothing a reader sees
+_PAGE_LABELS = re.compile(r"^Package hyperref Warning: Rerun to get /PageLabels entry\.$",
+                          re.M)
+_LABEL_ENTRY = re.compile(r"^\\HyPL@Entry\{(.*)\}$", re.M)
+_DEFAULT_LABELS = ["0<</S/D>>"]
 MAX_RUNS = 4
 MAX_LOG_BYTES = 1 << 20
 _live: set[subprocess.Popen[bytes]] = set()
@@ -63,6 +70,19 @@ def find_engine(engine: str) -> str:
             f"{TEXLIVE_PACKAGES} {hint}".strip()
             + "  (writing -o FILE.tex works without TeX)")
     return exe
+
+
+def prewarm(engine: str) -> None:
+    """Do the once-per-process probes of a build ahead of time (the CLI runs this in a
+    background thread while it parses the post): whether bubblewrap works, and the TeX
+    version that keys the format cache. Both are cached and locked, so the build waits for
+    a probe in progress instead of repeating it. Never raises: the build reports problems."""
+    try:
+        exe = find_engine(engine)
+        sandbox.choose(exe)
+        fmtcache.tex_version(engine)
+    except Exception as exc:  # the real build will say what is wrong
+        log.debug("prewarm for %s: %s", engine, exc)
 
 
 def _environment(workdir: Path, exe: str) -> dict[str, str]:
@@ -305,8 +325,22 @@ def _run_until_settled(document: Document, workdir: Path, deadline: float,
         if status != 0 or not (workdir / f"{TEX_NAME}.pdf").exists():
             raise BuildError("TeX failed", _disk_full(workdir, document)
                              or tex_errors(document, log_text))
-        if runs >= MAX_RUNS or not _RERUN.search(log_text):
+        if runs >= MAX_RUNS or not needs_rerun(log_text, workdir):
             return runs, log_text
+
+
+def needs_rerun(log_text: str, workdir: Path) -> bool:
+    """Does the log ask for another pass? A request for /PageLabels alone does not count
+    when the labels are the default ones (see ``_PAGE_LABELS``): under xelatex that saves
+    the second run of almost every post."""
+    if _PAGE_LABELS.search(log_text):
+        try:
+            aux = (workdir / f"{TEX_NAME}.aux").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            aux = ""
+        if _LABEL_ENTRY.findall(aux) == _DEFAULT_LABELS:
+            log_text = _PAGE_LABELS.sub("", log_text)
+    return _RERUN.search(log_text) is not None
 
 
 def build_pdf(document: Document, output: str | Path, timeout: float | None = None) -> BuildResult:

@@ -15,20 +15,65 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import __version__
-from .build import build_pdf
 from .diagnostics import Diagnostic, Md2TexError, OutputError, Severity
-from .macros import MacroError, load_macro_file
-from .macros import to_text as macros_to_text
 from .options import ENGINES, Options
-from .output import write_atomic
-from .pipeline import convert, convert_file
 
 if TYPE_CHECKING:
+    import threading
+
     from .batch import BatchReport, PostResult
+    from .build import BuildResult
+    from .document import Document
 
 EXIT_OK, EXIT_CONVERSION, EXIT_USAGE, EXIT_TEX, EXIT_NO_ENGINE, EXIT_OUTPUT = 0, 1, 2, 3, 4, 5
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL = 70
+
+
+# The pipeline (Markdown parser, Jinja, math tables) and TeX modules are imported on first
+# use, so ``md2tex --help`` and a single post's start-up do not pay for what they do not need
+# (``python -X importtime -m md2tex --help``).
+
+
+def convert(text: str, options: Options, path: str) -> Document:
+    from .pipeline import convert as convert_text
+
+    return convert_text(text, options, path)
+
+
+def convert_file(path: Path, options: Options) -> Document:
+    from .pipeline import convert_file as convert_path
+
+    return convert_path(path, options)
+
+
+def build_pdf(document: Document, output: Path) -> BuildResult:
+    from .build import build_pdf as build
+
+    return build(document, output)
+
+
+def _prewarm(engine: str) -> None:
+    """Probe the sandbox and the TeX version in a background thread while the post is
+    parsed (their child processes overlap Python's imports; the TeX run reuses the result)."""
+    import threading
+
+    from .build import prewarm
+
+    global _prewarm_thread
+    _prewarm_thread = threading.Thread(target=prewarm, args=(engine,), daemon=True,
+                                       name="md2tex-prewarm")
+    _prewarm_thread.start()
+
+
+#: the background probe thread, joined on Ctrl-C so its scratch dir is removed before exit
+_prewarm_thread: threading.Thread | None = None
+
+
+def _join_prewarm() -> None:
+    """A daemon thread is stopped abruptly at exit; let the probe finish and clean up."""
+    if _prewarm_thread is not None:
+        _prewarm_thread.join(timeout=12)
 
 
 class _DefaultGroup(click.Group):
@@ -41,6 +86,19 @@ class _DefaultGroup(click.Group):
         elif not args:
             args = ["convert", "--help"]
         return super().parse_args(ctx, args)
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """As click's, plus: a real command line (the console script, ``python -m md2tex``;
+        not a test runner passing ``args``) freezes the garbage collector before the
+        interpreter exits, which skips ~40 ms of collecting the parser's and Jinja's objects
+        at shutdown (files and temporary folders are closed and removed before this)."""
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            if not args and "args" not in kwargs:
+                import gc
+
+                gc.freeze()
 
     def invoke(self, ctx: click.Context) -> Any:
         """Any exception md2tex did not expect is one line on stderr, never a traceback
@@ -101,6 +159,9 @@ def common_options(func: Any) -> Any:
                      help="Site macros: a .tex/.txt of \\newcommand lines, or a YAML/JSON "
                           "mapping like KaTeX's macros."),
         click.option("--strict", is_flag=True, help="Treat warnings as errors."),
+        click.option("--no-probe", "no_probe", is_flag=True,
+                     help="Do not ask TeX about formulas with TeX programming (\\global, "
+                          "\\edef...); they get a warning (an error with --strict)."),
         click.option("-v", "--verbose", count=True, help="Show notes and TeX details."),
         click.option("-q", "--quiet", is_flag=True, help="Only print errors."),
     ]
@@ -112,7 +173,8 @@ def common_options(func: Any) -> Any:
 def build_options(engine: str | None, template: Path | None, variables: Sequence[str],
                   dollar_math: bool | None, timeout: float | None, lenient: bool,
                   strict: bool, safe: bool = False, base: Options | None = None,
-                  macros_file: Path | None = None, **_: Any) -> Options:
+                  macros_file: Path | None = None, no_probe: bool = False,
+                  **_: Any) -> Options:
     """The command line's options over ``base`` (the defaults, or what a config file set)."""
     given: dict[str, Any] = {"engine": engine, "template": template,
                              "dollar_math": dollar_math, "timeout": timeout}
@@ -120,7 +182,7 @@ def build_options(engine: str | None, template: Path | None, variables: Sequence
     opts = base or Options()
     opts = replace(opts, variables={**opts.variables, **_parse_variables(variables)},
                    lenient=lenient or opts.lenient, strict=strict or opts.strict,
-                   safe=safe or opts.safe)
+                   safe=safe or opts.safe, probe_math=opts.probe_math and not no_probe)
     if macros_file is not None:
         opts = replace(opts, macros="\n".join(
             t for t in (opts.macros, _load_macros(macros_file)) if t))
@@ -128,6 +190,9 @@ def build_options(engine: str | None, template: Path | None, variables: Sequence
 
 
 def _load_macros(path: Path) -> str:
+    from .macros import MacroError, load_macro_file
+    from .macros import to_text as macros_to_text
+
     try:
         defs, errors = load_macro_file(path)
     except (OSError, UnicodeDecodeError, MacroError) as exc:
@@ -169,6 +234,8 @@ def convert_command(source: Path, output: Path | None, keep_tex: bool, verbose: 
     """Convert one post (SOURCE may be - for standard input)."""
     _setup_logging(verbose, quiet)
     options = build_options(**kw)
+    if output is None or (str(output) != "-" and output.suffix.lower() != ".tex"):
+        _prewarm(options.engine)
     try:
         if str(source) == "-":
             doc = convert(sys.stdin.read(), options, "<stdin>")
@@ -205,11 +272,14 @@ def convert_command(source: Path, output: Path | None, keep_tex: bool, verbose: 
         _print_error(exc, verbose)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
+        _join_prewarm()
         click.secho("md2tex: interrupted", fg="red", err=True)
         sys.exit(EXIT_INTERRUPTED)
 
 
 def _write(path: Path, data: bytes) -> None:
+    from .output import write_atomic
+
     try:
         write_atomic(path, data)
     except OSError as exc:

@@ -8,7 +8,7 @@ Keys (relative paths are taken from the config file's folder)::
 
     engine: pdflatex            # every CLI option by name: engine, template, timeout,
     dollar_math: false          #   lenient, strict, equation_numbers, to, jobs, fail_fast,
-    macros: macros.tex          #   force, report, format_cache
+    macros: macros.tex          #   force, report, format_cache, probe_math
     resource_path: [assets, .]  # where /assets/... and img/... are looked up
     variables: {papersize: letterpaper}
     site: {url: https://example.org}
@@ -38,11 +38,11 @@ JEKYLL_CONFIG = "_config.yml"
 #: keys that become Options fields
 OPTION_KEYS = ("engine", "template", "timeout", "lenient", "strict", "dollar_math",
                "equation_numbers", "macros", "resource_path", "variables", "site",
-               "format_cache", "keep_tex", "safe")
+               "format_cache", "keep_tex", "safe", "probe_math")
 #: keys for the batch run itself
 BATCH_KEYS = ("to", "jobs", "fail_fast", "force", "report", "verbose", "quiet")
 JEKYLL_SITE_KEYS = ("url", "baseurl", "title", "author", "description", "email", "lang")
-_BOOL_KEYS = ("lenient", "strict", "dollar_math", "format_cache", "keep_tex", "safe",
+_BOOL_KEYS = ("lenient", "strict", "dollar_math", "format_cache", "keep_tex", "safe", "probe_math",
               "fail_fast", "force", "quiet")
 
 

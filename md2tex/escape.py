@@ -12,8 +12,10 @@ import unicodedata
 import urllib.parse
 from collections.abc import Callable
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from pylatexenc.latexencode import UnicodeToLatexEncoder
+if TYPE_CHECKING:
+    from pylatexenc.latexencode import UnicodeToLatexEncoder
 
 logging.getLogger("pylatexenc").setLevel(logging.ERROR)
 
@@ -43,11 +45,18 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 #: characters (outside Latin) that make a document need a CJK-capable engine
 CJK_RE = re.compile(r"[\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 
-_ENCODER = UnicodeToLatexEncoder(
-    non_ascii_only=True,
-    replacement_latex_protection="braces-after-macro",
-    unknown_char_policy="fail",
-)
+
+@lru_cache(maxsize=1)
+def _encoder() -> UnicodeToLatexEncoder:
+    """pylatexenc's encoder, made on first use: importing it costs ~25 ms, and posts in
+    plain ASCII (or under xelatex) never need it."""
+    from pylatexenc.latexencode import UnicodeToLatexEncoder
+
+    return UnicodeToLatexEncoder(
+        non_ascii_only=True,
+        replacement_latex_protection="braces-after-macro",
+        unknown_char_policy="fail",
+    )
 
 
 #: characters pylatexenc does not know, spelled with what pdflatex has
@@ -58,6 +67,19 @@ _EXTRA_CHARS = {
     "\u2510": "+", "\u251c": "+", "\u2524": "+", "\u252c": "+", "\u2534": "+", "\u253c": "+",
     "\u2550": "=", "\u2551": r"\textbar{}", "\u25cf": r"\textbullet{}",
     "\u200b": "", "\u200c": "", "\u200d": "", "\ufe0f": "", "\ufe0e": "", "\ufeff": "",
+}
+#: the characters most English posts have (kramdown's typographic quotes and dashes, a few
+#: accents) spelled exactly as pylatexenc spells them, so such posts never import it (a
+#: test checks that the two agree)
+_COMMON_CHARS = {
+    "\u2018": r"\textquoteleft{}", "\u2019": r"\textquoteright{}",
+    "\u201c": r"\textquotedblleft{}", "\u201d": r"\textquotedblright{}",
+    "\u2013": r"\textendash{}", "\u2014": r"\textemdash{}", "\u2026": r"\textellipsis{}",
+    "\u00e9": r"\'e", "\u00e8": r"\`e", "\u00e0": r"\`a", "\u00e1": r"\'a",
+    "\u00fc": r'\"u', "\u00f6": r'\"o', "\u00e4": r'\"a', "\u00f1": r"\~n",
+    "\u00e7": r"\c{c}", "\u00b0": r"\textdegree{}", "\u00d7": r"\texttimes{}",
+    "\u00a9": r"\textcopyright{}", "\u00b7": r"\textperiodcentered{}",
+    "\u2022": r"\textbullet{}",
 }
 #: pictographs and emoji: no text font here has them
 EMOJI_RE = re.compile("[\U0001F000-\U0001FAFF\U0001F1E6-\U0001F1FF\u2600-\u26FF\u2700-\u27BF]")
@@ -71,8 +93,10 @@ def unicode_char(ch: str) -> str | None:
     ``ﬁ`` -> ``fi``) before giving up."""
     if ch in _EXTRA_CHARS:
         return _EXTRA_CHARS[ch]
+    if ch in _COMMON_CHARS:
+        return _COMMON_CHARS[ch]
     try:
-        out: str = _ENCODER.unicode_to_latex(ch)
+        out: str = _encoder().unicode_to_latex(ch)
     except ValueError:
         plain = unicodedata.normalize("NFKC", ch)
         if plain == ch or not plain:

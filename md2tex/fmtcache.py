@@ -12,7 +12,16 @@ numbers stay those of the full .tex and errors still map to Markdown lines.
 A new format is trusted only after it has typeset the post that created it to the same PDF
 text and metadata as the normal build; otherwise a ``.bad`` marker stops further attempts.
 Everything here fails silently (logged at debug level): the normal build is always the
-fallback. Only pdflatex is supported (XeTeX cannot dump native fonts; LuaTeX formats differ).
+fallback. pdflatex and xelatex are supported (LuaTeX formats differ).
+
+XeTeX cannot dump a format once an OpenType ("native") font has been loaded, and LaTeX loads
+Latin Modern as soon as ``\\documentclass`` sets the font size. So an xelatex format holds the
+package code only: its ini run borrows Latin Modern's TFM twins (``ec-lmr10`` for
+``lmroman10-regular``: the same metrics) while the packages load, then restores the real font
+shapes and forgets the fonts it loaded, so the document loads the OpenType fonts at run time.
+Font set-up lines (``\\setmainfont``, ``\\IfFontExistsTF``, ``\\setCJKmainfont``...) stay in the
+body file at their own line numbers; they run after the packages, when the body starts. A
+preamble that still loads some other native font fails to dump and is marked ``.bad``.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -37,8 +47,24 @@ from .document import Document
 log = logging.getLogger(__name__)
 
 #: bump when the way formats are made changes
-FORMAT_VERSION = "1"
-ENGINES = ("pdflatex",)
+FORMAT_VERSION = "2"
+ENGINES = ("pdflatex", "xelatex")
+#: the engine whose base format ``&pdflatex``/``&xelatex`` is (for ``kpsewhich -engine``)
+_BASE_ENGINE = {"pdflatex": "pdftex", "xelatex": "xetex", "lualatex": "luahbtex"}
+#: xelatex: font set-up statements, kept in the body (they load OpenType fonts)
+_FONT_SETUP = re.compile(r"\\(?:IfFontExistsTF|setmainfont|setsansfont|setmonofont|setmathfont|"
+                         r"newfontfamily|newfontface|defaultfontfeatures|setCJK\w*font|"
+                         r"newCJKfontfamily|setCJKfamilyfont|xeCJKsetup)(?![A-Za-z])")
+#: xelatex: Latin Modern shapes (TU encoding) and their TFM twins while the packages load
+_TFM_TWINS = {
+    "m/n": "<-5.5> ec-lmr5 <5.5-6.5> ec-lmr6 <6.5-7.5> ec-lmr7 <7.5-8.5> ec-lmr8 "
+           "<8.5-9.5> ec-lmr9 <9.5-11> ec-lmr10 <11-15> ec-lmr12 <15-> ec-lmr17",
+    "m/it": "<-7.5> ec-lmri7 <7.5-8.5> ec-lmri8 <8.5-9.5> ec-lmri9 <9.5-11> ec-lmri10 "
+            "<11-> ec-lmri12",
+    "bx/n": "<-5.5> ec-lmbx5 <5.5-6.5> ec-lmbx6 <6.5-7.5> ec-lmbx7 <7.5-8.5> ec-lmbx8 "
+            "<8.5-9.5> ec-lmbx9 <9.5-11> ec-lmbx10 <11-> ec-lmbx12",
+    "bx/it": "<-> ec-lmbxi10",
+}
 #: formats kept in the cache (least recently used are removed beyond this)
 MAX_FORMATS = 24
 _DUMPABLE = re.compile(r"\\(?:documentclass|usepackage|RequirePackage|PassOptionsToPackage)"
@@ -69,32 +95,91 @@ def cache_dir() -> Path:
     return Path(base) / "md2tex" / "formats"
 
 
-def split_tex(tex: str) -> Split | None:
+def split_tex(tex: str, engine: str = "pdflatex") -> Split | None:
     """Split after the last package-loading line of the preamble (template definitions
     between packages go into the format too; post-specific lines such as ``\\hypersetup``
-    with the title come after the packages and stay out). None if there is no
+    with the title come after the packages and stay out). Under xelatex, font set-up
+    statements before that line stay in the body, in place. None if there is no
     ``\\documentclass`` or no safe place to split."""
     head, sep, _rest = tex.partition("\\begin{document}")
     if not sep:
         return None
     lines = tex.split("\n")
     preamble = head.count("\n")
+    kept = _font_setup_lines(lines[:preamble]) if engine == "xelatex" else set()
     cuts = [i for i, line in enumerate(lines[:preamble])
-            if _DUMPABLE.match(line.strip())]
+            if i not in kept and _DUMPABLE.match(line.strip())]
     if not any(lines[i].lstrip().startswith("\\documentclass") for i in cuts):
         return None
     for end in reversed([i + 1 for i in cuts]):
-        prefix = "\n".join(lines[:end])
+        dumped = [i for i in range(end) if i not in kept]
+        prefix = "\n".join(lines[i] for i in dumped)
         line = lines[end - 1]
         if prefix.count("{") == prefix.count("}") and line.count("[") == line.count("]") \
-                and any(lines[i].lstrip().startswith("\\documentclass") for i in range(end)):
-            return Split(prefix + "\n", "\n" * end + "\n".join(lines[end:]), end)
+                and any(lines[i].lstrip().startswith("\\documentclass") for i in dumped):
+            body = ["" if i < end and i not in kept else text for i, text in enumerate(lines)]
+            return Split(prefix + "\n", "\n".join(body), end)
     return None
 
 
-@lru_cache(maxsize=8)
+def _font_setup_lines(preamble: list[str]) -> set[int]:
+    """Indices of the lines of font set-up statements (a statement runs until its braces
+    balance, e.g. a three-line ``\\IfFontExistsTF``)."""
+    kept: set[int] = set()
+    i = 0
+    while i < len(preamble):
+        if not _FONT_SETUP.match(preamble[i].lstrip()):
+            i += 1
+            continue
+        depth = 0
+        while i < len(preamble):
+            depth += preamble[i].count("{") - preamble[i].count("}")
+            kept.add(i)
+            i += 1
+            if depth <= 0:
+                break
+    return kept
+
+
+def ini_text(engine: str, split: Split) -> str:
+    """What the ini run reads: the prefix, wrapped for xelatex in the TFM-twin set-up."""
+    if engine != "xelatex":
+        return split.prefix + "\\dump\n"
+    save = "\\expandafter\\let\\csname {0}\\expandafter\\endcsname\\csname {1}\\endcsname"
+    begin = ["\\makeatletter"]
+    end = ["\\makeatletter"]
+    for shape, spec in _TFM_TWINS.items():
+        series, form = shape.split("/")
+        begin += [save.format(f"mdfmt@TU/lmr/{shape}", f"TU/lmr/{shape}"),
+                  f"\\DeclareFontShape{{TU}}{{lmr}}{{{series}}}{{{form}}}{{{spec}}}{{}}"]
+        end.append(save.format(f"TU/lmr/{shape}", f"mdfmt@TU/lmr/{shape}"))
+    # remember every font NFSS loads, to forget them before the dump
+    begin += ["\\global\\let\\mdfmt@loaded\\@empty",
+              "\\let\\mdfmt@define@newfont\\define@newfont",
+              "\\def\\define@newfont{\\mdfmt@define@newfont\\xdef\\mdfmt@loaded{\\unexpanded"
+              "\\expandafter{\\mdfmt@loaded}\\noexpand\\mdfmt@forget\\expandafter\\noexpand"
+              "\\font@name}}",
+              "\\makeatother"]
+    end += ["\\let\\define@newfont\\mdfmt@define@newfont",
+            "\\def\\mdfmt@forget#1{\\global\\let#1\\relax}",
+            "\\mdfmt@loaded",
+            "\\makeatother",
+            "\\dump"]
+    return "\n".join(begin) + "\n" + split.prefix + "\n".join(end) + "\n"
+
+
+_version_lock = threading.Lock()
+
+
 def tex_version(engine: str) -> str | None:
-    """The engine's version and its base format's identity: a TeX Live update changes it."""
+    """The engine's version and its base format's identity: a TeX Live update changes it.
+    Asked once per process and engine (a second caller waits for the first)."""
+    with _version_lock:
+        return _tex_version(engine)
+
+
+@lru_cache(maxsize=8)
+def _tex_version(engine: str) -> str | None:
     exe = shutil.which(engine)
     if exe is None:
         return None
@@ -103,7 +188,7 @@ def tex_version(engine: str) -> str | None:
     try:
         version = subprocess.run([exe, "--version"], capture_output=True, text=True,
                                  timeout=20, env=env, stdin=subprocess.DEVNULL).stdout
-        base_engine = "pdftex" if engine == "pdflatex" else engine
+        base_engine = _BASE_ENGINE.get(engine, engine)
         fmt = subprocess.run(["kpsewhich", f"-engine={base_engine}", f"{engine}.fmt"],
                              capture_output=True, text=True, timeout=20, env=env,
                              stdin=subprocess.DEVNULL).stdout.strip()
@@ -121,7 +206,8 @@ def format_name(engine: str, split: Split) -> str | None:
     version = tex_version(engine)
     if version is None:
         return None
-    digest = hashlib.sha256("\0".join([FORMAT_VERSION, engine, version, split.prefix])
+    digest = hashlib.sha256("\0".join([FORMAT_VERSION, engine, version,
+                                       ini_text(engine, split)])
                             .encode("utf-8")).hexdigest()
     return f"md2tex-{digest[:24]}"
 
@@ -129,7 +215,7 @@ def format_name(engine: str, split: Split) -> str | None:
 def _applicable(document: Document) -> tuple[Split, str] | None:
     if not getattr(document.options, "format_cache", True) or document.engine not in ENGINES:
         return None
-    split = split_tex(document.tex)
+    split = split_tex(document.tex, document.engine)
     if split is None:
         return None
     name = format_name(document.engine, split)
@@ -229,7 +315,7 @@ def _scratch(scratch: list[Path], prefix: str) -> Path:
 def _dump_and_verify(document: Document, workdir: Path, split: Split, name: str,
                      directory: Path, timeout: float, scratch: list[Path]) -> bool:
     dumpdir = _scratch(scratch, "md2tex-fmt-")
-    (dumpdir / "prefix.tex").write_text(split.prefix + "\\dump\n", encoding="utf-8")
+    (dumpdir / "prefix.tex").write_text(ini_text(document.engine, split), encoding="utf-8")
     status, _log = build.run_engine(dumpdir, document.engine, timeout,
                                     ("-ini", f"-jobname={name}", f"&{document.engine}"),
                                     source="prefix.tex", jobname=name)

@@ -74,10 +74,11 @@ class Definition:
         return f"{head}{args}{{{self.body}}}"
 
 
-def read_group(text: str, pos: int) -> tuple[str, int] | None:
+def read_group(text: str, pos: int, comments: bool = False) -> tuple[str, int] | None:
     """The content of the brace group starting at ``text[pos]`` (after spaces) and the
-    offset after its ``}``; None when there is no complete group."""
-    return _read_balanced(text, pos, "{", "}")
+    offset after its ``}``; None when there is no complete group. ``comments``: a ``%``
+    comment hides the rest of its line (TeX source; not for verbatim-like arguments)."""
+    return _read_balanced(text, pos, "{", "}", comments)
 
 
 def _read_bracket(text: str, pos: int) -> tuple[str, int] | None:
@@ -85,7 +86,8 @@ def _read_bracket(text: str, pos: int) -> tuple[str, int] | None:
     return _read_balanced(text, pos, "[", "]")
 
 
-def _read_balanced(text: str, pos: int, open_: str, close: str) -> tuple[str, int] | None:
+def _read_balanced(text: str, pos: int, open_: str, close: str,
+                   comments: bool = False) -> tuple[str, int] | None:
     i = pos
     while i < len(text) and text[i] in " \t\n":
         i += 1
@@ -97,6 +99,10 @@ def _read_balanced(text: str, pos: int, open_: str, close: str) -> tuple[str, in
         c = text[j]
         if c == "\\":
             j += 2
+            continue
+        if c == "%" and comments:
+            eol = text.find("\n", j)
+            j = len(text) if eol < 0 else eol + 1
             continue
         if c == "{":
             depth += 1
@@ -148,7 +154,7 @@ def parse_definition(text: str, pos: int) -> tuple[Definition, int]:
         params = text[i:brace]
         if not re.fullmatch(r"[^{}%\\]*", params):
             raise MacroError(f"\\{kind}\\{name}: cannot read its parameter text")
-        group = read_group(text, brace)
+        group = read_group(text, brace, comments=True)
         if group is None:
             raise MacroError(f"the body of \\{name} is not closed by '}}'")
         nargs = len(_PARAM_RE.findall(params))

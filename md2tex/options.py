@@ -39,6 +39,9 @@ class Options:
     posts: Mapping[str, Any] = field(default_factory=dict)
     #: reuse a precompiled format of the preamble (pdflatex; see fmtcache.py)
     format_cache: bool = True
+    #: ask TeX about formulas that use TeX programming the checker cannot judge (a short
+    #: probe compile, only when a post has one; see mathprobe.py); off: they get a warning
+    probe_math: bool = True
     #: option names the user set on the command line; front matter does not override them
     cli_keys: frozenset[str] = frozenset()
 

@@ -1,4 +1,5 @@
-"""Markdown text to Document: source, Liquid, parse, render, template. Pure: no disk, no TeX."""
+"""Markdown text to Document: source, Liquid, parse, render, template. Pure (no disk, no
+TeX) except for the rare formula only TeX can judge: mathprobe.py asks TeX about it."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from . import __version__, sitemacros
+from . import __version__, mathprobe, sitemacros
 from .diagnostics import Diagnostic, InputError, Severity, error, note
 from .document import Document
 from .escape import CJK_RE, escape_text, pdf_string
@@ -90,21 +91,26 @@ def convert(text: str, options: Options | None = None, path: str = "<string>") -
     tex = render_template(values, options.template)
     diagnostics: list[Diagnostic] = [*auto_notes, *post.diagnostics, *liquid.diagnostics,
                                      *user_macros.diagnostics, *rendered.diagnostics]
-    diagnostics = [d.with_path(path) for d in diagnostics]
-    if options.strict:
-        diagnostics = [replace(d, severity=Severity.ERROR) if d.severity is Severity.WARNING
-                       else d for d in diagnostics]
-    return Document(
+    document = Document(
         tex=tex,
         meta=post.meta,
         features=frozenset(features),
-        diagnostics=tuple(sorted(diagnostics, key=lambda d: (d.line or 0, d.column or 0))),
+        diagnostics=(),
         resources=dict(rendered.resources),
         options=options,
         path=path,
         engine=options.engine,
         title=str(post.meta.get("title") or ""),
     )
+    # TeX programming in a formula: TeX's verdict (a probe compile), when TeX is here;
+    # otherwise its math-unverified warning stays (an error under --strict)
+    diagnostics = mathprobe.verify(document, rendered.formulas, diagnostics)
+    diagnostics = [d.with_path(path) for d in diagnostics]
+    if options.strict:
+        diagnostics = [replace(d, severity=Severity.ERROR) if d.severity is Severity.WARNING
+                       else d for d in diagnostics]
+    return replace(document, diagnostics=tuple(
+        sorted(diagnostics, key=lambda d: (d.line or 0, d.column or 0))))
 
 
 def _site_url(options: Options) -> str:

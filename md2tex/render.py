@@ -28,7 +28,8 @@ from .html import HtmlRenderer
 from .images import Found, ImageResolver
 from .kramdown import is_toc_list, strip_ials
 from .macros import Definition
-from .mathcheck import prepare
+from .mathcheck import formula_location, prepare
+from .mathprobe import Formula
 from .safe import SafeMacros, Unsafe, check_math, image_allowed
 
 Token = dict[str, Any]
@@ -51,6 +52,8 @@ class RenderResult:
     definitions: list[Definition] = field(default_factory=list)
     #: widest matrix when above amsmath's MaxMatrixCols
     max_matrix_cols: int = 0
+    #: every formula as emitted, for mathprobe (TeX's verdict on TeX programming)
+    formulas: list[Formula] = field(default_factory=list)
 
 
 @dataclass
@@ -85,6 +88,7 @@ class _Context:
     #: against it; without it they lead nowhere in a PDF and stay text
     site_url: str = ""
     html_warned: set[str] = field(default_factory=set)
+    formulas: list[Formula] = field(default_factory=list)
 
 
 class LatexRenderer:
@@ -493,10 +497,17 @@ class LatexRenderer:
             # keep the document compilable: the formula is shown as code
             return f"\\mdbadmath{{{escape_code(source.strip(), self.ctx.unicode)}}}"
         if result.environment:
-            return result.latex
-        if display and not self.ctx.in_argument:
-            return f"\\[\n{result.latex}\n\\]"
-        return f"${result.latex}$"
+            out = result.latex
+        elif display and not self.ctx.in_argument:
+            out = f"\\[\n{result.latex}\n\\]"
+        else:
+            out = f"${result.latex}$"
+        unverified = next((d for d in result.diagnostics if d.code == "math-unverified"),
+                          None) if result.needs_tex else None
+        start = len(raw) - len(raw.lstrip())
+        where = formula_location(raw, line, column, opener, start)
+        self.ctx.formulas.append(Formula(out, where[0], where[1], unverified, raw))
+        return out
 
 
 def _column_spec(aligns: Sequence[str | None], widths: Sequence[int]) -> str:
@@ -577,4 +588,4 @@ def render_body(tokens: Sequence[Token], *, path: str, unicode: bool, numbered: 
                    dollar_math=dollar_math, site_url=site_url)
     body = LatexRenderer(ctx).blocks(tokens)
     return RenderResult(body, ctx.features, ctx.packages, ctx.diagnostics, images.resources,
-                        ctx.definitions, ctx.max_matrix_cols)
+                        ctx.definitions, ctx.max_matrix_cols, ctx.formulas)

@@ -22,9 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pylatexenc import latexnodes
-from pylatexenc.latexwalker import LatexWalker
-
 from . import mathtable
 
 #: never allowed, whatever the macro table says (defence in depth)
@@ -221,12 +218,22 @@ def _known_macro(name: str, in_math: bool) -> bool:
         return True
     info = mathtable.macro(name)
     if info is not None:
+        if in_math and info.mode == "text" and not info.args and not info.optional and (
+                name.startswith("text") or name in ("TeX", "LaTeX")):
+            return True  # a text symbol: mathcheck puts it in \text{...}
         return info.mode == "both" or info.mode == ("math" if in_math else "text")
     return name in mathtable.mathjax_only() or name in MATHCHECK_REWRITES
 
 
 def _node_kind(node: Any, kind: Any) -> bool:
     return bool(node.isNodeType(kind))
+
+
+def _latexnodes() -> Any:
+    """pylatexenc's node types, imported on first use (only --safe posts need them)."""
+    from pylatexenc import latexnodes
+
+    return latexnodes
 
 
 class _Emitter:
@@ -238,7 +245,7 @@ class _Emitter:
             self.node(node)
 
     def node(self, node: Any) -> None:
-        n = latexnodes.nodes
+        n = _latexnodes().nodes
         in_math = bool(getattr(node.parsing_state, "in_math_mode", True))
         if node is None:
             return
@@ -305,8 +312,9 @@ class _Emitter:
         for arg in argd.argnlist:
             if arg is None:
                 continue
-            if _node_kind(arg, latexnodes.nodes.LatexGroupNode) or (
-                    _node_kind(arg, latexnodes.nodes.LatexCharsNode) and arg.chars == "*"):
+            nodes = _latexnodes().nodes
+            if _node_kind(arg, nodes.LatexGroupNode) or (
+                    _node_kind(arg, nodes.LatexCharsNode) and arg.chars == "*"):
                 self.node(arg)  # a group keeps its delimiters; a star stays a star
             else:
                 self.parts.append("{")
@@ -315,6 +323,9 @@ class _Emitter:
 
 
 def _parse(text: str) -> Any:
+    from pylatexenc.latexwalker import LatexWalker
+
+    latexnodes = _latexnodes()
     walker = LatexWalker(text, tolerant_parsing=False)
     state = walker.make_parsing_state(in_math_mode=True)
     nodes, _ = walker.parse_content(latexnodes.parsers.LatexGeneralNodesParser(),
@@ -331,6 +342,7 @@ def check_math(raw: str, macros: SafeMacros) -> str:
         if m:
             raise Unsafe(why, m.start())
     text = expand(raw, macros)
+    latexnodes = _latexnodes()
     if text.count("{") > 2_000:
         raise Unsafe("formula has more than 2,000 braces", 0)
     try:

@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 import subprocess
+import threading
 from functools import cache
 from pathlib import Path
 
@@ -33,6 +34,10 @@ _SYSTEM_DIRS = ("/usr", "/etc/texmf", "/etc/fonts", "/etc/alternatives", "/var/l
                 "/var/cache/fontconfig", "/opt/texlive", "/usr/local/texlive")
 _SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/papersize")
 _TOP_LINKS = ("/bin", "/lib", "/lib32", "/lib64", "/sbin", "/libx32")
+
+
+#: one probe at a time: a build waits for the CLI's background probe instead of repeating it
+_probe_lock = threading.Lock()
 
 
 class IsolationUnavailable(BuildError):
@@ -101,7 +106,8 @@ def choose(exe: str) -> str:
     wanted = os.environ.get("MD2TEX_ISOLATION", "auto").strip().lower()
     if wanted == NONE:
         return NONE
-    works = _bwrap_works(exe)
+    with _probe_lock:
+        works = _bwrap_works(exe)
     if wanted == BWRAP and not works:
         raise IsolationUnavailable("MD2TEX_ISOLATION=bwrap but bubblewrap does not work here",
                                    [error("isolation", "MD2TEX_ISOLATION=bwrap is set but "

@@ -177,7 +177,9 @@ def test_internal_error_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: P
 
 @needs_tex
 def test_ctrl_c_leaves_nothing_behind(tmp_path: Path) -> None:
-    """SIGINT while TeX runs: exit 130, no output file, no temp dir, no TeX left."""
+    """SIGINT while TeX runs: exit 130, no output file, no temp dir, no TeX left. (Waits
+    for the TeX command itself, not the sandbox probe, whose scratch dir is also named
+    md2tex-*; an interrupt during the probe joins it so its dir goes too.)"""
     builds = tmp_path / "builds"
     builds.mkdir()
     src = tmp_path / "loop.md"
@@ -189,7 +191,8 @@ def test_ctrl_c_leaves_nothing_behind(tmp_path: Path) -> None:
                              "--timeout", "30"], env=env, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not any(
-            str(builds).encode() in _cmdline(p) and b"tex" in _cmdline(p)
+            str(builds).encode() in _cmdline(p)
+            and b"-interaction=nonstopmode" in _cmdline(p)
             for p in Path("/proc").iterdir() if p.name.isdigit()):
         time.sleep(0.1)
     proc.send_signal(signal.SIGINT)

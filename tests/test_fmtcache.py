@@ -49,7 +49,7 @@ def test_split_refuses_what_it_cannot_dump() -> None:
 
 
 def test_not_for_other_engines(cache: Path) -> None:
-    doc = md2tex.convert(GOOD, md2tex.Options(engine="xelatex"))
+    doc = md2tex.convert(GOOD, md2tex.Options(engine="lualatex"))
     with tempfile.TemporaryDirectory() as tmp:
         assert fmtcache.use_format(doc, Path(tmp)) is None
         assert not fmtcache.create_format(doc, Path(tmp), 30)

@@ -67,7 +67,7 @@ FLAGGED = [
     r"\begin{CD}A @<a< B\end{CD}", r"x \begin{numcases}{A=} x & y \end{numcases}",
     r"\DeclarePairedDelimiter\nrm{\lVert}{\rVert} \DeclarePairedDelimiter\nrm{[}{]}",
     r"\qty\big{}[]", r"1\over 2\over 3", r"\verb|hello", r"\vcenter{\frac a b}",
-    r"\xmathstrut{abc}", r"\sideset{^a}{C}{_b}", r"\raisebox5pt{text}",
+    r"\xmathstrut{abc}", r"\sideset{^a}{C}", r"\raisebox5pt{text}",
     r"\rule[1]{2em}{3em}", r"{1^}", r"\tilde \mathcal{M}", r"\let\aa\textbf\aa",
     r"\begin{aligned}a\tag{A}\tag{B}\end{aligned}", r"\usetagform{bold} a",
     r"\gdef\foo|{}\foo", r"\gdef\bar#1#2#3#4#5#6#7#8#9#10{x}",
@@ -149,14 +149,23 @@ def _nonstop(pre: str, formulas: list[str]) -> str:
 
 #: valid TeX as written, but md2tex cannot carry them over (definitions are hoisted to the
 #: preamble): reported rather than broken
-UNSUPPORTED = [r"\let\a a\a", r"\def\w{5}\w\textbf{\w\def\w{6}\w}\w",
-               r"\let\eqq==p\eqq q", r"\def\x#1{\@ifnextchar x{yes}{no}}\x{}x",
+UNSUPPORTED = [r"\def\x#1{\@ifnextchar x{yes}{no}}\x{}x",
                r"\sqrt[\small 3]{x+1}", r"\let\aa\textbf\let\textbf\sqrt\textbf[1]"]
+#: TeX programming: no error from the checker, TeX's verdict is asked (mathprobe.py)
+NEEDS_TEX = [r"\let\a a\a", r"\def\w{5}\w\textbf{\w\def\w{6}\w}\w", r"\let\eqq==p\eqq q"]
 
 
 @pytest.mark.parametrize("tex", UNSUPPORTED)
 def test_unsupported_definitions_are_reported(tex: str) -> None:
     assert not prepare(tex, display=True, line=1, column=1).ok
+
+
+@pytest.mark.parametrize("tex", NEEDS_TEX)
+def test_tex_programming_needs_tex(tex: str) -> None:
+    res = prepare(tex, display=True, line=1, column=1)
+    assert res.ok and res.needs_tex and not res.definitions
+    # definitions stay in the formula, as TeX reads them
+    assert res.latex.startswith(tex[:6]) and res.latex.endswith(tex[-3:])
 
 
 def test_recursive_definition_is_reported() -> None:
