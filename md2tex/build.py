@@ -22,11 +22,15 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import fmtcache, pdfcheck, sandbox
 from .diagnostics import BuildError, Diagnostic, EngineMissingError, InputError, OutputError, error
 from .document import Document
 from .output import write_atomic
+
+if TYPE_CHECKING:
+    from .earlytex import EarlyTex
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +62,8 @@ class BuildResult:
     log_tail: str
     #: how TeX was isolated: "bwrap" (bubblewrap sandbox) or "none" (limits and env only)
     isolation: str = "none"
+    #: the first pass was a TeX process started before the conversion ended (``earlytex``)
+    early: bool = False
 
 
 def find_engine(engine: str) -> str:
@@ -72,17 +78,28 @@ def find_engine(engine: str) -> str:
     return exe
 
 
-def prewarm(engine: str) -> None:
+def prewarm(engine: str, early_source: Path | None = None, timeout: float = 60.0) -> None:
     """Do the once-per-process probes of a build ahead of time (the CLI runs this in a
     background thread while it parses the post): whether bubblewrap works, and the TeX
     version that keys the format cache. Both are cached and locked, so the build waits for
-    a probe in progress instead of repeating it. Never raises: the build reports problems."""
+    a probe in progress instead of repeating it. With ``early_source`` (the post's path),
+    right after the sandbox probe, start its TeX run early (``earlytex.begin``). Never
+    raises: the build reports problems."""
     try:
         exe = find_engine(engine)
+        if early_source is not None:  # under bwrap if it is there, while the probe runs
+            from . import earlytex
+
+            earlytex.begin(early_source, timeout)
         sandbox.choose(exe)
         fmtcache.tex_version(engine)
     except Exception as exc:  # the real build will say what is wrong
         log.debug("prewarm for %s: %s", engine, exc)
+    finally:
+        if early_source is not None:
+            from . import earlytex
+
+            earlytex.hold()  # the early TeX process dies with the thread that started it
 
 
 def _environment(workdir: Path, exe: str) -> dict[str, str]:
@@ -116,17 +133,37 @@ def run_engine(workdir: Path, engine: str, timeout: float, args: Sequence[str] =
     """One TeX pass; returns (exit status, log text). Kills the process group on timeout.
     ``args`` go before ``source`` (e.g. ``-fmt=NAME``, or ``-ini`` for a format dump);
     ``jobname`` names the log to read."""
+    proc = start_engine(workdir, engine, timeout, args, source)
+    return wait_engine(proc, workdir, engine, timeout, jobname)
+
+
+def start_engine(workdir: Path, engine: str, timeout: float, args: Sequence[str] = (),
+                 source: str = f"{TEX_NAME}.tex", interaction: str = "nonstopmode",
+                 stdin: int = subprocess.DEVNULL,
+                 isolation: str | None = None) -> subprocess.Popen[bytes]:
+    """Launch one TeX pass (sandboxed, limited, minimal environment, its own session) and
+    register it for ``cancel_all``; ``wait_engine`` finishes it. ``earlytex`` launches with
+    ``stdin=PIPE``, ``interaction="errorstopmode"`` (so that TeX can read the file name) and
+    ``isolation=sandbox.expected(...)`` (so as not to wait for the probe)."""
     exe = find_engine(engine)
     if _cancelled.is_set():
         raise KeyboardInterrupt
-    tex = [exe, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
+    tex = [exe, f"-interaction={interaction}", "-halt-on-error", "-no-shell-escape",
            "-file-line-error", *args, source]
-    cmd = [*_limits(timeout), *sandbox.wrap(tex, workdir, exe, sandbox.choose(exe))]
-    proc = subprocess.Popen(cmd, cwd=workdir, stdin=subprocess.DEVNULL,
+    isolation = sandbox.choose(exe) if isolation is None else isolation
+    cmd = [*_limits(timeout), *sandbox.wrap(tex, workdir, exe, isolation)]
+    proc = subprocess.Popen(cmd, cwd=workdir, stdin=stdin,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=_environment(workdir, exe), start_new_session=True)
     with _live_lock:
         _live.add(proc)
+    return proc
+
+
+def wait_engine(proc: subprocess.Popen[bytes], workdir: Path, engine: str, timeout: float,
+                jobname: str = TEX_NAME) -> tuple[int, str]:
+    """Wait for a pass from ``start_engine`` (at most ``timeout`` seconds, then its group is
+    killed: ``tex-timeout``); returns (exit status, log text)."""
     try:
         _wait_exactly(proc, timeout)
     except subprocess.TimeoutExpired:
@@ -145,6 +182,15 @@ def run_engine(workdir: Path, engine: str, timeout: float, args: Sequence[str] =
     if _cancelled.is_set():
         raise KeyboardInterrupt
     return proc.returncode, _read_log(workdir, jobname)
+
+
+def stop_engine(proc: subprocess.Popen[bytes]) -> None:
+    """Kill a pass from ``start_engine`` that will not be waited for (its whole group)."""
+    try:
+        _kill_group(proc)
+    finally:
+        with _live_lock:
+            _live.discard(proc)
 
 
 def cancel_all() -> None:
@@ -281,8 +327,11 @@ def _workdir_error(document: Document, where: Path, exc: OSError) -> BuildError:
                                       hint="free some space or set TMPDIR to a folder with room")])
 
 
-def compile_document(document: Document, workdir: Path, timeout: float) -> tuple[int, str]:
-    """Write the .tex and its images into ``workdir`` and run TeX until it is settled."""
+def compile_document(document: Document, workdir: Path, timeout: float,
+                     early: EarlyTex | None = None) -> tuple[int, str]:
+    """Write the .tex and its images into ``workdir`` and run TeX until it is settled.
+    ``early``: a TeX process already waiting in ``workdir`` with this document's format
+    (``earlytex``); it does the first pass."""
     (workdir / f"{TEX_NAME}.tex").write_text(document.tex, encoding="utf-8")
     for name, source in document.resources.items():
         dest = (workdir / name).resolve()
@@ -292,9 +341,12 @@ def compile_document(document: Document, workdir: Path, timeout: float) -> tuple
         shutil.copyfile(source, dest, follow_symlinks=True)
     deadline = time.monotonic() + timeout
     fmt = fmtcache.use_format(document, workdir)
+    if early is not None and (fmt is None or fmt.name != early.name):
+        early.discard(keep_dir=True)
+        early = None
     if fmt is not None:
         try:
-            return _run_until_settled(document, workdir, deadline, fmt.args)
+            return _run_until_settled(document, workdir, deadline, fmt.args, early)
         except BuildError as exc:
             if any(d.code == "tex-timeout" for d in exc.diagnostics):
                 raise  # a looping post loops without the format too
@@ -309,13 +361,18 @@ def compile_document(document: Document, workdir: Path, timeout: float) -> tuple
 
 
 def _run_until_settled(document: Document, workdir: Path, deadline: float,
-                       args: Sequence[str]) -> tuple[int, str]:
-    """Run TeX until the log stops asking for a rerun (a single pass for most posts)."""
+                       args: Sequence[str], early: EarlyTex | None = None) -> tuple[int, str]:
+    """Run TeX until the log stops asking for a rerun (a single pass for most posts). The
+    first pass is ``early``'s waiting process when given (same arguments, same limits)."""
     runs = 0
     while True:
         runs += 1
         remaining = max(1.0, deadline - time.monotonic())
-        status, log_text = run_engine(workdir, document.engine, remaining, args)
+        if early is not None:
+            status, log_text = early.finish(remaining)
+            early = None
+        else:
+            status, log_text = run_engine(workdir, document.engine, remaining, args)
         killed = _killed_by(status, log_text)
         if killed:
             raise BuildError("TeX was killed", [error(
@@ -343,9 +400,21 @@ def needs_rerun(log_text: str, workdir: Path) -> bool:
     return _RERUN.search(log_text) is not None
 
 
-def build_pdf(document: Document, output: str | Path, timeout: float | None = None) -> BuildResult:
+def build_pdf(document: Document, output: str | Path, timeout: float | None = None,
+              early: EarlyTex | None = None) -> BuildResult:
     """Typeset ``document`` and write the PDF to ``output`` (atomically: a failed build never
-    leaves a partial file, and an earlier good file survives)."""
+    leaves a partial file, and an earlier good file survives). ``early``: a TeX process the
+    CLI started before the conversion ended (``earlytex.claim``); used for the first pass if
+    it guessed this document's format, else killed; its work dir is removed either way."""
+    try:
+        return _build_pdf(document, output, timeout, early)
+    finally:
+        if early is not None:
+            early.discard()
+
+
+def _build_pdf(document: Document, output: str | Path, timeout: float | None,
+               early: EarlyTex | None) -> BuildResult:
     if not document.ok:
         raise InputError("the post has errors", document.errors)
     output = Path(output)
@@ -357,14 +426,17 @@ def build_pdf(document: Document, output: str | Path, timeout: float | None = No
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"{output}: cannot write: the folder {parent} is not writable")
     started = time.monotonic()
+    if early is not None and not early.fits(document, timeout, isolation):
+        early.discard()
+        early = None
     try:
-        workdir = Path(tempfile.mkdtemp(prefix="md2tex-"))
+        workdir = early.workdir if early else Path(tempfile.mkdtemp(prefix="md2tex-"))
     except OSError as exc:
         raise _workdir_error(document, Path(tempfile.gettempdir()), exc) from None
     try:
         os.chmod(workdir, 0o700)
         try:
-            runs, log_text = compile_document(document, workdir, timeout)
+            runs, log_text = compile_document(document, workdir, timeout, early)
         except OSError as exc:
             raise _workdir_error(document, workdir.parent, exc) from None
         pdf = (workdir / f"{TEX_NAME}.pdf").read_bytes()
@@ -383,6 +455,6 @@ def build_pdf(document: Document, output: str | Path, timeout: float | None = No
         except OSError as exc:
             raise OutputError(f"{output}: cannot write: {exc.strerror or exc}") from None
         return BuildResult(output, runs, time.monotonic() - started, log_text[-2000:],
-                           isolation)
+                           isolation, early is not None and early.used)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

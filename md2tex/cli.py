@@ -47,26 +47,37 @@ def convert_file(path: Path, options: Options) -> Document:
     return convert_path(path, options)
 
 
-def build_pdf(document: Document, output: Path) -> BuildResult:
+def build_pdf(document: Document, output: Path, source: Path | None = None) -> BuildResult:
+    """Typeset; with ``source`` (a post file), use the TeX process ``_prewarm`` started early
+    for it, if any (``earlytex``), and record the post's format for its next build."""
     from .build import build_pdf as build
 
-    return build(document, output)
+    if source is None:
+        return build(document, output)
+    from . import earlytex
+
+    result = build(document, output, early=earlytex.claim(wait=15))
+    earlytex.record(source, document)
+    return result
 
 
-def _prewarm(engine: str) -> None:
+def _prewarm(engine: str, early_source: Path | None = None, timeout: float = 60.0) -> None:
     """Probe the sandbox and the TeX version in a background thread while the post is
-    parsed (their child processes overlap Python's imports; the TeX run reuses the result)."""
+    parsed (their child processes overlap Python's imports; the TeX run reuses the result).
+    With ``early_source``, also start its TeX run with the format of its last build
+    (``earlytex``), so that TeX loads the format while Python converts."""
     import threading
 
     from .build import prewarm
 
     global _prewarm_thread
-    _prewarm_thread = threading.Thread(target=prewarm, args=(engine,), daemon=True,
-                                       name="md2tex-prewarm")
+    _prewarm_thread = threading.Thread(target=prewarm, args=(engine, early_source, timeout),
+                                       daemon=True, name="md2tex-prewarm")
     _prewarm_thread.start()
 
 
 #: the background probe thread, joined on Ctrl-C so its scratch dir is removed before exit
+#: (with an early TeX process it lives until that process is done: see ``earlytex.hold``)
 _prewarm_thread: threading.Thread | None = None
 
 
@@ -234,8 +245,10 @@ def convert_command(source: Path, output: Path | None, keep_tex: bool, verbose: 
     """Convert one post (SOURCE may be - for standard input)."""
     _setup_logging(verbose, quiet)
     options = build_options(**kw)
+    early_source: Path | None = None
     if output is None or (str(output) != "-" and output.suffix.lower() != ".tex"):
-        _prewarm(options.engine)
+        early_source = None if str(source) == "-" else source
+        _prewarm(options.engine, early_source, options.timeout)
     try:
         if str(source) == "-":
             doc = convert(sys.stdin.read(), options, "<stdin>")
@@ -261,20 +274,33 @@ def convert_command(source: Path, output: Path | None, keep_tex: bool, verbose: 
         if out.suffix.lower() == ".tex":
             _write(out, doc.tex.encode("utf-8"))
         else:
-            result = build_pdf(doc, out)
+            result = build_pdf(doc, out, early_source)
             if keep_tex:
                 _write(out.with_suffix(".tex"), doc.tex.encode("utf-8"))
             if verbose:
                 click.echo(f"md2tex: {out} ({result.runs} TeX run"
                            f"{'s' if result.runs != 1 else ''}, {result.seconds:.2f} s, "
-                           f"isolation: {result.isolation})", err=True)
+                           f"isolation: {result.isolation}"
+                           f"{', TeX started early' if result.early else ''})", err=True)
     except Md2TexError as exc:
         _print_error(exc, verbose)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
+        if early_source is not None:
+            _discard_early()  # before the join: the prewarm thread holds the early process
         _join_prewarm()
         click.secho("md2tex: interrupted", fg="red", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    finally:
+        if early_source is not None:
+            _discard_early()
+
+
+def _discard_early() -> None:
+    """No TeX process started early may outlive the command (errors, Ctrl-C, exit)."""
+    from .earlytex import discard_pending
+
+    discard_pending()
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -223,12 +223,32 @@ def _applicable(document: Document) -> tuple[Split, str] | None:
 
 
 def _place(fmt: Path, workdir: Path, name: str) -> None:
-    """Put the format into the TeX workdir (TeX reads only there under openin_any=p)."""
+    """Put the format into the TeX workdir (TeX reads only there under openin_any=p). It
+    may be there already: ``earlytex`` places it before the conversion ends."""
     dest = workdir / f"{name}.fmt"
+    if dest.is_file():
+        return
     try:
         os.link(fmt, dest)
     except OSError:
         shutil.copyfile(fmt, dest)
+
+
+def usable(engine: str, name: str) -> Path | None:
+    """The cached format ``name`` if it exists and is not marked bad."""
+    directory = cache_dir()
+    fmt = directory / f"{name}.fmt"
+    if engine not in ENGINES or not fmt.is_file() or (directory / f"{name}.bad").exists():
+        return None
+    return fmt
+
+
+def planned_format(document: Document) -> str | None:
+    """The name of the trusted format ``use_format`` would use for ``document``, if any."""
+    found = _applicable(document)
+    if found is None or usable(document.engine, found[1]) is None:
+        return None
+    return found[1]
 
 
 def use_format(document: Document, workdir: Path) -> FormatUse | None:

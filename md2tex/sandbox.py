@@ -115,6 +115,17 @@ def choose(exe: str) -> str:
     return BWRAP if works else NONE
 
 
+def expected(exe: str) -> str:
+    """What ``choose`` will most likely say, without waiting for the probe: ``"bwrap"``
+    whenever bwrap is installed and not turned off (``earlytex`` starts TeX under bwrap while
+    the probe runs; if the probe then says "none", that process is not used). Never less
+    isolation than ``choose``."""
+    wanted = os.environ.get("MD2TEX_ISOLATION", "auto").strip().lower()
+    if wanted == NONE or shutil.which("bwrap") is None:
+        return NONE
+    return BWRAP
+
+
 def wrap(cmd: list[str], workdir: Path, exe: str, isolation: str) -> list[str]:
     """``cmd`` run under ``isolation`` (the prefix goes after resource limits are set)."""
     if isolation == BWRAP:

@@ -1,0 +1,209 @@
+"""Early TeX (``md2tex.earlytex``): the single-post CLI starts TeX with the format of the post's
+last build while Python converts. Real TeX runs through the real CLI, no mocks, no timing:
+the second build uses the early process (``-v`` says so), its PDF is the normal one, a wrong
+guess and every way out leave no process and no work dir behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from helpers import TRAP, TRAP_MACROS, md2tex_cmd, needs_tex, pdf_text, run_md2tex, trap_template
+
+from md2tex import fmtcache
+
+pytestmark = needs_tex
+
+EARLY = "TeX started early"
+POST = "---\ntitle: Early\n---\n\nA formula $x^2 + y^2$ here.\n\nSecond paragraph.\n"
+
+
+@pytest.fixture()
+def env(tmp_path: Path) -> dict[str, str]:
+    """A private format cache and a private TMPDIR (to find stray work dirs)."""
+    builds = tmp_path / "builds"
+    builds.mkdir()
+    return {"XDG_CACHE_HOME": str(tmp_path / "xdg"), "TMPDIR": str(builds),
+            "MD2TEX_EARLY_TEX": "1"}
+
+
+def _nothing_left(tmp_path: Path) -> None:
+    builds = tmp_path / "builds"
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and (list(builds.iterdir()) or _tex_procs(builds)):
+        time.sleep(0.05)
+    assert list(builds.iterdir()) == []
+    assert _tex_procs(builds) == []
+
+
+def _tex_procs(builds: Path) -> list[str]:
+    found = []
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit():
+            continue
+        try:
+            cmdline = (p / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if str(builds).encode() in cmdline:
+            found.append(p.name)
+    return found
+
+
+def _build(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return run_md2tex(["post.md", "-o", "post.pdf", *args], cwd=tmp_path, env=env)
+
+
+def test_second_build_starts_tex_early_and_matches_a_normal_build(
+        tmp_path: Path, env: dict[str, str]) -> None:
+    (tmp_path / "post.md").write_text(POST, encoding="utf-8")
+    first = _build(tmp_path, env, "-v")
+    assert first.returncode == 0, first.stderr
+    assert EARLY not in first.stderr  # nothing recorded yet: a normal build
+    records = json.loads((tmp_path / "xdg" / "md2tex" / "formats" / "last-formats.json")
+                         .read_text(encoding="utf-8"))
+    (entry,) = records.values()
+    assert entry["engine"] == "pdflatex" and (
+        tmp_path / "xdg" / "md2tex" / "formats" / f"{entry['format']}.fmt").is_file()
+    second = _build(tmp_path, env, "-v")
+    assert second.returncode == 0, second.stderr
+    assert EARLY in second.stderr
+    early_pdf = tmp_path / "early.pdf"
+    (tmp_path / "post.pdf").rename(early_pdf)
+    text = pdf_text(early_pdf)
+    assert "A formula" in text and "Second paragraph." in text
+    normal = _build(tmp_path, {**env, "MD2TEX_EARLY_TEX": "0"}, "-v")
+    assert normal.returncode == 0, normal.stderr
+    assert EARLY not in normal.stderr  # turned off
+    assert fmtcache.same_pdf(early_pdf, tmp_path / "post.pdf")
+    isolation = [re.findall(r"isolation: (\w+)", run.stderr) for run in (second, normal)]
+    assert isolation[0] == isolation[1] and isolation[0][0] in ("bwrap", "none")
+    _nothing_left(tmp_path)
+
+
+def test_wrong_guess_builds_normally_and_leaves_nothing(tmp_path: Path,
+                                                         env: dict[str, str]) -> None:
+    post = tmp_path / "post.md"
+    post.write_text(POST, encoding="utf-8")
+    assert _build(tmp_path, env).returncode == 0
+    # a code block brings the highlighting packages: another preamble, another format
+    post.write_text(POST + "\n```python\nprint('changed')\n```\n", encoding="utf-8")
+    second = _build(tmp_path, env, "-vv")
+    assert second.returncode == 0, second.stderr
+    assert "early TeX: started" in second.stderr  # the guess was made...
+    assert EARLY not in second.stderr  # ...and not used
+    assert "print('changed')" in pdf_text(tmp_path / "post.pdf")
+    _nothing_left(tmp_path)
+    third = _build(tmp_path, env, "-v")  # the new format was recorded
+    assert third.returncode == 0 and EARLY in third.stderr, third.stderr
+    _nothing_left(tmp_path)
+
+
+def test_tex_error_through_the_early_path_is_at_the_markdown_line(
+        tmp_path: Path, env: dict[str, str]) -> None:
+    post = tmp_path / "post.md"
+    macros = tmp_path / "macros.tex"
+    macros.write_text(TRAP_MACROS + "\n", encoding="utf-8")
+    args = ("--template", str(trap_template(tmp_path)), "--macros", str(macros))
+    text = "---\ntitle: T\n---\n\nFine.\n\n- a\n- b with {} here\n\nEnd.\n"
+    post.write_text(text.format("$x$"), encoding="utf-8")
+    assert _build(tmp_path, env, *args).returncode == 0
+    post.write_text(text.format(TRAP), encoding="utf-8")
+    early = _build(tmp_path, env, *args, "-vv")
+    assert early.returncode == 3, early.stderr
+    assert "early TeX: first pass by the process" in early.stderr
+    normal = _build(tmp_path, {**env, "MD2TEX_EARLY_TEX": "0"}, *args)
+    assert normal.returncode == 3, normal.stderr
+
+    def errors(stderr: str) -> list[str]:
+        return [line for line in stderr.splitlines() if not line.startswith("md2tex: ")]
+
+    assert errors(early.stderr) == errors(normal.stderr)
+    assert errors(early.stderr)[0].startswith(
+        "post.md:8: error: TeX: Undefined control sequence"), early.stderr
+    _nothing_left(tmp_path)
+
+
+def test_conversion_error_kills_the_early_process(tmp_path: Path,
+                                                   env: dict[str, str]) -> None:
+    post = tmp_path / "post.md"
+    post.write_text(POST, encoding="utf-8")
+    assert _build(tmp_path, env).returncode == 0
+    post.write_text(POST + "\n$$\\frac{a}$$\n", encoding="utf-8")  # md2tex refuses it
+    proc = _build(tmp_path, env, "-vv")
+    assert proc.returncode == 1, proc.stderr
+    assert "early TeX: started" in proc.stderr
+    _nothing_left(tmp_path)
+
+
+def test_ctrl_c_with_an_early_process_leaves_nothing(tmp_path: Path,
+                                                     env: dict[str, str]) -> None:
+    """SIGINT once the early TeX process exists (while Python converts, or once it loops in
+    the looping template's body): exit 130, no output, no work dir, no TeX left."""
+    loop = tmp_path / "loop.tex.j2"  # loops at \begin{document}: after the dumped preamble
+    loop.write_text('((* extends "article.tex.j2" *))\n'
+                    "((* block preamble *))((( super() )))\n"
+                    "\\def\\mdspin{\\mdspin}\\AtBeginDocument{\\mdspin}\n"
+                    "((* endblock *))\n", encoding="utf-8")
+    post = tmp_path / "post.md"
+    post.write_text(POST, encoding="utf-8")
+    assert _build(tmp_path, env).returncode == 0
+    (tmp_path / "post.pdf").unlink()
+    builds = tmp_path / "builds"
+    proc = subprocess.Popen([*md2tex_cmd(), "post.md", "-o", "post.pdf", "--template",
+                             str(loop), "--timeout", "30"], cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]),
+                                 **env}, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not any(
+            b"-interaction=errorstopmode" in _cmdline(pid) for pid in _tex_procs(builds)):
+        time.sleep(0.02)
+    assert _tex_procs(builds), "no early TeX process appeared"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    # 130 from md2tex's handler; rarely (an interrupt in the first ~0.1 s of an early-start
+    # build, under ``python -m``) the interpreter ends itself by SIGINT after that handler ran
+    # (a shell reports 130 for both); see the report of the change
+    assert proc.returncode in (130, -signal.SIGINT), err
+    assert b"interrupted" in err and b"Traceback" not in err
+    assert not (tmp_path / "post.pdf").exists()
+    _nothing_left(tmp_path)
+
+
+def _cmdline(pid: str) -> bytes:
+    try:
+        return Path("/proc", pid, "cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def test_stdin_and_tex_output_never_start_tex_early(tmp_path: Path,
+                                                    env: dict[str, str]) -> None:
+    (tmp_path / "post.md").write_text(POST, encoding="utf-8")
+    assert _build(tmp_path, env).returncode == 0
+    tex = run_md2tex(["post.md", "-o", "post.tex", "-vv"], cwd=tmp_path, env=env)
+    assert tex.returncode == 0 and "early TeX" not in tex.stderr
+    piped = run_md2tex(["-", "-o", "stdin.pdf", "-v"], cwd=tmp_path, env=env, input=POST)
+    assert piped.returncode == 0 and EARLY not in piped.stderr, piped.stderr
+    _nothing_left(tmp_path)
+
+
+def test_a_damaged_record_is_ignored(tmp_path: Path, env: dict[str, str]) -> None:
+    (tmp_path / "post.md").write_text(POST, encoding="utf-8")
+    assert _build(tmp_path, env).returncode == 0
+    record = tmp_path / "xdg" / "md2tex" / "formats" / "last-formats.json"
+    key = str((tmp_path / "post.md").resolve())
+    for damaged in ("{not json", json.dumps({key: {"engine": "pdflatex",
+                                                   "format": "../../etc/passwd"}}),
+                    json.dumps({key: {"engine": "sh", "format": "md2tex-" + "0" * 24}})):
+        record.write_text(damaged, encoding="utf-8")
+        proc = _build(tmp_path, env, "-v")
+        assert proc.returncode == 0 and EARLY not in proc.stderr, proc.stderr
+        _nothing_left(tmp_path)
+    assert EARLY in _build(tmp_path, env, "-v").stderr  # rewritten by the last build
