@@ -40,6 +40,8 @@ TEXLIVE_PACKAGES = ("texlive-latex-base texlive-latex-recommended texlive-latex-
 _RERUN = re.compile(r"Rerun to get|Label\(s\) may have changed|Table widths have changed|"
                     r"Rerun LaTeX")
 _L_LINE = re.compile(r"^l\.(\d+) ", re.M)
+#: an error in TeX's log: ``./document.tex:LINE: message`` (-file-line-error) or ``! message``
+TEX_ERROR = re.compile(r"^(?:\./" + TEX_NAME + r"\.tex:(\d+): |! )(.*)$", re.M)
 #: hyperref's XeTeX driver asks for a second run to write /PageLabels from the .aux; when the
 #: .aux holds only the default labels (arabic numbers from page 1, which is what a viewer shows
 #: without a /PageLabels entry) the second run would change nothing a reader sees
@@ -253,7 +255,7 @@ def _read_log(workdir: Path, jobname: str = TEX_NAME) -> str:
 def tex_errors(document: Document, log_text: str) -> list[Diagnostic]:
     """TeX's error messages, each at the Markdown line its .tex line came from."""
     items: list[tuple[int | None, str]] = []
-    for m in re.finditer(r"^(?:\./" + TEX_NAME + r"\.tex:(\d+): |! )(.*)$", log_text, re.M):
+    for m in TEX_ERROR.finditer(log_text):
         message = m.group(2).strip()
         if m.group(1):
             tex_line: int | None = int(m.group(1))
@@ -342,6 +344,7 @@ def compile_document(document: Document, workdir: Path, timeout: float,
     deadline = time.monotonic() + timeout
     fmt = fmtcache.use_format(document, workdir)
     if early is not None and (fmt is None or fmt.name != early.name):
+        log.debug("early TeX (%s) not used: the post's format changed", early.name)
         early.discard(keep_dir=True)
         early = None
     if fmt is not None:

@@ -81,9 +81,7 @@ class EarlyTex:
         elif (document.engine, timeout, isolation) != (self.engine, self.timeout,
                                                        self.isolation):
             why = "engine, timeout or isolation differ"
-        elif fmtcache.planned_format(document) != self.name:
-            why = "the post's format changed"
-        else:
+        else:  # the format is compared where it is placed: ``build.compile_document``
             return True
         log.debug("early TeX (%s) not used: %s", self.name, why)
         return False
@@ -173,7 +171,7 @@ def _start(engine: str, name: str, timeout: float) -> EarlyTex | None:
     workdir = Path(tempfile.mkdtemp(prefix="md2tex-"))
     try:
         os.chmod(workdir, 0o700)
-        fmtcache._place(fmt, workdir, name)
+        fmtcache.place_format(fmt, workdir, name)
         proc = build.start_engine(workdir, engine, timeout,
                                   (f"-jobname={build.TEX_NAME}", f"-fmt={name}"),
                                   source=FIRST_LINE, interaction="errorstopmode",

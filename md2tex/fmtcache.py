@@ -222,7 +222,7 @@ def _applicable(document: Document) -> tuple[Split, str] | None:
     return (split, name) if name else None
 
 
-def _place(fmt: Path, workdir: Path, name: str) -> None:
+def place_format(fmt: Path, workdir: Path, name: str) -> None:
     """Put the format into the TeX workdir (TeX reads only there under openin_any=p). It
     may be there already: ``earlytex`` places it before the conversion ends."""
     dest = workdir / f"{name}.fmt"
@@ -258,12 +258,11 @@ def use_format(document: Document, workdir: Path) -> FormatUse | None:
     if found is None:
         return None
     split, name = found
-    directory = cache_dir()
-    fmt = directory / f"{name}.fmt"
-    if not fmt.is_file() or (directory / f"{name}.bad").exists():
+    fmt = usable(document.engine, name)
+    if fmt is None:
         return None
     try:
-        _place(fmt, workdir, name)
+        place_format(fmt, workdir, name)
         with contextlib.suppress(OSError):
             os.utime(fmt)
         (workdir / f"{build.TEX_NAME}.tex").write_text(split.body, encoding="utf-8")
@@ -350,7 +349,7 @@ def _dump_and_verify(document: Document, workdir: Path, split: Split, name: str,
     shutil.copytree(workdir, checkdir, symlinks=False,
                     ignore=shutil.ignore_patterns(f"{build.TEX_NAME}.*", ".texmf-*", "*.fmt"))
     (checkdir / f"{build.TEX_NAME}.tex").write_text(split.body, encoding="utf-8")
-    _place(fmt, checkdir, name)
+    place_format(fmt, checkdir, name)
     build._run_until_settled(document, checkdir, time.monotonic() + timeout,
                              (f"-fmt={name}",))
     normal, dumped = workdir / f"{build.TEX_NAME}.pdf", checkdir / f"{build.TEX_NAME}.pdf"

@@ -47,7 +47,6 @@ _LEAKS = re.compile(r"\\(?:[egx]?def|let|futurelet|global|aftergroup|newcommand|
                     r"renewcommand|providecommand|newenvironment|renewenvironment|"
                     r"DeclarePairedDelimiter\w*|MakeAboxedCommand|DeclareMathOperator|"
                     r"hsize|chardef|mathchardef)(?![A-Za-z])")
-_ERROR = re.compile(r"^(?:\./[^\n:]*\.tex:(\d+): |! )(.*)$", re.M)
 
 
 @dataclass(frozen=True)
@@ -215,7 +214,9 @@ def _parse(log_text: str, nonce: str, count: int) -> list[Verdict]:
     no error before it are accepted; the one the first error follows is rejected."""
     marks = [(m.start(), m.group(1), int(m.group(2))) for m in re.finditer(
         re.escape(nonce) + r" (\d+|end) (\d+)", log_text)]
-    err = _ERROR.search(log_text)
+    from .build import TEX_ERROR
+
+    err = TEX_ERROR.search(log_text)
     err_at = err.start() if err else len(log_text) + 1
     out: list[Verdict] = []
     for (at, label, level), nxt in zip(marks, [*marks[1:], None], strict=True):
