@@ -122,13 +122,20 @@ def single_post(post: Path, env: dict[str, str], pandoc: bool,
     try:
         shutil.copy(post, work / "post.md")
         md2tex = [*md2tex_command(), "post.md", "-o", "post.pdf", "-q"]
-        first, _code = _timed(md2tex, work, env)  # warm-up: makes the format
+        first, code = _timed(md2tex, work, env)  # warm-up: makes the format
+        if code != 0 or not (work / "post.pdf").is_file():
+            raise SystemExit(f"md2tex failed on {post} (exit {code}): is it installed "
+                             f"for {sys.executable}?")
         cmd = ["pandoc", "post.md", "-o", "pandoc.pdf"]
         use_pandoc = pandoc and _timed(cmd, work, env)[1] == 0
         ours: list[float] = []
         theirs: list[float] = []
         for _ in range(max(1, rounds)):
-            ours.append(_timed(md2tex, work, env)[0])
+            (work / "post.pdf").unlink()
+            seconds, code = _timed(md2tex, work, env)
+            if code != 0 or not (work / "post.pdf").is_file():
+                raise SystemExit(f"md2tex failed on {post} (exit {code})")
+            ours.append(seconds)
             if use_pandoc:
                 theirs.append(_timed(cmd, work, env)[0])
         best = min(ours)

@@ -343,8 +343,7 @@ def compile_document(document: Document, workdir: Path, timeout: float,
         shutil.copyfile(source, dest, follow_symlinks=True)
     deadline = time.monotonic() + timeout
     fmt = fmtcache.use_format(document, workdir)
-    if early is not None and (fmt is None or fmt.name != early.name):
-        log.debug("early TeX (%s) not used: the post's format changed", early.name)
+    if early is not None and not early.takes(fmt):
         early.discard(keep_dir=True)
         early = None
     if fmt is not None:

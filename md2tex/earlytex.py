@@ -17,17 +17,29 @@ conversion is done, ``build.build_pdf`` writes the body file and hands TeX its n
 document's format is the guessed one; otherwise it kills the process, removes its work dir
 and builds normally (a wrong guess costs a little CPU, nothing else).
 
+The record also keeps the last build's *predocument*: the body file's lines up to its
+``\\begin{document}`` line (hyperref metadata, title, the post's macros...), which rarely
+change between two builds of a post. The early process then also runs those lines, the
+``\\begin{document}`` set-up (~40 ms of a ~150 ms pass) and a font warm-up (the text fonts,
+sizes and math fonts posts use, typeset into a box that is thrown away: loading them later
+costs the same, so the output is the same) before it waits. It is used only if the new
+document's predocument is the recorded one, character for character; the body file it gets
+then has those lines blank, so TeX's line numbers are unchanged, and the whole body file is
+put back for any later pass.
+
 TeX refuses to ``\\read`` from the terminal in the nonstop modes, so the process starts in
-errorstopmode and its first line switches to ``\\nonstopmode`` before anything else; the
-file is then read with the primitive ``\\input``, as a file name on the command line is, so
-error lines (``./document.tex:LINE:``), the Markdown line mapping and the PDF are those of a
-normal run. Only the single-post CLI path uses this; ``MD2TEX_EARLY_TEX=0`` turns it off.
+errorstopmode (scrollmode while it runs a predocument: an error never waits for an answer)
+and switches to ``\\nonstopmode`` right after the read; the file is then read with the
+primitive ``\\input``, as a file name on the command line is, so error lines
+(``./document.tex:LINE:``), the Markdown line mapping and the PDF are those of a normal run.
+Only the single-post CLI path uses this; ``MD2TEX_EARLY_TEX=0`` turns it off.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -36,11 +48,13 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import build, fmtcache, sandbox
 from .document import Document
+from .fmtcache import FormatUse
 from .output import write_atomic
 
 log = logging.getLogger(__name__)
@@ -51,22 +65,69 @@ RECORD = "last-formats.json"
 MAX_RECORDS = 256
 _MAX_RECORD_BYTES = 1 << 20
 _NAME = re.compile(r"md2tex-[0-9a-f]{24}")
+_DIGEST = re.compile(r"[0-9a-f]{24}")
 #: TeX's first line: read the file name from stdin, stop interacting, input it as the
 #: command line would (``\@@input`` is LaTeX's name for the primitive)
 FIRST_LINE = r"\read-1to\mdtexsource \nonstopmode\csname @@input\endcsname\mdtexsource"
+#: the predocument in the work dir, and the first line that runs it before the read
+PREDOCUMENT = "md2tex-predocument.tex"
+PREDOCUMENT_LINE = (r"\scrollmode\csname @@input\endcsname " + PREDOCUMENT + " "
+                    + FIRST_LINE)
+#: after ``\begin{document}``: load the fonts the post's last build used, as its body would
+#: load them on first use (font loading and microtype's per-font set-up are global), each
+#: typeset in a group into a box that is dropped. Feature of the body -> what loads its fonts.
+_WARM_UPS: dict[str, tuple[re.Pattern[str], str]] = {
+    "math": (re.compile(r"(?<!\\)\$|\\[(\[]|\\begin\{(?:equation|align|gather|multline)"),
+             r"$x^2$"),
+    "italic": (re.compile(r"\\(?:emph|textit|itshape)(?![A-Za-z])"), r"\itshape x"),
+    "bold": (re.compile(r"\\(?:textbf|bfseries|subsubsection|paragraph)(?![A-Za-z])"),
+             r"\bfseries x"),
+    "tt": (re.compile(r"\\(?:texttt|mdcode|ttfamily)(?![A-Za-z])"), r"\ttfamily x"),
+    "code": (re.compile(r"\\begin\{(?:Verbatim|verbatim|lstlisting)\}"),
+             r"\ifdefined\mdcodesize\mdcodesize\else\small\fi\ttfamily x"),
+    "footnote": (re.compile(r"\\footnote(?![A-Za-z])"), r"\footnotesize x$^{\normalfont 1}$"),
+    "title": (re.compile(r"\\maketitle(?![A-Za-z])"), r"\LARGE x\normalfont\large x"),
+    "abstract": (re.compile(r"\\begin\{abstract\}"), r"\small\bfseries x\normalfont\small x"),
+    "section": (re.compile(r"\\section(?![A-Za-z])"), r"\Large\bfseries x"),
+    "subsection": (re.compile(r"\\subsection(?![A-Za-z])"), r"\large\bfseries x"),
+}
+
+
+def warm_up_features(tex: str) -> list[str]:
+    """The ``_WARM_UPS`` features the body of ``tex`` (after ``\\begin{document}``) uses."""
+    body = tex.partition("\\begin{document}")[2]
+    return [name for name, (pattern, _code) in _WARM_UPS.items() if pattern.search(body)]
+
+
+def warm_up(features: list[str]) -> str:
+    """The TeX that loads those features' fonts (unknown names are ignored)."""
+    return "".join(r"\begingroup\setbox0\hbox{\normalfont\normalsize " + _WARM_UPS[name][1]
+                   + "}\\endgroup" for name in features if name in _WARM_UPS)
+
+
+#: files a TeX pass writes beside the body file (removed when another pass takes over)
+_TEX_OUTPUTS = ("aux", "log", "pdf", "out", "toc", "lof", "lot")
+
+
+def predocument_file(digest: str) -> Path:
+    return fmtcache.cache_dir() / f"predocument-{digest}.tex"
 
 
 class EarlyTex:
     """A TeX process waiting in ``workdir`` (format ``name`` placed) for its file name."""
 
     def __init__(self, proc: subprocess.Popen[bytes], workdir: Path, engine: str, name: str,
-                 timeout: float, isolation: str) -> None:
+                 timeout: float, isolation: str, predocument: str | None = None) -> None:
         self.proc = proc
         self.workdir = workdir
         self.engine = engine
         self.name = name
         self.timeout = timeout
         self.isolation = isolation
+        #: the predocument it ran before waiting, if any
+        self.predocument = predocument
+        #: the whole body file, put back after the first pass when a predocument was run
+        self._body: str | None = None
         #: it did the document's first pass
         self.used = False
         self._done = False
@@ -75,16 +136,44 @@ class EarlyTex:
         self.released = threading.Event()
 
     def fits(self, document: Document, timeout: float, isolation: str) -> bool:
-        """Does this process run the pass ``build_pdf`` would start for ``document``?"""
+        """Does this process run the pass ``build_pdf`` would start for ``document``? (Asked
+        before the build picks its work dir: a process that ran another predocument may
+        have written files there.)"""
+        why: str | None
         if self._done or self.proc.poll() is not None:
             why = "it is gone"
         elif (document.engine, timeout, isolation) != (self.engine, self.timeout,
                                                        self.isolation):
             why = "engine, timeout or isolation differ"
-        else:  # the format is compared where it is placed: ``build.compile_document``
-            return True
+        else:
+            why = self._mismatch(fmtcache.planned_format(document))
+            if why is None:
+                return True
         log.debug("early TeX (%s) not used: %s", self.name, why)
         return False
+
+    def _mismatch(self, planned: tuple[str, str] | None) -> str | None:
+        """Why a document with this (format name, body file) is not for this process."""
+        if planned is None or planned[0] != self.name:
+            return "the post's format changed"
+        if self.predocument is not None:
+            split = fmtcache.predocument(planned[1])
+            if split is None or split[0] != self.predocument:
+                return "the post's predocument changed"
+        return None
+
+    def takes(self, fmt: FormatUse | None) -> bool:
+        """Once ``use_format`` has placed the format and written the body file: is it still
+        this process's? With a predocument, leave only the rest in the body file."""
+        why = self._mismatch(None if fmt is None else (fmt.name, fmt.body))
+        if why is not None or fmt is None:
+            log.debug("early TeX (%s) not used: %s", self.name, why)
+            return False
+        split = fmtcache.predocument(fmt.body) if self.predocument is not None else None
+        if split is not None:
+            (self.workdir / f"{build.TEX_NAME}.tex").write_text(split[1], encoding="utf-8")
+            self._body = fmt.body
+        return True
 
     def finish(self, timeout: float) -> tuple[int, str]:
         """Hand TeX the body file's name and wait for it as ``build.run_engine`` does."""
@@ -102,6 +191,10 @@ class EarlyTex:
             with self._lock:
                 self._done = True
             self.released.set()
+            if self._body is not None:  # for a further pass (references, a TOC)
+                with contextlib.suppress(OSError):
+                    (self.workdir / f"{build.TEX_NAME}.tex").write_text(self._body,
+                                                                        encoding="utf-8")
 
     def discard(self, keep_dir: bool = False) -> None:
         """Kill the process if it still runs and remove its work dir (unless ``keep_dir``:
@@ -116,6 +209,11 @@ class EarlyTex:
         self.released.set()
         if not keep_dir:
             shutil.rmtree(self.workdir, ignore_errors=True)
+            return
+        # the build goes on here: drop what a run of a predocument may have written
+        for name in (PREDOCUMENT, *(f"{build.TEX_NAME}.{ext}" for ext in _TEX_OUTPUTS)):
+            with contextlib.suppress(OSError):
+                (self.workdir / name).unlink()
 
 
 _lock = threading.Lock()
@@ -139,14 +237,14 @@ def begin(source: Path, timeout: float) -> None:
         guess = _guess(source) if enabled() else None
         if guess is None:
             return
-        engine, name = guess
         with _lock:
             if _closed or _pending is not None:
                 return
-            early = _start(engine, name, timeout)
+            early = _start(guess, timeout)
             _pending = _started = early
         if early is not None:
-            log.debug("early TeX: started %s with format %s", engine, name)
+            log.debug("early TeX: started %s with format %s%s", guess.engine, guess.name,
+                      " and its predocument" if early.predocument is not None else "")
     except Exception as exc:
         log.debug("early TeX not started: %s", exc)
     finally:
@@ -162,24 +260,34 @@ def hold() -> None:
         _started.released.wait()
 
 
-def _start(engine: str, name: str, timeout: float) -> EarlyTex | None:
+def _start(guess: Guess, timeout: float) -> EarlyTex | None:
+    engine, name = guess.engine, guess.name
     fmt = fmtcache.usable(engine, name)
     if fmt is None:
         return None
+    predocument = None
+    if guess.predocument is not None:
+        with contextlib.suppress(OSError, UnicodeError):
+            predocument = predocument_file(guess.predocument).read_text(encoding="utf-8")
     exe = build.find_engine(engine)
     isolation = sandbox.expected(exe)
     workdir = Path(tempfile.mkdtemp(prefix="md2tex-"))
     try:
         os.chmod(workdir, 0o700)
         fmtcache.place_format(fmt, workdir, name)
+        first, interaction = FIRST_LINE, "errorstopmode"
+        if predocument is not None:
+            (workdir / PREDOCUMENT).write_text(predocument + warm_up(guess.warm_up) + "\n",
+                                               encoding="utf-8")
+            first, interaction = PREDOCUMENT_LINE, "scrollmode"
         proc = build.start_engine(workdir, engine, timeout,
                                   (f"-jobname={build.TEX_NAME}", f"-fmt={name}"),
-                                  source=FIRST_LINE, interaction="errorstopmode",
+                                  source=first, interaction=interaction,
                                   stdin=subprocess.PIPE, isolation=isolation)
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
-    return EarlyTex(proc, workdir, engine, name, timeout, isolation)
+    return EarlyTex(proc, workdir, engine, name, timeout, isolation, predocument)
 
 
 def claim(wait: float = 0.0) -> EarlyTex | None:
@@ -221,36 +329,72 @@ def _records() -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _guess(source: Path) -> tuple[str, str] | None:
+@dataclass(frozen=True)
+class Guess:
+    """What the last successful build of a post recorded for the next one."""
+
+    engine: str
+    name: str
+    #: digest of its predocument file, if it has one
+    predocument: str | None
+    #: its ``warm_up_features``
+    warm_up: list[str]
+
+
+def _guess(source: Path) -> Guess | None:
     entry = _records().get(_key(source))
     if not isinstance(entry, dict):
         return None
-    engine, name = entry.get("engine"), entry.get("format")
+    engine, name, digest = entry.get("engine"), entry.get("format"), entry.get("predocument")
     if engine not in fmtcache.ENGINES or not isinstance(name, str) \
             or not _NAME.fullmatch(name):
         return None
-    return str(engine), name
+    if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+        digest = None
+    warm = entry.get("warm_up")
+    features = [str(f) for f in warm if f in _WARM_UPS] if isinstance(warm, list) else []
+    return Guess(str(engine), name, digest, features)
 
 
 def record(source: Path, document: Document) -> None:
-    """After a successful build of ``source``: remember its format for the next build (the
-    oldest entries go beyond ``MAX_RECORDS``; written only when it changed, atomically)."""
+    """After a successful build of ``source``: remember its format and predocument for the
+    next build (the oldest entries go beyond ``MAX_RECORDS``, with predocuments no entry
+    names; written only when it changed, atomically)."""
     try:
-        name = fmtcache.planned_format(document)
+        planned = fmtcache.planned_format(document)
         key = _key(source)
         records = _records()
-        entry = {"engine": document.engine, "format": name}
-        if name is None:
+        if planned is None:
             if records.pop(key, None) is None:
                 return
-        elif records.get(key) == entry:
-            return
         else:
+            name, body = planned
+            entry: dict[str, Any] = {"engine": document.engine, "format": name}
+            split = fmtcache.predocument(body)
+            if split is not None:
+                digest = hashlib.sha256(split[0].encode("utf-8")).hexdigest()[:24]
+                entry["predocument"] = digest
+                entry["warm_up"] = warm_up_features(body)
+                if not predocument_file(digest).is_file():
+                    predocument_file(digest).parent.mkdir(parents=True, exist_ok=True)
+                    write_atomic(predocument_file(digest), split[0].encode("utf-8"))
+            if records.get(key) == entry:
+                return
             records.pop(key, None)
             records[key] = entry
         for old in list(records)[:max(0, len(records) - MAX_RECORDS)]:
             del records[old]
         _record_path().parent.mkdir(parents=True, exist_ok=True)
         write_atomic(_record_path(), json.dumps(records, indent=0).encode("utf-8"))
+        _prune(records)
     except (OSError, ValueError) as exc:
         log.debug("early TeX: cannot record the format of %s: %s", source, exc)
+
+
+def _prune(records: dict[str, Any]) -> None:
+    """Remove the predocument files no record names."""
+    named = {entry.get("predocument") for entry in records.values() if isinstance(entry, dict)}
+    for path in fmtcache.cache_dir().glob("predocument-*.tex"):
+        if path.stem.removeprefix("predocument-") not in named:
+            with contextlib.suppress(OSError):
+                path.unlink()

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import TRAP, TRAP_MACROS, md2tex_cmd, needs_tex, pdf_text, run_md2tex, trap_template
+from helpers import (TRAP, TRAP_MACROS, md2tex_cmd, needs_tex, pdf_info, pdf_text, run_md2tex,
+                     trap_template)
 
 from md2tex import fmtcache
 
@@ -162,7 +163,8 @@ def test_ctrl_c_with_an_early_process_leaves_nothing(tmp_path: Path,
                                  **env}, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not any(
-            b"-interaction=errorstopmode" in _cmdline(pid) for pid in _tex_procs(builds)):
+            re.search(rb"-interaction=(errorstopmode|scrollmode)", _cmdline(pid))
+            for pid in _tex_procs(builds)):
         time.sleep(0.02)
     assert _tex_procs(builds), "no early TeX process appeared"
     proc.send_signal(signal.SIGINT)
@@ -207,3 +209,88 @@ def test_a_damaged_record_is_ignored(tmp_path: Path, env: dict[str, str]) -> Non
         assert proc.returncode == 0 and EARLY not in proc.stderr, proc.stderr
         _nothing_left(tmp_path)
     assert EARLY in _build(tmp_path, env, "-v").stderr  # rewritten by the last build
+
+
+RICH = """---
+title: Warm fonts
+description: A post that uses every font the warm-up loads.
+---
+
+{toc}Some *italic*, **bold** and `inline code`, a footnote[^1] and math $a^2 + b_i$.
+
+## A section
+
+$$\\int_0^1 x\\,dx = \\frac{{1}}{{2}}$$
+
+### A subsection
+
+```python
+def f(x):
+    return x ** 2  # squared
+```
+
+[^1]: The footnote text.
+"""
+
+
+def _pages(pdf: Path, out: Path) -> list[bytes]:
+    out.parent.mkdir(exist_ok=True)
+    subprocess.run(["pdftoppm", "-r", "60", "-png", str(pdf), str(out)], check=True)
+    return [page.read_bytes() for page in sorted(out.parent.glob(out.name + "*.png"))]
+
+
+@pytest.mark.parametrize("toc", [False, True])
+def test_predocument_and_warm_up_give_the_same_pages(tmp_path: Path, env: dict[str, str],
+                                                     toc: bool) -> None:
+    """The early process ran the recorded predocument and the font warm-up before it got
+    the body; the pages are pixel for pixel those of a normal build (with a table of
+    contents, the second pass gets the whole body file back)."""
+    (tmp_path / "post.md").write_text(RICH.format(toc="* TOC\n{:toc}\n\n" if toc else ""),
+                                      encoding="utf-8")
+    assert _build(tmp_path, env).returncode == 0
+    formats = tmp_path / "xdg" / "md2tex" / "formats"
+    (entry,) = json.loads((formats / "last-formats.json").read_text(encoding="utf-8")).values()
+    assert set(entry["warm_up"]) >= {"math", "italic", "bold", "tt", "code", "footnote",
+                                     "title", "abstract", "section", "subsection"}
+    predocument = formats / f"predocument-{entry['predocument']}.tex"
+    assert predocument.read_text(encoding="utf-8").rstrip().endswith("\\begin{document}")
+    early = _build(tmp_path, env, "-vv")
+    assert early.returncode == 0, early.stderr
+    assert "and its predocument" in early.stderr and EARLY in early.stderr
+    assert ("2 TeX runs" in early.stderr) == toc
+    (tmp_path / "post.pdf").rename(tmp_path / "early.pdf")
+    normal = _build(tmp_path, {**env, "MD2TEX_EARLY_TEX": "0"}, "-v")
+    assert normal.returncode == 0 and EARLY not in normal.stderr, normal.stderr
+    early_pages = _pages(tmp_path / "early.pdf", tmp_path / "pages" / "early")
+    assert early_pages and early_pages == _pages(tmp_path / "post.pdf",
+                                                 tmp_path / "pages" / "normal")
+    text = pdf_text(tmp_path / "early.pdf")
+    assert "The footnote text." in text and "squared" in text
+    if toc:
+        assert text.count("A subsection") == 2  # in the contents and as the heading
+    _nothing_left(tmp_path)
+
+
+def test_a_changed_predocument_is_not_used(tmp_path: Path, env: dict[str, str]) -> None:
+    """A new title changes the lines before ``\\begin{document}`` (not the format): the early
+    process ran the old ones, so it is not used; the PDF has the new title; the next build
+    uses the new predocument, and the old one's file is removed."""
+    post = tmp_path / "post.md"
+    post.write_text(POST, encoding="utf-8")
+    assert _build(tmp_path, env).returncode == 0
+    formats = tmp_path / "xdg" / "md2tex" / "formats"
+    old = sorted(formats.glob("predocument-*.tex"))
+    assert len(old) == 1
+    post.write_text(POST.replace("title: Early", "title: Renamed"), encoding="utf-8")
+    second = _build(tmp_path, env, "-vv")
+    assert second.returncode == 0, second.stderr
+    assert "and its predocument" in second.stderr
+    assert "the post's predocument changed" in second.stderr and EARLY not in second.stderr
+    assert pdf_info(tmp_path / "post.pdf")["Title"] == "Renamed"
+    assert "Renamed" in pdf_text(tmp_path / "post.pdf")
+    _nothing_left(tmp_path)
+    new = sorted(formats.glob("predocument-*.tex"))
+    assert len(new) == 1 and new != old
+    third = _build(tmp_path, env, "-v")
+    assert third.returncode == 0 and EARLY in third.stderr, third.stderr
+    _nothing_left(tmp_path)

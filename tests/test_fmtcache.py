@@ -64,6 +64,8 @@ def test_format_is_made_verified_used_and_identical(cache: Path, tmp_path: Path)
     assert len(formats) == 1, "the first build dumps and verifies a format"
     assert not list(cache.glob("*.bad")) and not list(cache.glob("*.tmp"))
     assert first.runs == 1  # no references, no rerun
+    # kept uncompressed (TeX loads it twice as fast): web2c's format header, not gzip's
+    assert formats[0].read_bytes()[:4] == b"W2TX"
 
     with tempfile.TemporaryDirectory() as tmp:
         use = fmtcache.use_format(doc, Path(tmp))
