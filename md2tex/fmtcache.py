@@ -5,9 +5,10 @@ The generated .tex is split after its last package-loading line: the prefix
 part of a pass, 75-85% of it) is dumped, the rest (hyperref metadata, title...) is not. The
 prefix is dumped with ``pdflatex -ini "&pdflatex" prefix.tex`` + ``\\dump`` into a format keyed
 by the prefix's hash and the TeX Live version, and cached uncompressed (TeX loads it twice as
-fast) in the user cache dir (``$XDG_CACHE_HOME/md2tex`` or ``~/.cache/md2tex``). A post whose prefix has a format is
-compiled with ``-fmt=NAME`` and a body file in which the prefix lines are blank, so TeX's line
-numbers stay those of the full .tex and errors still map to Markdown lines.
+fast) in the user cache dir (``$XDG_CACHE_HOME/md2tex`` or ``~/.cache/md2tex``). A post whose
+prefix has a format is compiled with ``-fmt=NAME`` and a body file in which the prefix lines
+are blank, so TeX's line numbers stay those of the full .tex and errors still map to Markdown
+lines.
 
 A new format is trusted only after it has typeset the post that created it to the same PDF
 text and metadata as the normal build; otherwise a ``.bad`` marker stops further attempts.

@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 __all__ = ["Definition", "MacroError", "definitions_from_mapping", "definitions_from_text",
            "load_macro_file", "parse_definition", "preamble", "scan_definitions"]
 
@@ -267,6 +265,8 @@ def load_macro_file(path: str | Path) -> tuple[list[Definition], list[str]]:
     text = path.read_text(encoding="utf-8")
     suffix = path.suffix.lower()
     if suffix in (".json", ".yaml", ".yml"):
+        import yaml  # only for a macro file: a post's conversion need not import it
+
         try:
             data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
         except (ValueError, yaml.YAMLError) as exc:

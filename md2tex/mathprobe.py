@@ -25,7 +25,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import secrets
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -174,6 +173,8 @@ def _run(document: Document, head: str, formulas: Sequence[str],
          timeout: float) -> list[Verdict] | None:
     """One probe run; verdicts for a prefix of ``formulas`` (up to and including the first
     one TeX rejects), or None when TeX ran out of time."""
+    import secrets
+
     from . import build, fmtcache
 
     nonce = "md2tex-probe-" + secrets.token_hex(6)

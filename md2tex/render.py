@@ -28,7 +28,6 @@ from .html import HtmlRenderer
 from .images import Found, ImageResolver
 from .kramdown import is_toc_list, strip_ials
 from .macros import Definition
-from .mathcheck import formula_location, prepare
 from .mathprobe import Formula
 from .safe import SafeMacros, Unsafe, check_math, image_allowed
 
@@ -486,6 +485,8 @@ class LatexRenderer:
                 return f"\\mdbadmath{{{escape_code(source.strip(), self.ctx.unicode)}}}"
             if not raw.strip():
                 return ""
+        from .mathcheck import formula_location, prepare  # only posts with math import it
+
         result = prepare(raw, display=display, path=self.ctx.path, line=line, column=column,
                          opener_len=opener, unicode=self.ctx.unicode,
                          numbered=self.ctx.numbered, macros=self.ctx.macros)

@@ -10,7 +10,6 @@ from typing import Any
 
 from .diagnostics import Diagnostic, error
 from .macros import Definition, definitions_from_text, definitions_from_value, scan_definitions
-from .mathcheck import prepare
 
 _PARAM = re.compile(r"#+(\d)")
 
@@ -34,6 +33,8 @@ def _check(defs: list[Definition], where: str, path: str, known: dict[str, int],
         body = _PARAM.sub(r"{x}", d.body)
         if d.kind.startswith("operator"):
             body = f"\\operatorname{{{body}}}"
+        from .mathcheck import prepare
+
         result = prepare(body, display=False, path=path, macros={**known, d.name: d.nargs},
                          macro_body=True)
         errors = [x for x in result.diagnostics if x.severity.value == "error"]

@@ -6,8 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
+from . import memo
 from .diagnostics import Diagnostic, InputError, error, warning
 
 _FRONT_OPEN = re.compile(r"---[ \t]*\n")
@@ -89,20 +88,16 @@ def _parse_yaml(yaml_text: str, path: str) -> tuple[dict[str, Any], list[Diagnos
     if len(yaml_text) > _MAX_FRONT_MATTER:
         raise InputError("front matter too large", [
             error("front-matter", "front matter is larger than 256 KiB", 2, path=path)])
-    try:
-        loaded = yaml.load(yaml_text, Loader=_BoundedLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else 2
-        column = mark.column + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InputError("invalid front matter", [
-            error("front-matter", f"invalid YAML front matter: {problem}", line,
-                  column=column, path=path)]) from None
-    except _AliasBomb:
-        raise InputError("front matter alias bomb", [
-            error("front-matter", "YAML front matter expands too much (alias bomb)", 2,
-                  path=path)]) from None
+    # a rebuild parses the same front matter again: remembered, PyYAML is not even imported
+    library = memo.library_id("yaml")
+    name = memo.key("front-matter", library or "", yaml_text)
+    loaded = memo.get("yaml", name) if library else None
+    if loaded is None:
+        from .yamlload import load_front_matter
+
+        loaded = load_front_matter(yaml_text, path)
+        if library:
+            memo.put("yaml", name, loaded)
     if loaded is None:
         return {}, []
     if not isinstance(loaded, dict):
@@ -120,42 +115,3 @@ def _check_meta(meta: dict[Any, Any], path: str) -> list[Diagnostic]:
             out.append(warning("front-matter", f"front matter '{key}' should be text", 2,
                                path=path))
     return out
-
-
-class _AliasBomb(Exception):
-    pass
-
-
-class _BoundedLoader(yaml.SafeLoader):
-    """SafeLoader that refuses documents whose aliases expand into too many nodes."""
-
-    _budget = 100_000
-
-    def construct_document(self, node: yaml.Node) -> Any:
-        self._count_nodes(node, set())
-        return super().construct_document(node)
-
-    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        # a well-formed scalar can still be an impossible value (``date: 2018-02-30``,
-        # ``!!int abc``): PyYAML then raises ValueError & co., not a YAMLError
-        try:
-            return super().construct_object(node, deep)
-        except (ValueError, TypeError, AttributeError, OverflowError) as exc:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"{node.value!r} is not a valid value ({exc})",
-                node.start_mark) from None
-
-    def _count_nodes(self, root: yaml.Node, seen: set[int]) -> None:
-        count = 0
-        stack = [root]
-        while stack:
-            node = stack.pop()
-            count += 1
-            if count > self._budget:
-                raise _AliasBomb
-            if isinstance(node, yaml.SequenceNode):
-                stack.extend(node.value)
-            elif isinstance(node, yaml.MappingNode):
-                for k, v in node.value:
-                    stack.append(k)
-                    stack.append(v)

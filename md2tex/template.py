@@ -1,111 +1,72 @@
-"""The Jinja environment: LaTeX-safe delimiters, the user's template directory first."""
+"""Filling the LaTeX template: the user's file if given, else md2tex's own.
+
+Our own template puts the body in one place, as it is. So the rest of its output depends
+only on the other values, and is remembered (``memo``) with a marker where the body goes:
+a rebuild whose title, options and features did not change fills that in and never imports
+Jinja (~30 ms). A remembered skeleton is stored only after it gave exactly the output of
+Jinja for the body it was made with."""
 
 from __future__ import annotations
 
-import contextlib
-import os
+import hashlib
+import json
 from collections.abc import Mapping
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
-from .diagnostics import InputError, error
+from . import memo
 
 DEFAULT_TEMPLATE = "article.tex.j2"
-
-
-class _BytecodeCache(jinja2.FileSystemBytecodeCache):
-    """Compiled templates on disk: compiling ours costs ~35 ms in every fresh process, loading
-    it back ~1 ms. Keyed by template name and source checksum; a cache that cannot be read or
-    written is simply not used."""
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        try:
-            super().load_bytecode(bucket)
-        except (OSError, ValueError, EOFError):
-            bucket.reset()
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            super().dump_bytecode(bucket)
-
-
-def _bytecode_cache() -> jinja2.BytecodeCache | None:
-    """``$XDG_CACHE_HOME/md2tex/jinja`` (or ``~/.cache/...``), only if it is this user's and
-    nobody else can write there (compiled templates are code)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    directory = Path(base) / "md2tex" / "jinja"
-    try:
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        info = directory.stat()
-    except OSError:
-        return None
-    if info.st_uid != os.getuid() or info.st_mode & 0o022:
-        return None
-    return _BytecodeCache(str(directory))
-
-
-def _environment(loaders: list[jinja2.BaseLoader]) -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders),
-        block_start_string="((*",
-        block_end_string="*))",
-        variable_start_string="(((",
-        variable_end_string=")))",
-        comment_start_string="((=",
-        comment_end_string="=))",
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-        keep_trailing_newline=True,
-        undefined=jinja2.ChainableUndefined,
-        bytecode_cache=_bytecode_cache(),
-    )
-
-
-def _package_loader() -> jinja2.BaseLoader:
-    root = resources.files("md2tex.templates")
-    return jinja2.FileSystemLoader(str(root))
-
-
-@lru_cache(maxsize=16)
-def environment(user_dir: str | None = None) -> jinja2.Environment:
-    loaders: list[jinja2.BaseLoader] = []
-    if user_dir:
-        loaders.append(jinja2.FileSystemLoader(user_dir))
-    loaders.append(_package_loader())
-    return _environment(loaders)
+#: stands for the body in a remembered skeleton
+_BODY = "\0md2tex-body\0"
 
 
 def render_template(values: Mapping[str, Any], template: Path | None = None) -> str:
     """Fill the template (the user's file if given, else ours) with the document's values.
     A broken user template is an InputError naming the template file and line."""
+    body = values.get("body")
+    name = _skeleton_name(values) if template is None and isinstance(body, str) else None
+    if name is not None and isinstance(body, str) and body:
+        skeleton = memo.get("template", name)
+        if isinstance(skeleton, str) and skeleton.count(_BODY) == 1:
+            return skeleton.replace(_BODY, body)
+    from .jinjaenv import render
+
+    tex = render(values, template)
+    if name is not None and isinstance(body, str) and body and _BODY not in body:
+        skeleton = render({**values, "body": _BODY}, template)
+        if skeleton.count(_BODY) == 1 and skeleton.replace(_BODY, body) == tex:
+            memo.put("template", name, skeleton)
+    return tex
+
+
+def _skeleton_name(values: Mapping[str, Any]) -> str | None:
+    library = memo.library_id("jinja2")
+    if library is None:
+        return None
     try:
-        if template is not None:
-            env = environment(str(template.resolve().parent))
-            tpl = env.get_template(template.name)
-        else:
-            tpl = environment(None).get_template(DEFAULT_TEMPLATE)
-        return tpl.render(**values)
-    except jinja2.TemplateError as exc:
-        where = getattr(exc, "filename", None) or (str(template) if template else
-                                                    DEFAULT_TEMPLATE)
-        line = getattr(exc, "lineno", None)
-        kind = "not found" if isinstance(exc, jinja2.TemplateNotFound) else "error"
-        raise InputError(f"template {kind}", [error(
-            "template", f"template {kind}: {exc.message or exc}", line, path=str(where))]) \
-            from None
+        rest = json.dumps({k: v for k, v in values.items() if k != "body"}, sort_keys=True,
+                          ensure_ascii=False, default=_repr)
+        source = _builtin_source()
+    except (TypeError, ValueError, OSError):
+        return None
+    return memo.key("template", library, hashlib.sha256(source).hexdigest(), rest)
+
+
+def _repr(value: Any) -> str:
+    return f"{type(value).__module__}.{type(value).__qualname__}:{value!r}"
+
+
+def _builtin_source() -> bytes:
+    import importlib.util
+
+    spec = importlib.util.find_spec("md2tex.templates")
+    if spec is None or not spec.submodule_search_locations:
+        raise OSError("md2tex.templates not found")
+    return (Path(next(iter(spec.submodule_search_locations))) / DEFAULT_TEMPLATE).read_bytes()
 
 
 def template_source_hash(template: Path | None) -> str:
     """Identifies the template's text, for batch caching."""
-    import hashlib
-
-    if template is not None:
-        data = template.read_bytes()
-    else:
-        data = resources.files("md2tex.templates").joinpath(DEFAULT_TEMPLATE).read_bytes()
+    data = template.read_bytes() if template is not None else _builtin_source()
     return hashlib.sha256(data).hexdigest()[:16]

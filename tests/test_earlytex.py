@@ -14,8 +14,16 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import (TRAP, TRAP_MACROS, md2tex_cmd, needs_tex, pdf_info, pdf_text, run_md2tex,
-                     trap_template)
+from helpers import (
+    TRAP,
+    TRAP_MACROS,
+    md2tex_cmd,
+    needs_tex,
+    pdf_info,
+    pdf_text,
+    run_md2tex,
+    trap_template,
+)
 
 from md2tex import fmtcache
 

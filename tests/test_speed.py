@@ -185,7 +185,7 @@ def test_an_english_post_does_not_import_pylatexenc() -> None:
 
 def test_compiled_template_is_cached_only_in_a_private_folder(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from md2tex import template
+    from md2tex import jinjaenv as template
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     cache = template._bytecode_cache()

@@ -1,0 +1,183 @@
+"""Remembered results of pure steps whose library costs more to import than the step to run.
+
+Rebuilding a post repeats the same front matter, code blocks and preamble, and parsing them
+takes PyYAML, Pygments and Jinja: ~70 ms of imports in every fresh ``md2tex`` process for
+about 1 ms of work. Each result is a JSON file in ``$XDG_CACHE_HOME/md2tex/memo/KIND/``
+(or ``~/.cache/...``), named by the SHA-256 of everything it depends on: the step's inputs,
+md2tex's version and the library's own source (``library_id``), so an upgrade is a miss.
+Only a folder that is this user's and writable by nobody else is used (what comes back
+becomes LaTeX); anything unreadable or malformed is a miss; files are replaced atomically;
+beyond ``MAX_FILES`` per kind the oldest are removed now and then. ``MD2TEX_MEMO=0`` turns
+it off. Values are JSON plus dates and times, and a value that does not come back from JSON
+exactly as it was (types included) is not stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import random
+import tempfile
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+
+ENV = "MD2TEX_MEMO"
+#: bump when what is stored changes shape
+SCHEMA = "1"
+MAX_FILES = 4000
+#: a put prunes its kind's folder with this probability (listing it costs a few ms)
+_PRUNE_CHANCE = 0.02
+_MAX_BYTES = 4 << 20
+_DATE, _DATETIME = "\0date", "\0datetime"
+
+
+@cache
+def _root() -> Path | None:
+    if os.environ.get(ENV, "1").strip().lower() in ("0", "no", "off", "false"):
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    directory = Path(base) / "md2tex" / "memo"
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        info = directory.stat()
+    except OSError:
+        return None
+    if info.st_uid != os.getuid() or info.st_mode & 0o022:
+        return None
+    return directory
+
+
+@cache
+def library_id(module: str) -> str | None:
+    """Identifies an installed library without importing it: the hash of its top-level
+    source file (which carries its version). None if it is not installed."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(module)
+        origin = spec.origin if spec is not None else None
+        if origin is None:
+            return None
+        return hashlib.sha256(Path(origin).read_bytes()).hexdigest()[:16]
+    except (ImportError, OSError, ValueError):
+        return None
+
+
+def key(*parts: str) -> str:
+    """The name of a result that depends on exactly ``parts`` (and md2tex's version)."""
+    digest = hashlib.sha256()
+    for part in (SCHEMA, __version__, *parts):
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\0\1")
+    return digest.hexdigest()
+
+
+def get(kind: str, name: str) -> Any | None:
+    """The value stored under ``name``, or None."""
+    root = _root()
+    if root is None:
+        return None
+    try:
+        with (root / kind / f"{name}.json").open("rb") as fh:
+            data = json.loads(fh.read(_MAX_BYTES + 1))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("key") != name or "value" not in data:
+        return None
+    try:
+        return _decode(data["value"])
+    except (TypeError, ValueError):
+        return None
+
+
+def put(kind: str, name: str, value: Any) -> None:
+    """Store ``value`` under ``name`` (silently not, if it cannot be stored exactly)."""
+    root = _root()
+    if root is None:
+        return
+    try:
+        encoded = _encode(value)
+        if not _same(_decode(encoded), value):
+            return
+        data = json.dumps({"key": name, "value": encoded}, ensure_ascii=False,
+                          allow_nan=False).encode("utf-8", "surrogatepass")
+    except (TypeError, ValueError, UnicodeError):
+        return
+    if len(data) > _MAX_BYTES:
+        return
+    folder = root / kind
+    tmp = None
+    try:
+        folder.mkdir(exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(prefix=".memo-", suffix=".part", dir=folder)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, folder / f"{name}.json")
+        tmp = None
+        if random.random() < _PRUNE_CHANCE:
+            _prune(folder)
+    except OSError:
+        pass
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def _prune(folder: Path) -> None:
+    entries = []
+    for path in folder.glob("*.json"):
+        with contextlib.suppress(OSError):
+            entries.append((path.stat().st_mtime, path))
+    entries.sort(reverse=True)
+    for _mtime, path in entries[MAX_FILES:]:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return {_DATETIME: value.isoformat()}
+    if isinstance(value, dt.date):
+        return {_DATE: value.isoformat()}
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) and k not in (_DATE, _DATETIME) for k in value):
+            raise TypeError("keys must be text")
+        return {k: _encode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    raise TypeError(f"cannot store a {type(value).__name__}")
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if len(value) == 1 and _DATETIME in value:
+            return dt.datetime.fromisoformat(value[_DATETIME])
+        if len(value) == 1 and _DATE in value:
+            return dt.date.fromisoformat(value[_DATE])
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, with the same types all the way down (``1 == 1.0 == True`` is not enough)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dt.datetime) and a.utcoffset() != b.utcoffset():
+        return False
+    equal: bool = a == b
+    return equal

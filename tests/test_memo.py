@@ -1,0 +1,140 @@
+"""``md2tex.memo``: results of front matter parsing, highlighting and template filling are
+remembered between processes, so a rebuild imports neither PyYAML, Pygments nor Jinja; what
+comes back is exactly what the library would have produced, and a folder anyone could write
+to, a damaged entry or ``MD2TEX_MEMO=0`` is simply not used."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from md2tex import memo
+
+POST = """---
+title: Remembered
+author: A. Writer
+date: 2024-03-01 10:30:00 +01:00
+tags: [one, two]
+description: What a rebuild does not parse again.
+---
+
+Some text with `code` and a formula $x^2$.
+
+```python
+def f(x):
+    return x + 1  # one more
+```
+"""
+
+#: converts a post in a fresh interpreter; prints which libraries it imported and the .tex
+PROBE = """
+import json, sys
+from pathlib import Path
+import md2tex
+doc = md2tex.convert_file(sys.argv[1])
+loaded = sorted({m.split(".")[0] for m in sys.modules} & {"yaml", "pygments", "jinja2"})
+print(json.dumps({"loaded": loaded, "tex": doc.tex, "errors": len(doc.errors)}))
+"""
+
+
+def _convert(post: Path, env: dict[str, str]) -> dict[str, object]:
+    out = subprocess.run([sys.executable, "-c", PROBE, str(post)], capture_output=True,
+                         text=True, check=True, cwd=post.parent,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]),
+                              **env}).stdout
+    result: dict[str, object] = json.loads(out)
+    return result
+
+
+@pytest.fixture()
+def private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv(memo.ENV, raising=False)
+    memo._root.cache_clear()
+    yield tmp_path / "xdg" / "md2tex" / "memo"
+    memo._root.cache_clear()
+
+
+def test_a_rebuild_imports_none_of_the_three_and_gives_the_same_tex(tmp_path: Path) -> None:
+    post = tmp_path / "post.md"
+    post.write_text(POST, encoding="utf-8")
+    env = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    first = _convert(post, env)
+    assert first["loaded"] == ["jinja2", "pygments", "yaml"] and first["errors"] == 0
+    second = _convert(post, env)
+    assert second["loaded"] == [] and second["tex"] == first["tex"]
+    off = _convert(post, {**env, "MD2TEX_MEMO": "0"})
+    assert off["loaded"] == ["jinja2", "pygments", "yaml"] and off["tex"] == first["tex"]
+
+
+def test_an_edited_body_reuses_the_rest_and_matches_a_fresh_conversion(tmp_path: Path) -> None:
+    post = tmp_path / "post.md"
+    post.write_text(POST, encoding="utf-8")
+    env = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    _convert(post, env)
+    post.write_text(POST + "\nA new paragraph, \\LaTeX{} & friends.\n", encoding="utf-8")
+    edited = _convert(post, env)
+    assert edited["loaded"] == []  # same front matter, same code block, same skeleton
+    fresh = _convert(post, {**env, "MD2TEX_MEMO": "0"})
+    assert edited["tex"] == fresh["tex"]
+    assert "A new paragraph" in str(edited["tex"])
+    # a new title: the front matter and the template are filled anew, and correctly
+    post.write_text(POST.replace("title: Remembered", "title: Renamed"), encoding="utf-8")
+    renamed = _convert(post, env)
+    assert "yaml" in renamed["loaded"] and "jinja2" in renamed["loaded"]
+    assert "pygments" not in renamed["loaded"]
+    assert "\\title{Renamed" in str(renamed["tex"])
+    assert renamed["tex"] == _convert(post, {**env, "MD2TEX_MEMO": "0"})["tex"]
+
+
+def test_values_come_back_exactly_or_are_not_stored(private: Path) -> None:
+    value = {"date": dt.date(2024, 3, 1),
+             "when": dt.datetime(2024, 3, 1, 10, 30, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+             "naive": dt.datetime(2024, 3, 1, 10, 30), "list": [1, 1.0, True, None, "x"],
+             "nested": {"a": ["\u00e9", {"b": 2}]}}
+    memo.put("t", "k1", value)
+    back = memo.get("t", "k1")
+    assert back == value and memo._same(back, value)
+    assert isinstance(back["list"][1], float) and back["list"][2] is True
+    for bad in ({1: "int key"}, {"s": {1, 2}}, float("nan"), b"bytes", {"\0date": "x"}):
+        memo.put("t", "bad", bad)
+        assert memo.get("t", "bad") is None
+
+
+def test_a_folder_others_can_write_to_or_a_damaged_entry_is_not_used(private: Path) -> None:
+    memo.put("t", "k", "value")
+    assert memo.get("t", "k") == "value"
+    (private / "t" / "k.json").write_text("{garbage", encoding="utf-8")
+    assert memo.get("t", "k") is None
+    (private / "t" / "k.json").write_text(json.dumps({"key": "other", "value": "v"}),
+                                          encoding="utf-8")
+    assert memo.get("t", "k") is None  # a file under another name is not this entry
+    memo.put("t", "k", "value")
+    private.chmod(0o777)
+    memo._root.cache_clear()
+    assert memo.get("t", "k") is None
+    private.chmod(0o700)
+    memo._root.cache_clear()
+    assert memo.get("t", "k") == "value"
+
+
+def test_names_depend_on_every_part_and_the_library_identity() -> None:
+    assert memo.key("a", "b") != memo.key("ab") != memo.key("a", "b", "")
+    assert memo.library_id("yaml") and memo.library_id("no_such_library_here") is None
+    assert memo.library_id("yaml") != memo.library_id("jinja2")
+
+
+def test_pruning_keeps_the_newest(private: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(memo, "MAX_FILES", 3)
+    for n in range(6):
+        memo.put("p", f"k{n}", n)
+        os.utime(private / "p" / f"k{n}.json", (n, n))
+    memo._prune(private / "p")
+    assert sorted(p.stem for p in (private / "p").glob("*.json")) == ["k3", "k4", "k5"]
