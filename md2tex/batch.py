@@ -33,7 +33,7 @@ from typing import Any
 
 from . import __version__, build
 from .diagnostics import Diagnostic, Md2TexError, Severity, error, note
-from .escape import CJK_RE
+from .escape import has_cjk
 from .options import Options
 from .output import write_atomic
 from .pipeline import convert, read_post
@@ -179,7 +179,7 @@ def estimated_cost(data: bytes) -> float:
     runs); the constant is the cost of any TeX run."""
     text = data.decode("utf-8", errors="replace")
     cost = 20_000.0 + len(data)
-    if CJK_RE.search(text):
+    if has_cjk(text):
         cost *= 2
     if "{:toc}" in text:
         cost *= 2.5

@@ -87,6 +87,10 @@ def _join_prewarm() -> None:
         _prewarm_thread.join(timeout=12)
 
 
+#: md2tex runs as its own process (not called by a test runner): see ``_DefaultGroup.main``
+_own_process = False
+
+
 class _DefaultGroup(click.Group):
     """``md2tex post.md -o post.pdf`` runs ``convert`` without naming it."""
 
@@ -103,10 +107,12 @@ class _DefaultGroup(click.Group):
         not a test runner passing ``args``) freezes the garbage collector before the
         interpreter exits, which skips ~40 ms of collecting the parser's and Jinja's objects
         at shutdown (files and temporary folders are closed and removed before this)."""
+        global _own_process
+        _own_process = not args and "args" not in kwargs
         try:
             return super().main(*args, **kwargs)
         finally:
-            if not args and "args" not in kwargs:
+            if _own_process:
                 import gc
 
                 gc.freeze()
@@ -243,6 +249,12 @@ def main() -> None:
 def convert_command(source: Path, output: Path | None, keep_tex: bool, verbose: int,
                     quiet: bool, **kw: Any) -> None:
     """Convert one post (SOURCE may be - for standard input)."""
+    if _own_process:
+        # one post in a short-lived process: the cycle collector would only slow the imports
+        # and the conversion down (~10 ms); everything is freed when the process ends
+        import gc
+
+        gc.disable()
     _setup_logging(verbose, quiet)
     options = build_options(**kw)
     early_source: Path | None = None

@@ -6,7 +6,9 @@ before it reads a line of the document; done one after the other, they add up. R
 post after an edit is the common loop, and a rebuild almost always uses the dumped preamble
 format (``fmtcache``) of the last build of the same file. So the CLI's background prewarm
 thread, before anything else, looks up the format recorded for this input path on its last
-successful build (``last-formats.json`` in the format cache folder) and launches TeX with it
+successful build (``last-formats.json`` in the format cache folder; for a post never built,
+the format of the latest build in its folder: a site's posts share a preamble) and launches
+TeX with it
 exactly as ``build.run_engine`` would (same limits, minimal environment, own session,
 registered for ``build.cancel_all``; under bwrap whenever bwrap is installed and not turned
 off, while the sandbox probe runs: ``sandbox.expected``; if the probe then says bwrap does
@@ -342,15 +344,25 @@ class Guess:
 
 
 def _guess(source: Path) -> Guess | None:
-    entry = _records().get(_key(source))
+    """The record of ``source``'s last build; for a post never built, the format of the
+    latest build in its folder (a site's posts share their preamble), without predocument."""
+    records = _records()
+    key = _key(source)
+    entry = records.get(key)
+    sibling = False
+    if not isinstance(entry, dict):
+        folder = str(Path(key).parent)
+        entry = next((value for other, value in reversed(records.items())
+                      if str(Path(other).parent) == folder), None)
+        sibling = True
     if not isinstance(entry, dict):
         return None
     engine, name, digest = entry.get("engine"), entry.get("format"), entry.get("predocument")
     if engine not in fmtcache.ENGINES or not isinstance(name, str) \
             or not _NAME.fullmatch(name):
         return None
-    if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
-        digest = None
+    if sibling or not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+        return Guess(str(engine), name, None, [])
     warm = entry.get("warm_up")
     features = [str(f) for f in warm if f in _WARM_UPS] if isinstance(warm, list) else []
     return Guess(str(engine), name, digest, features)

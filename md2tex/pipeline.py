@@ -10,7 +10,7 @@ from pathlib import Path
 from . import __version__, mathprobe, sitemacros
 from .diagnostics import Diagnostic, InputError, Severity, error, note
 from .document import Document
-from .escape import CJK_RE, escape_text, pdf_string
+from .escape import escape_text, has_cjk, pdf_string
 from .highlight import style_definitions
 from .images import ImageResolver
 from .liquid import LiquidContext, render_liquid
@@ -32,7 +32,7 @@ def convert(text: str, options: Options | None = None, path: str = "<string>") -
     post = load_post(text, path)
     options = options.with_front_matter(post.meta)
     auto_notes: list[Diagnostic] = []
-    if (options.engine == "pdflatex" and CJK_RE.search(text)
+    if (options.engine == "pdflatex" and has_cjk(text)
             and "engine" not in options.cli_keys
             and "engine" not in options_from_front_matter(post.meta)):
         # pdflatex cannot typeset Chinese, Japanese or Korean: xelatex + xeCJK can
@@ -75,7 +75,7 @@ def convert(text: str, options: Options | None = None, path: str = "<string>") -
     features = set(rendered.features)
     if numbered:
         features.add("references")
-    cjk = unicode and bool(CJK_RE.search(text))
+    cjk = unicode and has_cjk(text)
     values.update(
         body=rendered.body,
         engine=options.engine,

@@ -302,3 +302,20 @@ def test_a_changed_predocument_is_not_used(tmp_path: Path, env: dict[str, str]) 
     third = _build(tmp_path, env, "-v")
     assert third.returncode == 0 and EARLY in third.stderr, third.stderr
     _nothing_left(tmp_path)
+
+
+def test_a_new_post_starts_with_the_format_of_its_folder(tmp_path: Path,
+                                                         env: dict[str, str]) -> None:
+    """A post never built before: TeX starts early with the format of the latest build in
+    the same folder (without a predocument: that one belongs to the other post)."""
+    (tmp_path / "post.md").write_text(POST, encoding="utf-8")
+    assert _build(tmp_path, env).returncode == 0
+    (tmp_path / "second.md").write_text(POST.replace("title: Early", "title: Second"),
+                                        encoding="utf-8")
+    proc = run_md2tex(["second.md", "-o", "second.pdf", "-vv"], cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    started = [line for line in proc.stderr.splitlines() if "early TeX: started" in line]
+    assert len(started) == 1 and "predocument" not in started[0]
+    assert EARLY in proc.stderr
+    assert pdf_info(tmp_path / "second.pdf")["Title"] == "Second"
+    _nothing_left(tmp_path)
