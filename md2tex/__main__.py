@@ -1,5 +1,5 @@
 """``python -m md2tex``."""
 
-from .cli import main
+from .launch import main
 
 main()

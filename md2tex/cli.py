@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -87,6 +87,15 @@ def _join_prewarm() -> None:
         _prewarm_thread.join(timeout=12)
 
 
+def _interrupted() -> NoReturn:
+    """Ctrl-C outside a command's own handling: no early TeX left, the usual message and
+    status (click would say "Aborted!" and exit 1)."""
+    _discard_early()
+    _join_prewarm()
+    click.secho("md2tex: interrupted", fg="red", err=True)
+    sys.exit(EXIT_INTERRUPTED)
+
+
 #: md2tex runs as its own process (not called by a test runner): see ``_DefaultGroup.main``
 _own_process = False
 
@@ -100,7 +109,10 @@ class _DefaultGroup(click.Group):
             args = ["convert", *args]
         elif not args:
             args = ["convert", "--help"]
-        return super().parse_args(ctx, args)
+        try:
+            return super().parse_args(ctx, args)
+        except KeyboardInterrupt:
+            _interrupted()
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         """As click's, plus: a real command line (the console script, ``python -m md2tex``;
@@ -110,20 +122,43 @@ class _DefaultGroup(click.Group):
         global _own_process
         _own_process = not args and "args" not in kwargs
         try:
-            return super().main(*args, **kwargs)
+            if not _own_process:
+                return super().main(*args, **kwargs)
+            return self._own_main(**kwargs)
         finally:
             if _own_process:
                 import gc
 
                 gc.freeze()
 
+    def _own_main(self, **kwargs: Any) -> Any:
+        """Click's standalone handling, except that Ctrl-C while click itself runs (md2tex
+        starts TeX before the CLI is loaded: ``launch``) ends as every other interrupt does,
+        not with click's "Aborted!" and status 1."""
+        import errno
+
+        try:
+            return super().main(standalone_mode=False, **kwargs)
+        except click.Abort:
+            _interrupted()
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                raise
+            sys.stdout = click.utils.PacifyFlushWrapper(sys.stdout)
+            sys.stderr = click.utils.PacifyFlushWrapper(sys.stderr)
+            sys.exit(1)
+
     def invoke(self, ctx: click.Context) -> Any:
         """Any exception md2tex did not expect is one line on stderr, never a traceback
         (``MD2TEX_DEBUG=1`` shows it)."""
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit,
-                KeyboardInterrupt):
+        except KeyboardInterrupt:  # one the commands did not catch (Ctrl-C while starting)
+            _interrupted()
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except Exception as exc:
             if os.environ.get("MD2TEX_DEBUG"):

@@ -57,6 +57,7 @@ from typing import Any
 from . import build, fmtcache, sandbox
 from .document import Document
 from .fmtcache import FormatUse
+from .options import Options
 from .output import write_atomic
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,8 @@ class EarlyTex:
         self.predocument = predocument
         #: the whole body file, put back after the first pass when a predocument was run
         self._body: str | None = None
+        #: its start was logged
+        self.announced = False
         #: it did the document's first pass
         self.used = False
         self._done = False
@@ -231,26 +234,30 @@ def enabled() -> bool:
     return os.environ.get(ENV, "1").strip().lower() not in ("0", "no", "off", "false")
 
 
-def begin(source: Path, timeout: float) -> None:
-    """Start TeX for ``source`` with the format of its last build, if there is one (run in
-    the CLI's prewarm thread). Never raises: the normal build is the fallback."""
+def begin(source: Path, timeout: float | None) -> None:
+    """Start TeX for ``source`` with the format of its last build, if there is one: from the
+    console script before the CLI is loaded (``launch``; ``timeout`` None: the one recorded),
+    and again from the CLI's prewarm thread, which starts it if that did not and says that it
+    started (logging is set up by then). Never raises: the normal build is the fallback."""
     global _pending, _started
     try:
-        guess = _guess(source) if enabled() else None
-        if guess is None:
-            return
-        with _lock:
-            if _closed or _pending is not None:
-                return
-            early = _start(guess, timeout)
-            _pending = _started = early
-        if early is not None:
-            log.debug("early TeX: started %s with format %s%s", guess.engine, guess.name,
+        if _started is None:
+            guess = _guess(source) if enabled() else None
+            if guess is not None:
+                with _lock:
+                    if not _closed and _pending is None:
+                        _pending = _started = _start(
+                            guess, guess.timeout if timeout is None else timeout)
+        early = _started
+        if early is not None and timeout is not None and not early.announced:
+            early.announced = True
+            log.debug("early TeX: started %s with format %s%s", early.engine, early.name,
                       " and its predocument" if early.predocument is not None else "")
     except Exception as exc:
         log.debug("early TeX not started: %s", exc)
     finally:
-        _settled.set()
+        if timeout is not None:  # the CLI's call decides; the launcher's may come first
+            _settled.set()
 
 
 def hold() -> None:
@@ -341,6 +348,8 @@ class Guess:
     predocument: str | None
     #: its ``warm_up_features``
     warm_up: list[str]
+    #: its TeX time limit (``Options.timeout``)
+    timeout: float
 
 
 def _guess(source: Path) -> Guess | None:
@@ -361,11 +370,14 @@ def _guess(source: Path) -> Guess | None:
     if engine not in fmtcache.ENGINES or not isinstance(name, str) \
             or not _NAME.fullmatch(name):
         return None
+    limit = entry.get("timeout")
+    timeout = float(limit) if isinstance(limit, (int, float)) and 0 < limit <= 86400 \
+        else Options.timeout
     if sibling or not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
-        return Guess(str(engine), name, None, [])
+        return Guess(str(engine), name, None, [], timeout)
     warm = entry.get("warm_up")
     features = [str(f) for f in warm if f in _WARM_UPS] if isinstance(warm, list) else []
-    return Guess(str(engine), name, digest, features)
+    return Guess(str(engine), name, digest, features, timeout)
 
 
 def record(source: Path, document: Document) -> None:
@@ -381,7 +393,8 @@ def record(source: Path, document: Document) -> None:
                 return
         else:
             name, body = planned
-            entry: dict[str, Any] = {"engine": document.engine, "format": name}
+            entry: dict[str, Any] = {"engine": document.engine, "format": name,
+                                     "timeout": document.options.timeout}
             split = fmtcache.predocument(body)
             if split is not None:
                 digest = hashlib.sha256(split[0].encode("utf-8")).hexdigest()[:24]

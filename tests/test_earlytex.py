@@ -319,3 +319,39 @@ def test_a_new_post_starts_with_the_format_of_its_folder(tmp_path: Path,
     assert EARLY in proc.stderr
     assert pdf_info(tmp_path / "second.pdf")["Title"] == "Second"
     _nothing_left(tmp_path)
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["post.md", "-o", "post.pdf"], "post.md"),
+    (["post.md"], "post.md"),
+    (["convert", "-v", "post.md", "--output=out.PDF"], "post.md"),
+    (["post.md", "-o", "post.tex"], None),
+    (["post.md", "-o", "-"], None),
+    (["batch", "posts", "-o", "out"], None),
+    (["check", "post.md"], None),
+    (["post.md", "--help"], None),
+    (["missing.md", "-o", "x.pdf"], None),
+    (["post.md", "other.md"], None),
+])
+def test_the_console_script_recognises_a_single_post_pdf_build(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str],
+        expected: str | None) -> None:
+    from md2tex.launch import single_pdf_source
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("post.md", "other.md"):
+        (tmp_path / name).write_text(POST, encoding="utf-8")
+    found = single_pdf_source(args)
+    assert (str(found) if found else None) == expected
+
+
+def test_the_console_script_starts_tex_before_the_cli_and_the_cli_reports_it(
+        tmp_path: Path, env: dict[str, str]) -> None:
+    """``python -m md2tex`` goes through ``launch``: the early process it starts is the one
+    the build uses, and ``-vv`` still says so (logging is set up after it started)."""
+    (tmp_path / "post.md").write_text(POST, encoding="utf-8")
+    assert _build(tmp_path, env).returncode == 0
+    proc = _build(tmp_path, env, "-vv")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("early TeX: started") == 1 and EARLY in proc.stderr
+    _nothing_left(tmp_path)
