@@ -7,7 +7,7 @@ post after an edit is the common loop, and a rebuild almost always uses the dump
 format (``fmtcache``) of the last build of the same file. So the CLI's background prewarm
 thread, before anything else, looks up the format recorded for this input path on its last
 successful build (``last-formats.json`` in the format cache folder; for a post never built,
-the format of the latest build in its folder: a site's posts share a preamble) and launches
+the record of the latest build in its folder: a site's posts share a preamble) and launches
 TeX with it
 exactly as ``build.run_engine`` would (same limits, minimal environment, own session,
 registered for ``build.cancel_all``; under bwrap whenever bwrap is installed and not turned
@@ -20,11 +20,12 @@ document's format is the guessed one; otherwise it kills the process, removes it
 and builds normally (a wrong guess costs a little CPU, nothing else).
 
 The record also keeps the last build's *predocument*: the body file's lines up to its
-``\\begin{document}`` line (hyperref metadata, title, the post's macros...), which rarely
-change between two builds of a post. The early process then also runs those lines, the
-``\\begin{document}`` set-up (~40 ms of a ~150 ms pass) and a font warm-up (the text fonts,
-sizes and math fonts posts use, typeset into a box that is thrown away: loading them later
-costs the same, so the output is the same) before it waits. It is used only if the new
+``\\begin{document}`` line (the template's definitions, the site's and the post's macros;
+the title and PDF metadata come after ``\\begin{document}``), which rarely change between
+two builds of a post, or between two posts of a site. The early process then also runs
+those lines, the ``\\begin{document}`` set-up (~40 ms of a ~150 ms pass) and a warm-up of the
+fonts the last build used (typeset into a box that is thrown away: loading them later costs
+the same, so the output is the same) before it waits. It is used only if the new
 document's predocument is the recorded one, character for character; the body file it gets
 then has those lines blank, so TeX's line numbers are unchanged, and the whole body file is
 put back for any later pass.
@@ -353,17 +354,16 @@ class Guess:
 
 
 def _guess(source: Path) -> Guess | None:
-    """The record of ``source``'s last build; for a post never built, the format of the
-    latest build in its folder (a site's posts share their preamble), without predocument."""
+    """The record of ``source``'s last build; for a post never built, that of the latest
+    build in its folder (a site's posts share their preamble: the template puts a post's
+    title and metadata after ``\\begin{document}``)."""
     records = _records()
     key = _key(source)
     entry = records.get(key)
-    sibling = False
     if not isinstance(entry, dict):
         folder = str(Path(key).parent)
         entry = next((value for other, value in reversed(records.items())
                       if str(Path(other).parent) == folder), None)
-        sibling = True
     if not isinstance(entry, dict):
         return None
     engine, name, digest = entry.get("engine"), entry.get("format"), entry.get("predocument")
@@ -373,7 +373,7 @@ def _guess(source: Path) -> Guess | None:
     limit = entry.get("timeout")
     timeout = float(limit) if isinstance(limit, (int, float)) and 0 < limit <= 86400 \
         else Options.timeout
-    if sibling or not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+    if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
         return Guess(str(engine), name, None, [], timeout)
     warm = entry.get("warm_up")
     features = [str(f) for f in warm if f in _WARM_UPS] if isinstance(warm, list) else []

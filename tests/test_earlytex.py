@@ -280,16 +280,17 @@ def test_predocument_and_warm_up_give_the_same_pages(tmp_path: Path, env: dict[s
 
 
 def test_a_changed_predocument_is_not_used(tmp_path: Path, env: dict[str, str]) -> None:
-    """A new title changes the lines before ``\\begin{document}`` (not the format): the early
-    process ran the old ones, so it is not used; the PDF has the new title; the next build
-    uses the new predocument, and the old one's file is removed."""
+    """A macro in the front matter changes the lines before ``\\begin{document}`` (not the
+    format): the early process ran the old ones, so it is not used; the PDF has the new
+    title; the next build uses the new predocument, and the old one's file is removed."""
     post = tmp_path / "post.md"
     post.write_text(POST, encoding="utf-8")
     assert _build(tmp_path, env).returncode == 0
     formats = tmp_path / "xdg" / "md2tex" / "formats"
     old = sorted(formats.glob("predocument-*.tex"))
     assert len(old) == 1
-    post.write_text(POST.replace("title: Early", "title: Renamed"), encoding="utf-8")
+    macro = "title: Renamed\nmacros:\n  RR: '\\mathbb{R}'"
+    post.write_text(POST.replace("title: Early", macro), encoding="utf-8")
     second = _build(tmp_path, env, "-vv")
     assert second.returncode == 0, second.stderr
     assert "and its predocument" in second.stderr
@@ -306,8 +307,8 @@ def test_a_changed_predocument_is_not_used(tmp_path: Path, env: dict[str, str]) 
 
 def test_a_new_post_starts_with_the_format_of_its_folder(tmp_path: Path,
                                                          env: dict[str, str]) -> None:
-    """A post never built before: TeX starts early with the format of the latest build in
-    the same folder (without a predocument: that one belongs to the other post)."""
+    """A post never built before: TeX starts early with the format and predocument of the
+    latest build in the same folder (its title and metadata come after them)."""
     (tmp_path / "post.md").write_text(POST, encoding="utf-8")
     assert _build(tmp_path, env).returncode == 0
     (tmp_path / "second.md").write_text(POST.replace("title: Early", "title: Second"),
@@ -315,9 +316,10 @@ def test_a_new_post_starts_with_the_format_of_its_folder(tmp_path: Path,
     proc = run_md2tex(["second.md", "-o", "second.pdf", "-vv"], cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr
     started = [line for line in proc.stderr.splitlines() if "early TeX: started" in line]
-    assert len(started) == 1 and "predocument" not in started[0]
+    assert len(started) == 1 and "and its predocument" in started[0]
     assert EARLY in proc.stderr
     assert pdf_info(tmp_path / "second.pdf")["Title"] == "Second"
+    assert "Second" in pdf_text(tmp_path / "second.pdf")
     _nothing_left(tmp_path)
 
 

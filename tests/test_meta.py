@@ -75,12 +75,14 @@ def test_front_matter_fills_title_author_date_abstract() -> None:
     doc = convert("---\ntitle: \"My #1 post: 100% & more\"\nsubtitle: Sub_title\n"
                   "author: [Ada Lovelace, Charles Babbage]\ndate: 2018-06-19 22:19:42 +0800\n"
                   "tags: [x_y, z]\ncategories: junk\ndescription: About $5 & 10%.\n---\n\nBody\n")
-    pre = preamble_of(doc.tex)
-    assert "\\title{My \\#1 post: 100\\% \\& more\\\\[0.3em]\\large Sub\\_title}" in pre
-    assert "\\author{Ada Lovelace \\and Charles Babbage}" in pre
-    assert "\\date{19 June 2018}" in pre
-    assert "pdfkeywords={x\\_y, z, junk}" in pre
-    assert "pdftitle={My \\#1 post: 100\\% \\& more}" in pre
+    # after \begin{document}, before \maketitle: what precedes it is the same for every post
+    front = doc.tex.partition("\\begin{document}")[2].partition("\\maketitle")[0]
+    assert "\\title{My \\#1 post: 100\\% \\& more\\\\[0.3em]\\large Sub\\_title}" in front
+    assert "\\author{Ada Lovelace \\and Charles Babbage}" in front
+    assert "\\date{19 June 2018}" in front
+    assert "pdfkeywords={x\\_y, z, junk}" in front
+    assert "pdftitle={My \\#1 post: 100\\% \\& more}" in front
+    assert "My \\#1" not in preamble_of(doc.tex)
     assert "\\begin{abstract}\nAbout \\$5 \\& 10\\%.\n\\end{abstract}" in doc.tex
     assert "\\maketitle" in doc.tex
 
