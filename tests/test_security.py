@@ -194,3 +194,23 @@ def test_sandbox_hides_home_and_tmp(tmp_path: Path) -> None:
     assert (work / "ok").exists()
     assert done.stdout.strip() == "0"
     assert "Read-only" in done.stderr or "Permission" in done.stderr
+
+
+def test_pdfcheck_skips_font_programs_but_never_object_streams() -> None:
+    """A name inside an embedded font program is binary no reader parses (not a finding);
+    the same bytes in a stream that says it is an object stream are still read."""
+    import zlib
+
+    action = zlib.compress(b"<< /S /JavaScript /JS (app.alert(1)) >>")
+
+    def pdf(dictionary: bytes) -> bytes:
+        return (b"%PDF-1.5\n1 0 obj\n<< /Type /Catalog >>\nendobj\n2 0 obj\n" + dictionary
+                + b"\nstream\n" + action + b"\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n")
+
+    font = pdf(b"<< /Length1 100 /Length2 200 /Length3 0 /Filter /FlateDecode >>")
+    assert pdfcheck.inspect(font) == []
+    assert any(b"JavaScript" in chunk for chunk in pdfcheck.chunks(font))  # still all bytes
+    sneaky = pdf(b"<< /Type /ObjStm /N 1 /First 4 /Length1 9 /Filter /FlateDecode >>")
+    assert "/JavaScript" in [f.what for f in pdfcheck.inspect(sneaky)]
+    content = pdf(b"<< /Filter /FlateDecode >>")
+    assert "/JavaScript" in [f.what for f in pdfcheck.inspect(content)]
