@@ -85,13 +85,25 @@ def test_an_edited_body_reuses_the_rest_and_matches_a_fresh_conversion(tmp_path:
     fresh = _convert(post, {**env, "MD2TEX_MEMO": "0"})
     assert edited["tex"] == fresh["tex"]
     assert "A new paragraph" in str(edited["tex"])
-    # a new title: the front matter and the template are filled anew, and correctly
-    post.write_text(POST.replace("title: Remembered", "title: Renamed"), encoding="utf-8")
+    # a new title, author, description and tags: the front matter is parsed anew; the
+    # template's skeleton has a marker for each of them, so Jinja is still not needed
+    other = (POST.replace("title: Remembered", "title: Renamed & 100%")
+             .replace("author: A. Writer", "author: [B, C]")
+             .replace("tags: [one, two]", "tags: [three]")
+             .replace("description: What", "description: How"))
+    post.write_text(other, encoding="utf-8")
     renamed = _convert(post, env)
-    assert "yaml" in renamed["loaded"] and "jinja2" in renamed["loaded"]
-    assert "pygments" not in renamed["loaded"]
-    assert "\\title{Renamed" in str(renamed["tex"])
+    assert renamed["loaded"] == ["yaml"]
+    tex = str(renamed["tex"])
+    assert "\\title{Renamed \\& 100\\%}" in tex and "\\author{B \\and C}" in tex
+    assert "pdfkeywords={three}" in tex and "How a rebuild" in tex
     assert renamed["tex"] == _convert(post, {**env, "MD2TEX_MEMO": "0"})["tex"]
+    # no description: the abstract goes (the template tests it), through a new skeleton
+    post.write_text(other.replace("description: How a rebuild does not parse again.\n", ""),
+                    encoding="utf-8")
+    bare = _convert(post, env)
+    assert "jinja2" in bare["loaded"] and "\\begin{abstract}" not in str(bare["tex"])
+    assert bare["tex"] == _convert(post, {**env, "MD2TEX_MEMO": "0"})["tex"]
 
 
 def test_values_come_back_exactly_or_are_not_stored(private: Path) -> None:
@@ -138,3 +150,12 @@ def test_pruning_keeps_the_newest(private: Path, monkeypatch: pytest.MonkeyPatch
         os.utime(private / "p" / f"k{n}.json", (n, n))
     memo._prune(private / "p")
     assert sorted(p.stem for p in (private / "p").glob("*.json")) == ["k3", "k4", "k5"]
+
+
+def test_the_skeleton_key_ignores_what_the_template_never_reads() -> None:
+    from md2tex import template
+
+    names = template._names(template._builtin_source())
+    assert {b"title", b"body", b"pdf", b"features", b"var"} <= names
+    assert b"page" not in names and b"keywords" not in names
+    assert b"page" in template._names(b"x ((( page.title ))) y ((* if page *))z((* endif *))")
