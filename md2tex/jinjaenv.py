@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
@@ -14,6 +13,7 @@ from typing import Any
 import jinja2
 
 from .diagnostics import InputError, error
+from .memo import private_dir
 from .template import DEFAULT_TEMPLATE
 
 
@@ -36,16 +36,8 @@ class _BytecodeCache(jinja2.FileSystemBytecodeCache):
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
     """``$XDG_CACHE_HOME/md2tex/jinja`` (or ``~/.cache/...``), only if it is this user's and
     nobody else can write there (compiled templates are code)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    directory = Path(base) / "md2tex" / "jinja"
-    try:
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        info = directory.stat()
-    except OSError:
-        return None
-    if info.st_uid != os.getuid() or info.st_mode & 0o022:
-        return None
-    return _BytecodeCache(str(directory))
+    directory = private_dir("jinja")
+    return None if directory is None else _BytecodeCache(str(directory))
 
 
 def _environment(loaders: list[jinja2.BaseLoader]) -> jinja2.Environment:

@@ -37,12 +37,12 @@ _MAX_BYTES = 4 << 20
 _DATE, _DATETIME = "\0date", "\0datetime"
 
 
-@cache
-def _root() -> Path | None:
-    if os.environ.get(ENV, "1").strip().lower() in ("0", "no", "off", "false"):
-        return None
+def private_dir(name: str) -> Path | None:
+    """``$XDG_CACHE_HOME/md2tex/NAME`` (or ``~/.cache/...``), made if missing, but only if it
+    is this user's and nobody else can write there (for caches whose content becomes code
+    or LaTeX)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    directory = Path(base) / "md2tex" / "memo"
+    directory = Path(base) / "md2tex" / name
     try:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         info = directory.stat()
@@ -51,6 +51,13 @@ def _root() -> Path | None:
     if info.st_uid != os.getuid() or info.st_mode & 0o022:
         return None
     return directory
+
+
+@cache
+def _root() -> Path | None:
+    if os.environ.get(ENV, "1").strip().lower() in ("0", "no", "off", "false"):
+        return None
+    return private_dir("memo")
 
 
 @cache
