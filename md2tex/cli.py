@@ -54,10 +54,10 @@ def build_pdf(document: Document, output: Path, source: Path | None = None) -> B
 
     if source is None:
         return build(document, output)
-    from . import earlytex
+    from . import earlytex, lastbuild
 
     result = build(document, output, early=earlytex.claim(wait=15))
-    earlytex.record(source, document)
+    lastbuild.record(source, document)
     return result
 
 
