@@ -62,8 +62,9 @@ def _root() -> Path | None:
 
 @cache
 def library_id(module: str) -> str | None:
-    """Identifies an installed library without importing it: the hash of its top-level
-    source file (which carries its version). None if it is not installed."""
+    """Identifies an installed library (or one of md2tex's own modules) without importing
+    it: the hash of its source file (a library's top-level one carries its version). None
+    if it is not installed."""
     import importlib.util
 
     try:

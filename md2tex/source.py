@@ -90,7 +90,8 @@ def _parse_yaml(yaml_text: str, path: str) -> tuple[dict[str, Any], list[Diagnos
             error("front-matter", "front matter is larger than 256 KiB", 2, path=path)])
     # a rebuild parses the same front matter again: remembered, PyYAML is not even imported
     library = memo.library_id("yaml")
-    name = memo.key("front-matter", library or "", yaml_text)
+    name = memo.key("front-matter", library or "", memo.library_id("md2tex.yamlload") or "",
+                    yaml_text)
     loaded = memo.get("yaml", name) if library else None
     if loaded is None:
         from .yamlload import load_front_matter

@@ -87,7 +87,9 @@ def _skeleton(values: Mapping[str, Any]) -> tuple[str, dict[str, Any], dict[str,
                          sort_keys=True, ensure_ascii=False, default=_repr)
     except (TypeError, ValueError, OSError):
         return None
-    return memo.key("template", library, hashlib.sha256(source).hexdigest(), key), marked, texts
+    own = [memo.library_id(f"md2tex.{m}") or "" for m in ("template", "jinjaenv")]
+    return (memo.key("template", library, *own, hashlib.sha256(source).hexdigest(), key),
+            marked, texts)
 
 
 def _names(source: bytes) -> set[bytes]:
