@@ -220,10 +220,17 @@ def format_name(engine: str, split: Split) -> str | None:
 def _applicable(document: Document) -> tuple[Split, str] | None:
     if not getattr(document.options, "format_cache", True) or document.engine not in ENGINES:
         return None
-    split = split_tex(document.tex, document.engine)
+    return _plan(document.engine, document.tex)
+
+
+@lru_cache(maxsize=8)
+def _plan(engine: str, tex: str) -> tuple[Split, str] | None:
+    """The split and format name of a document (~1 ms; a single build asks up to three
+    times: the early TeX check, the build, the record for the next build)."""
+    split = split_tex(tex, engine)
     if split is None:
         return None
-    name = format_name(document.engine, split)
+    name = format_name(engine, split)
     return (split, name) if name else None
 
 

@@ -66,9 +66,7 @@ def _lexer(language: str) -> Any:
 
 
 def _memo_name(*parts: str) -> str | None:
-    library = memo.library_id("pygments")
-    own = memo.library_id("md2tex.highlight") or ""  # this code, too: a change is a miss
-    return memo.key(*parts, library, own) if library else None
+    return memo.name_for("pygments", "md2tex.highlight", *parts)
 
 
 def known_language(language: str) -> bool:

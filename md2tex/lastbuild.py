@@ -149,9 +149,10 @@ def record(source: Path, document: Document) -> None:
                 digest = hashlib.sha256(split[0].encode("utf-8")).hexdigest()[:24]
                 entry["predocument"] = digest
                 entry["warm_up"] = warm_up_features(body)
-                if not predocument_file(digest).is_file():
-                    predocument_file(digest).parent.mkdir(parents=True, exist_ok=True)
-                    write_atomic(predocument_file(digest), split[0].encode("utf-8"))
+                path = predocument_file(digest)
+                if not path.is_file():
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    write_atomic(path, split[0].encode("utf-8"))
             if records.get(key) == entry:
                 return
             records.pop(key, None)

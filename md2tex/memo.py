@@ -77,6 +77,16 @@ def library_id(module: str) -> str | None:
         return None
 
 
+def name_for(library: str, module: str, *parts: str) -> str | None:
+    """The name of what md2tex's ``module`` made with ``library`` from exactly ``parts``
+    (both sources are part of it: a change to either is a miss); None if the library is not
+    installed."""
+    library_source = library_id(library)
+    if library_source is None:
+        return None
+    return key(*parts, library_source, library_id(module) or "")
+
+
 def key(*parts: str) -> str:
     """The name of a result that depends on exactly ``parts`` (and md2tex's version)."""
     digest = hashlib.sha256()

@@ -89,15 +89,13 @@ def _parse_yaml(yaml_text: str, path: str) -> tuple[dict[str, Any], list[Diagnos
         raise InputError("front matter too large", [
             error("front-matter", "front matter is larger than 256 KiB", 2, path=path)])
     # a rebuild parses the same front matter again: remembered, PyYAML is not even imported
-    library = memo.library_id("yaml")
-    name = memo.key("front-matter", library or "", memo.library_id("md2tex.yamlload") or "",
-                    yaml_text)
-    loaded = memo.get("yaml", name) if library else None
+    name = memo.name_for("yaml", "md2tex.yamlload", "front-matter", yaml_text)
+    loaded = memo.get("yaml", name) if name is not None else None
     if loaded is None:
         from .yamlload import load_front_matter
 
         loaded = load_front_matter(yaml_text, path)
-        if library:
+        if name is not None:
             memo.put("yaml", name, loaded)
     if loaded is None:
         return {}, []

@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -61,9 +62,8 @@ def _fill(skeleton: str, texts: Mapping[str, str]) -> str:
 def _skeleton(values: Mapping[str, Any]) -> tuple[str, dict[str, Any], dict[str, str]] | None:
     """(the skeleton's memo name, the values with markers in place of the texts, marker ->
     text), or None when the values do not allow a skeleton."""
-    library = memo.library_id("jinja2")
     pdf = values.get("pdf")
-    if library is None or not isinstance(pdf, Mapping):
+    if not isinstance(pdf, Mapping):
         return None
     marked = dict(values)
     marked_pdf = dict(pdf)
@@ -87,14 +87,16 @@ def _skeleton(values: Mapping[str, Any]) -> tuple[str, dict[str, Any], dict[str,
                          sort_keys=True, ensure_ascii=False, default=_repr)
     except (TypeError, ValueError, OSError):
         return None
-    own = [memo.library_id(f"md2tex.{m}") or "" for m in ("template", "jinjaenv")]
-    return (memo.key("template", library, *own, hashlib.sha256(source).hexdigest(), key),
-            marked, texts)
+    name = memo.name_for("jinja2", "md2tex.template", "template",
+                         memo.library_id("md2tex.jinjaenv") or "",
+                         hashlib.sha256(source).hexdigest(), key)
+    return None if name is None else (name, marked, texts)
 
 
-def _names(source: bytes) -> set[bytes]:
-    return {name for expression in _EXPRESSION.findall(source)
-            for name in _NAME.findall(expression)}
+@lru_cache(maxsize=4)
+def _names(source: bytes) -> frozenset[bytes]:
+    return frozenset(name for expression in _EXPRESSION.findall(source)
+                     for name in _NAME.findall(expression))
 
 
 def _repr(value: Any) -> str:
