@@ -93,6 +93,29 @@ def _tex_pids_below(pid: int) -> list[int]:
     return found
 
 
+def _is_format_dump(pid: int) -> bool:
+    try:
+        return b"-ini" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return True
+
+
+def _spinning_tex_pids(pid: int) -> list[int]:
+    """The TeX runs below pid that stay alive for a second: the spinning document.
+
+    A first build also dumps a format (``pdflatex -ini``), a short run that must not be the
+    one killed: dumps are left out, and only runs seen alive twice, a second apart, count.
+    """
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        before = {p for p in _tex_pids_below(pid) if not _is_format_dump(p)}
+        time.sleep(1.0)
+        stayed = sorted(before & set(_tex_pids_below(pid)))
+        if stayed:
+            return stayed
+    return []
+
+
 def test_tex_killed_mid_run(tmp_path: Path) -> None:
     """A TeX process killed from outside: exit 3, a clear message, nothing half-written."""
     template = tmp_path / "loop.tex.j2"
@@ -111,13 +134,8 @@ def test_tex_killed_mid_run(tmp_path: Path) -> None:
                              "--timeout", "60"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
     try:
-        deadline = time.monotonic() + 30
-        pids: list[int] = []
-        while time.monotonic() < deadline and not pids:
-            time.sleep(0.2)
-            pids = _tex_pids_below(proc.pid)
-        assert pids, "TeX never started"
-        time.sleep(0.5)
+        pids = _spinning_tex_pids(proc.pid)
+        assert pids, "the spinning TeX run never started"
         for pid in pids:
             os.kill(pid, signal.SIGKILL)
         _, stderr = proc.communicate(timeout=30)
