@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from . import mathtable
+from .macros import read_group
 from .mathscan import BIG, DIMEN_PRIMITIVES, Scanner
 
 _CE_ARROW = re.compile(r"\s*(<-->|<=>>|<<=>|<=>|<->|->|<-)((?:\[[^\]]*\]){0,2})\s*")
@@ -96,24 +97,24 @@ class ChemistryChecks(Scanner):
         j = end
         while j < len(text) and text[j] in " \t\n":
             j += 1
-        group = _ce_group(text, j)
+        group = read_group(text, j)
         if name == "bond":
-            if group is None or text[j + 1 : group - 1] not in _CE_BONDS:
+            if group is None or group[0] not in _CE_BONDS:
                 self.err(pos, "math-ce", "\\bond{...} needs one of mhchem's bond names "
                          "(- = # 1 2 3 ~ ~- ~= ~-- -~- ... .... -> <-)")
                 return -1
-            return group
+            return group[1]
         if name == "ce":
             if group is None:
                 self.err(pos, "math-ce", "\\ce inside \\ce{...} needs its argument in braces")
                 return -1
-            inner = (text[j + 1 : group - 1], k, k)
+            inner = (group[0], k, k)
             before = len(self.edits)
             self.ce_arg(inner, pos)
             for e in self.edits[before:]:  # an edit of the inner text, moved into place
-                edits.append((j + 1, group - 1, e.text))
+                edits.append((j + 1, group[1] - 1, e.text))
             del self.edits[before:]
-            return group
+            return group[1]
         info = mathtable.macro(name)
         mj = mathtable.mathjax_only().get(name)
         if info is None and mj is not None and mj.latex_equivalent.isalpha() and not mj.args:
@@ -129,11 +130,11 @@ class ChemistryChecks(Scanner):
                 if j < len(text) and text[j] == "[":
                     bad = True
                     break
-                arg = _ce_group(text, j)
+                arg = read_group(text, j)
                 if arg is None:
                     bad = True
                     break
-                stop = arg
+                stop = arg[1]
             if info.optional and text[stop:].lstrip().startswith("["):
                 bad = True
         if bad:
@@ -191,24 +192,3 @@ def pu(text: str) -> str | None:
     if units is None:
         return None
     return f"{number}\\,{units}" if number else units
-
-
-def _ce_group(text: str, j: int) -> int | None:
-    """The index after the braced group starting at ``text[j]`` (None if there is none)."""
-    if j >= len(text) or text[j] != "{":
-        return None
-    depth = 0
-    k = j
-    while k < len(text):
-        c = text[k]
-        if c == "\\":
-            k += 2
-            continue
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return k + 1
-        k += 1
-    return None

@@ -13,6 +13,7 @@ import difflib
 import re
 
 from . import mathtable
+from .macros import read_group
 from .mathscan import DIMEN_RE, Frame, Scanner
 
 #: display environments turned into their inner forms when mixed with other math
@@ -282,7 +283,6 @@ class EnvironmentChecks(Scanner):
 
     @staticmethod
     def raw_group(s: str, k: int) -> int:
-        from .macros import read_group
         g = read_group(s, k)
         return g[1] if g is not None else len(s)
 
