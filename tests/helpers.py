@@ -169,6 +169,33 @@ def run_md2tex(args: Sequence[str | os.PathLike[str]], cwd: Path | None = None,
                           stdin=None if data is not None else subprocess.DEVNULL)
 
 
+def looping_template(directory: Path) -> Path:
+    """A template whose TeX run never ends: it spins at ``\\begin{document}``, after the
+    preamble (and so after a dumped format). A looping formula such as ``\\def\\x{\\x}\\x``
+    cannot do it: the math checker refuses that before TeX runs."""
+    template = directory / "loop.tex.j2"
+    template.write_text('((* extends "article.tex.j2" *))\n'
+                        "((* block preamble *))((( super() )))\n"
+                        "\\def\\mdspin{\\mdspin}\\AtBeginDocument{\\mdspin}\n"
+                        "((* endblock *))\n", encoding="utf-8")
+    return template
+
+
+def cmdline(pid: int | str) -> bytes:
+    """A process's command line, NUL-separated (empty once the process has gone)."""
+    try:
+        return Path("/proc", str(pid), "cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def processes_mentioning(text: str | Path) -> list[int]:
+    """The processes whose command line contains ``text`` (e.g. a test's private temp dir)."""
+    needle = str(text).encode()
+    return [int(p.name) for p in Path("/proc").iterdir()
+            if p.name.isdigit() and needle in cmdline(p.name)]
+
+
 def env_without_tex() -> dict[str, str]:
     """An environment whose PATH holds only the Python interpreter's folder (no TeX)."""
     env = dict(os.environ)

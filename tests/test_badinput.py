@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import cmdline, looping_template, processes_mentioning
 
 import md2tex
 from md2tex.cli import main
@@ -96,7 +97,7 @@ def test_loop_is_killed_and_cleaned_up(tmp_path: Path, monkeypatch: pytest.Monke
     out = tmp_path / "loop.pdf"
     out.write_bytes(b"%PDF earlier good output")
     doc = md2tex.convert("A post.\n", md2tex.Options(timeout=3,
-                                                      template=_looping_template(tmp_path)))
+                                                      template=looping_template(tmp_path)))
     started = time.monotonic()
     with pytest.raises(md2tex.BuildError) as info:
         md2tex.build_pdf(doc, out)
@@ -104,27 +105,7 @@ def test_loop_is_killed_and_cleaned_up(tmp_path: Path, monkeypatch: pytest.Monke
     assert info.value.diagnostics[0].code == "tex-timeout"
     assert out.read_bytes() == b"%PDF earlier good output"
     assert list(builds.iterdir()) == []
-    stray = [p for p in Path("/proc").iterdir() if p.name.isdigit()
-             and str(builds).encode() in _cmdline(p)]
-    assert stray == []
-
-
-def _looping_template(tmp_path: Path) -> Path:
-    """A template that makes TeX loop. (A looping formula such as ``\\def\\x{\\x}\\x`` is
-    refused by the math checker before TeX runs, so the loop comes from the template.)"""
-    template = tmp_path / "loop.tex.j2"
-    template.write_text('((* extends "article.tex.j2" *))\n'
-                        "((* block preamble *))((( super() )))\n"
-                        "\\def\\mdspin{\\mdspin}\\AtBeginDocument{\\mdspin}\n"
-                        "((* endblock *))\n", encoding="utf-8")
-    return template
-
-
-def _cmdline(p: Path) -> bytes:
-    try:
-        return (p / "cmdline").read_bytes()
-    except OSError:
-        return b""
+    assert processes_mentioning(builds) == []
 
 
 @needs_tex
@@ -187,13 +168,11 @@ def test_ctrl_c_leaves_nothing_behind(tmp_path: Path) -> None:
     out = tmp_path / "loop.pdf"
     env = {**os.environ, "TMPDIR": str(builds)}
     proc = subprocess.Popen([sys.executable, "-m", "md2tex", str(src), "-o", str(out),
-                             "--template", str(_looping_template(tmp_path)),
+                             "--template", str(looping_template(tmp_path)),
                              "--timeout", "30"], env=env, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not any(
-            str(builds).encode() in _cmdline(p)
-            and b"-interaction=nonstopmode" in _cmdline(p)
-            for p in Path("/proc").iterdir() if p.name.isdigit()):
+            b"-interaction=nonstopmode" in cmdline(pid) for pid in processes_mentioning(builds)):
         time.sleep(0.1)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=15)
@@ -202,5 +181,4 @@ def test_ctrl_c_leaves_nothing_behind(tmp_path: Path) -> None:
     assert not out.exists()
     time.sleep(0.2)
     assert list(builds.iterdir()) == []
-    assert not [p for p in Path("/proc").iterdir() if p.name.isdigit()
-                and str(builds).encode() in _cmdline(p)]
+    assert processes_mentioning(builds) == []

@@ -17,10 +17,13 @@ import pytest
 from helpers import (
     TRAP,
     TRAP_MACROS,
+    cmdline,
+    looping_template,
     md2tex_cmd,
     needs_tex,
     pdf_info,
     pdf_text,
+    processes_mentioning,
     run_md2tex,
     trap_template,
 )
@@ -45,24 +48,10 @@ def env(tmp_path: Path) -> dict[str, str]:
 def _nothing_left(tmp_path: Path) -> None:
     builds = tmp_path / "builds"
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and (list(builds.iterdir()) or _tex_procs(builds)):
+    while time.monotonic() < deadline and (list(builds.iterdir()) or processes_mentioning(builds)):
         time.sleep(0.05)
     assert list(builds.iterdir()) == []
-    assert _tex_procs(builds) == []
-
-
-def _tex_procs(builds: Path) -> list[str]:
-    found = []
-    for p in Path("/proc").iterdir():
-        if not p.name.isdigit():
-            continue
-        try:
-            cmdline = (p / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if str(builds).encode() in cmdline:
-            found.append(p.name)
-    return found
+    assert processes_mentioning(builds) == []
 
 
 def _build(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -155,11 +144,7 @@ def test_ctrl_c_with_an_early_process_leaves_nothing(tmp_path: Path,
                                                      env: dict[str, str]) -> None:
     """SIGINT once the early TeX process exists (while Python converts, or once it loops in
     the looping template's body): exit 130, no output, no work dir, no TeX left."""
-    loop = tmp_path / "loop.tex.j2"  # loops at \begin{document}: after the dumped preamble
-    loop.write_text('((* extends "article.tex.j2" *))\n'
-                    "((* block preamble *))((( super() )))\n"
-                    "\\def\\mdspin{\\mdspin}\\AtBeginDocument{\\mdspin}\n"
-                    "((* endblock *))\n", encoding="utf-8")
+    loop = looping_template(tmp_path)
     post = tmp_path / "post.md"
     post.write_text(POST, encoding="utf-8")
     assert _build(tmp_path, env).returncode == 0
@@ -171,10 +156,10 @@ def test_ctrl_c_with_an_early_process_leaves_nothing(tmp_path: Path,
                                  **env}, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not any(
-            re.search(rb"-interaction=(errorstopmode|scrollmode)", _cmdline(pid))
-            for pid in _tex_procs(builds)):
+            re.search(rb"-interaction=(errorstopmode|scrollmode)", cmdline(pid))
+            for pid in processes_mentioning(builds)):
         time.sleep(0.02)
-    assert _tex_procs(builds), "no early TeX process appeared"
+    assert processes_mentioning(builds), "no early TeX process appeared"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=20)
     # 130 from md2tex's handler; rarely (an interrupt in the first ~0.1 s of an early-start
@@ -184,13 +169,6 @@ def test_ctrl_c_with_an_early_process_leaves_nothing(tmp_path: Path,
     assert b"interrupted" in err and b"Traceback" not in err
     assert not (tmp_path / "post.pdf").exists()
     _nothing_left(tmp_path)
-
-
-def _cmdline(pid: str) -> bytes:
-    try:
-        return Path("/proc", pid, "cmdline").read_bytes()
-    except OSError:
-        return b""
 
 
 def test_stdin_and_tex_output_never_start_tex_early(tmp_path: Path,

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import cmdline, looping_template
 
 pytestmark = pytest.mark.skipif(shutil.which("pdflatex") is None, reason="needs pdflatex")
 
@@ -94,10 +95,7 @@ def _tex_pids_below(pid: int) -> list[int]:
 
 
 def _is_format_dump(pid: int) -> bool:
-    try:
-        return b"-ini" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return True
+    return b"-ini" in cmdline(pid).split(b"\0")
 
 
 def _spinning_tex_pids(pid: int) -> list[int]:
@@ -118,11 +116,7 @@ def _spinning_tex_pids(pid: int) -> list[int]:
 
 def test_tex_killed_mid_run(tmp_path: Path) -> None:
     """A TeX process killed from outside: exit 3, a clear message, nothing half-written."""
-    template = tmp_path / "loop.tex.j2"
-    template.write_text('((* extends "article.tex.j2" *))\n'
-                        "((* block preamble *))((( super() )))\n"
-                        "\\def\\mdspin{\\mdspin}\\AtBeginDocument{\\mdspin}\n"
-                        "((* endblock *))\n", encoding="utf-8")
+    template = looping_template(tmp_path)
     post = tmp_path / "post.md"
     post.write_text("# Hello\n\nA short post.\n", encoding="utf-8")
     out = tmp_path / "post.pdf"
