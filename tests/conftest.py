@@ -33,6 +33,13 @@ except ImportError:  # pragma: no cover - hypothesis is a test dependency
     pass
 
 
+@pytest.fixture()
+def format_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private user cache for the test; the folder where md2tex keeps its TeX formats."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    return tmp_path / "xdg" / "md2tex" / "formats"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: takes more than a few seconds (still run by "
                             "default; deselect with -m 'not slow')")

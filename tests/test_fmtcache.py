@@ -19,12 +19,6 @@ needs_poppler = pytest.mark.skipif(
     reason="needs poppler-utils (pdftotext, pdfinfo)")
 
 
-@pytest.fixture()
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    return tmp_path / "xdg" / "md2tex" / "formats"
-
-
 def test_split_keeps_line_numbers() -> None:
     tex = ("\\documentclass{article}\n% a comment\n\\usepackage[T1]{fontenc}\n\n"
            "\\usepackage{amsmath}\n\\newcommand{\\x}{y}\n\\usepackage{late}\n"
@@ -48,7 +42,7 @@ def test_split_refuses_what_it_cannot_dump() -> None:
     assert split is not None and split.prefix == "\\documentclass{article}\n"
 
 
-def test_not_for_other_engines(cache: Path) -> None:
+def test_not_for_other_engines(format_cache: Path) -> None:
     doc = md2tex.convert(GOOD, md2tex.Options(engine="lualatex"))
     with tempfile.TemporaryDirectory() as tmp:
         assert fmtcache.use_format(doc, Path(tmp)) is None
@@ -57,12 +51,12 @@ def test_not_for_other_engines(cache: Path) -> None:
 
 @needs_tex
 @needs_poppler
-def test_format_is_made_verified_used_and_identical(cache: Path, tmp_path: Path) -> None:
+def test_format_is_made_verified_used_and_identical(format_cache: Path, tmp_path: Path) -> None:
     doc = md2tex.convert(GOOD)
     first = md2tex.build_pdf(doc, tmp_path / "first.pdf")
-    formats = list(cache.glob("*.fmt"))
+    formats = list(format_cache.glob("*.fmt"))
     assert len(formats) == 1, "the first build dumps and verifies a format"
-    assert not list(cache.glob("*.bad")) and not list(cache.glob("*.tmp"))
+    assert not list(format_cache.glob("*.bad")) and not list(format_cache.glob("*.tmp"))
     assert first.runs == 1  # no references, no rerun
     # kept uncompressed (TeX loads it twice as fast): web2c's format header, not gzip's
     assert formats[0].read_bytes()[:4] == b"W2TX"
@@ -82,7 +76,7 @@ def test_format_is_made_verified_used_and_identical(cache: Path, tmp_path: Path)
 
 @needs_tex
 @needs_poppler
-def test_tex_error_lines_are_the_same_with_a_format(cache: Path, tmp_path: Path) -> None:
+def test_tex_error_lines_are_the_same_with_a_format(format_cache: Path, tmp_path: Path) -> None:
     doc = md2tex.convert(GOOD)
     md2tex.build_pdf(doc, tmp_path / "a.pdf")  # makes the format
     broken = replace(doc, tex=doc.tex.replace("Plain text follows.",
@@ -103,14 +97,14 @@ def test_tex_error_lines_are_the_same_with_a_format(cache: Path, tmp_path: Path)
 
 @needs_tex
 @needs_poppler
-def test_broken_format_falls_back_silently_and_is_disabled(cache: Path,
+def test_broken_format_falls_back_silently_and_is_disabled(format_cache: Path,
                                                            tmp_path: Path) -> None:
     doc = md2tex.convert(GOOD)
     md2tex.build_pdf(doc, tmp_path / "a.pdf")
-    (fmt,) = cache.glob("*.fmt")
+    (fmt,) = format_cache.glob("*.fmt")
     fmt.write_bytes(b"not a format")
     result = md2tex.build_pdf(doc, tmp_path / "b.pdf")
     assert result.pdf.read_bytes().startswith(b"%PDF")
-    assert (cache / f"{fmt.stem}.bad").exists()
+    assert (format_cache / f"{fmt.stem}.bad").exists()
     with tempfile.TemporaryDirectory() as tmp:
         assert fmtcache.use_format(doc, Path(tmp)) is None

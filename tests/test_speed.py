@@ -35,12 +35,6 @@ HEAVY = ("jinja2", "mistune", "pygments", "pylatexenc", "yaml", "md2tex.pipeline
          "md2tex.build", "md2tex.mathcheck")
 
 
-@pytest.fixture()
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    return tmp_path / "xdg" / "md2tex" / "formats"
-
-
 def test_cli_start_imports_nothing_heavy() -> None:
     code = ("import sys, md2tex.cli\n"
             f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))")
@@ -96,12 +90,12 @@ def test_xelatex_split_keeps_font_set_up_in_the_body() -> None:
 
 
 @needs_xetex
-def test_xelatex_format_is_made_used_and_keeps_the_text(cache: Path, tmp_path: Path) -> None:
+def test_xelatex_format_is_made_used_and_keeps_the_text(format_cache: Path, tmp_path: Path) -> None:
     doc = md2tex.convert(CJK)
     first = md2tex.build_pdf(doc, tmp_path / "first.pdf")
     assert first.runs == 1  # default page labels: no rerun for /PageLabels
-    (fmt,) = cache.glob("*.fmt")
-    assert not list(cache.glob("*.bad"))
+    (fmt,) = format_cache.glob("*.fmt")
+    assert not list(format_cache.glob("*.bad"))
     with tempfile.TemporaryDirectory() as tmp:
         use = fmtcache.use_format(doc, Path(tmp))
         assert use is not None and use.name == fmt.stem
@@ -120,7 +114,7 @@ def test_xelatex_format_is_made_used_and_keeps_the_text(cache: Path, tmp_path: P
 
 
 @needs_xetex
-def test_table_of_contents_settles(cache: Path, tmp_path: Path) -> None:
+def test_table_of_contents_settles(format_cache: Path, tmp_path: Path) -> None:
     result = md2tex.build_pdf(md2tex.convert(TOC), tmp_path / "toc.pdf")
     assert 2 <= result.runs <= 3  # the .toc is closed before its checksum: no endless rerun
     text = pdf_text(result.pdf)
