@@ -88,9 +88,9 @@ def _join_prewarm() -> None:
 
 
 def _interrupted() -> NoReturn:
-    """Ctrl-C outside a command's own handling: no early TeX left, the usual message and
-    status (click would say "Aborted!" and exit 1)."""
-    _discard_early()
+    """Ctrl-C: no early TeX left, the usual message and status (click would say "Aborted!"
+    and exit 1)."""
+    _discard_early()  # before the join: the prewarm thread holds the early process
     _join_prewarm()
     click.secho("md2tex: interrupted", fg="red", err=True)
     sys.exit(EXIT_INTERRUPTED)
@@ -333,11 +333,7 @@ def convert_command(source: Path, output: Path | None, keep_tex: bool, verbose: 
         _print_error(exc, verbose)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        if early_source is not None:
-            _discard_early()  # before the join: the prewarm thread holds the early process
-        _join_prewarm()
-        click.secho("md2tex: interrupted", fg="red", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        _interrupted()
     finally:
         if early_source is not None:
             _discard_early()

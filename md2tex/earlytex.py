@@ -4,20 +4,20 @@
 conversion) and ~250 ms in TeX, ~110 ms of which is pdflatex starting and loading its format
 before it reads a line of the document; done one after the other, they add up. Rebuilding a
 post after an edit is the common loop, and a rebuild almost always uses the dumped preamble
-format (``fmtcache``) of the last build of the same file. So the CLI's background prewarm
-thread, before anything else, looks up the format recorded for this input path on its last
-successful build (``last-formats.json`` in the format cache folder; for a post never built,
-the record of the latest build in its folder: a site's posts share a preamble) and launches
-TeX with it
-exactly as ``build.run_engine`` would (same limits, minimal environment, own session,
-registered for ``build.cancel_all``; under bwrap whenever bwrap is installed and not turned
-off, while the sandbox probe runs: ``sandbox.expected``; if the probe then says bwrap does
-not work here, the process is not used), in the same kind of private work dir,
-but without the source file: its first line, given on the command line, reads the file name
-from stdin. TeX loads the format while Python imports and converts, then waits. When the
-conversion is done, ``build.build_pdf`` writes the body file and hands TeX its name if the
-document's format is the guessed one; otherwise it kills the process, removes its work dir
-and builds normally (a wrong guess costs a little CPU, nothing else).
+format (``fmtcache``) of the last build of the same file. So the console script
+(``launch``), before the CLI is even imported, or else the CLI's background prewarm thread,
+looks up the format recorded for this input path on its last successful build
+(``lastbuild``; for a post never built, the record of the latest build in its folder: a
+site's posts share a preamble) and launches TeX with it exactly as ``build.run_engine``
+would (same limits, minimal environment, own session, registered for ``build.cancel_all``;
+under bwrap whenever bwrap is installed and not turned off, while the sandbox probe runs:
+``sandbox.expected``; if the probe then says bwrap does not work here, the process is not
+used), in the same kind of private work dir, but without the source file: its first line,
+given on the command line, reads the file name from stdin. TeX loads the format while Python
+imports and converts, then waits. When the conversion is done, ``build.build_pdf`` writes
+the body file and hands TeX its name if the document's format is the guessed one; otherwise
+it kills the process, removes its work dir and builds normally (a wrong guess costs a little
+CPU, nothing else).
 
 The record also keeps the last build's *predocument*: the body file's lines up to its
 ``\\begin{document}`` line (the template's definitions, the site's and the post's macros;
