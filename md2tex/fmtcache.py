@@ -44,6 +44,7 @@ from pathlib import Path
 from . import build
 from .diagnostics import Md2TexError
 from .document import Document
+from .memo import user_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +97,7 @@ class FormatUse:
 
 def cache_dir() -> Path:
     """Where formats live: ``$XDG_CACHE_HOME/md2tex/formats`` (or ``~/.cache/...``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "md2tex" / "formats"
+    return user_cache_dir("formats")
 
 
 def split_tex(tex: str, engine: str = "pdflatex") -> Split | None:

@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .memo import user_cache_dir
+
 log = logging.getLogger(__name__)
 
 #: what the engine can include, by the file's first bytes
@@ -131,8 +133,7 @@ def _kind(path: Path) -> str | None:
 
 def cache_dir() -> Path:
     """Where converted images are kept (``$XDG_CACHE_HOME/md2tex/images``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "md2tex" / "images"
+    return user_cache_dir("images")
 
 
 def convert_image(path: Path, kind: str) -> tuple[Path | None, str]:

@@ -37,12 +37,16 @@ _MAX_BYTES = 4 << 20
 _DATE, _DATETIME = "\0date", "\0datetime"
 
 
-def private_dir(name: str) -> Path | None:
-    """``$XDG_CACHE_HOME/md2tex/NAME`` (or ``~/.cache/...``), made if missing, but only if it
-    is this user's and nobody else can write there (for caches whose content becomes code
-    or LaTeX)."""
+def user_cache_dir(name: str) -> Path:
+    """md2tex's cache folder ``NAME``: ``$XDG_CACHE_HOME/md2tex/NAME`` (or ``~/.cache/...``)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    directory = Path(base) / "md2tex" / name
+    return Path(base) / "md2tex" / name
+
+
+def private_dir(name: str) -> Path | None:
+    """``user_cache_dir(name)``, made if missing, but only if it is this user's and nobody
+    else can write there (for caches whose content becomes code or LaTeX)."""
+    directory = user_cache_dir(name)
     try:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         info = directory.stat()
