@@ -53,6 +53,7 @@ from pathlib import Path
 from . import build, fmtcache, lastbuild, sandbox
 from .document import Document
 from .fmtcache import FormatUse
+from .memo import turned_off
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +184,7 @@ _settled = threading.Event()
 
 
 def enabled() -> bool:
-    return os.environ.get(ENV, "1").strip().lower() not in ("0", "no", "off", "false")
+    return not turned_off(ENV)
 
 
 def begin(source: Path, timeout: float | None) -> None:

@@ -57,9 +57,15 @@ def private_dir(name: str) -> Path | None:
     return directory
 
 
+def turned_off(variable: str) -> bool:
+    """Is the on-by-default switch ``variable`` (``MD2TEX_MEMO``, ``MD2TEX_EARLY_TEX``) set
+    to 0, no, off or false?"""
+    return os.environ.get(variable, "1").strip().lower() in ("0", "no", "off", "false")
+
+
 @cache
 def _root() -> Path | None:
-    if os.environ.get(ENV, "1").strip().lower() in ("0", "no", "off", "false"):
+    if turned_off(ENV):
         return None
     return private_dir("memo")
 
