@@ -69,6 +69,14 @@ def _memo_name(*parts: str) -> str | None:
     return memo.name_for("pygments", "md2tex.highlight", *parts)
 
 
+def _is_text(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _style_defs() -> str:
+    return str(_formatter_class()(commandprefix=COMMAND_PREFIX, style=STYLE).get_style_defs())
+
+
 def known_language(language: str) -> bool:
     name = _memo_name("lexer", language.strip().lower())
     if name is not None and memo.get("lexer", name) is True:
@@ -97,11 +105,7 @@ def highlight(code: str, language: str, linenos: bool = False, unicode: bool = T
     if linenos:
         options += ",numbers=left,numbersep=6pt"
     name = _memo_name("highlight", COMMAND_PREFIX, STYLE, options, language, code)
-    out = memo.get("code", name) if name is not None else None
-    if not isinstance(out, str):
-        out = _pygments(code, language, options)
-        if name is not None:
-            memo.put("code", name, out)
+    out = memo.recall("code", name, lambda: _pygments(code, language, options), _is_text)
     if not unicode:
         out = _NON_ASCII.sub(lambda m: _ascii_latex(m.group(0), missing), out)
     return out.strip("\n")
@@ -131,10 +135,5 @@ def _ascii_latex(ch: str, missing: Callable[[str], None] | None) -> str:
 def style_definitions() -> str:
     """The ``\\PY`` macro definitions for the preamble, emitted once per document."""
     name = _memo_name("style", COMMAND_PREFIX, STYLE)
-    defs = memo.get("style", name) if name is not None else None
-    if not isinstance(defs, str):
-        defs = str(_formatter_class()(commandprefix=COMMAND_PREFIX, style=STYLE)
-                   .get_style_defs())
-        if name is not None:
-            memo.put("style", name, defs)
+    defs = memo.recall("style", name, _style_defs, _is_text)
     return defs + "\n" + _STRAIGHT_QUOTES

@@ -21,9 +21,10 @@ import json
 import os
 import random
 import tempfile
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from . import __version__
 
@@ -35,6 +36,7 @@ MAX_FILES = 4000
 _PRUNE_CHANCE = 0.02
 _MAX_BYTES = 4 << 20
 _DATE, _DATETIME = "\0date", "\0datetime"
+T = TypeVar("T")
 
 
 def user_cache_dir(name: str) -> Path:
@@ -104,6 +106,20 @@ def key(*parts: str) -> str:
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\0\1")
     return digest.hexdigest()
+
+
+def recall(kind: str, name: str | None, make: Callable[[], T],
+           accept: Callable[[Any], bool] = lambda value: value is not None) -> T:
+    """The value remembered under ``name`` if ``accept`` takes it; else ``make()``'s, which
+    is then remembered. ``name`` None (see ``name_for``): nothing is remembered."""
+    if name is not None:
+        value = get(kind, name)
+        if accept(value):
+            return cast(T, value)
+    made = make()
+    if name is not None:
+        put(kind, name, made)
+    return made
 
 
 def get(kind: str, name: str) -> Any | None:

@@ -90,13 +90,7 @@ def _parse_yaml(yaml_text: str, path: str) -> tuple[dict[str, Any], list[Diagnos
             error("front-matter", "front matter is larger than 256 KiB", 2, path=path)])
     # a rebuild parses the same front matter again: remembered, PyYAML is not even imported
     name = memo.name_for("yaml", "md2tex.yamlload", "front-matter", yaml_text)
-    loaded = memo.get("yaml", name) if name is not None else None
-    if loaded is None:
-        from .yamlload import load_front_matter
-
-        loaded = load_front_matter(yaml_text, path)
-        if name is not None:
-            memo.put("yaml", name, loaded)
+    loaded = memo.recall("yaml", name, lambda: _load_yaml(yaml_text, path))
     if loaded is None:
         return {}, []
     if not isinstance(loaded, dict):
@@ -114,3 +108,9 @@ def _check_meta(meta: dict[Any, Any], path: str) -> list[Diagnostic]:
             out.append(warning("front-matter", f"front matter '{key}' should be text", 2,
                                path=path))
     return out
+
+
+def _load_yaml(yaml_text: str, path: str) -> Any:
+    from .yamlload import load_front_matter
+
+    return load_front_matter(yaml_text, path)

@@ -44,7 +44,6 @@ def render_template(values: Mapping[str, Any], template: Path | None = None) -> 
 
     tex = render(values, template)
     if found is not None:
-        name, marked, texts = found
         skeleton = render(marked, template)
         if skeleton.count(_marker("body")) == 1 and _fill(skeleton, texts) == tex:
             memo.put("template", name, skeleton)
