@@ -103,7 +103,7 @@ def _bwrap_works(exe: str) -> bool:
 
 def choose(exe: str) -> str:
     """Which isolation the next TeX run gets: ``"bwrap"`` or ``"none"``."""
-    wanted = os.environ.get("MD2TEX_ISOLATION", "auto").strip().lower()
+    wanted = _wanted()
     if wanted == NONE:
         return NONE
     with _probe_lock:
@@ -115,12 +115,17 @@ def choose(exe: str) -> str:
     return BWRAP if works else NONE
 
 
+def _wanted() -> str:
+    """``MD2TEX_ISOLATION``: auto (the default), bwrap or none."""
+    return os.environ.get("MD2TEX_ISOLATION", "auto").strip().lower()
+
+
 def expected(exe: str) -> str:
     """What ``choose`` will most likely say, without waiting for the probe: ``"bwrap"``
     whenever bwrap is installed and not turned off (``earlytex`` starts TeX under bwrap while
     the probe runs; if the probe then says "none", that process is not used). Never less
     isolation than ``choose``."""
-    wanted = os.environ.get("MD2TEX_ISOLATION", "auto").strip().lower()
+    wanted = _wanted()
     if wanted == NONE or shutil.which("bwrap") is None:
         return NONE
     return BWRAP
