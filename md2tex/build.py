@@ -7,17 +7,14 @@ whole process group killed on timeout. A failure is reported at the Markdown lin
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import logging
 import os
 import re
-import select
 import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,9 +48,10 @@ _LABEL_ENTRY = re.compile(r"^\\HyPL@Entry\{(.*)\}$", re.M)
 _DEFAULT_LABELS = ["0<</S/D>>"]
 MAX_RUNS = 4
 MAX_LOG_BYTES = 1 << 20
-_live: set[subprocess.Popen[bytes]] = set()
-_live_lock = threading.Lock()
-_cancelled = threading.Event()
+# one registry with the image helpers (sandbox.run_helper), so cancel_all stops them too
+_live = sandbox.LIVE
+_live_lock = sandbox.LIVE_LOCK
+_cancelled = sandbox.CANCELLED
 
 
 @dataclass(frozen=True)
@@ -122,12 +120,7 @@ def _environment(workdir: Path, exe: str) -> dict[str, str]:
 
 
 def _limits(timeout: float) -> list[str]:
-    prlimit = shutil.which("prlimit")
-    if not prlimit:
-        return []
-    cpu = int(timeout) + 5
-    return [prlimit, f"--cpu={cpu}", f"--fsize={512 * 1024 * 1024}",
-            f"--as={4 * 1024 * 1024 * 1024}", "--"]
+    return sandbox.limits(timeout)
 
 
 def run_engine(workdir: Path, engine: str, timeout: float, args: Sequence[str] = (),
@@ -210,36 +203,8 @@ def reset_cancel() -> None:
     _cancelled.clear()
 
 
-def _wait_exactly(proc: subprocess.Popen[bytes], timeout: float) -> None:
-    """Wait for ``proc`` and wake the moment it ends (a pidfd); ``Popen.wait(timeout)`` polls
-    with sleeps and can oversleep by 50 ms on every TeX run."""
-    try:
-        fd = os.pidfd_open(proc.pid)
-    except (AttributeError, OSError):
-        proc.wait(timeout=timeout)
-        return
-    try:
-        poller = select.poll()
-        poller.register(fd, select.POLLIN)
-        deadline = time.monotonic() + timeout
-        while not poller.poll(min(max(0, int((deadline - time.monotonic()) * 1000)), 1 << 30)):
-            if time.monotonic() >= deadline:
-                raise subprocess.TimeoutExpired(proc.args, timeout)
-    finally:
-        os.close(fd)
-    proc.wait()
-
-
-def _kill_group(proc: subprocess.Popen[bytes], only_survivors: bool = False) -> None:
-    # a sandboxed TeX is in its own session: collect it before its parent goes
-    below = sandbox.descendants(proc.pid) if proc.poll() is None else []
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    if not only_survivors:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=5)
-    if below:
-        sandbox.kill_and_reap(below)
+_wait_exactly = sandbox.wait_exactly
+_kill_group = sandbox.kill_group
 
 
 def _read_log(workdir: Path, jobname: str = TEX_NAME) -> str:

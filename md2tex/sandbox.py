@@ -9,6 +9,11 @@ run, and ``BuildResult.isolation`` says which one was used.
 
 ``MD2TEX_ISOLATION=none`` in the caller's environment turns bwrap off (for hosts where it
 misbehaves); ``MD2TEX_ISOLATION=bwrap`` makes a missing or broken bwrap an error instead.
+
+The rest of a child's safety lives here too, shared by TeX (``build.py``) and the helper
+programs that read a post's files (``run_helper``: ``rsvg-convert``): ``prlimit`` limits,
+a session of its own killed as a whole (``kill_group``), and one registry of running children
+(``LIVE``) that ``build.cancel_all`` empties on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -16,9 +21,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import select
 import shutil
+import signal
 import subprocess
 import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -38,6 +48,12 @@ _TOP_LINKS = ("/bin", "/lib", "/lib32", "/lib64", "/sbin", "/libx32")
 
 #: one probe at a time: a build waits for the CLI's background probe instead of repeating it
 _probe_lock = threading.Lock()
+
+#: every child process running now (TeX passes, image helpers): ``build.cancel_all`` kills
+#: them all, and once ``CANCELLED`` is set no new one starts
+LIVE: set[subprocess.Popen[bytes]] = set()
+LIVE_LOCK = threading.Lock()
+CANCELLED = threading.Event()
 
 
 class IsolationUnavailable(BuildError):
@@ -138,6 +154,124 @@ def wrap(cmd: list[str], workdir: Path, exe: str, isolation: str) -> list[str]:
     return cmd
 
 
+def limits(cpu_seconds: float, fsize: int = 512 * 1024 * 1024,
+           address_space: int = 4 * 1024 * 1024 * 1024) -> list[str]:
+    """The ``prlimit`` prefix: CPU seconds (``cpu_seconds`` + 5, so that the wall-clock
+    timeout normally fires first), largest file written, address space. Empty without
+    ``prlimit`` (then only the timeout and the group kill hold)."""
+    prlimit = shutil.which("prlimit")
+    if not prlimit:
+        return []
+    return [prlimit, f"--cpu={int(cpu_seconds) + 5}", f"--fsize={fsize}",
+            f"--as={address_space}", "--"]
+
+
+def _die_with_us() -> list[str]:
+    """``setpriv --pdeathsig KILL``: the child is killed by the kernel when the thread that
+    started it ends, even when md2tex itself is SIGKILLed and no ``finally`` runs (bwrap's
+    ``--die-with-parent`` then takes the sandbox's processes with it)."""
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "KILL", "--"] if setpriv else []
+
+
+def wait_exactly(proc: subprocess.Popen[bytes], timeout: float) -> None:
+    """Wait for ``proc`` and wake the moment it ends (a pidfd); ``Popen.wait(timeout)`` polls
+    with sleeps and can oversleep by 50 ms on every run. ``TimeoutExpired`` after
+    ``timeout`` seconds."""
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):
+        proc.wait(timeout=timeout)
+        return
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        deadline = time.monotonic() + timeout
+        while not poller.poll(min(max(0, int((deadline - time.monotonic()) * 1000)), 1 << 30)):
+            if time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(proc.args, timeout)
+    finally:
+        os.close(fd)
+    proc.wait()
+
+
+def kill_group(proc: subprocess.Popen[bytes], only_survivors: bool = False) -> None:
+    """SIGKILL ``proc``'s process group (it was started in a session of its own) and, for a
+    sandboxed child, every process below it, which bwrap put in another session. With
+    ``only_survivors`` the caller has already waited for ``proc`` itself."""
+    # a sandboxed child is in its own session: collect it before its parent goes
+    below = descendants(proc.pid) if proc.poll() is None else []
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    if not only_survivors:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
+    if below:
+        kill_and_reap(below)
+
+
+@dataclass(frozen=True)
+class HelperResult:
+    """How a ``run_helper`` child ended: its exit status (negative: killed by that signal),
+    whether the timeout killed it, the start of its stderr, and the isolation it ran under."""
+
+    returncode: int
+    timed_out: bool
+    stderr: str
+    isolation: str
+
+
+def run_helper(cmd: Sequence[str], workdir: Path, timeout: float, *,
+               address_space: int = 1024 * 1024 * 1024, fsize: int = 64 * 1024 * 1024,
+               env: Mapping[str, str] | None = None) -> HelperResult:
+    """Run a program that reads untrusted input (``rsvg-convert`` on a post's SVG) the way TeX
+    runs: under bwrap when it works here (``workdir``, a private folder holding its input,
+    is all it sees of the files and the only writable place), ``prlimit`` CPU, address space
+    and file size limits, an environment made from scratch, stdin closed, a session of its
+    own registered in ``LIVE`` (so ``build.cancel_all`` kills it), killed with everything
+    below it on timeout, error or interrupt, and by the kernel if md2tex dies first. Output
+    goes to files in ``workdir`` (the file size limit bounds them; a pipe it would not).
+    ``KeyboardInterrupt`` after ``build.cancel_all``."""
+    exe = cmd[0]
+    if CANCELLED.is_set():
+        raise KeyboardInterrupt
+    isolation = choose(exe)
+    full = [*limits(timeout, fsize, address_space), *_die_with_us(),
+            *wrap(list(cmd), workdir, exe, isolation)]
+    environment = dict(env) if env is not None else {
+        "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "HOME": str(workdir),
+        "XDG_CACHE_HOME": str(workdir / ".cache"), "TMPDIR": str(workdir)}
+    err_path = workdir / ".stderr"
+    with err_path.open("wb") as err:
+        proc = subprocess.Popen(full, cwd=workdir, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=err, env=environment,
+                                start_new_session=True)
+    with LIVE_LOCK:
+        LIVE.add(proc)
+    timed_out = False
+    try:
+        wait_exactly(proc, timeout)
+    except subprocess.TimeoutExpired:
+        kill_group(proc)
+        timed_out = True
+    except BaseException:
+        kill_group(proc)
+        raise
+    finally:
+        kill_group(proc, only_survivors=True)
+        with LIVE_LOCK:
+            LIVE.discard(proc)
+    if CANCELLED.is_set():
+        raise KeyboardInterrupt
+    try:
+        with err_path.open("rb") as fh:
+            stderr = fh.read(4096).decode("utf-8", "replace")
+    except OSError:
+        stderr = ""
+    return HelperResult(proc.returncode if proc.returncode is not None else -9, timed_out,
+                        stderr, isolation)
+
+
 def descendants(pid: int) -> list[int]:
     """Every process below ``pid`` (Linux ``/proc``; empty elsewhere). A sandboxed TeX runs
     in its own session and PID namespace, so killing our process group does not reach it
@@ -170,9 +304,6 @@ def descendants(pid: int) -> list[int]:
 
 def kill_and_reap(pids: list[int], wait: float = 3.0) -> None:
     """SIGKILL ``pids`` and wait (bounded) until they are gone."""
-    import signal
-    import time
-
     for p in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(p, signal.SIGKILL)
