@@ -435,7 +435,7 @@ def batch_command(directory: Path, out_dir: Path, to: str | None, jobs: int | No
 
     _setup_logging(verbose, quiet)
     try:
-        config = load_site_config(directory, config_file)
+        config = load_site_config(directory, config_file, safe=bool(kw.get("safe")))
     except Md2TexError as exc:
         _print_error(exc, verbose)
         sys.exit(EXIT_USAGE)

@@ -1,20 +1,85 @@
 """The Jinja environment: LaTeX-safe delimiters, the user's template directory first
-(imported only when ``template`` has to render: Jinja costs ~30 ms to import)."""
+(imported only when ``template`` has to render: Jinja costs ~30 ms to import).
+
+Every template renders in Jinja's sandbox, md2tex's own and ``--template`` ones too: a
+template may come with a site (``md2tex.yaml``), and a plain ``jinja2.Environment`` lets it
+reach Python (``cycler.__init__.__globals__.os``). Files a template extends or includes are
+read only from its own folder (symlinks resolved: no way out of it) and from md2tex's
+templates."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.exceptions import SecurityError
+from jinja2.loaders import split_template_path
+from jinja2.sandbox import SandboxedEnvironment
 
 from .diagnostics import InputError, error
 from .memo import private_dir
 from .template import DEFAULT_TEMPLATE
+
+#: the largest string or list ``*`` may make, and the largest integer ``**`` may make (bits)
+MAX_REPEAT = 1_000_000
+MAX_POWER_BITS = 4096
+#: Python errors a template's expressions can raise (``1/0``, ``[][1]``...): the template's
+#: fault, reported like a Jinja error
+_TEMPLATE_FAULTS = (ArithmeticError, LookupError, TypeError, ValueError, RecursionError)
+
+
+class _Sandbox(SandboxedEnvironment):
+    """Jinja's sandbox (no ``_`` attributes, no unsafe callables, bounded ``range``) with
+    ``*`` and ``**`` bounded too, so ``'x' * 10**12`` is an error, not all the memory."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any,
+                   right: Any) -> Any:
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if (isinstance(seq, (str, bytes, list, tuple)) and isinstance(times, int)
+                        and len(seq) * times > MAX_REPEAT):
+                    raise SecurityError(f"'*' would make more than {MAX_REPEAT} items")
+        elif (operator == "**" and isinstance(left, int) and isinstance(right, int)
+              and right > 0 and abs(left) > 1 and left.bit_length() * right > MAX_POWER_BITS):
+            raise SecurityError(f"'**' would make an integer over {MAX_POWER_BITS} bits")
+        return super().call_binop(context, operator, left, right)
+
+
+class _FolderLoader(jinja2.BaseLoader):
+    """Templates from one folder only: the resolved file (symlinks followed) must lie inside
+    it. Jinja's ``FileSystemLoader`` refuses ``..`` but follows a symlink anywhere."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = os.path.realpath(folder)
+
+    def get_source(self, environment: jinja2.Environment,
+                   template: str) -> tuple[str, str, Callable[[], bool]]:
+        path = os.path.realpath(os.path.join(self.folder, *split_template_path(template)))
+        if os.path.commonpath([path, self.folder]) != self.folder:
+            raise jinja2.TemplateNotFound(template, f"{template!r} leads outside the "
+                                          f"template's folder {self.folder}")
+        if not os.path.isfile(path):
+            raise jinja2.TemplateNotFound(template, f"{template!r} not found in "
+                                          f"{self.folder}")
+        with open(path, encoding="utf-8") as f:
+            contents = f.read()
+        mtime = os.path.getmtime(path)
+
+        def uptodate() -> bool:
+            try:
+                return os.path.getmtime(path) == mtime
+            except OSError:
+                return False
+
+        return contents, path, uptodate
 
 
 class _BytecodeCache(jinja2.FileSystemBytecodeCache):
@@ -35,13 +100,15 @@ class _BytecodeCache(jinja2.FileSystemBytecodeCache):
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
     """``$XDG_CACHE_HOME/md2tex/jinja`` (or ``~/.cache/...``), only if it is this user's and
-    nobody else can write there (compiled templates are code)."""
+    nobody else can write there (compiled templates are code). Its own file names: code
+    compiled for the sandbox (intercepted operators) differs from a plain environment's."""
     directory = private_dir("jinja")
-    return None if directory is None else _BytecodeCache(str(directory))
+    return None if directory is None else _BytecodeCache(str(directory),
+                                                         "__md2tex_sandbox_%s.cache")
 
 
 def _environment(loaders: list[jinja2.BaseLoader]) -> jinja2.Environment:
-    return jinja2.Environment(
+    return _Sandbox(
         loader=jinja2.ChoiceLoader(loaders),
         block_start_string="((*",
         block_end_string="*))",
@@ -67,18 +134,19 @@ def _package_loader() -> jinja2.BaseLoader:
 def environment(user_dir: str | None = None) -> jinja2.Environment:
     loaders: list[jinja2.BaseLoader] = []
     if user_dir:
-        loaders.append(jinja2.FileSystemLoader(user_dir))
+        loaders.append(_FolderLoader(user_dir))
     loaders.append(_package_loader())
     return _environment(loaders)
 
 
 def render(values: Mapping[str, Any], template: Path | None = None) -> str:
     """Fill the template (the user's file if given, else ours) with the document's values.
-    A broken user template is an InputError naming the template file and line."""
+    A broken or refused user template is an InputError naming the template file and line."""
     try:
         if template is not None:
-            env = environment(str(template.resolve().parent))
-            tpl = env.get_template(template.name)
+            resolved = template.resolve()
+            env = environment(str(resolved.parent))
+            tpl = env.get_template(resolved.name)
         else:
             tpl = environment(None).get_template(DEFAULT_TEMPLATE)
         return tpl.render(**values)
@@ -90,3 +158,9 @@ def render(values: Mapping[str, Any], template: Path | None = None) -> str:
         raise InputError(f"template {kind}", [error(
             "template", f"template {kind}: {exc.message or exc}", line, path=str(where))]) \
             from None
+    except _TEMPLATE_FAULTS as exc:
+        if template is None:
+            raise
+        raise InputError("template error", [error(
+            "template", f"template error: {type(exc).__name__}: {exc}",
+            path=str(template))]) from None

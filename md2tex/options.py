@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 ENGINES = ("pdflatex", "xelatex", "lualatex")
+#: a *plain* template variable: an option list (``margin=2cm, a4paper``, ``12pt``), no TeX.
+#: Variables land in the preamble as TeX (``\usepackage[VALUE]{geometry}``), so under
+#: ``--safe`` (whoever set them) and from a config found in the site, only these are accepted
+PLAIN_VARIABLE = re.compile(r"[A-Za-z0-9=,.\- ]{0,200}")
 
 
 @dataclass(frozen=True)
@@ -77,3 +82,24 @@ def options_from_front_matter(meta: Mapping[str, Any]) -> dict[str, Any]:
     if "engine" in out and out["engine"] not in ENGINES:
         del out["engine"]
     return out
+
+
+def unplain_variables(variables: Mapping[str, Any]) -> list[str]:
+    """The names (sorted) whose values are not plain option lists (``PLAIN_VARIABLE``)."""
+    return sorted(str(k) for k, v in variables.items()
+                  if not PLAIN_VARIABLE.fullmatch(str(v)))
+
+
+def check_variables(options: Options, path: str) -> None:
+    """Under ``--safe`` every template variable must be plain, from any source (``-V``, a
+    config file, ``Options``): otherwise it is raw TeX in the preamble, outside the math
+    whitelist. An InputError naming the variables."""
+    bad = unplain_variables(options.variables) if options.safe else []
+    if bad:
+        from .diagnostics import InputError, error
+
+        names = ", ".join(bad)
+        raise InputError(f"--safe: template variable {names} is not plain", [error(
+            "unsafe-variable", f"--safe: template variable {names} must be a plain option "
+            "list (letters, digits, '=', ',', '.', '-', spaces; at most 200 characters)",
+            path=path, hint="variables land in the preamble as TeX")])

@@ -15,7 +15,7 @@ from .highlight import style_definitions
 from .images import ImageResolver
 from .liquid import LiquidContext, render_liquid
 from .meta import template_values
-from .options import Options, options_from_front_matter
+from .options import Options, check_variables, options_from_front_matter
 from .parse import parse_markdown
 from .render import render_body
 from .safe import SafeMacros, Unsafe, load_site_macros
@@ -31,6 +31,7 @@ def convert(text: str, options: Options | None = None, path: str = "<string>") -
     options = options or Options()
     post = load_post(text, path)
     options = options.with_front_matter(post.meta)
+    check_variables(options, path)
     auto_notes: list[Diagnostic] = []
     if (options.engine == "pdflatex" and has_cjk(text)
             and "engine" not in options.cli_keys
