@@ -36,6 +36,7 @@ from typing import Any, Literal, NoReturn
 
 import yaml
 
+from . import mathengine
 from .diagnostics import InputError
 from .options import ENGINES, PLAIN_VARIABLE, Options, unplain_variables
 
@@ -110,6 +111,13 @@ def _as_bool(value: Any) -> bool:
 
 def _bool(value: Any, key: _Key) -> bool:
     return _as_bool(value)
+
+
+def _dollar(value: Any, key: _Key) -> bool | str:
+    mode = mathengine.dollar_mode(value)
+    if mode is None:
+        raise _Ignored("expected true, false or pandoc")
+    return mode
 
 
 def _choice(*choices: str) -> Step:
@@ -252,8 +260,9 @@ RULES: dict[str, Rule] = {
     "timeout": Rule("options", _positive(float), _capped(MAX_FOUND_TIMEOUT)),
     "lenient": Rule("options", _bool),
     "strict": Rule("options", _bool),
-    "dollar_math": Rule("options", _bool),
-    "equation_numbers": Rule("options", _choice("auto", "all", "none")),
+    "dollar_math": Rule("options", _dollar),
+    "math_engine": Rule("options", _choice(*mathengine.ENGINES)),
+    "equation_numbers": Rule("options", _choice(*mathengine.EQUATION_NUMBERS)),
     "macros": Rule("options", _path, _inside_site, _read_macros),
     "resource_path": Rule("options", _paths, _inside_site),
     "variables": Rule("options", _variables, _plain),
@@ -352,6 +361,7 @@ def jekyll_site(path: Path) -> tuple[dict[str, Any], list[str]]:
         site["kramdown"] = dict(data["kramdown"])
     if "markdown" in data:
         site["markdown"] = data["markdown"]
+    site.update({k: data[k] for k in mathengine.SITE_KEYS if k in data})
     return site, []
 
 
@@ -397,6 +407,8 @@ def load_site_config(directory: Path | None = None, config_file: Path | None = N
         options, batch, found = parse_config(_load_yaml(origin.path), origin.path, origin)
         warnings += found
         files.append(origin.path)
+    # the math engine and numbering the site's _config.yml implies; the md2tex config wins
+    options = {**mathengine.site_math_settings(site), **options}
     if site or "site" in options:
         options["site"] = {**site, **options.get("site", {})}
     for message in warnings:

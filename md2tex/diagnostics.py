@@ -7,6 +7,13 @@ from dataclasses import asdict, dataclass, replace
 from enum import Enum
 from typing import Any
 
+#: the end of the message of a math error whose formula the PDF shows as MathJax shows an
+#: error (its source in red) instead of refusing the post
+SHOWN_AS_ERROR = "shown in red as MathJax shows a formula with an error"
+#: the same when only undefined names were shown in red (MathJax's noundefined)
+SHOWN_UNDEFINED = ("the undefined name shown in red as MathJax does, the rest of the formula "
+                   "typeset")
+
 
 class Severity(str, Enum):
     """How bad a diagnostic is; errors stop the build, warnings and notes do not."""
@@ -40,6 +47,16 @@ class Diagnostic:
         if self.hint:
             text += f"\n  hint: {self.hint}"
         return text
+
+    def strict(self) -> Diagnostic:
+        """As ``--strict`` reports it: a warning is an error, and a formula that would have
+        been shown as MathJax shows an error refuses the post instead (no "shown" clause)."""
+        if self.severity is not Severity.WARNING:
+            return self
+        message = self.message
+        for shown in (SHOWN_AS_ERROR, SHOWN_UNDEFINED):
+            message = message.removesuffix("; " + shown)
+        return replace(self, severity=Severity.ERROR, message=message)
 
     def with_path(self, path: str) -> Diagnostic:
         return replace(self, path=path)

@@ -3,16 +3,53 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
-from .diagnostics import Diagnostic, Severity
+from .diagnostics import SHOWN_AS_ERROR, Diagnostic, Severity, warning
 from .options import Options
 
 #: ``%L12`` alone on a line, or ending one (``\\item{} %L12`` in lists)
 _MARKER = re.compile(r"(?<!\\)%L(\d+)$")
+#: the .tex line build.tex_errors puts in a TeX error's message
+_TEX_LINE = re.compile(r"\(LaTeX line (\d+)\)$")
+#: the TeX errors of one build may swap at most this many formulas for their fallback
+MAX_FALLBACKS = 3
+
+
+@dataclass(frozen=True)
+class FormulaSpan:
+    """Where a formula is in ``Document.tex`` (offsets), where it was in the Markdown, and
+    the LaTeX that shows it as MathJax shows an error (``mathcheck.fallback_latex``), so a
+    formula TeX rejects can be swapped without converting again."""
+
+    start: int
+    end: int
+    line: int | None
+    column: int | None
+    fallback: str
+    #: already swapped for its fallback
+    fallen: bool = False
+
+
+def locate_formulas(tex: str, formulas: Iterable[tuple[str, int | None, int | None, str]],
+                    ) -> tuple[FormulaSpan, ...]:
+    """Spans of ``formulas`` ((latex, line, column, fallback), in the order the renderer
+    wrote them, which is their order in ``tex``): each is looked for after the previous one
+    (prose never holds an unescaped ``$`` or ``\\[``); one not found gets an empty span."""
+    out: list[FormulaSpan] = []
+    pos = tex.find("\\begin{document}")
+    pos = max(pos, 0)
+    for latex, line, column, fallback in formulas:
+        at = tex.find(latex, pos) if latex else -1
+        if at < 0:  # kept (indices match the formulas), never swapped
+            out.append(FormulaSpan(-1, -1, line, column, fallback, fallen=True))
+            continue
+        out.append(FormulaSpan(at, at + len(latex), line, column, fallback))
+        pos = at + len(latex)
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -30,6 +67,8 @@ class Document:
     engine: str = "pdflatex"
     title: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: the formulas of ``tex`` that can be swapped for their fallback (``with_fallbacks``)
+    formulas: tuple[FormulaSpan, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -65,3 +104,61 @@ class Document:
         if 0 < tex_line < len(self._line_map):
             return self._line_map[tex_line]
         return None
+
+    def with_fallbacks(self, indices: Iterable[int]) -> Document:
+        """This document with the formulas ``indices`` (into ``formulas``) shown as MathJax
+        shows an error; each fallback ends with as many (commented) line ends as its formula
+        had, so the ``%L`` line map stays exact."""
+        chosen = set(indices)
+        parts: list[str] = []
+        spans: list[FormulaSpan] = []
+        last = shift = 0
+        for k, span in enumerate(self.formulas):
+            if span.start < 0:
+                spans.append(span)
+                continue
+            start, end = span.start + shift, span.end + shift
+            if k in chosen and not span.fallen:
+                old = self.tex[span.start:span.end]
+                new = span.fallback.rstrip("%\n") + "%\n" * old.count("\n")
+                parts += [self.tex[last:span.start], new]
+                last = span.end
+                shift += len(new) - len(old)
+                span = replace(span, fallen=True)
+                end = start + len(new)
+            spans.append(replace(span, start=start, end=end))
+        parts.append(self.tex[last:])
+        return replace(self, tex="".join(parts), formulas=tuple(spans))
+
+    def formula_at(self, tex_line: int) -> int | None:
+        """The formula (index into ``formulas``, not yet swapped) on .tex line ``tex_line``."""
+        for k, span in enumerate(self.formulas):
+            if span.start < 0:
+                continue
+            first = self.tex.count("\n", 0, span.start) + 1
+            last = first + self.tex.count("\n", span.start, span.end)
+            if first <= tex_line <= last and not span.fallen:
+                return k
+            if first > tex_line:
+                break
+        return None
+
+    def fallback_for(self, tex_errors: Sequence[Diagnostic]) -> tuple[Document, Diagnostic] | None:
+        """After TeX failed with ``tex_errors`` (``build.tex_errors``): when the first one is
+        inside a formula, this document with that formula shown as MathJax shows an error,
+        and a warning at the formula's Markdown line; None for any other failure, and under
+        ``strict`` (the post is refused, as for any math error)."""
+        if self.options.strict or not tex_errors or tex_errors[0].code != "tex-error":
+            return None
+        m = _TEX_LINE.search(tex_errors[0].message)
+        k = self.formula_at(int(m.group(1))) if m else None
+        if k is None:
+            return None
+        span = self.formulas[k]
+        message = tex_errors[0].message.removeprefix("TeX: ")
+        message = _TEX_LINE.sub("", message).strip()
+        d = warning("math-tex-rejected", f"TeX rejects this formula: {message}; {SHOWN_AS_ERROR}",
+                    span.line,
+                    column=span.column, path=self.path,
+                    hint="TeX stopped with this error while building the PDF")
+        return self.with_fallbacks([k]), d

@@ -140,7 +140,7 @@ class _Context(Protocol):
     in_argument: int
     line: int | None
     features: set[str]
-    dollar_math: bool
+    dollar_math: bool | str
 
 
 class Renderer(Protocol):

@@ -176,6 +176,9 @@ class LiquidResult:
     diagnostics: list[Diagnostic]
     #: the post asked for a table of contents ({% include toc.html %})
     toc: bool = False
+    #: line ranges (of ``text``) of ``{% katexmm %}`` blocks: with jekyll-katex, single ``$``
+    #: is math there only
+    dollar_lines: tuple[tuple[int, int], ...] = ()
 
 
 def _newlines(text: str) -> str:
@@ -216,7 +219,11 @@ class _Renderer:
             "link": self._post_url,
             "include": self._include, "include_relative": self._include,
             "for": self._for, "tablerow": self._for,
+            "katexmm": self._katexmm, "endkatexmm": self._endkatexmm,
         }
+        self.dollar_lines: list[tuple[int, int]] = []
+        self.katexmm_start: int | None = None
+        self._counted = (0, 0)  # (items of self.out counted, their newlines)
 
     def line_at(self, pos: int) -> int:
         return self.line0 + self.src.count("\n", 0, pos)
@@ -304,6 +311,28 @@ class _Renderer:
         self.emit(self.src[m.end() : end.start()])
         self.out.append(_newlines(end.group(0)))
         return end.end()
+
+    def out_line(self) -> int:
+        """The line of the output written so far (counted once per output item)."""
+        done, lines = self._counted
+        lines += sum(part.count("\n") for part in self.out[done:])
+        self._counted = (len(self.out), lines)
+        return self.line0 + lines
+
+    def _katexmm(self, m: re.Match[str]) -> int:
+        """jekyll-katex typesets ``$``/``$$`` math inside ``{% katexmm %}`` only: the block's
+        output lines are recorded for the parser; the tags leave their newlines."""
+        self.out.append(_newlines(m.group(0)))
+        if self.katexmm_start is None:
+            self.katexmm_start = self.out_line()
+        return m.end()
+
+    def _endkatexmm(self, m: re.Match[str]) -> int:
+        if self.katexmm_start is not None:
+            self.dollar_lines.append((self.katexmm_start, self.out_line()))
+            self.katexmm_start = None
+        self.out.append(_newlines(m.group(0)))
+        return m.end()
 
     def _comment(self, m: re.Match[str]) -> int:
         end = _END_COMMENT.search(self.src, m.end())
@@ -522,4 +551,6 @@ def render_liquid(body: str, ctx: LiquidContext | None = None, first_line: int =
         return LiquidResult(body, [])
     r = _Renderer(body, ctx or LiquidContext(), first_line)
     r.run()
-    return LiquidResult("".join(r.out), r.diags, r.toc)
+    if r.katexmm_start is not None:  # never closed: to the end, as jekyll-katex reads it
+        r.dollar_lines.append((r.katexmm_start, r.out_line()))
+    return LiquidResult("".join(r.out), r.diags, r.toc, tuple(r.dollar_lines))

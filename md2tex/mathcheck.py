@@ -17,15 +17,18 @@ output.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
-from .diagnostics import error
+from .diagnostics import SHOWN_AS_ERROR, Diagnostic, Severity, error
 from .mathcommands import CommandChecks
 from .mathdefs import defer_to_tex
 from .mathenv import resolve_environments
 from .mathscan import MAX_DEPTH, Locator, MathResult, TooDeep, apply_edits
 
-__all__ = ["Checker", "MathResult", "formula_location", "prepare"]
+__all__ = ["Checker", "MathResult", "fallback_latex", "formula_location", "mark_undefined",
+           "prepare", "shown_as_error", "undefined_names"]
+
 
 _CD_ARROW = re.compile(r"@(?:([<>])[^<>@]*\1[^<>@]*\1|([AV])[^AV@]*\2[^AV@]*\2|[=|.])")
 _MAX_LEN = 20_000
@@ -181,3 +184,68 @@ def _blank_lines(ck: Checker) -> None:
         ck.edit(m.start(), m.end(), "\n")
         ck.fixed(m.start(), "math-blank-line", "blank line inside math removed (LaTeX "
                  "ends the paragraph there and fails)")
+
+
+# ------------------------------------------------------------------------------ fallbacks
+# A formula LaTeX cannot typeset never costs the post: it is shown the way MathJax shows an
+# error (its source in red; a display formula in a red frame), or, when the only trouble is
+# undefined commands, as MathJax's noundefined extension does (the rest is typeset, each
+# undefined name in red). Its error diagnostics become warnings saying so (``--strict``
+# turns them back into errors).
+
+#: what the message of a diagnostic whose formula became a fallback ends with
+_UNDEFINED = re.compile(r"^undefined control sequence \\([A-Za-z]+)$")
+_TOKEN = re.compile(r"\\(?:[A-Za-z]+|.)", re.S)
+
+
+def undefined_names(diagnostics: Iterable[Diagnostic]) -> set[str]:
+    """The names when every error is an undefined control sequence (MathJax's noundefined
+    case), else the empty set."""
+    names: set[str] = set()
+    for d in diagnostics:
+        if d.severity is not Severity.ERROR:
+            continue
+        m = _UNDEFINED.match(d.message)
+        if d.code != "math-undefined" or m is None:
+            return set()
+        names.add(m.group(1))
+    return names
+
+
+def mark_undefined(latex: str, names: set[str]) -> str:
+    """``latex`` with each ``\\name`` of ``names`` as its name in red typewriter (a group, so
+    it stays one script argument: ``x_\\tims``)."""
+    def red(m: re.Match[str]) -> str:
+        name = m.group(0)[1:]
+        if name not in names:
+            return m.group(0)
+        return f"{{\\textcolor{{red}}{{\\texttt{{\\textbackslash {name}}}}}}}"
+    return _TOKEN.sub(red, latex)
+
+
+def shown_as_error(diagnostics: Iterable[Diagnostic], how: str = SHOWN_AS_ERROR,
+                   ) -> list[Diagnostic]:
+    """``diagnostics`` with every error a warning that says how the formula is shown."""
+    return [replace(d, severity=Severity.WARNING, message=f"{d.message}; {how}")
+            if d.severity is Severity.ERROR else d for d in diagnostics]
+
+
+def fallback_latex(source: str, display: bool, unicode: bool, newlines: int = 0) -> str:
+    """The LaTeX of a formula shown as MathJax shows an error: its source in red
+    typewriter, inline; a display formula centred in a red frame, a line per source line.
+    Exactly ``newlines`` line ends (comment-ended), so the ``%L`` line map of what follows
+    stays right when it replaces a formula of that many lines."""
+    from .escape import escape_code
+
+    lines = [escape_code(x.strip(), unicode) for x in source.strip().split("\n")]
+    lines = [x for x in lines if x] or ["{}"]
+    if not display:
+        out = "\\mdbadmath{" + "\\mdcodespace{}".join(lines) + "}"
+    elif len(lines) == 1 and len(source.strip()) <= 60:
+        out = f"\\begin{{center}}\\fcolorbox{{red}}{{white}}{{\\mdbadmath{{{lines[0]}}}}}" \
+              "\\end{center}"
+    else:
+        rows = "\\\\".join(f"\\mdbadmath{{{x}}}" for x in lines)
+        out = ("\\begin{center}\\fcolorbox{red}{white}{\\parbox{\\dimexpr\\linewidth-"
+               f"2\\fboxsep-2\\fboxrule\\relax}}{{\\raggedright {rows}}}}}\\end{{center}}")
+    return out + "%\n" * newlines

@@ -292,7 +292,8 @@ def resolve_environments(ck: Scanner, display: bool, numbered: bool) -> None:
     res = ck.result
     whole: Frame | None = None
     if display and len(ck.root_envs) == 1 and not ck.root_content and \
-            ck.root_envs[0].env in _INNER_FORM and ck.root_envs[0].env != "split":
+            ck.root_envs[0].env in _INNER_FORM and ck.root_envs[0].env != "split" and \
+            not _tag_outside(ck, ck.root_envs[0]):
         whole = ck.root_envs[0]
     for f in ck.envs:
         if f is whole:
@@ -348,6 +349,12 @@ def resolve_environments(ck: Scanner, display: bool, numbered: bool) -> None:
         ck.edit(len(ck.raw), len(ck.raw), " " + text)
         ck.fixed(start, "math-tag-moved", "\\tag moved to the end of the formula (amsmath "
                  "does not allow it inside aligned)")
+
+
+def _tag_outside(ck: Scanner, f: Frame) -> bool:
+    """A ``\\tag`` beside the environment (``\\end{align}\\tag{3}``, which MathJax puts on
+    the whole display): the environment then becomes its inner form under that tag."""
+    return any(start < f.pos or start >= f.end_span[1] for start, _stop, _in in ck.tags)
 
 
 def _env_option_ok(env: str, opt: str) -> bool:

@@ -8,8 +8,9 @@ TeX's verdict" (``MathResult.needs_tex``, a ``math-unverified`` warning) instead
 an error. Before the document is built, this module typesets those formulas in a small
 document with the post's own preamble (same packages, same hoisted definitions), each in its
 own group after a ``\\typeout`` marker, with build.py's machinery (private work dir, sandbox,
-limits, nonstopmode, ``-halt-on-error``, a short time limit). A formula TeX rejects becomes a
-``math-tex-rejected`` error at its Markdown line; one TeX accepts is a note.
+limits, nonstopmode, ``-halt-on-error``, a short time limit). A formula TeX rejects is shown
+as MathJax shows an error (the pipeline swaps in its fallback) with a ``math-tex-rejected``
+warning at its Markdown line (an error under ``--strict``); one TeX accepts is a note.
 
 The probe runs only when a post has such a formula (rare; most posts never start TeX here).
 One run covers all of them; ``-halt-on-error`` stops at the first rejected formula, and the
@@ -31,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .diagnostics import BuildError, Diagnostic, EngineMissingError, error, note
+from .diagnostics import SHOWN_AS_ERROR, BuildError, Diagnostic, EngineMissingError, note, warning
 from .document import Document
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,8 @@ class Formula:
     unverified: Diagnostic | None = None
     #: the formula's text (the probe looks for definitions and \global in it)
     raw: str = ""
+    #: the LaTeX showing it as MathJax shows an error (``mathcheck.fallback_latex``)
+    fallback: str = ""
 
     @property
     def leaks(self) -> bool:
@@ -85,28 +88,32 @@ def probe_set(formulas: Sequence[Formula]) -> list[int]:
 
 
 def verify(document: Document, formulas: Sequence[Formula],
-           diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    """``diagnostics`` with TeX's verdicts: each ``math-unverified`` warning of a formula TeX
-    accepts becomes a note, of one TeX rejects an error; a checked formula that TeX rejects
-    gets an error too. Unchanged when probing is off, TeX is missing or nothing is uncertain."""
+           diagnostics: list[Diagnostic]) -> tuple[list[Diagnostic], list[int]]:
+    """``diagnostics`` with TeX's verdicts, and the formulas (indices) TeX rejects, which the
+    pipeline shows as MathJax shows an error: each ``math-unverified`` warning of a formula
+    TeX accepts becomes a note, of one TeX rejects a ``math-tex-rejected`` warning; a checked
+    formula that TeX rejects gets one too. Unchanged when probing is off, TeX is missing or
+    nothing is uncertain."""
     if not any(f.unverified is not None for f in formulas):
-        return diagnostics
+        return diagnostics, []
     if not getattr(document.options, "probe_math", True) or \
             shutil.which(document.engine) is None:
-        return diagnostics
+        return diagnostics, []
     chosen = probe_set(formulas)
     verdicts = run_probe(document, [formulas[k].latex for k in chosen])
     if verdicts is None:
-        return diagnostics
+        return diagnostics, []
+    rejected: list[int] = []
     replaced: dict[int, Diagnostic | None] = {}
     extra: list[Diagnostic] = []
     for k, verdict in zip(chosen, verdicts, strict=True):
         f = formulas[k]
         if verdict.status == "rejected":
-            d = error("math-tex-rejected", f"TeX rejects this formula: {verdict.message}",
-                      f.line, column=f.column, path=document.path,
-                      hint="TeX typeset it on its own with the post's preamble and "
-                      "stopped with this error")
+            rejected.append(k)
+            d = warning("math-tex-rejected", f"TeX rejects this formula: {verdict.message}; "
+                        f"{SHOWN_AS_ERROR}", f.line, column=f.column, path=document.path,
+                        hint="TeX typeset it on its own with the post's preamble and "
+                        "stopped with this error")
         elif verdict.status == "ok" and f.unverified is not None:
             d = note("math-tex-accepted", f"{f.unverified.message.split(':')[0]}: TeX "
                      "accepts this formula (checked with TeX before the build)", f.line,
@@ -120,7 +127,7 @@ def verify(document: Document, formulas: Sequence[Formula],
         else:
             extra.append(d)
     out = [replaced.get(id(d), d) for d in diagnostics]
-    return [d for d in out if d is not None] + extra
+    return [d for d in out if d is not None] + extra, rejected
 
 
 def probe_tex(preamble: str, formulas: Sequence[str], nonce: str) -> str:

@@ -3,12 +3,19 @@ and bare amsmath environments. Math is cut out before any Markdown rule sees it,
 ``*`` and ``\\\\`` inside a formula survive.
 
 ``$$`` follows kramdown: a block of its own is display math, inside a paragraph it is inline.
+Single ``$`` follows the engine (``dollar_math: true``: the first ``$`` outside braces closes,
+spaces allowed, ``\\$`` a dollar) or pandoc's rule (``dollar_math: pandoc``: ``$5 and $10`` is
+text); in a post with ``{% katexmm %}`` blocks, only there (jekyll-katex). Environments the
+engine processes anywhere (``mathengine.RULES``) are display math inside a paragraph too.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from . import mathengine
 
 if TYPE_CHECKING:
     from mistune import Markdown
@@ -56,8 +63,8 @@ def find_closer(src: str, start: int, closer: str, end: int | None = None) -> in
     return first_plain
 
 
-def _closer_ok(src: str, i: int, closer: str) -> bool:
-    if closer == "$":
+def _closer_ok(src: str, i: int, closer: str, pandoc: bool = True) -> bool:
+    if closer == "$" and pandoc:
         # pandoc's rule: no space before the closing $, no digit right after it; not part of $$
         if i == 0 or src[i - 1] in " \t\n":
             return False
@@ -109,7 +116,7 @@ def unescape_kramdown(text: str) -> str:
 def _content(opener: str, raw: str) -> str:
     if opener.startswith("\\\\"):
         raw = unescape_markdown_math(raw)
-    elif opener == "$" and markdown_escaped(raw):
+    elif opener in ("$", "") and markdown_escaped(raw):
         raw = unescape_kramdown(raw)
     return _blank_lines_removed(raw)
 
@@ -122,14 +129,16 @@ def _parse_inline_dollar(inline: InlineParser, m: re.Match[str], state: InlineSt
     if start > 0 and src[start - 1] == "\\":
         return None
     opener = "$$" if src.startswith("$$", start) else "$"
+    pandoc = dollar_mode(state.env) == "pandoc"
     if opener == "$":
-        if not state.env.get("dollar_math", True):
+        if not dollar_mode(state.env):
             return None
         nxt = src[start + 1 : start + 2]
-        if not nxt or nxt.isspace():
+        if not nxt or (pandoc and nxt.isspace()):
             return None
     begin = start + len(opener)
-    close = find_closer(src, begin, opener) if opener == "$$" else _single_dollar_close(src, begin)
+    close = (find_closer(src, begin, opener) if opener == "$$"
+             else _single_dollar_close(src, begin, pandoc))
     if close < 0 or (opener == "$" and close == begin):
         if opener == "$$":
             # an unmatched "$$" is text; do not let the second "$" start single-dollar math
@@ -143,11 +152,25 @@ def _parse_inline_dollar(inline: InlineParser, m: re.Match[str], state: InlineSt
     return close + len(opener)
 
 
-def _single_dollar_close(src: str, begin: int) -> int:
-    """pandoc's rule: the first ``$`` outside braces closes single-dollar math, and it must
-    follow a non-space and not precede a digit, else this ``$`` opens nothing: in
-    ``$20, plus $x$`` the first ``$`` is a price and ``$x$`` is math. If a brace is never
-    closed, braces are ignored (so ``$\\frac{a}{b$`` is a formula, reported as broken)."""
+def dollar_mode(env: Mapping[str, Any]) -> bool | str:
+    """How single ``$`` reads here: ``True`` (the engine's rule), ``"pandoc"`` or ``False``.
+    ``env["dollar_lines"]`` (the post's ``{% katexmm %}`` blocks) limits it to the blocks
+    whose first line lies inside one (``env["block_line"]``): jekyll-katex renders no other."""
+    mode: bool | str = env.get("dollar_math", True)
+    lines = env.get("dollar_lines")
+    if lines:
+        line = env.get("block_line")
+        inside = line is not None and any(a <= line <= b for a, b in lines)
+        return (mode if mode == "pandoc" else True) if inside else False
+    return mode
+
+
+def _single_dollar_close(src: str, begin: int, pandoc: bool = True) -> int:
+    """The first ``$`` outside braces closes single-dollar math (MathJax and KaTeX match
+    braces too). Under pandoc's rule it must follow a non-space and not precede a digit,
+    else this ``$`` opens nothing: in ``$20, plus $x$`` the first ``$`` is a price and
+    ``$x$`` is math. If a brace is never closed, braces are ignored (so ``$\\frac{a}{b$`` is
+    a formula, reported as broken)."""
     for honour_braces in (True, False):
         depth = 0
         i = begin
@@ -161,7 +184,7 @@ def _single_dollar_close(src: str, begin: int) -> int:
             elif ch == "}" and honour_braces:
                 depth = max(depth - 1, 0)
             elif ch == "$" and depth == 0:
-                return i if _closer_ok(src, i, "$") else -1
+                return i if _closer_ok(src, i, "$", pandoc) else -1
             i += 1
         if depth == 0:
             break
@@ -181,8 +204,30 @@ def _parse_inline_paren(inline: InlineParser, m: re.Match[str], state: InlineSta
     return close + len(closer)
 
 
+def _parse_inline_env(inline: InlineParser, m: re.Match[str], state: InlineState) -> int | None:
+    """A ``\\begin{env}..\\end{env}`` in a sentence: display math where the engine
+    processes environments outside delimiters (MathJax: anywhere in the text)."""
+    env = m.group("ienv")
+    engine = mathengine.rules(state.env.get("math_engine", mathengine.DEFAULT_ENGINE))
+    if env not in engine.bare_environments:
+        return None
+    cache: dict[tuple[str, str], dict[int, int]] = state.env.setdefault("_env_ends", {})
+    key = (env, state.src)
+    if key not in cache:
+        cache[key] = _environment_ends(state.src, env)
+    end = cache[key].get(m.start())
+    if end is None:
+        return None
+    raw = state.src[m.start() : end]
+    if "\n\n" in raw:
+        return None
+    _append_inline_math(state, "", raw, m.start(), display=True)
+    return end
+
+
 def _append_inline_math(state: InlineState, opener: str, raw: str, pos: int,
                         display: bool) -> None:
+    """``opener`` "" is a bare environment: no delimiters around ``raw``."""
     src = state.src
     state.append_token({
         "type": "math",
@@ -192,7 +237,7 @@ def _append_inline_math(state: InlineState, opener: str, raw: str, pos: int,
             "delim": opener,
             "line_offset": src.count("\n", 0, pos),
             "column": pos - (src.rfind("\n", 0, pos) + 1) + 1,
-            "source": src[pos : pos + len(opener) + len(raw) + len(_CLOSERS[opener])],
+            "source": src[pos : pos + len(opener) + len(raw) + len(_CLOSERS.get(opener, ""))],
         },
     })
 
@@ -206,6 +251,8 @@ def _parse_inline_ref(inline: InlineParser, m: re.Match[str], state: InlineState
 
 # ------------------------------------------------------------------------------ block rules
 
+_BARE_ENV = r"\\begin\{(?P<ienv>" + "|".join(
+    re.escape(e) for e in sorted(mathengine.ALL_BARE_ENVIRONMENTS, key=len, reverse=True)) + r")\}"
 _BLOCK_OPEN = r"^ {0,3}(?P<mopen>\$\$|\\\\\[|\\\[)"
 _ENV_OPEN = r"^ {0,3}\\begin\{(?P<menv>(?:" + _ENV_NAMES + r")\*?)\}"
 
@@ -256,6 +303,19 @@ def _parse_block_env(block: BlockParser, m: re.Match[str], state: BlockState) ->
     return after
 
 
+def _environment_ends(src: str, env: str) -> dict[int, int]:
+    """Each ``\\begin{env}`` position -> the position after its ``\\end{env}``: one pass,
+    so a paragraph of unclosed environments costs no more than a closed one."""
+    ends: dict[int, int] = {}
+    opened: list[int] = []
+    for m in re.finditer(r"\\(begin|end)\{" + re.escape(env) + r"\}", src):
+        if m.group(1) == "begin":
+            opened.append(m.start())
+        elif opened:
+            ends[opened.pop()] = m.end()
+    return ends
+
+
 def find_environment_end(src: str, start: int, env: str) -> int | None:
     """Position just after the ``\\end{env}`` that closes the one opened at ``start``."""
     pattern = re.compile(r"\\(begin|end)\{" + re.escape(env) + r"\}")
@@ -275,6 +335,8 @@ def math_plugin(md: Markdown) -> None:
                        start_chars="\\")
     md.inline.register("math_ref", r"\\(?P<rcmd>eqref|ref)\{(?P<rlabel>[\w:.\-/ ]{1,100})\}",
                        _parse_inline_ref, before="escape", start_chars="\\")
+    md.inline.register("math_env_inline", _BARE_ENV, _parse_inline_env, before="escape",
+                       start_chars="\\")
     for rules in (md.block.rules, md.block.block_quote_rules, md.block.list_rules):
         md.block.insert_rule(rules, "math_block", before="fenced_code")
         md.block.insert_rule(rules, "math_env", before="fenced_code")

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .mathengine import ENGINES as MATH_ENGINES
+from .mathengine import EQUATION_NUMBERS, dollar_mode
+
 ENGINES = ("pdflatex", "xelatex", "lualatex")
 #: a *plain* template variable: an option list (``margin=2cm, a4paper``, ``12pt``), no TeX.
 #: Variables land in the preamble as TeX (``\usepackage[VALUE]{geometry}``), so under
@@ -20,10 +23,13 @@ class Options:
     """Everything that changes how a post is converted or built."""
 
     engine: str = "pdflatex"
-    #: single-dollar ``$..$`` inline math (pandoc's rule); kramdown sites often turn it off
-    dollar_math: bool = True
+    #: single-dollar ``$..$`` inline math: True (the math engine's rule: ``$ x $`` is math),
+    #: False (kramdown sites often), ``"pandoc"`` (``$5 and $10`` stays text)
+    dollar_math: bool | str = True
+    #: the site's web math engine (``mathengine.ENGINES``): its delimiters, macros, leniencies
+    math_engine: str = "mathjax3"
     #: ``auto``: number equations only when the post uses ``\\label``/``\\eqref``
-    #: (MathJax's default numbers nothing); ``all``; ``none``
+    #: (MathJax's default numbers nothing); ``ams`` (MathJax ``tags: "ams"``); ``all``; ``none``
     equation_numbers: str = "auto"
     template: Path | None = None
     variables: Mapping[str, str] = field(default_factory=dict)
@@ -62,23 +68,29 @@ class Options:
 
 
 #: the options a post's front matter may set (under ``md2tex:`` or at the top level)
-POST_KEYS = frozenset({"dollar_math", "equation_numbers", "engine"})
+POST_KEYS = frozenset({"dollar_math", "equation_numbers", "engine", "math_engine"})
 
 
 def options_from_front_matter(meta: Mapping[str, Any]) -> dict[str, Any]:
     """The few options a post may set for itself in its front matter."""
     out: dict[str, Any] = {}
-    for key in ("dollar_math", "equation_numbers", "engine"):
+    for key in sorted(POST_KEYS):
         if key in meta:
             out[key] = meta[key]
     if "md2tex" in meta and isinstance(meta["md2tex"], Mapping):
         # a post is untrusted: it may choose how its own text reads, never where files come
         # from, what the template or preamble is, time limits or --safe
         out.update({str(k): v for k, v in meta["md2tex"].items() if str(k) in POST_KEYS})
-    if out.get("equation_numbers") not in (None, "auto", "all", "none"):
+    if out.get("equation_numbers") not in (None, *EQUATION_NUMBERS):
         del out["equation_numbers"]
-    if isinstance(out.get("dollar_math"), str):
-        out["dollar_math"] = out["dollar_math"].strip().lower() in ("true", "yes", "on", "1")
+    if "dollar_math" in out:
+        mode = dollar_mode(out["dollar_math"])
+        if mode is None:
+            del out["dollar_math"]
+        else:
+            out["dollar_math"] = mode
+    if "math_engine" in out and out["math_engine"] not in MATH_ENGINES:
+        del out["math_engine"]
     if "engine" in out and out["engine"] not in ENGINES:
         del out["engine"]
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import mistune
@@ -11,6 +12,7 @@ from mistune.block_parser import BlockParser
 from mistune.core import BlockState
 from mistune.plugins import import_plugin
 
+from .mathengine import DEFAULT_ENGINE
 from .mathsyntax import math_plugin
 
 #: deepest list/quote nesting we parse as structure; deeper input stays text (TeX's limit)
@@ -123,10 +125,27 @@ def _stamping_list_item(original: Any) -> Any:
 _list_parser._parse_list_item = _stamping_list_item(_list_parser._parse_list_item)
 
 
+class LineMarkdown(mistune.Markdown):
+    """Tells the inline rules the Markdown line of the block whose text they parse
+    (``env["block_line"]``): whether single ``$`` is math can depend on it (katexmm blocks)."""
+
+    def _iter_render(self, tokens: Iterable[dict[str, Any]], state: BlockState
+                     ) -> Iterable[dict[str, Any]]:
+        for tok in tokens:
+            if "line" in tok:
+                state.env["block_line"] = tok["line"]
+            if "children" in tok:
+                tok["children"] = list(self._iter_render(tok["children"], state))
+            elif "text" in tok:
+                # as mistune: strip only ASCII white space (keep em spaces)
+                tok["children"] = self.inline(tok.pop("text").strip(" \r\n\t\f"), state.env)
+            yield tok
+
+
 def make_markdown() -> mistune.Markdown:
     """Our Markdown parser: CommonMark + GFM plugins + math; renders to tokens (AST)."""
     block = LineBlockParser(max_nested_level=MAX_NESTING)
-    md = mistune.Markdown(
+    md = LineMarkdown(
         renderer=None,
         block=block,
         plugins=[import_plugin(name) for name in
@@ -139,15 +158,21 @@ def make_markdown() -> mistune.Markdown:
 _MD: mistune.Markdown | None = None
 
 
-def parse_markdown(text: str, first_line: int = 1, dollar_math: bool = True
+def parse_markdown(text: str, first_line: int = 1, dollar_math: bool | str = True,
+                   math_engine: str = DEFAULT_ENGINE,
+                   dollar_lines: Sequence[tuple[int, int]] = ()
                    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Tokens for ``text``; lines are counted from ``first_line``. Returns (tokens, env)."""
+    """Tokens for ``text``; lines are counted from ``first_line``. Returns (tokens, env).
+    ``dollar_math``: True (the engine's rule), False or "pandoc"; ``dollar_lines``: the
+    line ranges of ``{% katexmm %}`` blocks, the only places single ``$`` is math if any."""
     global _MD
     if _MD is None:
         _MD = make_markdown()
     state = LineState()
     state.line_base = first_line
     state.env["dollar_math"] = dollar_math
+    state.env["math_engine"] = math_engine
+    state.env["dollar_lines"] = tuple(dollar_lines)
     tokens, final = _MD.parse(text, state)
     assert isinstance(tokens, list)
     return tokens, dict(final.env)

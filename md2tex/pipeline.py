@@ -8,8 +8,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import __version__, mathprobe, sitemacros
-from .diagnostics import Diagnostic, InputError, Severity, error, note
-from .document import Document
+from .diagnostics import Diagnostic, InputError, error, note
+from .document import Document, locate_formulas
 from .escape import escape_text, has_cjk, pdf_string
 from .highlight import style_definitions
 from .images import ImageResolver
@@ -43,9 +43,10 @@ def convert(text: str, options: Options | None = None, path: str = "<string>") -
     liquid = render_liquid(post.body, LiquidContext(site=options.site, page=post.meta,
                                                     posts=options.posts), post.body_line)
     body = liquid.text
-    numbered = options.equation_numbers == "all" or (
+    numbered = options.equation_numbers in ("ams", "all") or (
         options.equation_numbers == "auto" and _USES_REFERENCES.search(body) is not None)
-    tokens, _env = parse_markdown(body, post.body_line, options.dollar_math)
+    tokens, _env = parse_markdown(body, post.body_line, options.dollar_math,
+                                  options.math_engine, liquid.dollar_lines)
     unicode = options.engine != "pdflatex"
     images = ImageResolver(options.base_dir, options.resource_path)
     safe_macros = SafeMacros()
@@ -104,12 +105,18 @@ def convert(text: str, options: Options | None = None, path: str = "<string>") -
         title=str(post.meta.get("title") or ""),
     )
     # TeX programming in a formula: TeX's verdict (a probe compile), when TeX is here;
-    # otherwise its math-unverified warning stays (an error under --strict)
-    diagnostics = mathprobe.verify(document, rendered.formulas, diagnostics)
+    # otherwise its math-unverified warning stays (an error under --strict). Each formula's
+    # place in the .tex is kept so a formula TeX rejects (here or in the build) can be
+    # swapped for its fallback
+    if rendered.formulas:
+        document = replace(document, formulas=locate_formulas(tex, [
+            (f.latex, f.line, f.column, f.fallback) for f in rendered.formulas]))
+    diagnostics, rejected = mathprobe.verify(document, rendered.formulas, diagnostics)
+    if rejected:  # shown as MathJax shows an error; the post is built
+        document = document.with_fallbacks(rejected)
     diagnostics = [d.with_path(path) for d in diagnostics]
     if options.strict:
-        diagnostics = [replace(d, severity=Severity.ERROR) if d.severity is Severity.WARNING
-                       else d for d in diagnostics]
+        diagnostics = [d.strict() for d in diagnostics]
     return replace(document, diagnostics=tuple(
         sorted(diagnostics, key=lambda d: (d.line or 0, d.column or 0))))
 

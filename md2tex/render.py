@@ -82,7 +82,7 @@ class _Context:
     definitions: list[Definition] = field(default_factory=list)
     max_matrix_cols: int = 0
     #: single-dollar math, for Markdown text found inside raw HTML
-    dollar_math: bool = True
+    dollar_math: bool | str = True
     #: the site's address (``site.url`` + ``site.baseurl``): relative links are resolved
     #: against it; without it they lead nowhere in a PDF and stay text
     site_url: str = ""
@@ -485,18 +485,34 @@ class LatexRenderer:
                 return f"\\mdbadmath{{{escape_code(source.strip(), self.ctx.unicode)}}}"
             if not raw.strip():
                 return ""
-        from .mathcheck import formula_location, prepare  # only posts with math import it
+        from . import mathcheck as mc  # only posts with math import it
 
-        result = prepare(raw, display=display, path=self.ctx.path, line=line, column=column,
-                         opener_len=opener, unicode=self.ctx.unicode,
-                         numbered=self.ctx.numbered, macros=self.ctx.macros)
+        def check(macros: Mapping[str, int]) -> mc.MathResult:
+            return mc.prepare(raw, display=display, path=self.ctx.path, line=line,
+                              column=column, opener_len=opener, unicode=self.ctx.unicode,
+                              numbered=self.ctx.numbered, macros=macros)
+
+        result = check(self.ctx.macros)
+        block = display and not self.ctx.in_argument
+        fallback = mc.fallback_latex(source, block, self.ctx.unicode,
+                                     source.strip().count("\n") + (2 if block else 0))
+        if not result.ok:
+            # never refuse the post for one formula: MathJax's noundefined when only names
+            # are unknown, else the source in red (see mathcheck.fallback_latex)
+            names = mc.undefined_names(result.diagnostics)
+            retry = check({**self.ctx.macros, **dict.fromkeys(names, 0)}) if names else None
+            if retry is None or not retry.ok:
+                self.ctx.diagnostics.extend(mc.shown_as_error(result.diagnostics))
+                return fallback
+            retry.latex = mc.mark_undefined(retry.latex, names)
+            retry.diagnostics[:0] = mc.shown_as_error(
+                [d for d in result.diagnostics if d.severity.value == "error"],
+                mc.SHOWN_UNDEFINED)
+            result = retry
         self.ctx.diagnostics.extend(result.diagnostics)
         self.ctx.packages |= result.packages
         self.ctx.definitions.extend(result.definitions)
         self.ctx.max_matrix_cols = max(self.ctx.max_matrix_cols, result.max_matrix_cols)
-        if any(d.severity.value == "error" for d in result.diagnostics):
-            # keep the document compilable: the formula is shown as code
-            return f"\\mdbadmath{{{escape_code(source.strip(), self.ctx.unicode)}}}"
         if result.environment:
             out = result.latex
         elif display and not self.ctx.in_argument:
@@ -506,8 +522,8 @@ class LatexRenderer:
         unverified = next((d for d in result.diagnostics if d.code == "math-unverified"),
                           None) if result.needs_tex else None
         start = len(raw) - len(raw.lstrip())
-        where = formula_location(raw, line, column, opener, start)
-        self.ctx.formulas.append(Formula(out, where[0], where[1], unverified, raw))
+        where = mc.formula_location(raw, line, column, opener, start)
+        self.ctx.formulas.append(Formula(out, where[0], where[1], unverified, raw, fallback))
         return out
 
 
@@ -580,7 +596,7 @@ def render_body(tokens: Sequence[Token], *, path: str, unicode: bool, numbered: 
                 images: ImageResolver, safe: bool = False,
                 safe_macros: SafeMacros | None = None,
                 macros: Mapping[str, int] | None = None,
-                dollar_math: bool = True, site_url: str = "") -> RenderResult:
+                dollar_math: bool | str = True, site_url: str = "") -> RenderResult:
     """Render a whole post's tokens."""
     ctx = _Context(path=path, unicode=unicode, numbered=numbered,
                    top_level=top_heading_level(tokens), images=images,

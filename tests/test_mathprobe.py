@@ -38,6 +38,13 @@ def errors(doc: md2tex.Document) -> list[md2tex.Diagnostic]:
     return [d for d in doc.diagnostics if d.severity is md2tex.Severity.ERROR]
 
 
+def rejected(doc: md2tex.Document) -> list[md2tex.Diagnostic]:
+    """TeX's rejections: warnings (the formula is shown as MathJax shows an error)."""
+    found = [d for d in doc.diagnostics if d.code == "math-tex-rejected"]
+    assert all(d.severity is md2tex.Severity.WARNING for d in found)
+    return found
+
+
 def test_tex_programming_is_uncertain_not_an_error() -> None:
     res = prepare("\\global\\let\\te=\\relax \\edef\\tf{1}\\tf", display=True, line=1,
                   column=1)
@@ -57,26 +64,32 @@ def test_accepted_formulas_build(tmp_path: Path) -> None:
 
 
 @needs_tex
-def test_rejected_formula_is_an_error_at_its_line(tmp_path: Path) -> None:
+def test_rejected_formula_is_shown_as_an_error_at_its_line(tmp_path: Path) -> None:
     doc = convert(POST, path="post.md")
-    errs = errors(doc)
-    assert [(d.code, d.line, d.column) for d in errs] == [("math-tex-rejected", 13, 3)]
-    assert errs[0].message.startswith("TeX rejects this formula: ")
+    assert doc.ok and not errors(doc)
+    found = rejected(doc)
+    assert [(d.line, d.column) for d in found] == [(13, 3)]
+    assert found[0].message.startswith("TeX rejects this formula: ")
+    assert "\\futurelet\\td" not in doc.tex.split("\\begin{document}")[1]
     # the others are still TeX's verdict: accepted
     assert [d.code for d in doc.diagnostics].count("math-tex-accepted") == 2
-    # the command line writes nothing and names the line
+    # the command line builds the post and names the line; --strict refuses it
     post = tmp_path / "post.md"
     post.write_text(POST, encoding="utf-8")
     proc = run_md2tex([post, "-o", tmp_path / "post.pdf"])
+    assert proc.returncode == 0, proc.stderr
+    assert "post.md:13:3: warning: TeX rejects this formula" in proc.stderr
+    assert (tmp_path / "post.pdf").exists()
+    proc = run_md2tex([post, "-o", tmp_path / "strict.pdf", "--strict"])
     assert proc.returncode == 1
     assert "post.md:13:3: error: TeX rejects this formula" in proc.stderr
-    assert not (tmp_path / "post.pdf").exists()
+    assert not (tmp_path / "strict.pdf").exists()
 
 
 @needs_tex
 def test_undefined_name_is_named() -> None:
     doc = convert("$$\\let\\tg=\\undefined \\tg$$\n")
-    assert [d.message for d in errors(doc)] == [
+    assert [d.message.split(";")[0] for d in rejected(doc)] == [
         "TeX rejects this formula: Undefined control sequence \\tg"]
 
 
@@ -86,7 +99,7 @@ def test_several_rejections_are_each_found() -> None:
         "\\futurelet\\th\\frac 1", "\\edef\\ti{y}\\ti", "\\let\\tj=\\undefined\\tj",
         "\\vtop{z}"))
     doc = convert(text)
-    assert [d.line for d in errors(doc)] == [1, 5]
+    assert [d.line for d in rejected(doc)] == [1, 5]
     assert [d.code for d in doc.diagnostics].count("math-tex-accepted") == 2
 
 
@@ -94,14 +107,14 @@ def test_several_rejections_are_each_found() -> None:
 def test_a_global_change_reaches_later_formulas() -> None:
     # \frac made undefined globally in one formula: the plain formula after it fails in TeX
     doc = convert("$$\\global\\let\\frac=\\undefined a$$\n\n$$\\frac12$$\n")
-    assert [(d.code, d.line) for d in errors(doc)] == [("math-tex-rejected", 3)]
+    assert [d.line for d in rejected(doc)] == [3]
 
 
 @needs_tex
 def test_looping_formula_is_stopped() -> None:
     doc = convert("$$\\def\\tl#1\\end{\\tl#1\\end}\\tl x\\end$$\n\n$$\\message{a}b$$\n",
                   Options(timeout=3))
-    errs = errors(doc)
+    errs = rejected(doc)
     assert len(errs) == 1 and errs[0].line == 1 and "did not finish" in errs[0].message
     assert [d.code for d in doc.diagnostics].count("math-tex-accepted") == 1
 
@@ -131,6 +144,9 @@ def test_check_asks_tex(tmp_path: Path) -> None:
     post = tmp_path / "post.md"
     post.write_text(POST, encoding="utf-8")
     proc = run_md2tex(["check", post])
+    assert proc.returncode == 0, proc.stdout
+    assert "post.md:13:3: warning: TeX rejects this formula" in proc.stdout
+    proc = run_md2tex(["check", "--strict", post])
     assert proc.returncode == 1
     assert "post.md:13:3: error: TeX rejects this formula" in proc.stdout
     assert run_md2tex(["check", "--no-probe", post]).returncode == 0

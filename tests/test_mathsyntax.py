@@ -17,7 +17,7 @@ from md2tex.mathsyntax import find_closer, unescape_markdown_math
 from md2tex.parse import parse_markdown
 
 
-def math_tokens(text: str, dollar_math: bool = True) -> list[tuple[str, bool]]:
+def math_tokens(text: str, dollar_math: bool | str = True) -> list[tuple[str, bool]]:
     """(formula, is_display) for every math token, in document order."""
     tokens, _ = parse_markdown(text, dollar_math=dollar_math)
     out: list[tuple[str, bool]] = []
@@ -84,11 +84,26 @@ def test_unmatched_double_dollar_is_text() -> None:
     ("line $a\nb$ breaks", ["a\nb"]),
 ])
 def test_single_dollar_follows_pandoc(text: str, formulas: list[str]) -> None:
+    assert [f for f, _ in math_tokens(text + "\n", dollar_math="pandoc")] == formulas
+
+
+@pytest.mark.parametrize(("text", "formulas"), [
+    ("From $a$ to $b$.", ["a", "b"]),
+    ("Pay $5 and $10.", ["5 and"]),
+    ("A $ x$ b $y $ c", ["x", "y"]),
+    ("Escaped \\$x\\$ stays text", []),
+    ("$\\text{if $n$ is even}$ works", ["\\text{if $n$ is even}"]),
+    ("One $ lone dollar", []),
+])
+def test_single_dollar_follows_the_engine(text: str, formulas: list[str]) -> None:
+    """MathJax's tex2jax and KaTeX's auto-render: the next ``$`` outside braces closes,
+    spaces or digits around it do not matter; ``\\$`` is a dollar."""
     assert [f for f, _ in math_tokens(text + "\n")] == formulas
 
 
 def test_prices_stay_text_in_latex() -> None:
-    assert body("Pay $5 and $10 today.\n").strip() == "Pay \\$5 and \\$10 today."
+    assert body("Pay $5 and $10 today.\n", dollar_math="pandoc").strip() \
+        == "Pay \\$5 and \\$10 today."
 
 
 def test_single_dollar_never_spans_paragraphs() -> None:
