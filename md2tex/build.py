@@ -146,13 +146,28 @@ def start_engine(workdir: Path, engine: str, timeout: float, args: Sequence[str]
     tex = [exe, f"-interaction={interaction}", "-halt-on-error", "-no-shell-escape",
            "-file-line-error", *args, source]
     isolation = sandbox.choose(exe) if isolation is None else isolation
-    cmd = [*_limits(timeout), *sandbox.wrap(tex, workdir, exe, isolation)]
+    wrapped = sandbox.wrap(tex, workdir, exe, isolation)
+    if isolation == sandbox.BWRAP:
+        wrapped = _bind_formats(wrapped, args)
+    cmd = [*_limits(timeout), *wrapped]
     proc = subprocess.Popen(cmd, cwd=workdir, stdin=stdin,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=_environment(workdir, exe), start_new_session=True)
     with _live_lock:
         _live.add(proc)
     return proc
+
+
+def _bind_formats(wrapped: list[str], args: Sequence[str]) -> list[str]:
+    """A format loaded by absolute path (``-fmt=/...``: the user's format cache, never the
+    work dir, see ``fmtcache``) is bound read-only at the same path into the sandbox, whose
+    only writable place stays the work dir. The binds go before bwrap's ``--``."""
+    binds = [part for arg in args if arg.startswith("-fmt=/")
+             for part in ("--ro-bind", arg[5:], arg[5:])]
+    if not binds:
+        return wrapped
+    end = wrapped.index("--")
+    return [*wrapped[:end], *binds, *wrapped[end:]]
 
 
 def wait_engine(proc: subprocess.Popen[bytes], workdir: Path, engine: str, timeout: float,

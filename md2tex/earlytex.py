@@ -70,7 +70,8 @@ _TEX_OUTPUTS = ("aux", "log", "pdf", "out", "toc", "lof", "lot")
 
 
 class EarlyTex:
-    """A TeX process waiting in ``workdir`` (format ``name`` placed) for its file name."""
+    """A TeX process waiting in ``workdir`` (format ``name`` loaded, read-only, from the
+    cache) for its file name."""
 
     def __init__(self, proc: subprocess.Popen[bytes], workdir: Path, engine: str, name: str,
                  timeout: float, isolation: str, predocument: str | None = None) -> None:
@@ -121,7 +122,7 @@ class EarlyTex:
         return None
 
     def takes(self, fmt: FormatUse | None) -> bool:
-        """Once ``use_format`` has placed the format and written the body file: is it still
+        """Once ``use_format`` has chosen the format and written the body file: is it still
         this process's? With a predocument, leave only the rest in the body file."""
         why = self._mismatch(None if fmt is None else (fmt.name, fmt.body))
         if why is not None or fmt is None:
@@ -236,14 +237,13 @@ def _start(guess: lastbuild.Guess, timeout: float) -> EarlyTex | None:
     workdir = Path(tempfile.mkdtemp(prefix="md2tex-"))
     try:
         os.chmod(workdir, 0o700)
-        fmtcache.place_format(fmt, workdir, name)
         first, interaction = FIRST_LINE, "errorstopmode"
         if predocument is not None:
             warm_up = lastbuild.warm_up(guess.warm_up)
             (workdir / PREDOCUMENT).write_text(predocument + warm_up + "\n", encoding="utf-8")
             first, interaction = PREDOCUMENT_LINE, "scrollmode"
         proc = build.start_engine(workdir, engine, timeout,
-                                  (f"-jobname={build.TEX_NAME}", f"-fmt={name}"),
+                                  (f"-jobname={build.TEX_NAME}", *fmtcache.fmt_args(fmt)),
                                   source=first, interaction=interaction,
                                   stdin=subprocess.PIPE, isolation=isolation)
     except BaseException:

@@ -12,6 +12,15 @@ lines.
 
 A new format is trusted only after it has typeset the post that created it to the same PDF
 text and metadata as the normal build; otherwise a ``.bad`` marker stops further attempts.
+
+TeX never gets a writable name for a format: it loads the cached file by its absolute path
+(``-fmt=/abs/NAME.fmt``), which ``openout_any=p`` forbids it to write, and under bubblewrap
+that file is bound read-only into the sandbox (``build.start_engine``). A post that
+``\\openout``s the format's name writes a new file in its own work dir, never the cache. The
+SHA-256 of a format is taken right after the dump, must be the same after the check build and
+after the copy into the cache, and is kept in ``NAME.sha256`` with the file's identity
+(inode, size, mtime, ctime); a format whose identity changed is hashed again before use, and
+one whose hash differs is removed (the next normal build makes it again).
 Everything here fails silently (logged at debug level): the normal build is always the
 fallback. pdflatex and xelatex are supported (LuaTeX formats differ).
 
@@ -29,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import re
@@ -40,11 +50,13 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from stat import S_ISREG
 
 from . import build
 from .diagnostics import Md2TexError
 from .document import Document
 from .memo import user_cache_dir
+from .output import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -234,23 +246,82 @@ def _plan(engine: str, tex: str) -> tuple[Split, str] | None:
     return (split, name) if name else None
 
 
-def place_format(fmt: Path, workdir: Path, name: str) -> None:
-    """Put the format into the TeX workdir (TeX reads only there under openin_any=p). It
-    may be there already: ``earlytex`` places it before the conversion ends."""
-    dest = workdir / f"{name}.fmt"
-    if dest.is_file():
-        return
+#: a format path TeX takes on its command line as it is (spaces and TeX specials are fine)
+_TEX_SAFE_PATH = re.compile(r'/[^\x00-\x1f\x7f"\\]+\.fmt')
+
+
+def fmt_args(fmt: Path) -> tuple[str, ...]:
+    """TeX's arguments to load ``fmt`` from where it is: an absolute path outside the work
+    dir, which TeX may read (``-fmt`` is not subject to ``openin_any``) but not write
+    (``openout_any=p``); ``build.start_engine`` binds it read-only under bubblewrap."""
+    return (f"-fmt={fmt}",)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _identity(stat: os.stat_result) -> list[int]:
+    """What changes whenever a file's bytes do (a write sets mtime and ctime; ctime cannot
+    be set back by a user)."""
+    return [stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
+
+
+def _hash_file(fmt: Path) -> Path:
+    return fmt.with_suffix(".sha256")
+
+
+def _record_hash(fmt: Path, digest: str) -> None:
+    """Keep ``fmt``'s SHA-256 with its identity beside it (atomically)."""
+    data = {"sha256": digest, "identity": _identity(os.lstat(fmt))}
+    write_atomic(_hash_file(fmt), json.dumps(data).encode("utf-8"))
+
+
+def verified(fmt: Path) -> bool:
+    """Is ``fmt`` a regular file whose SHA-256 is the one recorded when it was dumped? The
+    hash is computed again only when the file's identity is not the recorded one."""
     try:
-        os.link(fmt, dest)
+        stat = os.lstat(fmt)
+        data = json.loads(_hash_file(fmt).read_bytes())
+        digest, identity = data["sha256"], data["identity"]
+    except (OSError, ValueError, TypeError, KeyError):
+        return False
+    if not S_ISREG(stat.st_mode) or not isinstance(digest, str):
+        return False
+    if identity == _identity(stat):
+        return True
+    try:
+        same = sha256_file(fmt) == digest
     except OSError:
-        shutil.copyfile(fmt, dest)
+        return False
+    if same:  # the same bytes in another file (a restored backup, a copied cache)
+        with contextlib.suppress(OSError):
+            _record_hash(fmt, digest)
+    return same
+
+
+def _forget(fmt: Path) -> None:
+    for path in (fmt, _hash_file(fmt)):
+        with contextlib.suppress(OSError):
+            path.unlink()
 
 
 def usable(engine: str, name: str) -> Path | None:
-    """The cached format ``name`` if it exists and is not marked bad."""
+    """The cached format ``name`` if it exists, is not marked bad and has its recorded hash
+    (one whose hash differs is removed: the next normal build makes it again)."""
     directory = cache_dir()
     fmt = directory / f"{name}.fmt"
-    if engine not in ENGINES or not fmt.is_file() or (directory / f"{name}.bad").exists():
+    if engine not in ENGINES or not fmt.is_file() or (directory / f"{name}.bad").exists() \
+            or not _TEX_SAFE_PATH.fullmatch(str(fmt)):
+        return None
+    if not verified(fmt):
+        if _hash_file(fmt).exists():
+            log.warning("format %s differs from the one md2tex made: removed", fmt)
+            _forget(fmt)
         return None
     return fmt
 
@@ -288,15 +359,15 @@ def use_format(document: Document, workdir: Path) -> FormatUse | None:
     if fmt is None:
         return None
     try:
-        place_format(fmt, workdir, name)
+        # recently used: the .fmt's own times are part of its identity
         with contextlib.suppress(OSError):
-            os.utime(fmt)
+            os.utime(_hash_file(fmt))
         (workdir / f"{build.TEX_NAME}.tex").write_text(split.body, encoding="utf-8")
     except OSError as exc:
         log.debug("format %s not usable: %s", name, exc)
         (workdir / f"{build.TEX_NAME}.tex").write_text(document.tex, encoding="utf-8")
         return None
-    return FormatUse(name, fmt, (f"-fmt={name}",), split.body)
+    return FormatUse(name, fmt, fmt_args(fmt), split.body)
 
 
 def mark_bad(use: FormatUse) -> None:
@@ -315,8 +386,7 @@ def create_format(document: Document, workdir: Path, timeout: float) -> bool:
         return False
     split, name = found
     directory = cache_dir()
-    target = directory / f"{name}.fmt"
-    if target.exists() or (directory / f"{name}.bad").exists():
+    if usable(document.engine, name) is not None or (directory / f"{name}.bad").exists():
         return False
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -326,7 +396,7 @@ def create_format(document: Document, workdir: Path, timeout: float) -> bool:
         return False
     scratch: list[Path] = []
     try:
-        if not _try_lock(lock) or target.exists():
+        if not _try_lock(lock) or usable(document.engine, name) is not None:
             return False
         return _dump_and_verify(document, workdir, split, name, directory, timeout, scratch)
     except (OSError, subprocess.SubprocessError, Md2TexError) as exc:
@@ -370,24 +440,35 @@ def _dump_and_verify(document: Document, workdir: Path, split: Split, name: str,
         (directory / f"{name}.bad").write_text("dump failed\n", encoding="utf-8")
         return False
     _inflate(fmt)
-    # the check: this very post, built with the format, must match the normal build
+    if not _TEX_SAFE_PATH.fullmatch(str(fmt)):
+        log.debug("format %s: no path TeX can take as it is (%s)", name, fmt)
+        return False
+    digest = sha256_file(fmt)
+    # the check: this very post, built with the format, must match the normal build; TeX
+    # reads the format where it was dumped, outside its work dir, and cannot write it
     checkdir = _scratch(scratch, "md2tex-fmtcheck-")
     shutil.rmtree(checkdir)
     shutil.copytree(workdir, checkdir, symlinks=False,
                     ignore=shutil.ignore_patterns(f"{build.TEX_NAME}.*", ".texmf-*", "*.fmt"))
     (checkdir / f"{build.TEX_NAME}.tex").write_text(split.body, encoding="utf-8")
-    place_format(fmt, checkdir, name)
-    build._run_until_settled(document, checkdir, time.monotonic() + timeout,
-                             (f"-fmt={name}",))
+    build._run_until_settled(document, checkdir, time.monotonic() + timeout, fmt_args(fmt))
     normal, dumped = workdir / f"{build.TEX_NAME}.pdf", checkdir / f"{build.TEX_NAME}.pdf"
     if not same_pdf(normal, dumped):
         log.debug("format %s typesets differently; disabled", name)
         (directory / f"{name}.bad").write_text("output differs\n", encoding="utf-8")
         return False
+    target = directory / f"{name}.fmt"
     tmp = directory / f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     try:
         shutil.copyfile(fmt, tmp)
-        os.replace(tmp, directory / f"{name}.fmt")
+        if sha256_file(fmt) != digest or sha256_file(tmp) != digest:
+            log.warning("format %s changed during its check; not installed", name)
+            (directory / f"{name}.bad").write_text("changed during its check\n",
+                                                   encoding="utf-8")
+            return False
+        _hash_file(target).unlink(missing_ok=True)  # an older unverified one goes first
+        os.replace(tmp, target)
+        _record_hash(target, digest)
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -423,14 +504,23 @@ def same_pdf(a: Path, b: Path) -> bool:
 
 
 def _prune(directory: Path) -> None:
+    """Remove the least recently used formats beyond the limits (use is the time of the
+    ``.sha256`` file: ``use_format`` touches it), and hash files without a format."""
     formats = []
     for path in directory.glob("md2tex-*.fmt"):
         with contextlib.suppress(OSError):
-            formats.append((path.stat(), path))
-    formats.sort(key=lambda item: item[0].st_mtime, reverse=True)
+            stat = path.stat()
+            used = stat.st_mtime
+            with contextlib.suppress(OSError):
+                used = max(used, _hash_file(path).stat().st_mtime)
+            formats.append((used, stat.st_size, path))
+    formats.sort(key=lambda item: item[0], reverse=True)
     total = 0
-    for count, (stat, path) in enumerate(formats):
-        total += stat.st_size
+    for count, (_used, size, path) in enumerate(formats):
+        total += size
         if count >= MAX_FORMATS or (count and total > MAX_CACHE_BYTES):
+            _forget(path)
+    for path in directory.glob("md2tex-*.sha256"):
+        if not path.with_suffix(".fmt").exists():
             with contextlib.suppress(OSError):
                 path.unlink()

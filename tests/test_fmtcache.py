@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -63,8 +67,11 @@ def test_format_is_made_verified_used_and_identical(format_cache: Path, tmp_path
 
     with tempfile.TemporaryDirectory() as tmp:
         use = fmtcache.use_format(doc, Path(tmp))
-        assert use is not None and use.args == (f"-fmt={formats[0].stem}",)
-        assert (Path(tmp) / formats[0].name).is_file()  # copied in for openin_any=p
+        # TeX loads the cached file where it is, by absolute path: nothing in its work dir
+        assert use is not None and use.args == (f"-fmt={formats[0]}",)
+        assert not list(Path(tmp).glob("*.fmt"))
+    recorded = json.loads(formats[0].with_suffix(".sha256").read_text())
+    assert recorded["sha256"] == _sha256(formats[0])
     md2tex.build_pdf(doc, tmp_path / "with.pdf")
     plain = replace(doc, options=replace(doc.options, format_cache=False))
     md2tex.build_pdf(plain, tmp_path / "without.pdf")
@@ -99,12 +106,118 @@ def test_tex_error_lines_are_the_same_with_a_format(format_cache: Path, tmp_path
 @needs_poppler
 def test_broken_format_falls_back_silently_and_is_disabled(format_cache: Path,
                                                            tmp_path: Path) -> None:
+    """A format with its recorded hash that TeX cannot load (a TeX Live change under it,
+    say): the post builds without it and the format is never used again."""
     doc = md2tex.convert(GOOD)
     md2tex.build_pdf(doc, tmp_path / "a.pdf")
     (fmt,) = format_cache.glob("*.fmt")
     fmt.write_bytes(b"not a format")
+    fmtcache._record_hash(fmt, _sha256(fmt))
     result = md2tex.build_pdf(doc, tmp_path / "b.pdf")
     assert result.pdf.read_bytes().startswith(b"%PDF")
     assert (format_cache / f"{fmt.stem}.bad").exists()
     with tempfile.TemporaryDirectory() as tmp:
         assert fmtcache.use_format(doc, Path(tmp)) is None
+
+
+@needs_tex
+@needs_poppler
+@pytest.mark.parametrize("tamper", ["truncate", "same-size"])
+def test_tampered_format_is_detected_and_rebuilt(format_cache: Path, tmp_path: Path,
+                                                 tamper: str) -> None:
+    doc = md2tex.convert(GOOD)
+    md2tex.build_pdf(doc, tmp_path / "a.pdf")
+    (fmt,) = format_cache.glob("*.fmt")
+    good = _sha256(fmt)
+    time.sleep(0.05)  # past the file system's timestamp granularity
+    if tamper == "truncate":
+        fmt.write_bytes(b"pwned\n")
+    else:
+        data = bytearray(fmt.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        fmt.write_bytes(bytes(data))
+    with tempfile.TemporaryDirectory() as tmp:
+        assert fmtcache.use_format(doc, Path(tmp)) is None  # refused by its hash
+    assert not fmt.exists()  # removed ...
+    md2tex.build_pdf(doc, tmp_path / "b.pdf")  # ... and made again by the next build
+    assert _sha256(fmt) == good and fmtcache.verified(fmt)
+    assert not (format_cache / f"{fmt.stem}.bad").exists()
+    with tempfile.TemporaryDirectory() as tmp:
+        assert fmtcache.use_format(doc, Path(tmp)) is not None
+
+
+def _openout_post(name: str) -> str:
+    """A post whose math (a \\newcommand body: reaches TeX unvalidated) writes the file
+    ``name`` in TeX's current directory."""
+    return GOOD + ("\nAnd $\\newcommand{\\pwn}{\\immediate\\openout5=" + name
+                   + "\\immediate\\write5{pwned}\\immediate\\closeout5}\\pwn x$.\n")
+
+
+def _attack(format_cache: Path) -> tuple[md2tex.Document, str]:
+    """The openout post aimed at its own format's file name."""
+    probe = md2tex.convert(_openout_post("placeholder.fmt"))
+    plan = fmtcache._applicable(probe)
+    assert plan is not None
+    name = plan[1]
+    doc = md2tex.convert(_openout_post(f"{name}.fmt"))
+    again = fmtcache._applicable(doc)
+    assert doc.ok and again is not None and again[1] == name  # the macro is not in the format
+    return doc, name
+
+
+def _isolations() -> list[str]:
+    from md2tex import sandbox
+
+    modes = ["none"]
+    if shutil.which("pdflatex") and sandbox.choose(shutil.which("pdflatex") or "") == "bwrap":
+        modes.append("bwrap")
+    return modes
+
+
+def _uses_format(doc: md2tex.Document, name: str) -> bool:
+    """Build ``doc`` in a scratch dir as ``build_pdf`` does; did TeX load format ``name``?"""
+    with tempfile.TemporaryDirectory() as tmp:
+        _runs, log_text = build.compile_document(doc, Path(tmp), 60)
+    return f"format={name}" in log_text.split("\n", 1)[0]
+
+
+@needs_tex
+@needs_poppler
+@pytest.mark.parametrize("isolation", _isolations())
+def test_post_cannot_overwrite_the_cached_format(format_cache: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 isolation: str) -> None:
+    monkeypatch.setenv("MD2TEX_ISOLATION", isolation)
+    attack, name = _attack(format_cache)
+    md2tex.build_pdf(md2tex.convert(GOOD), tmp_path / "good.pdf")  # makes the format
+    fmt = format_cache / f"{name}.fmt"
+    before = _sha256(fmt)
+    assert _uses_format(attack, name)  # the attack ran with the format and wrote its name
+    md2tex.build_pdf(attack, tmp_path / "attack.pdf")
+    assert _sha256(fmt) == before and fmt.stat().st_size > 1 << 20
+    assert not (format_cache / f"{name}.bad").exists()
+    assert _uses_format(md2tex.convert(GOOD), name)  # the next post still uses it
+
+
+@needs_tex
+@needs_poppler
+@pytest.mark.parametrize("isolation", _isolations())
+def test_post_cannot_plant_a_format_in_a_fresh_cache(format_cache: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     isolation: str) -> None:
+    """The post that creates the format also runs its check build: what it writes under the
+    format's name stays in that build's work dir; the installed format is the dumped one."""
+    monkeypatch.setenv("MD2TEX_ISOLATION", isolation)
+    attack, name = _attack(format_cache)
+    md2tex.build_pdf(attack, tmp_path / "attack.pdf")
+    fmt = format_cache / f"{name}.fmt"
+    assert fmt.read_bytes()[:4] == b"W2TX" and fmt.stat().st_size > 1 << 20
+    assert fmtcache.verified(fmt)
+    assert not (format_cache / f"{name}.bad").exists()
+    good = md2tex.build_pdf(md2tex.convert(GOOD), tmp_path / "good.pdf")
+    assert good.pdf.read_bytes().startswith(b"%PDF")
+    assert _uses_format(md2tex.convert(GOOD), name)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
