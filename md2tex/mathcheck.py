@@ -20,15 +20,14 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from .diagnostics import SHOWN_AS_ERROR, Diagnostic, Severity, error
+from .diagnostics import SHOWN_AS_ERROR, SHOWN_UNDEFINED, Diagnostic, Severity, error
 from .mathcommands import CommandChecks
 from .mathdefs import defer_to_tex
 from .mathenv import resolve_environments
 from .mathscan import MAX_DEPTH, Locator, MathResult, TooDeep, apply_edits
 
-__all__ = ["Checker", "MathResult", "fallback_latex", "formula_location", "mark_undefined",
-           "prepare", "shown_as_error", "undefined_names"]
-
+__all__ = ["SHOWN_UNDEFINED", "Checker", "MathResult", "fallback_latex", "formula_location",
+           "mark_undefined", "prepare", "shown_as_error", "undefined_names"]
 
 _CD_ARROW = re.compile(r"@(?:([<>])[^<>@]*\1[^<>@]*\1|([AV])[^AV@]*\2[^AV@]*\2|[=|.])")
 _MAX_LEN = 20_000
@@ -193,7 +192,6 @@ def _blank_lines(ck: Checker) -> None:
 # undefined name in red). Its error diagnostics become warnings saying so (``--strict``
 # turns them back into errors).
 
-#: what the message of a diagnostic whose formula became a fallback ends with
 _UNDEFINED = re.compile(r"^undefined control sequence \\([A-Za-z]+)$")
 _TOKEN = re.compile(r"\\(?:[A-Za-z]+|.)", re.S)
 
