@@ -41,7 +41,12 @@ class Options:
     strict: bool = False
     #: directory that relative image paths are resolved against
     base_dir: Path | None = None
+    #: trusted folders where images are also looked up (``/x`` and ``x`` alike)
     resource_path: tuple[Path, ...] = ()
+    #: where a post's ``/...`` paths start and what no file it names may leave (with the
+    #: post's folder and ``resource_path``); None: the parent of the ``_posts``/``_drafts``
+    #: folder the post is in, else the post's folder (``images.site_root_for``)
+    site_root: Path | None = None
     #: ``\\newcommand`` definitions (text) that apply to every post
     macros: str = ""
     site: Mapping[str, Any] = field(default_factory=dict)
