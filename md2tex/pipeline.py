@@ -48,7 +48,7 @@ def convert(text: str, options: Options | None = None, path: str = "<string>") -
     tokens, _env = parse_markdown(body, post.body_line, options.dollar_math,
                                   options.math_engine, liquid.dollar_lines)
     unicode = options.engine != "pdflatex"
-    images = ImageResolver(options.base_dir, options.resource_path)
+    images = ImageResolver(options.base_dir, options.resource_path, site_root=options.site_root)
     safe_macros = SafeMacros()
     site_macros = options.macros.strip()
     if options.safe and site_macros:

@@ -424,9 +424,7 @@ class LatexRenderer:
         alt = "".join(c.get("raw", "") for c in tok.get("children", []))
         found = self.ctx.images.resolve(src)
         if found.name is not None and self.ctx.safe and not image_allowed(
-                Path(self.ctx.images.resources[found.name]),
-                [*([self.ctx.images.base_dir] if self.ctx.images.base_dir else []),
-                 *self.ctx.images.resource_path]):
+                Path(self.ctx.images.origins[found.name]), self.ctx.images.allowed):
             del self.ctx.images.resources[found.name]
             found = Found(None, ("image-outside", f"image {src[:60]!r} is outside the post's "
                                  "folder and the resource path; a placeholder is shown"))
