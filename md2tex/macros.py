@@ -34,8 +34,24 @@ FORBIDDEN = frozenset(
 
 DEFINER_RE = re.compile(r"\\(newcommand|renewcommand|providecommand|gdef|def|"
                         r"DeclareMathOperator|let)(?![A-Za-z])")
-_NAME_RE = re.compile(r"\s*(?:\{\s*\\([A-Za-z]+|.)\s*\}|\\([A-Za-z]+|.))", re.S)
+#: the name being defined: ``{\\x}`` or ``\\x``; MathJax also takes ``\\newcommand{x}`` (its
+#: argument is a name with the backslash optional), so a braced name may lack it
+_NAME_RE = re.compile(r"\s*(?:\{\s*\\?([A-Za-z]+|(?<=\\).)\s*\}|\\([A-Za-z]+|.))", re.S)
+_COMMENT_RE = re.compile(r"(?<!\\)((?:\\\\)*)%[^\n]*")
 _PARAM_RE = re.compile(r"#(\d)")
+
+
+class KnownMacros(dict[str, int]):
+    """User macros by name with their number of arguments, and what each expands to (the
+    checker braces a macro used as an unbraced script when its body needs it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bodies: dict[str, str] = {}
+
+    def define(self, d: Definition) -> None:
+        self[d.name] = d.nargs
+        self.bodies[d.name] = d.expansion()
 
 
 class MacroError(ValueError):
@@ -54,6 +70,12 @@ class Definition:
     #: "command", "operator", "operator*", "def" (``params`` holds its parameter text), "let"
     kind: str = "command"
     params: str = ""
+
+    def expansion(self) -> str:
+        """What a use of the macro becomes (its body; an operator's ``\\operatorname``)."""
+        if self.kind.startswith("operator"):
+            return f"\\operatorname{'*' if self.kind.endswith('*') else ''}{{{self.body}}}"
+        return self.body.lstrip("= ") if self.kind == "let" else self.body
 
     def latex(self) -> str:
         """The preamble line, with MathJax semantics (defining an existing name works)."""
@@ -202,15 +224,22 @@ def scan_definitions(text: str) -> Iterator[tuple[int, int, Definition | MacroEr
 
 
 def definitions_from_text(text: str) -> tuple[list[Definition], list[str]]:
-    """Definitions in a ``.tex``/``.txt`` of ``\\newcommand`` lines; plus error messages."""
+    """Definitions in a ``.tex``/``.txt`` of ``\\newcommand`` lines; plus error messages.
+    ``%`` comments are TeX's: a commented-out or mentioned ``\\newcommand`` defines
+    nothing."""
     defs: list[Definition] = []
     errors: list[str] = []
-    for _s, _e, d in scan_definitions(text):
+    for _s, _e, d in scan_definitions(strip_comments(text)):
         if isinstance(d, MacroError):
             errors.append(str(d))
         else:
             defs.append(d)
     return defs, errors
+
+
+def strip_comments(text: str) -> str:
+    """``text`` without its ``%`` comments (``\\%`` is a percent sign, not a comment)."""
+    return _COMMENT_RE.sub(lambda m: m.group(1), text)
 
 
 def definitions_from_mapping(data: Mapping[Any, Any]) -> tuple[list[Definition], list[str]]:

@@ -135,7 +135,7 @@ def formula_location(raw: str, line: int | None, column: int | None, opener_len:
 def prepare(raw: str, *, display: bool, path: str = "<string>", line: int | None = None,
             column: int | None = None, opener_len: int = 0, unicode: bool = False,
             numbered: bool = False, macros: Mapping[str, int] | None = None,
-            macro_body: bool = False) -> MathResult:
+            macro_body: bool = False, engine: str = "mathjax3") -> MathResult:
     """Validate and translate one formula.
 
     ``display``: the formula stands as display math; if it is a single amsmath display
@@ -143,6 +143,7 @@ def prepare(raw: str, *, display: bool, path: str = "<string>", line: int | None
     ``macros``: user macros (site, front matter, the post's definitions) and their arity.
     ``macro_body``: ``raw`` is a macro's body (``\\renewcommand{\\b}{\\mathbf}``), whose last
     command may take its arguments where the macro is used.
+    ``engine``: the site's web math engine (``mathtable.MATH_ENGINES``): its commands and habits.
     """
     loc = Locator(raw, path, line, column, opener_len)
     if len(raw) > _MAX_LEN:
@@ -152,6 +153,7 @@ def prepare(raw: str, *, display: bool, path: str = "<string>", line: int | None
         return res
     checker = Checker(raw, loc, macros or {}, unicode, display)
     checker.macro_body = macro_body
+    checker.engine = engine
     checker.numbered = numbered
     try:
         result = checker.run()

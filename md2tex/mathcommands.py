@@ -64,6 +64,8 @@ _SCRIPT_OPERATORS = frozenset(
         "iint", "iiint", "iiiint", "oint", "idotsint", "bigcup", "bigcap", "bigsqcup", "bigvee",
         "bigwedge", "bigodot", "bigotimes", "bigoplus", "biguplus"
     ])
+#: old font switches: as an unbraced script MathJax applies them to the next argument
+_FONT_SWITCHES = frozenset({"rm", "bf", "it", "sf", "tt", "cal", "mit"})
 _TEXT_ARG = frozenset(
     [
         "text", "textrm", "textbf", "textit", "textsf", "texttt", "textup", "textnormal", "textsc",
@@ -171,8 +173,13 @@ class CommandChecks(TextMode, DefinitionChecks, EnvironmentChecks):
             info_args = self.arity(name)
             # empheq's \empheqlbrace & co. are built on \left...\right: not a script alone
             if (info_args and name not in _SCRIPT_OK) or name in _SCRIPT_OPERATORS or \
-                    (name.startswith("empheq") and mathtable.macro(name) is not None):
+                    (name.startswith("empheq") and mathtable.macro(name) is not None) or \
+                    (name in self.user and self.breaks_script(name)):
                 self.brace_script(name, pos, end, info_args)
+            elif name in _FONT_SWITCHES and name not in self.user:
+                # Z_\rm{masked}: MathJax sets the font and takes the next argument as the
+                # script; TeX stops at the switch
+                self.brace_script(name, pos, end, 1)
         if name in self.user:
             if self.user[name]:
                 self.check_args(name, pos, end, self.user[name],
@@ -228,6 +235,25 @@ class CommandChecks(TextMode, DefinitionChecks, EnvironmentChecks):
                           fix="\\mathbb{1} → \\mathbb{1} needs bbm/dsfont; write "
                           "\\mathbf or \\mathrm instead")
         return i + 1
+
+    def breaks_script(self, name: str, depth: int = 0) -> bool:
+        """Whether the user macro ``name`` (no arguments) fails as an unbraced script in TeX
+        although MathJax, which expands it as text, takes it: its body starts with a command
+        that needs its arguments (``\\boldsymbol{\\theta}``), an operator or a font
+        switch."""
+        body = self.bodies.get(name, "").lstrip()
+        m = re.match(r"\\([A-Za-z]+)", body)
+        if m is None or depth > 8:
+            return False
+        first = m.group(1)
+        if first in self.user:
+            return self.user[first] > 0 or self.breaks_script(first, depth + 1)
+        info = mathtable.macro(first)
+        if info is None:
+            mj = mathtable.translations(self.engine).get(first)
+            return mj is not None and mj.args > 0
+        return (info.args > 0 and first not in _SCRIPT_OK) or first in _SCRIPT_OPERATORS \
+            or first in _FONT_SWITCHES
 
     def brace_script(self, name: str, pos: int, end: int, nargs: int) -> None:
         """``x^\\vec{a}``, ``t_\\max``: MathJax takes the macro with its arguments as the

@@ -27,8 +27,8 @@ TEX_PROGRAMMING = frozenset({
 #: names a formula defines for itself (whatever the definer): not "undefined" in it
 _DEFINES = re.compile(r"\\(?:[egx]?def|let|futurelet|newcommand|renewcommand|providecommand|"
                       r"DeclareMathOperator\*?|DeclarePairedDelimiter(?:X|XPP)?|"
-                      r"MakeAboxedCommand|newenvironment|renewenvironment)\s*\{?\s*"
-                      r"\\([A-Za-z]+|.)")
+                      r"MakeAboxedCommand|newenvironment|renewenvironment)\s*"
+                      r"(?:\{\s*\\?|\\)([A-Za-z]+|(?<=\\).)")
 #: errors an uncertain formula keeps (TeX is not asked about them): unknown commands
 #: (layer 2 of SECURITY.md), limits of the checker itself, packages and characters
 _KEPT_WHEN_UNCERTAIN = frozenset({"math-undefined", "math-too-long", "math-too-deep",
@@ -90,6 +90,7 @@ class DefinitionChecks(Scanner):
             self.own_user = dict(self.user)
             self.user = self.own_user
         self.own_user[d.name] = d.nargs
+        self.bodies[d.name] = d.expansion()
         if d.kind == "def" and d.params != "".join(f"#{k}" for k in range(1, d.nargs + 1)):
             self.own_user[d.name] = 0  # delimited parameters: delimited_def checks its uses
             self.delimited.add(d.name)

@@ -44,6 +44,21 @@ TABS: dict[str, int | None] = {
     "numcases": 1, "subnumcases": 1,
     "eqnarray*": 2, "multlined": 0, "CD": 0}
 COLUMN_SPEC_ENVS = {"array", "darray", "subarray", "tabular", "crampedsubarray"}
+_DISPLAY = ">{\\displaystyle}"
+#: environments with fixed columns that are arrays underneath, as the array that takes extra
+#: cells: (before, after, spec of the first columns, spec of each extra one, separator)
+_WIDE_FORMS: dict[str, tuple[str, str, tuple[str, ...], str, str]] = {
+    "cases": ("\\left\\{", "\\right.", ("l", "l"), "l", "@{\\quad}"),
+    "dcases": ("\\left\\{", "\\right.", (_DISPLAY + "l",) * 2, _DISPLAY + "l", "@{\\quad}"),
+    "rcases": ("\\left.", "\\right\\}", ("l", "l"), "l", "@{\\quad}"),
+    "drcases": ("\\left.", "\\right\\}", (_DISPLAY + "l",) * 2, _DISPLAY + "l",
+                "@{\\quad}"),
+    "eqnarray": ("", "", (_DISPLAY + "r", _DISPLAY + "c", _DISPLAY + "l"), _DISPLAY + "l", ""),
+    "eqnarray*": ("", "", (_DISPLAY + "r", _DISPLAY + "c", _DISPLAY + "l"), _DISPLAY + "l",
+                  ""),
+}
+#: where a row may have more cells than columns (MathJax's leniency)
+_WIDENABLE = frozenset({"array", "darray", *_WIDE_FORMS})
 _ALIGNAT = {"alignat", "alignat*", "alignedat", "xalignat", "xalignat*"}
 MAX_MATRIX_COLS = 10
 
@@ -64,7 +79,8 @@ class EnvironmentChecks(Scanner):
             if f.env == "split" and f.tabs > 1:
                 f.split_wide = True
                 return
-            if f.max_tabs is not None and f.tabs > f.max_tabs and not f.tab_error:
+            if f.max_tabs is not None and f.tabs > f.max_tabs and not f.tab_error and \
+                    f.env not in _WIDENABLE:
                 f.tab_error = True
                 self.tab_error(f, pos)
             return
@@ -115,6 +131,8 @@ class EnvironmentChecks(Scanner):
             return
         self.flush_pending(f, pos)
         self.rows += 1
+        if f.kind == "root":
+            self.root_breaks = True
         f.tabs = 0
         f.tab_error = False
         f.sup, f.sub = 0, False
@@ -143,6 +161,14 @@ class EnvironmentChecks(Scanner):
         name = g[0].strip()
         name_span = (g[1] + 1, g[2] - 1)
         stop = g[2]
+        alias = mathtable.translations(self.engine).get("{" + name + "}")
+        if alias is not None and mathtable.environment(name) is None:
+            # an environment of the site's engine LaTeX lacks (KaTeX's darray): its LaTeX twin
+            self.edit(name_span[0], name_span[1], alias.latex_equivalent)
+            if kind == "begin":
+                self.fixed(pos, "katex-environment", f"{name} ({self.engine}) became "
+                           f"{alias.latex_equivalent}")
+            name = alias.latex_equivalent
         if kind == "begin":
             info = mathtable.environment(name)
             if info is None:
@@ -174,6 +200,7 @@ class EnvironmentChecks(Scanner):
                     f.max_tabs = None if cols is None else max(cols - 1, 0)
                     if name in ("subarray", "crampedsubarray"):
                         f.max_tabs = 0  # amsmath's subarray has one column, whatever the spec
+                    f.spec_span = (spec[1], spec[2])
                     stop = spec[2]
             elif name in _ALIGNAT:
                 num = self.group_at(stop)
@@ -213,6 +240,9 @@ class EnvironmentChecks(Scanner):
         self.flush_pending(f, pos)
         self.stack.pop()
         f.end_span = name_span
+        f.end_pos = pos
+        if f.max_tabs is not None and f.row_cols > f.max_tabs + 1 and f.env in _WIDENABLE:
+            self.widen(f)
         if f.env in MATRICES and f.row_cols > MAX_MATRIX_COLS:
             self.result.max_matrix_cols = max(self.result.max_matrix_cols, f.row_cols)
             self.fixed(f.pos, "math-matrix-columns", f"{f.env} with {f.row_cols} columns: "
@@ -222,6 +252,30 @@ class EnvironmentChecks(Scanner):
         self.atom("env")
         self.skip_to = stop
         return self.tok_index_at(stop, i)
+
+    def widen(self, f: Frame) -> None:
+        """Rows with more cells than the environment has columns: MathJax typesets them (the
+        last column's alignment goes on), LaTeX stops. An array gets the missing columns in
+        its spec; cases and eqnarray become the array they are, with the extra columns."""
+        cols = f.max_tabs + 1 if f.max_tabs is not None else 0
+        extra = f.row_cols - cols
+        if f.env in COLUMN_SPEC_ENVS:
+            s0, s1 = f.spec_span
+            letters = re.findall(r"[lcr]", self.raw[s0:s1])
+            self.edit(s1 - 1, s1 - 1, (letters[-1] if letters else "l") * extra)
+        else:
+            left, right, first, rest, sep = _WIDE_FORMS[f.env]
+            spec = sep.join([first[k] if k < len(first) else rest
+                             for k in range(f.row_cols)])
+            if sep != "":
+                spec = f"@{{}}{spec}@{{}}"
+            self.need("array")
+            self.edit(f.pos, f.name_span[1] + 1, f"{left}\\begin{{array}}{{{spec}}}")
+            self.edit(f.end_pos, f.end_span[1] + 1, f"\\end{{array}}{right}")
+        self.fixed(f.pos, "mathjax-extra-cells", f"a row of this {f.env} has {f.row_cols} "
+                   f"cells for its {cols} column{'s' if cols > 1 else ''}: MathJax shows them "
+                   f"all, so {extra} column{'s were' if extra > 1 else ' was'} added")
+        f.env = "array"
 
     def count_columns(self, spec: str, at: int) -> int | None:
         n = 0
@@ -329,6 +383,12 @@ def resolve_environments(ck: Scanner, display: bool, numbered: bool) -> None:
                  f"{inner or 'a group'} (LaTeX allows {f.env} only on its own)")
     if res.environment is not None:
         return
+    if ck.root_breaks and display and ck.engine == "katex" and not ck.tags:
+        # KaTeX breaks display math at a top-level \\ (MathJax and LaTeX ignore it)
+        ck.edit(0, 0, "\\begin{gathered}")
+        ck.edit(len(ck.raw), len(ck.raw), "\\end{gathered}")
+        ck.fixed(0, "katex-line-break", "a top-level \\\\ in display math breaks the line "
+                 "as KaTeX does: the formula was put in gathered")
     tags = ck.tags
     if not tags:
         return

@@ -18,7 +18,7 @@ from typing import Any
 
 from . import mathtable
 from .diagnostics import Diagnostic, error, note, warning
-from .macros import Definition
+from .macros import Definition, KnownMacros
 
 #: tables several parts of the checker read
 BIG = re.compile(r"[Bb]igg?[lmr]?")
@@ -122,6 +122,9 @@ class Frame:
     end_span: tuple[int, int] = (0, 0)
     #: for a macro's argument group: the macro's name
     owner: str = ""
+    #: offset of the ``\\end`` that closed this environment; span of its column spec
+    end_pos: int = 0
+    spec_span: tuple[int, int] = (0, 0)
 
 
 class TooDeep(Exception):
@@ -155,6 +158,11 @@ class Scanner(ABC):
         self.loc = loc
         self.user: Mapping[str, int] = macros
         self.own_user: dict[str, int] = {}
+        #: what the user macros expand to, where known (site, front matter, the post)
+        self.bodies: dict[str, str] = dict(macros.bodies) if isinstance(
+            macros, KnownMacros) else {}
+        #: the site's web math engine (``mathtable.MATH_ENGINES``)
+        self.engine = mathtable.DEFAULT_ENGINE
         self.unicode = unicode
         self.display = display
         #: a macro's body: its last command may take its arguments where the macro is used
@@ -174,6 +182,8 @@ class Scanner(ABC):
         self.let_delims: set[str] = set()
         self.numbered = False
         self.rows = 0
+        #: a \\ outside any environment (KaTeX breaks display math there)
+        self.root_breaks = False
         self.labels: set[tuple[int, int]] = set()
         self.groups = 0  # open \begingroup
         self.colors: set[str] = set()  # \definecolor names of this formula

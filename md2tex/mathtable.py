@@ -24,13 +24,19 @@ __all__ = [
     "all_environments",
     "all_macros",
     "closest_macros",
+    "css_color",
+    "engine_of",
     "environment",
     "installed",
     "macro",
     "mathjax_only",
+    "translations",
 ]
 
 Mode = Literal["math", "text", "both"]
+#: the web math engines a site may use (``Options.math_engine``); MathJax 3 by default
+MATH_ENGINES = ("mathjax2", "mathjax3", "katex")
+DEFAULT_ENGINE = "mathjax3"
 Kind = Literal["display", "inner"]
 
 
@@ -127,6 +133,43 @@ def mathjax_only() -> Mapping[str, MathJaxOnlyInfo]:
                                           row["latex_equivalent"])
              for row in _rows("mathjax_only.tsv", ["name", "args", "latex_equivalent"])}
     return MappingProxyType(table)
+
+
+@cache
+def _katex_only() -> Mapping[str, MathJaxOnlyInfo]:
+    table = {row["name"]: MathJaxOnlyInfo(row["name"], int(row["args"]),
+                                          row["latex_equivalent"])
+             for row in _rows("katex_only.tsv", ["name", "args", "latex_equivalent"])}
+    return MappingProxyType(table)
+
+
+def engine_of(options: object) -> str:
+    """The web math engine a post is written for: ``Options.math_engine`` when the options
+    have it (and it is one md2tex knows), else MathJax 3."""
+    engine = getattr(options, "math_engine", DEFAULT_ENGINE)
+    return engine if engine in MATH_ENGINES else DEFAULT_ENGINE
+
+
+@cache
+def translations(engine: str | None) -> Mapping[str, MathJaxOnlyInfo]:
+    """The commands the site's engine has and LaTeX lacks, with their LaTeX (the one lookup
+    every part uses). MathJax: ``mathjax_only.tsv``. KaTeX: ``katex_only.tsv`` over it (KaTeX
+    has most MathJax habits too). ``None``: every engine's (the ``--safe`` whitelist).
+    Environments are rows named ``{name}`` whose translation is the LaTeX environment."""
+    if engine is not None and engine != "katex":
+        return mathjax_only()
+    return MappingProxyType({**mathjax_only(), **_katex_only()})
+
+
+@cache
+def _css_colors() -> Mapping[str, str]:
+    return MappingProxyType({row["name"]: row["hex"]
+                             for row in _rows("css_colors.tsv", ["name", "hex"])})
+
+
+def css_color(name: str) -> str | None:
+    """The hex ``RRGGBB`` of a CSS colour name (case-insensitive, as browsers read it)."""
+    return _css_colors().get(name.strip().lower())
 
 
 @cache

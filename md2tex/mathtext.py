@@ -80,7 +80,7 @@ class TextMode(Translations):
             return i + 1
         info = mathtable.macro(name)
         if info is None:
-            mj = mathtable.mathjax_only().get(name)
+            mj = mathtable.translations(self.engine).get(name)
             if (mj is None and name not in ALIASES and (
                     len(name) > 1 or name not in _TEXT_ONE_LETTER)) or \
                     name in SIZE_SWITCHES:

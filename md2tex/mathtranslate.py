@@ -165,7 +165,7 @@ class Translations(ChemistryChecks):
         return None
 
     def unknown(self, i: int, name: str, pos: int, end: int) -> int:
-        mj = mathtable.mathjax_only().get(name)
+        mj = mathtable.translations(self.engine).get(name)
         if mj is not None and mj.latex_equivalent:
             return self.substitute(i, name, pos, end, mj.args, mj.latex_equivalent)
         if name in ALIASES:
@@ -206,7 +206,8 @@ class Translations(ChemistryChecks):
                 re.match(r"[A-Za-z]", self.raw[end : end + 1]):
             out += " "
         self.edit(pos, stop, out)
-        self.fixed(pos, "mathjax-alias", f"\\{name} (MathJax) became {out.strip()}", fix=out)
+        engine = "KaTeX" if self.engine == "katex" else "MathJax"
+        self.fixed(pos, "mathjax-alias", f"\\{name} ({engine}) became {out.strip()}", fix=out)
         if nargs == 0:
             self.atom("macro:" + name)
             return i + 1

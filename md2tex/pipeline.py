@@ -7,7 +7,7 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from . import __version__, mathprobe, sitemacros
+from . import __version__, mathprobe, mathtable, sitemacros
 from .diagnostics import Diagnostic, InputError, error, note
 from .document import Document, locate_formulas
 from .escape import escape_text, has_cjk, pdf_string
@@ -63,7 +63,8 @@ def convert(text: str, options: Options | None = None, path: str = "<string>") -
     rendered = render_body(tokens, path=path, unicode=unicode, numbered=numbered,
                            images=images, safe=options.safe, safe_macros=safe_macros,
                            macros=user_macros.known, dollar_math=options.dollar_math,
-                           site_url=_site_url(options))
+                           site_url=_site_url(options),
+                           math_engine=mathtable.engine_of(options))
     site_macros = sitemacros.preamble([*user_macros.definitions, *rendered.definitions],
                                       rendered.max_matrix_cols)
 

@@ -88,6 +88,8 @@ class _Context:
     site_url: str = ""
     html_warned: set[str] = field(default_factory=set)
     formulas: list[Formula] = field(default_factory=list)
+    #: the site's web math engine (mathtable.MATH_ENGINES)
+    math_engine: str = "mathjax3"
 
 
 class LatexRenderer:
@@ -488,7 +490,8 @@ class LatexRenderer:
         def check(macros: Mapping[str, int]) -> mc.MathResult:
             return mc.prepare(raw, display=display, path=self.ctx.path, line=line,
                               column=column, opener_len=opener, unicode=self.ctx.unicode,
-                              numbered=self.ctx.numbered, macros=macros)
+                              numbered=self.ctx.numbered, macros=macros,
+                              engine=self.ctx.math_engine)
 
         result = check(self.ctx.macros)
         block = display and not self.ctx.in_argument
@@ -594,13 +597,14 @@ def render_body(tokens: Sequence[Token], *, path: str, unicode: bool, numbered: 
                 images: ImageResolver, safe: bool = False,
                 safe_macros: SafeMacros | None = None,
                 macros: Mapping[str, int] | None = None,
-                dollar_math: bool | str = True, site_url: str = "") -> RenderResult:
+                dollar_math: bool | str = True, site_url: str = "",
+                math_engine: str = "mathjax3") -> RenderResult:
     """Render a whole post's tokens."""
     ctx = _Context(path=path, unicode=unicode, numbered=numbered,
                    top_level=top_heading_level(tokens), images=images,
                    footnotes=collect_footnotes(tokens), anchors=label_headings(tokens),
                    safe=safe, safe_macros=safe_macros or SafeMacros(), macros=macros or {},
-                   dollar_math=dollar_math, site_url=site_url)
+                   dollar_math=dollar_math, site_url=site_url, math_engine=math_engine)
     body = LatexRenderer(ctx).blocks(tokens)
     return RenderResult(body, ctx.features, ctx.packages, ctx.diagnostics, images.resources,
                         ctx.definitions, ctx.max_matrix_cols, ctx.formulas)

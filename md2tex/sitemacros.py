@@ -9,7 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .diagnostics import Diagnostic, error
-from .macros import Definition, definitions_from_text, definitions_from_value, scan_definitions
+from .macros import (
+    Definition,
+    KnownMacros,
+    definitions_from_text,
+    definitions_from_value,
+    scan_definitions,
+)
 
 _PARAM = re.compile(r"#+(\d)")
 
@@ -18,16 +24,16 @@ _PARAM = re.compile(r"#+(\d)")
 class MacroContext:
     """Known user macros (name -> number of arguments) and the preamble definitions."""
 
-    known: dict[str, int] = field(default_factory=dict)
+    known: KnownMacros = field(default_factory=KnownMacros)
     definitions: list[Definition] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
-def _check(defs: list[Definition], where: str, path: str, known: dict[str, int],
+def _check(defs: list[Definition], where: str, path: str, known: KnownMacros,
            ctx: MacroContext) -> None:
     for d in defs:
         if d.kind == "let":
-            known[d.name] = 0
+            known.define(d)
             ctx.definitions.append(d)
             continue
         body = _PARAM.sub(r"{x}", d.body)
@@ -43,7 +49,7 @@ def _check(defs: list[Definition], where: str, path: str, known: dict[str, int],
                 "macro-definition", f"{where} macro \\{d.name}: {errors[0].message}",
                 path=path, hint=errors[0].hint))
             continue
-        known[d.name] = d.nargs
+        known.define(d)
         ctx.definitions.append(d)
 
 
@@ -51,7 +57,7 @@ def collect(site_text: str, meta: Mapping[str, Any], body: str, path: str) -> Ma
     """Site macros (``Options.macros`` text), front matter ``macros:``, and the names the
     post defines in its formulas (their definitions are hoisted by ``mathcheck``)."""
     ctx = MacroContext()
-    known: dict[str, int] = {}
+    known = KnownMacros()
     if site_text.strip():
         defs, errs = definitions_from_text(site_text)
         ctx.diagnostics += [error("macro-definition", f"site macros: {e}", path=path)
@@ -64,7 +70,7 @@ def collect(site_text: str, meta: Mapping[str, Any], body: str, path: str) -> Ma
         _check(defs, "front matter", path, known, ctx)
     for _s, _e, d in scan_definitions(body):
         if isinstance(d, Definition):
-            known[d.name] = d.nargs
+            known.define(d)
     ctx.known = known
     return ctx
 
