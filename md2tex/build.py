@@ -17,13 +17,13 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import fmtcache, pdfcheck, sandbox
 from .diagnostics import BuildError, Diagnostic, EngineMissingError, InputError, OutputError, error
-from .document import Document
+from .document import MAX_FALLBACKS, Document
 from .output import write_atomic
 
 if TYPE_CHECKING:
@@ -64,6 +64,8 @@ class BuildResult:
     isolation: str = "none"
     #: the first pass was a TeX process started before the conversion ended (``earlytex``)
     early: bool = False
+    #: formulas TeX rejected in the build, shown as MathJax shows an error (warnings)
+    diagnostics: tuple[Diagnostic, ...] = ()
 
 
 def find_engine(engine: str) -> str:
@@ -363,7 +365,7 @@ def _run_until_settled(document: Document, workdir: Path, deadline: float,
                 path=document.path)])
         if status != 0 or not (workdir / f"{TEX_NAME}.pdf").exists():
             raise BuildError("TeX failed", _disk_full(workdir, document)
-                             or tex_errors(document, log_text))
+                             or tex_errors(document, log_text), log=log_text)
         if runs >= MAX_RUNS or not needs_rerun(log_text, workdir):
             return runs, log_text
 
@@ -388,8 +390,23 @@ def build_pdf(document: Document, output: str | Path, timeout: float | None = No
     leaves a partial file, and an earlier good file survives). ``early``: a TeX process the
     CLI started before the conversion ended (``earlytex.claim``); used for the first pass if
     it guessed this document's format, else killed; its work dir is removed either way."""
+    fallbacks: list[Diagnostic] = []
+    attempt = early
     try:
-        return _build_pdf(document, output, timeout, early)
+        while True:
+            try:
+                result = _build_pdf(document, output, timeout, attempt)
+                return replace(result, diagnostics=tuple(fallbacks))
+            except BuildError as exc:
+                # TeX failed inside a formula the checker passed: that formula is shown as
+                # MathJax shows an error and the post is built again (a few times at most)
+                swapped = document.fallback_for(exc.diagnostics, exc.log) \
+                    if len(fallbacks) < MAX_FALLBACKS else None
+                if swapped is None:
+                    raise
+                document, found = swapped
+                fallbacks.append(found)
+                attempt = None
     finally:
         if early is not None:
             early.discard()

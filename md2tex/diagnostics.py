@@ -102,9 +102,15 @@ class InputError(Md2TexError):
 
 
 class BuildError(Md2TexError):
-    """TeX ran and failed; diagnostics point at Markdown lines."""
+    """TeX ran and failed; diagnostics point at Markdown lines. ``log``: TeX's log, when it
+    has one (where on its line TeX stopped tells which formula failed)."""
 
     exit_code = 3
+
+    def __init__(self, message: str, diagnostics: Sequence[Diagnostic] = (),
+                 log: str = "") -> None:
+        super().__init__(message, diagnostics)
+        self.log = log
 
 
 class EngineMissingError(Md2TexError):

@@ -130,33 +130,45 @@ class Document:
         parts.append(self.tex[last:])
         return replace(self, tex="".join(parts), formulas=tuple(spans))
 
-    def formula_at(self, tex_line: int) -> int | None:
-        """The formula (index into ``formulas``, not yet swapped) on .tex line ``tex_line``."""
-        for k, span in enumerate(self.formulas):
-            if span.start < 0:
-                continue
-            first = self.tex.count("\n", 0, span.start) + 1
-            last = first + self.tex.count("\n", span.start, span.end)
-            if first <= tex_line <= last and not span.fallen:
-                return k
-            if first > tex_line:
-                break
-        return None
+    def formula_at(self, tex_line: int, context: str = "") -> int | None:
+        """The formula (index into ``formulas``, not yet swapped) on .tex line ``tex_line``;
+        ``context``: the text TeX read on that line up to its error (TeX's ``l.N`` line,
+        maybe cut to its end), which picks among several formulas on the line."""
+        starts = [0, *(m.end() for m in re.finditer("\n", self.tex))]
+        if not 0 < tex_line <= len(starts):
+            return None
+        line_start = starts[tex_line - 1]
+        line_end = starts[tex_line] - 1 if tex_line < len(starts) else len(self.tex)
+        found = [k for k, span in enumerate(self.formulas) if not span.fallen
+                 and span.start <= line_end and span.end >= line_start]
+        context = context.removeprefix("...")
+        if len(found) > 1 and context:
+            text = self.tex[line_start:line_end]
+            ends = [m.start() + len(context) + line_start
+                    for m in re.finditer(re.escape(context), text)]
+            inside = [k for k in found if any(
+                self.formulas[k].start < end <= self.formulas[k].end for end in ends)]
+            found = inside or found
+        return found[0] if found else None
 
-    def fallback_for(self, tex_errors: Sequence[Diagnostic]) -> tuple[Document, Diagnostic] | None:
-        """After TeX failed with ``tex_errors`` (``build.tex_errors``): when the first one is
-        inside a formula, this document with that formula shown as MathJax shows an error,
-        and a warning at the formula's Markdown line; None for any other failure, and under
-        ``strict`` (the post is refused, as for any math error)."""
+    def fallback_for(self, tex_errors: Sequence[Diagnostic], log: str = "",
+                     ) -> tuple[Document, Diagnostic] | None:
+        """After TeX failed with ``tex_errors`` (``build.tex_errors``; ``log``: its log):
+        when the first one is inside a formula, this document with that formula shown as
+        MathJax shows an error, and a warning at the formula's Markdown line; None for any
+        other failure, and under ``strict`` (the post is refused, as for any math error)."""
         if self.options.strict or not tex_errors or tex_errors[0].code != "tex-error":
             return None
         m = _TEX_LINE.search(tex_errors[0].message)
-        k = self.formula_at(int(m.group(1))) if m else None
+        if m is None:
+            return None
+        context = re.search(rf"^l\.{m.group(1)} (.*)$", log, re.M)
+        k = self.formula_at(int(m.group(1)), context.group(1) if context else "")
         if k is None:
             return None
         span = self.formulas[k]
         message = tex_errors[0].message.removeprefix("TeX: ")
-        message = _TEX_LINE.sub("", message).strip()
+        message = _TEX_LINE.sub("", message).strip().rstrip(".")
         d = warning("math-tex-rejected", f"TeX rejects this formula: {message}; {SHOWN_AS_ERROR}",
                     span.line,
                     column=span.column, path=self.path,
