@@ -211,10 +211,12 @@ def run_job(job: Job) -> PostResult:
             if job.to == "tex":
                 write_atomic(output, tex)
             else:
-                build.build_pdf(doc, output)
+                built = build.build_pdf(doc, output)
+                diagnostics += built.diagnostics  # formulas TeX rejected in the build
                 if options.keep_tex:
                     write_atomic(output.with_suffix(".tex"), tex)
-            status = "warning" if doc.warnings else "ok"
+            status = "warning" if doc.warnings or len(diagnostics) > len(doc.diagnostics) \
+                else "ok"
     except Md2TexError as exc:
         diagnostics += list(exc.diagnostics) or [error("failed", exc.message, path=job.display)]
     except OSError as exc:

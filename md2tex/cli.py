@@ -322,6 +322,8 @@ def convert_command(source: Path, output: Path | None, keep_tex: bool, verbose: 
             _write(out, doc.tex.encode("utf-8"))
         else:
             result = build_pdf(doc, out, early_source)
+            if result.diagnostics and not quiet:  # formulas TeX rejected in the build
+                _print_diagnostics(result.diagnostics, verbose)
             if keep_tex:
                 _write(out.with_suffix(".tex"), doc.tex.encode("utf-8"))
             if verbose:
