@@ -1,0 +1,201 @@
+"""The site's math engine is the specification: each construct as MathJax/KaTeX treats it,
+written here as a small post, typeset by TeX and read back from the PDF (``pdftotext``).
+
+In the PDF, math shows as its symbols (``\\alpha`` as the Greek letter) and text as what was
+written (a ``$`` sign and ``\\alpha`` spelled out): that is how these tests tell them apart.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import md2tex
+from md2tex.config import load_site_config
+from md2tex.mathengine import dollar_mode, site_math_settings
+from tests.helpers import build, codes, needs_tex, run_md2tex, squash
+
+#: the Greek letters math turns ``\\alpha``, ``\\beta``, ``\\gamma`` into
+ALPHA, BETA, GAMMA = "\N{GREEK SMALL LETTER ALPHA}", "\N{GREEK SMALL LETTER BETA}", \
+    "\N{GREEK SMALL LETTER GAMMA}"
+
+
+def pdf_text(pdf: Path) -> str:
+    """The PDF's text in content order (``pdftotext -raw``: a display formula's symbols stay
+    where the formula stands), white space folded."""
+    out = subprocess.run(["pdftotext", "-raw", "-enc", "UTF-8", str(pdf), "-"],
+                         capture_output=True, check=True, timeout=60)
+    return squash(out.stdout.decode("utf-8"))
+
+
+def pdf_of(text: str, tmp_path: Path, **options: Any) -> str:
+    """The text a reader sees in the PDF md2tex makes of ``text``."""
+    doc = md2tex.convert(text, md2tex.Options(**options), path="post.md")
+    assert doc.ok, [str(d) for d in doc.diagnostics]
+    return pdf_text(build(doc, tmp_path / "post.pdf"))
+
+
+# ---------------------------------------------------------------------------- delimiters
+
+@needs_tex
+def test_spaced_single_dollar_is_math_under_mathjax3(tmp_path: Path) -> None:
+    text = pdf_of("Spaced $ \\alpha + \\beta $ here.\n", tmp_path)
+    assert f"{ALPHA} + {BETA}" in text
+    assert "$" not in text
+
+
+@needs_tex
+def test_spaced_single_dollar_is_text_under_pandoc_rule(tmp_path: Path) -> None:
+    text = pdf_of("Spaced $ \\alpha + \\beta $ here.\n", tmp_path, dollar_math="pandoc")
+    assert "$ \\alpha + \\beta $" in text
+    assert ALPHA not in text
+
+
+@needs_tex
+def test_prices_are_text_under_pandoc_rule_and_math_under_the_engine(tmp_path: Path) -> None:
+    post = "Pay $5 and $10 today.\n"
+    assert "Pay $5 and $10 today." in pdf_of(post, tmp_path, dollar_math="pandoc")
+    # MathJax typesets "5 and " as math: its letters are math italic, no dollar is left
+    assert "$" not in pdf_of(post, tmp_path, math_engine="mathjax2")
+
+
+@needs_tex
+def test_escaped_dollars_are_dollar_signs(tmp_path: Path) -> None:
+    text = pdf_of("It costs \\$5 and \\$10, and $x$ is math.\n", tmp_path)
+    assert "It costs $5 and $10, and x is math." in text
+
+
+@needs_tex
+def test_pandoc_rule_from_front_matter_and_config(tmp_path: Path) -> None:
+    post = "---\ndollar_math: pandoc\n---\nSpaced $ \\alpha $ here.\n"
+    assert "$ \\alpha $" in pdf_of(post, tmp_path)
+    config = tmp_path / "md2tex.yaml"
+    config.write_text("dollar_math: pandoc\nmath_engine: katex\n", encoding="utf-8")
+    options = load_site_config(tmp_path, config).apply()
+    assert (options.dollar_math, options.math_engine) == ("pandoc", "katex")
+
+
+@needs_tex
+def test_katexmm_block_is_math_and_dollars_outside_are_text(tmp_path: Path) -> None:
+    post = ("Outside, $\\alpha$ is text.\n\n"
+            "{% katexmm %}\n"
+            "Inside, $\\beta$ is math, and\n\n"
+            "$$\n\\gamma^2\n$$\n"
+            "{% endkatexmm %}\n\n"
+            "Outside again, $\\delta$.\n")
+    doc = md2tex.convert(post, md2tex.Options(math_engine="katex"), path="post.md")
+    assert "liquid-tag" not in codes(doc)
+    text = pdf_text(build(doc, tmp_path / "post.pdf"))
+    assert "Outside, $\\alpha$ is text." in text
+    assert f"Inside, {BETA} is math" in text
+    assert GAMMA in text
+    assert "Outside again, $\\delta$." in text
+
+
+# -------------------------------------------------------------------------- environments
+
+@needs_tex
+@pytest.mark.parametrize("env", ["align", "equation", "gather", "multline", "eqnarray",
+                                 "align*", "cases"])
+def test_environment_inside_a_paragraph_is_math(tmp_path: Path, env: str) -> None:
+    row = {"align": "x &= \\alpha", "align*": "x &= \\alpha", "eqnarray": "x &=& \\alpha",
+           "cases": "\\alpha & x > 0"}.get(env, "x = \\alpha")
+    post = f"We have \\begin{{{env}}} {row} \\end{{{env}}} and so on.\n"
+    text = pdf_of(post, tmp_path)
+    assert ALPHA in text
+    assert "begin" not in text
+    assert text.index("We have") < text.index(ALPHA) < text.index("and so on.")
+
+
+@needs_tex
+def test_environment_right_after_a_line_of_text_is_math(tmp_path: Path) -> None:
+    post = "A line of text\n\\begin{align}\nx &= \\alpha \\\\\ny &= \\beta\n\\end{align}\nends.\n"
+    text = pdf_of(post, tmp_path)
+    assert ALPHA in text and BETA in text and "begin" not in text
+
+
+@needs_tex
+def test_bare_environment_katex_does_not_process_stays_text(tmp_path: Path) -> None:
+    """KaTeX's auto-render takes equation/align/alignat/gather/CD only; multline is text."""
+    post = "We have \\begin{multline} x = \\alpha \\end{multline} here.\n"
+    assert "\\begin{multline}" in pdf_of(post, tmp_path, math_engine="katex")
+    assert ALPHA in pdf_of(post, tmp_path, math_engine="mathjax3")
+
+
+@needs_tex
+def test_eqref_across_the_post_is_a_number(tmp_path: Path) -> None:
+    post = ("First \\begin{equation} E = mc^2 \\label{eq:energy} \\end{equation} in a "
+            "sentence.\n\n"
+            "Some more text.\n\n"
+            "By \\eqref{eq:energy} and $\\eqref{eq:energy}$ we conclude.\n")
+    text = pdf_of(post, tmp_path)
+    assert "By (1) and (1) we conclude." in text
+    assert "??" not in text
+
+
+@needs_tex
+def test_ams_numbering_numbers_environments_not_double_dollars(tmp_path: Path) -> None:
+    post = ("$$\\begin{equation} a = \\alpha \\end{equation}$$\n\n"
+            "$$\\begin{align} b &= \\beta \\\\ c &= \\gamma \\end{align}$$\n\n"
+            "$$ d = \\delta $$\n")
+    text = pdf_of(post, tmp_path, equation_numbers="ams")
+    assert "(1)" in text and "(2)" in text and "(3)" in text
+    assert "(4)" not in text
+    assert "(1)" not in pdf_of(post, tmp_path)  # MathJax's default: no numbers
+
+
+@needs_tex
+def test_tag_after_end_align_in_the_same_block(tmp_path: Path) -> None:
+    post = "$$\n\\begin{align}\na &= \\alpha \\\\\nb &= \\beta\n\\end{align} \\tag{7}\n$$\n"
+    text = pdf_of(post, tmp_path)
+    assert "(7)" in text and ALPHA in text and BETA in text
+
+
+@needs_tex
+def test_tag_and_label_inside_a_starred_environment(tmp_path: Path) -> None:
+    post = ("$$\\begin{align*} a &= \\alpha \\tag{A} \\label{eq:star} \\\\ b &= \\beta "
+            "\\end{align*}$$\n\nSee \\eqref{eq:star}.\n")
+    text = pdf_of(post, tmp_path)
+    assert "See (A)." in text
+    assert text.count("(A)") == 2
+
+
+# ------------------------------------------------------------------------- the site says
+
+def test_site_settings_from_theme_and_kramdown_keys() -> None:
+    assert site_math_settings({"kramdown": {"math_engine": "katex"}}) == {"math_engine": "katex"}
+    assert site_math_settings({"kramdown": {"math_engine": None}}) == {}
+    assert site_math_settings({"enable_katex": True}) == {"math_engine": "katex"}
+    assert site_math_settings({"katex": {"js_path": "assets"}}) == {"math_engine": "katex"}
+    assert site_math_settings({"mathjax": True, "mathjax_autoNumber": True}) == {
+        "math_engine": "mathjax3", "equation_numbers": "all"}
+    assert site_math_settings({"mathjax": False}) == {}
+    assert [dollar_mode(v) for v in (True, "pandoc", "off", "x")] == [True, "pandoc", False, None]
+
+
+def test_front_matter_chooses_the_engine() -> None:
+    post = "---\nmath_engine: katex\n---\nWe have \\begin{multline} x \\end{multline}.\n"
+    assert md2tex.convert(post).options.math_engine == "katex"
+    post = "---\nmath_engine: mathjax9\n---\nx\n"
+    assert md2tex.convert(post).options.math_engine == "mathjax3"
+
+
+@needs_tex
+def test_jekyll_config_kramdown_katex_selects_katex(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site / "_posts").mkdir(parents=True)
+    (site / "_config.yml").write_text("title: A site\nkramdown:\n  math_engine: katex\n",
+                                      encoding="utf-8")
+    (site / "_posts" / "2020-01-01-post.md").write_text(
+        "---\ntitle: Post\n---\nWe have \\begin{multline} x = \\alpha \\end{multline} here.\n",
+        encoding="utf-8")
+    assert load_site_config(site).apply().math_engine == "katex"
+    out = tmp_path / "out"
+    proc = run_md2tex(["batch", site, "-o", out, "-j", "1"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (pdf,) = out.rglob("*.pdf")
+    # KaTeX does not take a bare multline: the PDF shows it as the site does, as text
+    assert "\\begin{multline}" in pdf_text(pdf)
