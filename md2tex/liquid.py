@@ -11,6 +11,14 @@ captured/assigned names, with the filters Jekyll posts use in URLs and text; ``{
 known values are evaluated; an unknown value is false), ``{% capture %}``, ``{% assign %}``,
 ``{% post_url %}``, figure and TOC ``{% include %}``s. Anything else is a warning and leaves
 no text behind.
+
+A post controls how much work this is, so the scan is linear: tags and outputs are found
+with ``str.find`` and bounded matches, each remembered until the scan passes it (a search
+never runs over the same text once per tag), and line numbers are counted forward from the
+previous position. What Liquid can make grow (outputs, captures, assigned values; doubling a
+capture is exponential) is capped by ``budget.output_cap`` of the body, and blocks nest at
+most ``MAX_DEPTH`` deep: past either limit, Liquid is not applied to the post at all and a
+``liquid-limit`` error names the tag. The conversion's deadline is checked per tag.
 """
 
 from __future__ import annotations
@@ -19,23 +27,36 @@ import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
-from .diagnostics import Diagnostic, warning
+from . import budget
+from .diagnostics import Diagnostic, error, warning
 
-_TAG = re.compile(r"\{%-?\s*(?P<name>[A-Za-z_]\w*)(?P<args>(?:[^%]|%(?!\}))*?)\s*-?%\}")
+#: the start of a tag, ``{%`` and its name; the tag ends at the first ``%}`` after the name
+_TAG_HEAD = re.compile(r"\{%-?\s*(?P<name>[A-Za-z_]\w*)")
 _LITERAL = r"'[^'{}\n]*'|\"[^\"{}\n]*\""
-#: only Liquid-looking variables are output tags; ``{{`` in math or code stays as it is
+#: only Liquid-looking variables are output tags; ``{{`` in math or code stays as it is.
+#: Both match the text between ``{{`` and ``}}`` (no brace inside) with its ``-`` and
+#: surrounding spaces already taken off
 _OUTPUT = re.compile(
-    r"\{\{-?\s*(?P<expr>(?:site|page|include|post|paginator|layout|jekyll)\b[^{}]*?"
-    r"|(?:" + _LITERAL + r")\s*\|[^{}]*?)\s*-?\}\}"
+    r"(?:site|page|include|post|paginator|layout|jekyll)\b[^{}]*"
+    r"|(?:" + _LITERAL + r")\s*\|[^{}]*"
 )
-_ANY_OUTPUT = re.compile(r"\{\{-?\s*(?P<expr>[A-Za-z_][\w.-]*\s*(?:\|[^{}]*?)?)\s*-?\}\}")
+_ANY_OUTPUT = re.compile(r"[A-Za-z_][\w.-]*\s*(?:\|[^{}]*)?")
+_BRACE = re.compile(r"[{}]")
+#: deepest nesting of Liquid blocks (real posts nest a few)
+MAX_DEPTH = 100
 _END_HIGHLIGHT = re.compile(r"\{%-?\s*endhighlight\s*-?%\}")
 _END_RAW = re.compile(r"\{%-?\s*endraw\s*-?%\}")
 _END_COMMENT = re.compile(r"\{%-?\s*endcomment\s*-?%\}")
+_CLOSE_TAG = re.compile(r"%\}")
+#: ``left op right``; ``left`` ends on a non-space, so a long run of spaces is read once
+_COMPARISON = re.compile(r"(.*?\S)\s*(==|!=|<>|>=|<=|>|<|contains)\s*(.+)", re.S)
+_WHEN_SPLIT = re.compile(r",|(?<!\s)\s+or\s+")
+_NEWLINE = re.compile(r"\n")
+_INK = re.compile(r"\S")
 _END_FOR = re.compile(r"\{%-?\s*(?P<name>for|tablerow|endfor|endtablerow)\b[^%]*%\}")
-_INCLUDE_ARG = re.compile(r"(?P<key>[\w-]+)\s*=\s*(?P<value>" + _LITERAL + r"|[^\s'\"]+)")
+_INCLUDE_ARG = re.compile(r"(?<![\w-])(?P<key>[\w-]+)\s*=\s*(?P<value>" + _LITERAL + r"|[^\s'\"]+)")
 _FIGURE_KEYS = ("path", "image_path", "image", "src", "url", "file", "img")
 _CAPTION_KEYS = ("caption", "title", "alt", "description")
 #: text that marks a table of contents for the renderer (kramdown's own marker)
@@ -59,6 +80,8 @@ class LiquidContext:
     page: Mapping[str, Any] = field(default_factory=dict)
     posts: Mapping[str, PostRef] = field(default_factory=dict)
     variables: dict[str, Any] = field(default_factory=dict)
+    #: the longest value a filter may make (set from the post's size while rendering)
+    max_value: int = budget.HARD_CAP
 
     def lookup(self, expr: str) -> Any:
         """Resolve ``site.url | relative_url``-style expressions (the common filters)."""
@@ -87,6 +110,9 @@ class LiquidContext:
     def _filter(self, name: str, value: Any, arg: Any) -> Any:
         text = "" if value is None else str(value)
         argtext = "" if arg is None else str(arg)
+        if name in ("prepend", "append") and len(text) + len(argtext) > self.max_value:
+            raise LiquidLimit(f"a Liquid value grows past {self.max_value:,} characters here "
+                              "(an assign that keeps doubling?)")
         if name == "prepend":
             return argtext + text
         if name == "append":
@@ -103,7 +129,7 @@ class LiquidContext:
         simple: dict[str, Callable[[str], Any]] = {
             "downcase": str.lower, "upcase": str.upper, "capitalize": str.capitalize,
             "strip": str.strip, "lstrip": str.lstrip, "rstrip": str.rstrip,
-            "size": len, "strip_html": lambda s: re.sub(r"<[^>]*>", "", s),
+            "size": len, "strip_html": _strip_html,
             "escape": lambda s: s, "xml_escape": lambda s: s, "uri_escape": lambda s: s,
             "url_encode": lambda s: s, "markdownify": lambda s: s, "smartify": lambda s: s,
             "jsonify": lambda s: s, "slugify": lambda s: re.sub(r"[^a-z0-9]+", "-",
@@ -170,6 +196,10 @@ def _truthy(value: Any) -> bool:
     return value is not None and value is not False
 
 
+class LiquidLimit(Exception):
+    """A value or the output grew past the budget, or blocks nested too deep."""
+
+
 @dataclass
 class LiquidResult:
     text: str
@@ -183,6 +213,61 @@ class LiquidResult:
 
 def _newlines(text: str) -> str:
     return "\n" * text.count("\n")
+
+
+class _Found:
+    """A tag (``{% name args %}``) or an output (``{{ expr }}``) the scanner found: the part
+    of ``re.Match`` the handlers use."""
+
+    __slots__ = ("_end", "_groups", "_start", "_text", "kind")
+
+    def __init__(self, kind: str, start: int, end: int, text: str, **groups: str) -> None:
+        self.kind = kind
+        self._start, self._end, self._text, self._groups = start, end, text, groups
+
+    def start(self) -> int:
+        return self._start
+
+    def end(self) -> int:
+        return self._end
+
+    def group(self, key: int | str = 0) -> str:
+        return self._text if key == 0 else self._groups[str(key)]
+
+
+class _Starts(Protocol):
+    def start(self) -> int: ...
+
+
+_M = TypeVar("_M", bound=_Starts)
+
+
+class _Ahead(Generic[_M]):
+    """The first match at or after a position, remembered: the scan moves forward, so a
+    search runs again only once the position has passed what it found (a match that starts
+    later is the same whichever earlier position the search started from)."""
+
+    def __init__(self, find: Callable[[int], _M | None]) -> None:
+        self.find = find
+        self.origin = -1
+        self.found: _M | None = None
+
+    def __call__(self, pos: int) -> _M | None:
+        if self.origin < 0 or pos < self.origin or (
+                self.found is not None and self.found.start() < pos):
+            self.origin, self.found = pos, self.find(pos)
+        return self.found
+
+
+def _trimmed(inner: str) -> str:
+    """What Liquid reads between ``{{``/``{%`` and ``}}``/``%}``: white-space control
+    dashes and the spaces next to them taken off."""
+    if inner.startswith("-"):
+        inner = inner[1:]
+    inner = inner.lstrip()
+    if inner.endswith("-"):
+        inner = inner[:-1]
+    return inner.rstrip()
 
 
 @dataclass
@@ -206,7 +291,10 @@ class _Renderer:
         self.diags: list[Diagnostic] = []
         self.frames: list[_Frame] = []
         self.toc = False
-        self.handlers: dict[str, Callable[[re.Match[str]], int]] = {
+        #: characters Liquid may still produce (outputs, captures, assigned values)
+        self.cap = budget.output_cap(len(src))
+        self.produced = 0
+        self.handlers: dict[str, Callable[[_Found], int]] = {
             "raw": self._raw,
             "highlight": self._highlight,
             "comment": self._comment,
@@ -224,16 +312,92 @@ class _Renderer:
         self.dollar_lines: list[tuple[int, int]] = []
         self.katexmm_start: int | None = None
         self._counted = (0, 0)  # (items of self.out counted, their newlines)
+        self._tags: _Ahead[_Found] = _Ahead(self._find_tag)
+        self._outputs: _Ahead[_Found] = _Ahead(self._find_output)
+        self._close: _Ahead[re.Match[str]] = _Ahead(lambda p: _CLOSE_TAG.search(src, p))
+        self._end_raw: _Ahead[re.Match[str]] = _Ahead(lambda p: _END_RAW.search(src, p))
+        self._end_comment: _Ahead[re.Match[str]] = _Ahead(
+            lambda p: _END_COMMENT.search(src, p))
+        self._end_highlight: _Ahead[re.Match[str]] = _Ahead(
+            lambda p: _END_HIGHLIGHT.search(src, p))
+        self._end_for: _Ahead[re.Match[str]] = _Ahead(lambda p: _END_FOR.search(src, p))
+        self._newline: _Ahead[re.Match[str]] = _Ahead(lambda p: _NEWLINE.search(src, p))
+        # line counting goes forward from the last position asked about
+        self._line_pos = 0
+        self._line_count = 0
+        self._line_start = 0
+        self._blank: dict[int, bool] = {}
+        self._ink_from_line_start: _Ahead[re.Match[str]] = _Ahead(
+            lambda p: _INK.search(src, p))
+        self._ink_after: _Ahead[re.Match[str]] = _Ahead(lambda p: _INK.search(src, p))
 
     def line_at(self, pos: int) -> int:
-        return self.line0 + self.src.count("\n", 0, pos)
+        src = self.src
+        if pos >= self._line_pos:
+            self._line_count += src.count("\n", self._line_pos, pos)
+            last = src.rfind("\n", self._line_pos, pos)
+            if last >= 0:
+                self._line_start = last + 1
+        else:
+            self._line_count -= src.count("\n", pos, self._line_pos)
+            self._line_start = src.rfind("\n", 0, pos) + 1
+        self._line_pos = pos
+        return self.line0 + self._line_count
+
+    def line_start(self, pos: int) -> int:
+        """Where the line holding ``pos`` starts."""
+        self.line_at(pos)
+        return self._line_start
+
+    def line_end(self, pos: int) -> int:
+        """Where the line holding ``pos`` ends (its newline, or the end of the text)."""
+        nl = self._newline(pos)
+        return len(self.src) if nl is None else nl.start()
+
+    def blank_before(self, pos: int) -> bool:
+        """Only spaces between the start of the line and ``pos``?"""
+        ink = self._ink_from_line_start(self.line_start(pos))
+        return ink is None or ink.start() >= pos
+
+    def blank_after(self, pos: int) -> bool:
+        """Only spaces between ``pos`` and the end of its line?"""
+        ink = self._ink_after(pos)
+        return ink is None or ink.start() >= self.line_end(pos)
+
+    def blank_line(self, start: int) -> bool:
+        """Is the line that starts at ``start`` blank (remembered: a long line may hold
+        many tags that ask about the lines next to it)?"""
+        if start not in self._blank:
+            end = self.src.find("\n", start)
+            self._blank[start] = not self.src[start : len(self.src) if end < 0 else end].strip()
+        return self._blank[start]
+
+    def prev_line_blank(self, start: int) -> bool:
+        """Is the line before the one starting at ``start`` blank (or is there none)?"""
+        if start == 0:
+            return True
+        if -start not in self._blank:
+            self._blank[-start] = self.blank_line(self.src.rfind("\n", 0, start - 1) + 1)
+        return self._blank[-start]
 
     def warn(self, code: str, message: str, pos: int) -> None:
         self.diags.append(warning(code, message, self.line_at(pos)))
 
+    def grow(self, size: int) -> None:
+        """Count ``size`` more characters made by Liquid; past the budget, stop."""
+        self.produced += size
+        if self.produced > self.cap:
+            raise LiquidLimit(f"Liquid output grows past {self.cap:,} characters here "
+                              "(a capture or assign that keeps doubling?)")
+
     @property
     def active(self) -> bool:
         return all(f.active for f in self.frames)
+
+    def push(self, frame: _Frame) -> None:
+        if len(self.frames) >= MAX_DEPTH:
+            raise LiquidLimit(f"Liquid blocks nest more than {MAX_DEPTH} deep here")
+        self.frames.append(frame)
 
     def emit(self, text: str) -> None:
         """Output text, unless a false branch is open; a capture takes it instead. The
@@ -241,6 +405,7 @@ class _Renderer:
         if not self.active:
             self.out.append(_newlines(text))
             return
+        self.grow(len(text))
         capture = next((f for f in reversed(self.frames) if f.kind == "capture"), None)
         if capture is not None:
             capture.buffer.append(text)
@@ -254,8 +419,11 @@ class _Renderer:
             m = self._next(pos)
             if not m:
                 break
+            if budget.expired():
+                budget.check(self.line_at(m.start()))
             self.emit(self.src[pos : m.start()])
-            if m.re is _TAG:
+            self.line_at(m.start())
+            if m.kind == "tag":
                 handler = self.handlers.get(m.group("name"), self._other)
                 pos = handler(m)
             else:
@@ -270,18 +438,61 @@ class _Renderer:
                     self.ctx.variables[frame.name] = "".join(frame.buffer)
             self.frames.clear()
 
-    def _next(self, pos: int) -> re.Match[str] | None:
-        found = [m for m in (_TAG.search(self.src, pos), _OUTPUT.search(self.src, pos))
-                 if m is not None]
-        if self.ctx.variables:
-            m = _ANY_OUTPUT.search(self.src, pos)
-            if m is not None and _split_filters(m.group("expr"))[0].split(".")[0] \
-                    in self.ctx.variables:
-                found.append(m)
-        return min(found, key=lambda m: m.start()) if found else None
+    def _next(self, pos: int) -> _Found | None:
+        """The next tag, or the next output before it that means something here (a
+        ``{{ name }}`` counts once ``name`` was assigned or captured before it)."""
+        tag = self._tags(pos)
+        limit = len(self.src) if tag is None else tag.start()
+        out = self._outputs(pos)
+        while out is not None and out.start() < limit:
+            if out.group("head") == "" or out.group("head") in self.ctx.variables:
+                return out
+            out = self._outputs(out.start() + 1)
+        return tag
+
+    def _find_tag(self, pos: int) -> _Found | None:
+        src = self.src
+        while True:
+            i = src.find("{%", pos)
+            if i < 0:
+                return None
+            head = _TAG_HEAD.match(src, i)
+            if head is not None:
+                close = self._close(head.end())
+                if close is None:
+                    return None  # no later tag can be closed either
+                args = src[head.end() : close.start()]
+                if args.endswith("-"):
+                    args = args[:-1]
+                return _Found("tag", i, close.end(), src[i : close.end()],
+                              name=head.group("name"), args=args.rstrip())
+            pos = i + 1
+
+    def _find_output(self, pos: int) -> _Found | None:
+        """The next ``{{ ... }}`` that reads like Liquid; ``head`` is "" for one that always
+        is (``site.*``, a quoted literal with a filter), else the variable it needs."""
+        src = self.src
+        while True:
+            i = src.find("{{", pos)
+            if i < 0:
+                return None
+            brace = _BRACE.search(src, i + 2)
+            if brace is None:
+                return None  # no later ``{{`` has a closing brace either
+            j = brace.start()
+            if src.startswith("}}", j):
+                expr = _trimmed(src[i + 2 : j])
+                head = None
+                if _OUTPUT.fullmatch(expr):
+                    head = ""
+                elif _ANY_OUTPUT.fullmatch(expr):
+                    head = _split_filters(expr)[0].split(".")[0]
+                if head is not None:
+                    return _Found("output", i, j + 2, src[i : j + 2], expr=expr, head=head)
+            pos = i + 1
 
     # ----------------------------------------------------------------------- output
-    def _output(self, m: re.Match[str]) -> int:
+    def _output(self, m: _Found) -> int:
         if not self.active:
             self.out.append(_newlines(m.group(0)))
             return m.end()
@@ -301,8 +512,8 @@ class _Renderer:
         return m.end()
 
     # ------------------------------------------------------------------------ blocks
-    def _raw(self, m: re.Match[str]) -> int:
-        end = _END_RAW.search(self.src, m.end())
+    def _raw(self, m: _Found) -> int:
+        end = self._end_raw(m.end())
         if not end:
             self.warn("liquid-unclosed", "{% raw %} is never closed", m.start())
             self.out.append(_newlines(m.group(0)))
@@ -319,7 +530,7 @@ class _Renderer:
         self._counted = (len(self.out), lines)
         return self.line0 + lines
 
-    def _katexmm(self, m: re.Match[str]) -> int:
+    def _katexmm(self, m: _Found) -> int:
         """jekyll-katex typesets ``$``/``$$`` math inside ``{% katexmm %}`` only: the block's
         output lines are recorded for the parser; the tags leave their newlines."""
         self.out.append(_newlines(m.group(0)))
@@ -327,24 +538,24 @@ class _Renderer:
             self.katexmm_start = self.out_line()
         return m.end()
 
-    def _endkatexmm(self, m: re.Match[str]) -> int:
+    def _endkatexmm(self, m: _Found) -> int:
         if self.katexmm_start is not None:
             self.dollar_lines.append((self.katexmm_start, self.out_line()))
             self.katexmm_start = None
         self.out.append(_newlines(m.group(0)))
         return m.end()
 
-    def _comment(self, m: re.Match[str]) -> int:
-        end = _END_COMMENT.search(self.src, m.end())
+    def _comment(self, m: _Found) -> int:
+        end = self._end_comment(m.end())
         stop = end.end() if end else m.end()
         self.out.append(_newlines(self.src[m.start() : stop]))
         return stop
 
-    def _highlight(self, m: re.Match[str]) -> int:
+    def _highlight(self, m: _Found) -> int:
         words = m.group("args").split()
         lang = words[0] if words else ""
         extra = " linenos" if any(w.startswith("linenos") for w in words[1:]) else ""
-        end = _END_HIGHLIGHT.search(self.src, m.end())
+        end = self._end_highlight(m.end())
         if not end:
             self.warn("liquid-unclosed", "{% highlight %} is never closed by "
                       "{% endhighlight %}; the rest of the post is treated as code", m.start())
@@ -357,10 +568,9 @@ class _Renderer:
         code = re.sub(r"\n[ \t]+$", "\n", code)
         if code and not code.endswith("\n"):
             code += "\n"
-        line_start = self.src.rfind("\n", 0, m.start()) + 1
-        before = self.src[line_start : m.start()]
-        indent = before if not before.strip() else ""
-        lead = "" if not before.strip() else "\n"
+        blank = self.blank_before(m.start())
+        indent = self.src[self.line_start(m.start()) : m.start()] if blank else ""
+        lead = "" if blank else "\n"
         ticks = "`" * max(3, 1 + max((len(r) for r in re.findall(r"`+", code)), default=0))
         self.emit(f"{lead}{ticks}{lang}{extra}\n{code}{indent}{ticks}")
         if resume < len(self.src) and self.src[resume] != "\n":
@@ -373,7 +583,7 @@ class _Renderer:
         for op, join in ((" or ", any), (" and ", all)):
             if op in text:
                 return join(self._condition(part, pos) for part in text.split(op))
-        m = re.fullmatch(r"(.+?)\s*(==|!=|<>|>=|<=|>|<|contains)\s*(.+)", text)
+        m = _COMPARISON.fullmatch(text)
         if not m:
             return _truthy(self.ctx.value(text))
         left, op, right = self.ctx.value(m[1]), m[2], self.ctx.value(m[3])
@@ -392,15 +602,15 @@ class _Renderer:
         except TypeError:
             return False
 
-    def _if(self, m: re.Match[str]) -> int:
+    def _if(self, m: _Found) -> int:
         value = self._condition(m.group("args"), m.start()) if self.active else False
         if m.group("name") == "unless":
             value = not value
-        self.frames.append(_Frame("if", value, taken=value))
+        self.push(_Frame("if", value, taken=value))
         self.out.append(_newlines(m.group(0)))
         return m.end()
 
-    def _branch(self, m: re.Match[str], cond: Callable[[], bool]) -> int:
+    def _branch(self, m: _Found, cond: Callable[[], bool]) -> int:
         self.out.append(_newlines(m.group(0)))
         frame = self.frames[-1] if self.frames else None
         if frame is None or frame.kind not in ("if", "case"):
@@ -412,34 +622,34 @@ class _Renderer:
         frame.taken = frame.taken or frame.active
         return m.end()
 
-    def _elsif(self, m: re.Match[str]) -> int:
+    def _elsif(self, m: _Found) -> int:
         return self._branch(m, lambda: self._condition(m.group("args"), m.start()))
 
-    def _else(self, m: re.Match[str]) -> int:
+    def _else(self, m: _Found) -> int:
         return self._branch(m, lambda: True)
 
-    def _case(self, m: re.Match[str]) -> int:
-        self.frames.append(_Frame("case", False, subject=self.ctx.value(m.group("args"))))
+    def _case(self, m: _Found) -> int:
+        self.push(_Frame("case", False, subject=self.ctx.value(m.group("args"))))
         self.out.append(_newlines(m.group(0)))
         return m.end()
 
-    def _when(self, m: re.Match[str]) -> int:
+    def _when(self, m: _Found) -> int:
         frame = self.frames[-1] if self.frames else None
-        options = [self.ctx.value(v) for v in re.split(r",|\s+or\s+", m.group("args"))]
+        options = [self.ctx.value(v) for v in _WHEN_SPLIT.split(m.group("args"))]
         return self._branch(m, lambda: frame is not None and frame.subject in options)
 
-    def _end(self, m: re.Match[str]) -> int:
+    def _end(self, m: _Found) -> int:
         self.out.append(_newlines(m.group(0)))
         if self.frames and self.frames[-1].kind in ("if", "case"):
             self.frames.pop()
         return m.end()
 
-    def _capture(self, m: re.Match[str]) -> int:
-        self.frames.append(_Frame("capture", True, name=m.group("args").strip()))
+    def _capture(self, m: _Found) -> int:
+        self.push(_Frame("capture", True, name=m.group("args").strip()))
         self.out.append(_newlines(m.group(0)))
         return m.end()
 
-    def _endcapture(self, m: re.Match[str]) -> int:
+    def _endcapture(self, m: _Found) -> int:
         self.out.append(_newlines(m.group(0)))
         if self.frames and self.frames[-1].kind == "capture":
             frame = self.frames.pop()
@@ -447,18 +657,21 @@ class _Renderer:
                 self.ctx.variables[frame.name] = "".join(frame.buffer).strip()
         return m.end()
 
-    def _assign(self, m: re.Match[str]) -> int:
+    def _assign(self, m: _Found) -> int:
         self.out.append(_newlines(m.group(0)))
         name, eq, expr = m.group("args").partition("=")
         if eq and self.active and re.fullmatch(r"\s*[A-Za-z_][\w-]*\s*", name):
-            self.ctx.variables[name.strip()] = self.ctx.lookup(expr)
+            value = self.ctx.lookup(expr)
+            if isinstance(value, str):
+                self.grow(len(value))
+            self.ctx.variables[name.strip()] = value
         return m.end()
 
-    def _for(self, m: re.Match[str]) -> int:
+    def _for(self, m: _Found) -> int:
         """A loop over site data we do not have: its body is left out, with a warning."""
         depth, pos = 1, m.end()
         while depth:
-            nxt = _END_FOR.search(self.src, pos)
+            nxt = self._end_for(pos)
             if nxt is None:
                 pos = len(self.src)
                 break
@@ -471,7 +684,7 @@ class _Renderer:
         return pos
 
     # ------------------------------------------------------------------------ Jekyll
-    def _post_url(self, m: re.Match[str]) -> int:
+    def _post_url(self, m: _Found) -> int:
         self.out.append(_newlines(m.group(0)))
         if not self.active:
             return m.end()
@@ -486,7 +699,7 @@ class _Renderer:
             self.emit(f"[{title}]({ref.url})")
         return m.end()
 
-    def _include(self, m: re.Match[str]) -> int:
+    def _include(self, m: _Found) -> int:
         self.out.append(_newlines(m.group(0)))
         if not self.active:
             return m.end()
@@ -509,21 +722,19 @@ class _Renderer:
                   "which md2tex does not have; it is left out", m.start())
         return m.end()
 
-    def _own_block(self, m: re.Match[str], text: str) -> str:
+    def _own_block(self, m: _Found, text: str) -> str:
         """``text`` as a Markdown block of its own; blank lines are added only where the tag
         shares its line or touches other text (then later lines shift)."""
-        start = self.src.rfind("\n", 0, m.start()) + 1
-        end = self.src.find("\n", m.end())
-        end = len(self.src) if end < 0 else end
-        alone = not self.src[start : m.start()].strip() and not self.src[m.end() : end].strip()
-        prev_line = self.src[self.src.rfind("\n", 0, max(start - 1, 0)) + 1 : max(start - 1, 0)]
-        next_end = self.src.find("\n", end + 1)
-        next_line = self.src[end + 1 : len(self.src) if next_end < 0 else next_end]
-        lead = "" if alone and (start == 0 or not prev_line.strip()) else "\n\n"
-        tail = "" if alone and not next_line.strip() else "\n\n"
+        start = self.line_start(m.start())
+        end = self.line_end(m.end())
+        alone = self.blank_before(m.start()) and self.blank_after(m.end())
+        prev_blank = self.prev_line_blank(start)
+        next_blank = end >= len(self.src) or self.blank_line(end + 1)
+        lead = "" if alone and prev_blank else "\n\n"
+        tail = "" if alone and next_blank else "\n\n"
         return f"{lead}{text}{tail}"
 
-    def _other(self, m: re.Match[str]) -> int:
+    def _other(self, m: _Found) -> int:
         name = m.group("name")
         self.out.append(_newlines(m.group(0)))
         if name.startswith("end"):
@@ -532,6 +743,22 @@ class _Renderer:
             self.warn("liquid-tag", f"Liquid tag {{% {name} %}} is not supported and is left "
                       "out", m.start())
         return m.end()
+
+
+def _strip_html(text: str) -> str:
+    """Liquid's ``strip_html``: ``<...>`` removed (a scan, not a regex that rereads the rest
+    of the text for every ``<`` without a ``>``)."""
+    parts: list[str] = []
+    pos = 0
+    while True:
+        lt = text.find("<", pos)
+        gt = text.find(">", lt) if lt >= 0 else -1
+        if gt < 0:
+            break
+        parts.append(text[pos:lt])
+        pos = gt + 1
+    parts.append(text[pos:])
+    return "".join(parts)
 
 
 def _markdown_image(src: str, alt: str, caption: str, width: Any) -> str:
@@ -546,11 +773,18 @@ def _markdown_image(src: str, alt: str, caption: str, width: Any) -> str:
 
 
 def render_liquid(body: str, ctx: LiquidContext | None = None, first_line: int = 1) -> LiquidResult:
-    """Apply Liquid tags and variables to a post body, keeping its line structure."""
+    """Apply Liquid tags and variables to a post body, keeping its line structure. Past
+    Liquid's limits (output size, nesting) the body is returned as it is, with an error."""
     if "{%" not in body and "{{" not in body:
         return LiquidResult(body, [])
     r = _Renderer(body, ctx or LiquidContext(), first_line)
-    r.run()
+    r.ctx.max_value = r.cap
+    try:
+        r.run()
+    except LiquidLimit as exc:
+        return LiquidResult(body, [*r.diags, error(
+            "liquid-limit", f"{exc}; Liquid is not applied to this post",
+            r.line0 + r._line_count)])
     if r.katexmm_start is not None:  # never closed: to the end, as jekyll-katex reads it
         r.dollar_lines.append((r.katexmm_start, r.out_line()))
     return LiquidResult("".join(r.out), r.diags, r.toc, tuple(r.dollar_lines))

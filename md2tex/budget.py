@@ -1,0 +1,74 @@
+"""One budget for a whole conversion, not only for TeX.
+
+A small post must not be able to make md2tex work or allocate without end before TeX even
+starts. Two kinds of limits cover the Python stages:
+
+* **time**: ``convert`` runs under ``limit(options.timeout, path)``, a deadline in a context
+  variable (so threads and batch jobs each have their own). Loops whose length the post
+  decides call ``check(line)``: per Liquid tag (liquid.py), per block parsed (parse.py), per
+  block rendered (render.py). Past the deadline, ``check`` raises ``InputError`` with a
+  ``time-budget`` diagnostic at the Markdown line being worked on. Outside ``limit`` (a
+  direct call of a stage, as tests do) nothing is checked. This is the one place the pure
+  conversion looks at a clock: its result is the same or it is this error.
+* **size**: wherever text can grow faster than the input, the growth is capped in
+  proportion to the input with a hard ceiling (``output_cap``): Liquid's output, captured
+  and assigned values (liquid.py); the characters YAML aliases repeat (yamlload.py). An
+  input over a cap is an error diagnostic, never a large allocation.
+
+Scanners are linear in their input (no regex that backtracks on a long run, no recounting
+of lines from the start per item), so the deadline is a guard, not the usual way out.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from .diagnostics import InputError, error
+
+#: the deadline (``time.monotonic``) and the path of the conversion running in this context
+_DEADLINE: ContextVar[tuple[float, str] | None] = ContextVar("md2tex_deadline", default=None)
+
+#: the most characters any stage may produce from a post, whatever its size
+HARD_CAP = 5_000_000
+#: a post may grow this many times over (Liquid values, aliases) before it is refused
+GROWTH = 4
+#: small posts may always grow this far (a few long site variables)
+FLOOR = 1_000_000
+
+
+def output_cap(input_size: int) -> int:
+    """How many characters a stage may produce from ``input_size`` characters."""
+    return min(HARD_CAP, max(FLOOR, GROWTH * input_size))
+
+
+@contextmanager
+def limit(seconds: float, path: str = "<string>") -> Iterator[None]:
+    """Run the body under a deadline ``seconds`` from now (nested calls keep the earliest)."""
+    deadline = time.monotonic() + max(float(seconds), 0.0)
+    outer = _DEADLINE.get()
+    if outer is not None and outer[0] < deadline:
+        deadline = outer[0]
+    token = _DEADLINE.set((deadline, path))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def expired() -> bool:
+    """Has the running conversion used up its time?"""
+    current = _DEADLINE.get()
+    return current is not None and time.monotonic() > current[0]
+
+
+def check(line: int | None = None) -> None:
+    """Raise the ``time-budget`` InputError when the running conversion is out of time."""
+    current = _DEADLINE.get()
+    if current is not None and time.monotonic() > current[0]:
+        raise InputError("conversion exceeded its time budget", [error(
+            "time-budget", "conversion exceeded its time budget (the --timeout limit); the "
+            "post is too large or too repetitive to convert", line, path=current[1],
+            hint="split the post or raise --timeout")])
