@@ -242,16 +242,15 @@ def build_options(engine: str | None, template: Path | None, variables: Sequence
 
 
 def _load_macros(path: Path) -> str:
-    from .macros import MacroError, load_macro_file
-    from .macros import to_text as macros_to_text
+    """The file's text for ``Options.macros``; a bad definition in it is a warning at its
+    line when a post is converted (``sitemacros``), only an unreadable file is an error."""
+    from .macros import MacroError
+    from .sitemacros import file_text
 
     try:
-        defs, errors = load_macro_file(path)
+        return file_text(path)
     except (OSError, UnicodeDecodeError, MacroError) as exc:
         raise click.BadParameter(f"{path}: {exc}", param_hint="--macros") from None
-    if errors:
-        raise click.BadParameter(f"{path}: {errors[0]}", param_hint="--macros")
-    return macros_to_text(defs)
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:

@@ -38,7 +38,9 @@ import yaml
 
 from . import mathengine
 from .diagnostics import InputError
+from .macros import MacroError
 from .options import ENGINES, PLAIN_VARIABLE, Options, unplain_variables
+from .sitemacros import file_text
 
 log = logging.getLogger(__name__)
 
@@ -248,8 +250,8 @@ def _read_macros(path: Path, key: _Key) -> str:
     try:
         if not path.is_file():
             raise OSError("not a file")
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        return file_text(path)  # keeps the file and line of each definition
+    except (OSError, UnicodeDecodeError, MacroError) as exc:
         key.refuse(f"cannot read {path}: {exc}")
 
 

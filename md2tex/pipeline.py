@@ -115,7 +115,8 @@ def convert(text: str, options: Options | None = None, path: str = "<string>") -
     diagnostics, rejected = mathprobe.verify(document, rendered.formulas, diagnostics)
     if rejected:  # shown as MathJax shows an error; the post is built
         document = document.with_fallbacks(rejected)
-    diagnostics = [d.with_path(path) for d in diagnostics]
+    # (a site macro file's warnings name that file)
+    diagnostics = [d.with_path(path) if d.path == "<string>" else d for d in diagnostics]
     if options.strict:
         diagnostics = [d.strict() for d in diagnostics]
     return replace(document, diagnostics=tuple(
