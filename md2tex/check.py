@@ -1,4 +1,7 @@
-"""``md2tex check``: every diagnostic of a conversion, without TeX, as a compiler prints it."""
+"""``md2tex check``: every diagnostic of a conversion, as a compiler prints it. It runs no
+build, but the conversion is the build's, TeX's probe of uncertain formulas included (when
+TeX is installed), so every formula the PDF would show as an error is reported here, at the
+same place, with the same code."""
 
 from __future__ import annotations
 
@@ -73,9 +76,11 @@ def format_diagnostic(d: Diagnostic, lines: Sequence[str]) -> str:
 
 
 def format_result(result: CheckResult, show_notes: bool = True) -> list[str]:
+    """Every diagnostic, under it the post's line when it is about the post (a site macro
+    file's warnings name that file instead)."""
     lines = result.text.split("\n")
-    return [format_diagnostic(d, lines) for d in result.diagnostics
-            if show_notes or d.severity is not Severity.NOTE]
+    return [format_diagnostic(d, lines if d.path == result.path else [])
+            for d in result.diagnostics if show_notes or d.severity is not Severity.NOTE]
 
 
 def to_json(result: CheckResult) -> list[dict[str, Any]]:

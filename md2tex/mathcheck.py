@@ -225,9 +225,11 @@ def mark_undefined(latex: str, names: set[str]) -> str:
 
 def shown_as_error(diagnostics: Iterable[Diagnostic], how: str = SHOWN_AS_ERROR,
                    ) -> list[Diagnostic]:
-    """``diagnostics`` with every error a warning that says how the formula is shown."""
+    """``diagnostics`` with every error a warning that says how the formula is shown; its
+    notes (fixes, hoisted definitions) are dropped: none of them happened."""
     return [replace(d, severity=Severity.WARNING, message=f"{d.message}; {how}")
-            if d.severity is Severity.ERROR else d for d in diagnostics]
+            if d.severity is Severity.ERROR else d for d in diagnostics
+            if d.severity is not Severity.NOTE]
 
 
 def fallback_latex(source: str, display: bool, unicode: bool, newlines: int = 0) -> str:
