@@ -37,6 +37,7 @@ DEFINER_RE = re.compile(r"\\(newcommand|renewcommand|providecommand|gdef|def|"
 #: the name being defined: ``{\\x}`` or ``\\x``; MathJax also takes ``\\newcommand{x}`` (its
 #: argument is a name with the backslash optional), so a braced name may lack it
 _NAME_RE = re.compile(r"\s*(?:\{\s*\\?([A-Za-z]+|(?<=\\).)\s*\}|\\([A-Za-z]+|.))", re.S)
+_DEFINECOLOR_RE = re.compile(r"\\definecolor\s*\{([^{}]*)\}")
 _COMMENT_RE = re.compile(r"(?<!\\)((?:\\\\)*)%[^\n]*")
 _PARAM_RE = re.compile(r"#(\d)")
 
@@ -48,6 +49,11 @@ class KnownMacros(dict[str, int]):
     def __init__(self) -> None:
         super().__init__()
         self.bodies: dict[str, str] = {}
+        #: colours the post defines with ``\\definecolor`` (hoisted, so known everywhere)
+        self.colors: set[str] = set()
+
+    def define_colors(self, text: str) -> None:
+        self.colors.update(m.strip() for m in _DEFINECOLOR_RE.findall(text))
 
     def define(self, d: Definition) -> None:
         self[d.name] = d.nargs
@@ -67,7 +73,8 @@ class Definition:
     body: str = ""
     #: default of the optional first argument (``\\newcommand{\\x}[2][a]{...}``)
     default: str | None = None
-    #: "command", "operator", "operator*", "def" (``params`` holds its parameter text), "let"
+    #: "command", "operator", "operator*", "def" (``params`` holds its parameter text), "let",
+    #: "color" (a colour: ``params`` is its model, ``body`` its value)
     kind: str = "command"
     params: str = ""
 
@@ -79,6 +86,8 @@ class Definition:
 
     def latex(self) -> str:
         """The preamble line, with MathJax semantics (defining an existing name works)."""
+        if self.kind == "color":
+            return f"\\definecolor{{{self.name}}}{{{self.params}}}{{{self.body}}}"
         n = "\\" + self.name
         if self.kind == "def":
             return f"\\def{n}{self.params}{{{self.body}}}"
@@ -310,7 +319,9 @@ def to_text(defs: list[Definition]) -> str:
     """Definitions as ``\\newcommand`` text (for ``Options.macros``), round-trippable."""
     out = []
     for d in defs:
-        if d.kind == "def":
+        if d.kind == "color":
+            out.append(d.latex())
+        elif d.kind == "def":
             out.append(f"\\def\\{d.name}{d.params}{{{d.body}}}")
         elif d.kind == "let":
             out.append(f"\\let\\{d.name}{d.body}")

@@ -186,7 +186,8 @@ class Scanner(ABC):
         self.root_breaks = False
         self.labels: set[tuple[int, int]] = set()
         self.groups = 0  # open \begingroup
-        self.colors: set[str] = set()  # \definecolor names of this formula
+        #: \definecolor names of this formula and of the post
+        self.colors: set[str] = set(macros.colors) if isinstance(macros, KnownMacros) else set()
         self.tagforms: set[str] = set()
         self.let_optional: dict[str, int] = {}  # \let\x\sqrt: \x takes [..] too
         self.tag_rows: set[tuple[int, int]] = set()

@@ -16,6 +16,9 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Literal, cast
 
+from .mathengine import DEFAULT_ENGINE as DEFAULT_ENGINE
+from .mathengine import ENGINES
+
 __all__ = [
     "OPTIONAL_PACKAGES",
     "EnvironmentInfo",
@@ -35,8 +38,7 @@ __all__ = [
 
 Mode = Literal["math", "text", "both"]
 #: the web math engines a site may use (``Options.math_engine``); MathJax 3 by default
-MATH_ENGINES = ("mathjax2", "mathjax3", "katex")
-DEFAULT_ENGINE = "mathjax3"
+MATH_ENGINES = ENGINES
 Kind = Literal["display", "inner"]
 
 
@@ -82,6 +84,23 @@ class MathJaxOnlyInfo:
 OPTIONAL_PACKAGES = {
     "mhchem": "install it: apt-get install texlive-science, or tlmgr install mhchem",
 }
+
+#: size switches: LaTeX ignores them in math, MathJax applies them (the checker wraps them)
+SIZE_SWITCHES = frozenset(
+    ["tiny", "scriptsize", "footnotesize", "small", "normalsize", "large", "Large", "LARGE",
+     "huge", "Huge"])
+#: ``\\rlap`` & co.: MathJax typesets them in math mode (mathtools' \\mathrlap...)
+LAP = {"rlap": "mathrlap", "llap": "mathllap", "clap": "mathclap"}
+#: MathJax names LaTeX lacks, when the table has no row for them
+ALIASES = {"lt": "<", "gt": ">", "And": "\\&", "bold": "\\mathbf", "Bbb": "\\mathbb",
+           "le": "\\le", "ge": "\\ge", "ne": "\\ne", "amp": "\\&"}
+
+
+def rewrites() -> frozenset[str]:
+    """Every name the checker rewrites itself besides the engine tables (aliases, size
+    switches, \\rlap...): what ``--safe`` lets through for it."""
+    return frozenset(ALIASES) | SIZE_SWITCHES | frozenset(LAP)
+
 
 _MODES = frozenset({"math", "text", "both"})
 _KINDS = frozenset({"display", "inner"})

@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 
 from . import mathtable
-from .escape import unicode_char
+from .escape import EMOJI_RE, unicode_char
 from .macros import MacroError, parse_definition
 from .mathscan import DIMEN_PRIMITIVES, Frame
-from .mathtranslate import ALIASES, RAW_ARGS, SIZE_SWITCHES, Translations
+from .mathtable import ALIASES, SIZE_SWITCHES
+from .mathtranslate import RAW_ARGS, Translations
 
 #: one-character text commands (accents, special letters) LaTeX has
 _TEXT_ONE_LETTER = frozenset("'`^\"~=.uvHtcdbrijoOlLPSk,;:!> -_&#%$@/{}|\\")
@@ -33,13 +34,10 @@ class TextMode(Translations):
             self.fixed(pos, "math-text-special", f"'{tok}' inside \\text{{}} became \\{tok}")
         elif tok == "$":
             self.stack.append(Frame("inlinemath", pos))
-        elif ord(tok) > 127 and not self.unicode:
-            out = unicode_char(tok)
-            if out is None:
-                self.err(pos, "math-unicode", f"character '{tok}' (U+{ord(tok):04X}) "
-                         "cannot be typeset by pdflatex")
-            else:
-                self.edit(pos, pos + 1, out)
+        elif ord(tok) > 127 and (not self.unicode or EMOJI_RE.match(tok)):
+            out = None if self.unicode else unicode_char(tok)
+            self.edit(pos, pos + 1, out if out is not None else
+                      self.missing_glyph(tok, pos)[len("\\text{"):-1])
         return i + 1
 
     def text_macro(self, i: int, name: str, pos: int, end: int) -> int:

@@ -13,17 +13,13 @@ import re
 import unicodedata
 
 from . import mathtable
-from .escape import unicode_char
+from .escape import EMOJI_RE, placeholder, unicode_char
+from .macros import Definition
 from .mathchem import ChemistryChecks, pu
 from .mathscan import DIMEN_PRIMITIVES, DIMEN_RE, Frame
+from .mathtable import ALIASES, SIZE_SWITCHES
 
-SIZE_SWITCHES = frozenset(
-    ["tiny", "scriptsize", "footnotesize", "small", "normalsize", "large", "Large", "LARGE",
-     "huge", "Huge"])
-_LAP = {"rlap": "mathrlap", "llap": "mathllap", "clap": "mathclap"}
-#: MathJax names LaTeX lacks, when the table has no row for them
-ALIASES = {"lt": "<", "gt": ">", "And": "\\&", "bold": "\\mathbf", "Bbb": "\\mathbb",
-           "le": "\\le", "ge": "\\ge", "ne": "\\ne", "amp": "\\&"}
+_LAP = mathtable.LAP
 _REQUIRE = {"cancel": "cancel", "mathtools": "mathtools", "bm": "bm", "boldsymbol": "",
             "ams": "", "amscd": "amscd", "color": "", "braket": "braket", "upgreek": "upgreek",
             "gensymb": "gensymb", "mathrsfs": "mathrsfs", "esint": "esint",
@@ -38,6 +34,7 @@ RAW_ARGS = {"label": 1, "ref": 1, "eqref": 1, "href": 1, "url": 1, "hspace": 1,
             "setlength": 2, "addtolength": 2, "moveleft": 0, "moveright": 0,
             "hyperref": 0, "nolinkurl": 1, "multicolumn": 2, "cline": 1,
             "ce": 1}
+_COLOR_CMDS = frozenset({"color", "textcolor", "colorbox", "fcolorbox"})
 #: colours xcolor knows with the template's dvipsnames option
 _XCOLOR_NAMES = frozenset({
     "red", "green", "blue", "cyan", "magenta", "yellow", "black", "gray", "white", "darkgray",
@@ -309,22 +306,9 @@ class Translations(ChemistryChecks):
             g = self.group_at(stop)
             if g is None:
                 break
-            if name in ("color", "textcolor", "colorbox", "fcolorbox") and \
-                    g[0].strip().startswith("#"):
-                css = g[0].strip()[1:]
-                if re.fullmatch(r"[0-9A-Fa-f]{3}|[0-9A-Fa-f]{6}", css):
-                    hexa = css.upper() if len(css) == 6 else "".join(c * 2 for c in css.upper())
-                    self.edit(g[1], g[2], f"[HTML]{{{hexa}}}")
-                    self.fixed(g[1], "math-css-color", f"CSS colour #{css} became "
-                               f"[HTML]{{{hexa}}}")
-                else:
-                    self.err(g[1], "math-color", f"colour '{g[0]}' is not a CSS hex colour "
-                             "LaTeX can read", hint="use #rrggbb or a colour name")
-            elif name in ("color", "textcolor", "colorbox", "fcolorbox") and b is None and \
-                    (_ == 0 or name == "fcolorbox") and not self.color_name(g[0]):
-                self.err(g[1], "math-color", f"colour '{g[0].strip()}' is not one LaTeX knows "
-                         "(xcolor with dvipsnames)", hint="use #rrggbb or a name such as red, "
-                         "blue, ForestGreen")
+            if name in _COLOR_CMDS and (g[0].strip().startswith("#") or (
+                    b is None and (_ == 0 or name == "fcolorbox"))):
+                self.color_arg(g, name == "colorbox" or (name == "fcolorbox" and _ == 1))
             if name == "definecolor" and _ == 0:
                 self.colors.add(g[0].strip())
             if name == "ce":
@@ -332,6 +316,8 @@ class Translations(ChemistryChecks):
             if name in ("href", "url", "nolinkurl") and re.search(r"(?<!\\)[#%]", g[0]):
                 self.edit(g[1], g[2], "{" + re.sub(r"(?<!\\)([#%])", r"\\\1", g[0]) + "}")
             stop = g[2]
+        if name == "definecolor" and b is None:
+            self.hoist_color(self.toks[i][1], end, stop)
         if name == "color":
             nxt = self.group_at(stop)
             if nxt is not None and self.toks[i][1] < stop:
@@ -353,6 +339,45 @@ class Translations(ChemistryChecks):
             self.edit(stop, stop, "}")
         self.skip_to = stop
         return self.tok_index_at(stop, i)
+
+    def color_arg(self, g: tuple[str, int, int], background: bool) -> None:
+        """A colour argument as the browser reads it: CSS hex (``#f80``) and CSS names
+        (``grey``, ``DarkOrange``) are defined for LaTeX; a colour neither knows is the
+        default one (the current colour; no background), with a warning."""
+        text = g[0].strip()
+        hexa = text[1:] if text.startswith("#") and re.fullmatch(
+            r"[0-9A-Fa-f]{3}|[0-9A-Fa-f]{6}", text[1:]) else None
+        if hexa is None and not text.startswith("#"):
+            if self.color_name(text):
+                return
+            hexa = mathtable.css_color(text)
+        if hexa is not None:
+            hexa = hexa.upper() if len(hexa) == 6 else "".join(c * 2 for c in hexa.upper())
+            # xcolor takes a model before each colour argument (\fcolorbox too)
+            self.edit(g[1], g[2], f"[HTML]{{{hexa}}}")
+            self.fixed(g[1], "math-css-color", f"CSS colour {text} became [HTML]{{{hexa}}}")
+            return
+        default = "white" if background else "."
+        self.edit(g[1], g[2], "{" + default + "}")
+        self.warn(g[1], "math-color", f"colour '{text}' is neither a LaTeX (xcolor) nor a CSS "
+                  "colour: the browser shows the default colour, and so does the PDF",
+                  fix="use #rrggbb or a name such as red, blue, ForestGreen")
+
+    def hoist_color(self, pos: int, end: int, stop: int) -> None:
+        """``\\definecolor{name}{model}{value}`` in a formula: to the preamble (MathJax keeps
+        the colour for the later formulas too)."""
+        g1 = self.group_at(end)
+        g2 = self.group_at(g1[2]) if g1 else None
+        g3 = self.group_at(g2[2]) if g2 else None
+        if g1 is None or g2 is None or g3 is None or g3[2] != stop or \
+                not re.fullmatch(r"[A-Za-z][\w.-]*", g1[0].strip()):
+            return
+        self.result.definitions.append(Definition(g1[0].strip(), body=g3[0].strip(),
+                                                  kind="color", params=g2[0].strip()))
+        self.edit(pos, stop, "")
+        self.hoists.append(self.edits[-1])
+        self.fixed(pos, "math-definition-hoisted", f"colour {g1[0].strip()} (\\definecolor) "
+                   "moved to the preamble")
 
     def color_name(self, text: str) -> bool:
         """xcolor's colour expression: known names, optionally mixed (red!50!blue)."""
@@ -407,13 +432,19 @@ class Translations(ChemistryChecks):
             return f"\\{_COMBINING[decomposed[1]]}{{{decomposed[0]}}}"
         out = unicode_char(ch)
         if out is None or out == ch:
-            self.err(pos, "math-unicode", f"character '{ch}' (U+{ord(ch):04X}) cannot be "
-                     "typeset by pdflatex", hint="write its LaTeX command instead")
-            return ""
+            return self.missing_glyph(ch, pos)
         self.verify_latex(out, pos)
         if out.startswith("\\ensuremath{") and out.endswith("}"):
             return "{" + out[len("\\ensuremath{") : -1] + "}"
         return "\\text{" + out + "}"
+
+    def missing_glyph(self, ch: str, pos: int) -> str:
+        """A character no font here has (``⚀`` under pdflatex, emoji under any engine): a
+        visible placeholder, as in the text, and a warning; never a TeX error."""
+        self.warn(pos, "missing-character", f"character '{ch}' (U+{ord(ch):04X}) has no "
+                  "glyph in the PDF's fonts: a placeholder is printed",
+                  fix="write its LaTeX command instead")
+        return "\\text{" + placeholder(ch) + "}"
 
     def unicode_math(self, i: int, ch: str, pos: int) -> None:
         nfd = unicodedata.normalize("NFD", ch)
@@ -422,7 +453,9 @@ class Translations(ChemistryChecks):
                                  or (unicode_char(ch) or "").startswith("\\ensuremath{")):
             # no unicode-math: the math fonts are the classic ones, which have no Unicode
             # letters; what has a math command gets it (below), the rest is text-font text
-            if unicodedata.category(ch) != "Zs":
+            if EMOJI_RE.match(ch):
+                self.edit(pos, pos + 1, self.missing_glyph(ch, pos))
+            elif unicodedata.category(ch) != "Zs":
                 self.edit(pos, pos + 1, "\\text{" + ch + "}")
             self.atom("char")
             return

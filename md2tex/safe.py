@@ -43,10 +43,9 @@ FORBIDDEN = re.compile(
     r"afterdocument|AtBeginDocument|AtEndDocument|protect|ensuremath)$")
 #: control symbols ``\X`` (non-letter X) that may stand in math
 CONTROL_SYMBOLS = frozenset([*",;:!> {}|#%&_$*\\", "\n", "\t"])
-#: MathJax habits that ``mathcheck.prepare`` rewrites into LaTeX after this check
-MATHCHECK_REWRITES = frozenset({"lt", "gt", "And", "bold", "Bbb", "rlap", "llap", "clap",
-                                "tiny", "scriptsize", "footnotesize", "small", "normalsize",
-                                "large", "Large", "LARGE", "huge", "Huge"})
+#: MathJax habits that ``mathcheck.prepare`` rewrites into LaTeX after this check (the
+#: checker's own tables, so the two stay in step)
+MATHCHECK_REWRITES = mathtable.rewrites()
 MAX_EXPANSIONS = 2_000
 MAX_EXPANDED = 50_000
 MAX_ARGS = 9
@@ -222,7 +221,8 @@ def _known_macro(name: str, in_math: bool) -> bool:
                 name.startswith("text") or name in ("TeX", "LaTeX")):
             return True  # a text symbol: mathcheck puts it in \text{...}
         return info.mode == "both" or info.mode == ("math" if in_math else "text")
-    return name in mathtable.mathjax_only() or name in MATHCHECK_REWRITES
+    # any engine's table: under another engine the checker reports the name itself
+    return name in mathtable.translations(None) or name in MATHCHECK_REWRITES
 
 
 def _node_kind(node: Any, kind: Any) -> bool:
