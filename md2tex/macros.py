@@ -52,6 +52,10 @@ class KnownMacros(dict[str, int]):
         #: colours the post defines with ``\\definecolor`` (hoisted, so known everywhere)
         self.colors: set[str] = set()
 
+    def __bool__(self) -> bool:
+        # callers write ``macros or {}``: defined colours alone must survive that
+        return len(self) > 0 or bool(self.colors)
+
     def define_colors(self, text: str) -> None:
         self.colors.update(m.strip() for m in _DEFINECOLOR_RE.findall(text))
 

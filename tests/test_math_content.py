@@ -1,0 +1,152 @@
+"""What a formula says, as the site's engine shows it: each construct below is written as a
+small post of our own, converted, typeset by the installed TeX and read back with
+``pdftotext`` (nothing mocked)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import build, codes, needs_engine, needs_tex, pdf_text, pdf_words, squash
+
+import md2tex
+from md2tex import mathtable
+from md2tex.macros import definitions_from_text
+
+pytestmark = needs_tex
+
+
+def typeset(tmp_path: Path, markdown: str, **options: Any) -> tuple[md2tex.Document, str]:
+    """The post converted with ``options``, built to a PDF, and the PDF's text."""
+    doc = md2tex.convert(markdown, md2tex.Options(**options), path="post.md")
+    assert doc.ok, [(d.code, d.message) for d in doc.diagnostics]
+    engine = options.get("engine", "pdflatex")
+    return doc, pdf_text(build(doc, tmp_path / f"post-{engine}.pdf"))
+
+
+def test_rows_with_extra_cells(tmp_path: Path) -> None:
+    md = ("Cases:\n\n$$f = \\begin{cases} \\text{alpha} & \\text{beta} & \\text{gamma} \\\\ "
+          "1 & 2 \\end{cases}$$\n\nEqnarray:\n\n$$\\begin{eqnarray} a & = & b & "
+          "\\text{delta} \\end{eqnarray}$$\n\nArray:\n\n$$\\begin{array}{cc} p & q & "
+          "\\text{epsilon} \\end{array}$$\n\nAligned:\n\n$$\\begin{aligned} u & = v & "
+          "\\text{zeta} \\end{aligned}$$\n")
+    doc, text = typeset(tmp_path, md)
+    assert codes(doc).count("mathjax-extra-cells") == 3
+    for word in ("alpha", "beta", "gamma", "delta", "epsilon", "zeta"):
+        assert word in text
+
+
+def test_newcommand_name_without_backslash(tmp_path: Path) -> None:
+    md = "$$\\newcommand{iid}{\\overset{\\text{indep}}{\\sim}} X \\iid P$$\n"
+    doc, text = typeset(tmp_path, md)
+    assert "\\iid" in doc.tex and "indep" in text
+
+
+def test_macro_body_as_unbraced_script(tmp_path: Path) -> None:
+    md = ("$$\\newcommand{\\w}{\\boldsymbol{\\theta}}$$\n\nThe loss $L_\\w$ and "
+          "$x^\\w_2$ and $Z_\\rm{masked}$ end.\n")
+    doc, text = typeset(tmp_path, md)
+    assert codes(doc).count("math-script-brace") == 3
+    assert "L_{\\w}" in doc.tex and "Z_{\\rm{masked}}" in doc.tex
+    assert "masked" in text and text.count("θ") == 2
+
+
+def test_def_in_one_block_used_in_a_later_one(tmp_path: Path) -> None:
+    md = ("$$\\def\\foo{\\text{reused}}$$\n\nProse between.\n\n$$\\foo + 1$$\n\n"
+          "And inline $\\foo$ too.\n")
+    doc, text = typeset(tmp_path, md)
+    assert "\\def\\foo{\\text{reused}}" in doc.tex
+    assert squash(text).count("reused") == 2
+
+
+def test_site_macro_file_comment_mentions_newcommand(tmp_path: Path) -> None:
+    site = ("% old: \\newcommand{\\broken}{\\frac{  -- kept for reference\n"
+            "\\newcommand{\\site}{\\text{fromsite}} % \\newcommand{\\x}{never}\n"
+            "\\newcommand{\\pct}{50\\%}\n")
+    defs, errors = definitions_from_text(site)
+    assert [d.name for d in defs] == ["site", "pct"] and errors == []
+    doc, text = typeset(tmp_path, "Uses $\\site$ and $\\pct$.\n", macros=site)
+    assert "macro-definition" not in codes(doc)
+    assert "fromsite" in text and "50%" in text
+
+
+KATEX_POST = ("Exists $\\exist x \\in \\R$, bold $\\bold{v}$, tau $\\Tau$, arrow "
+              "$a \\rarr b$, naturals $\\N$, hearts $\\hearts$.\n")
+
+
+def test_katex_only_commands(tmp_path: Path) -> None:
+    doc, text = typeset(tmp_path, KATEX_POST, math_engine="katex")
+    notes = [d.message for d in doc.diagnostics if d.code == "mathjax-alias"]
+    assert any("\\exist (KaTeX) became \\exists" in m for m in notes)
+    flat = squash(text)
+    for shown in ("∃", "→", "♡", "Exists", "tau T"):
+        assert shown in flat, shown
+
+
+def test_katex_commands_are_not_mathjax() -> None:
+    """MathJax has no \\R: the engine chooses the table."""
+    doc = md2tex.convert(KATEX_POST, md2tex.Options(math_engine="mathjax3"), path="p.md")
+    assert "mathjax-alias" not in codes(doc)
+    assert "\\R" not in mathtable.translations("mathjax3")
+    assert mathtable.translations("katex")["R"].latex_equivalent == "\\mathbb{R}"
+    assert "R" in mathtable.translations(None)  # --safe lets every engine's names through
+
+
+def test_katex_darray(tmp_path: Path) -> None:
+    md = "$$\\begin{darray}{cc} \\text{left} & \\text{right} \\end{darray}$$\n"
+    doc, text = typeset(tmp_path, md, math_engine="katex")
+    assert "\\begin{array}{cc}" in doc.tex and "katex-environment" in codes(doc)
+    assert "left right" in squash(text)
+
+
+def test_katex_top_level_line_break(tmp_path: Path) -> None:
+    md = "$$\\text{first} = 1 \\\\ \\text{second} = 2$$\n"
+    doc, text = typeset(tmp_path, md, math_engine="katex")
+    assert "\\begin{gathered}" in doc.tex
+    lines = [x.strip() for x in text.splitlines() if x.strip()]
+    assert any(x.startswith("first") for x in lines) and any(
+        x.startswith("second") for x in lines)
+    # MathJax 3 (and LaTeX) ignore it: one line
+    doc, text = typeset(tmp_path, md, math_engine="mathjax3")
+    assert "gathered" not in doc.tex and "first=1second=2" in text.replace(" ", "")
+
+
+def test_definecolor_in_math_is_hoisted(tmp_path: Path) -> None:
+    md = ("$$\\definecolor{brand}{RGB}{200,30,30} \\textcolor{brand}{\\text{tinted}}$$\n\n"
+          "Later $\\color{brand}{\\text{again}}$.\n")
+    doc, text = typeset(tmp_path, md)
+    preamble = doc.tex[: doc.tex.index("\\begin{document}")]
+    assert "\\definecolor{brand}{RGB}{200,30,30}" in preamble
+    assert "math-color" not in codes(doc)
+    assert "tinted" in text and "again" in text
+
+
+def test_unknown_colour_is_the_default_with_a_warning(tmp_path: Path) -> None:
+    md = ("Unknown $\\textcolor{blurple}{\\text{plain}}$, CSS $\\color{DarkOrange} "
+          "\\text{orange}$ and $\\colorbox{nosuch}{\\text{boxed}}$.\n")
+    doc, text = typeset(tmp_path, md)
+    warnings = [d for d in doc.diagnostics if d.code == "math-color"]
+    assert len(warnings) == 2 and all(d.severity.value == "warning" for d in warnings)
+    assert "\\textcolor{.}" in doc.tex and "[HTML]{FF8C00}" in doc.tex
+    assert all(w in text for w in ("plain", "orange", "boxed"))
+
+
+def test_size_switches_in_display_math(tmp_path: Path) -> None:
+    md = ("\\[\\small \\text{smallword}\\]\n\n\\[\\text{normalword}\\]\n\n"
+          "\\[\\large \\text{largeword}\\]\n")
+    doc, _text = typeset(tmp_path, md)
+    _pages, words = pdf_words(tmp_path / "post-pdflatex.pdf")
+    height = {w.text: w.height for w in words}
+    assert height["smallword"] < height["normalword"] < height["largeword"]
+
+
+@pytest.mark.parametrize("engine", ["pdflatex", pytest.param("xelatex", marks=needs_engine(
+    "xelatex"))])
+def test_unicode_symbols_in_math(tmp_path: Path, engine: str) -> None:
+    md = "Symbols $x ∈ A → B$ and a die $⚀ + 1$.\n"
+    doc, text = typeset(tmp_path, md, engine=engine)
+    missing = [d for d in doc.diagnostics if d.code == "missing-character"]
+    assert len(missing) == 1 and "U+2680" in missing[0].message
+    flat = squash(text)
+    assert "∈" in flat and "→" in flat and "U+2680" in flat
