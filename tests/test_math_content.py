@@ -135,7 +135,7 @@ def test_unknown_colour_is_the_default_with_a_warning(tmp_path: Path) -> None:
 def test_size_switches_in_display_math(tmp_path: Path) -> None:
     md = ("\\[\\small \\text{smallword}\\]\n\n\\[\\text{normalword}\\]\n\n"
           "\\[\\large \\text{largeword}\\]\n")
-    doc, _text = typeset(tmp_path, md)
+    typeset(tmp_path, md)
     _pages, words = pdf_words(tmp_path / "post-pdflatex.pdf")
     height = {w.text: w.height for w in words}
     assert height["smallword"] < height["normalword"] < height["largeword"]
