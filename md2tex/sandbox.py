@@ -169,9 +169,13 @@ def limits(cpu_seconds: float, fsize: int = 512 * 1024 * 1024,
 def _die_with_us() -> list[str]:
     """``setpriv --pdeathsig KILL``: the child is killed by the kernel when the thread that
     started it ends, even when md2tex itself is SIGKILLed and no ``finally`` runs (bwrap's
-    ``--die-with-parent`` then takes the sandbox's processes with it)."""
+    ``--die-with-parent`` then takes the sandbox's processes with it). If md2tex died
+    before the signal was armed, the shell sees another parent and does not go on."""
     setpriv = shutil.which("setpriv")
-    return [setpriv, "--pdeathsig", "KILL", "--"] if setpriv else []
+    if not setpriv or not os.path.exists("/bin/sh"):
+        return []
+    return [setpriv, "--pdeathsig", "KILL", "--", "/bin/sh", "-c",
+            'test "$PPID" = "$0" || exit 137; exec "$@"', str(os.getpid())]
 
 
 def wait_exactly(proc: subprocess.Popen[bytes], timeout: float) -> None:
