@@ -35,6 +35,51 @@ _CLOSERS = {"$$": "$$", "$": "$", "\\\\(": "\\\\)", "\\\\[": "\\\\]", "\\(": "\\
 _DISPLAY_OPENERS = {"$$", "\\\\[", "\\["}
 
 
+class LineCounter:
+    """Lines and columns of positions in one text, counted forward from the position asked
+    about last: a parser asks in order, so the text is read once, not once per formula or
+    block from its start."""
+
+    __slots__ = ("line_start", "lines", "pos", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+        self.lines = 0
+        self.line_start = 0
+
+    def seek(self, pos: int) -> None:
+        text = self.text
+        if pos >= self.pos:
+            n = text.count("\n", self.pos, pos)
+            if n:
+                self.lines += n
+                self.line_start = text.rfind("\n", self.pos, pos) + 1
+        else:
+            self.lines -= text.count("\n", pos, self.pos)
+            self.line_start = text.rfind("\n", 0, pos) + 1
+        self.pos = pos
+
+    def line(self, pos: int) -> int:
+        """Newlines before ``pos`` (the 0-based line)."""
+        self.seek(pos)
+        return self.lines
+
+    def column(self, pos: int) -> int:
+        """1-based column of ``pos`` in its line."""
+        self.seek(pos)
+        return pos - self.line_start + 1
+
+
+def line_counter(holder: object, text: str) -> LineCounter:
+    """The LineCounter a parser state keeps for its text (a new one when the text changed)."""
+    counter = getattr(holder, "_md2tex_lines", None)
+    if not isinstance(counter, LineCounter) or counter.text is not text:
+        counter = LineCounter(text)
+        setattr(holder, "_md2tex_lines", counter)  # noqa: B010 (mistune's class, no slot)
+    return counter
+
+
 def find_closer(src: str, start: int, closer: str, end: int | None = None) -> int:
     """Index of ``closer`` after ``start``, outside braces; -1 if none.
 
@@ -229,14 +274,15 @@ def _append_inline_math(state: InlineState, opener: str, raw: str, pos: int,
                         display: bool) -> None:
     """``opener`` "" is a bare environment: no delimiters around ``raw``."""
     src = state.src
+    lines = line_counter(state, src)
     state.append_token({
         "type": "math",
         "raw": _content(opener, raw),
         "attrs": {
             "display": display,
             "delim": opener,
-            "line_offset": src.count("\n", 0, pos),
-            "column": pos - (src.rfind("\n", 0, pos) + 1) + 1,
+            "line_offset": lines.line(pos),
+            "column": lines.column(pos),
             "source": src[pos : pos + len(opener) + len(raw) + len(_CLOSERS.get(opener, ""))],
         },
     })

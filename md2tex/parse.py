@@ -13,7 +13,7 @@ from mistune.core import BlockState
 from mistune.plugins import import_plugin
 
 from .mathengine import DEFAULT_ENGINE
-from .mathsyntax import math_plugin
+from .mathsyntax import line_counter, math_plugin
 
 #: deepest list/quote nesting we parse as structure; deeper input stays text (TeX's limit)
 MAX_NESTING = 12
@@ -38,7 +38,7 @@ class LineState(BlockState):
         self.pending_child_line = None
 
     def line_at(self, pos: int) -> int:
-        return self.line_base + self.src.count("\n", 0, pos)
+        return self.line_base + line_counter(self, self.src).line(pos)
 
     def child_state(self, src: str, lazy_line_starts: set[int] | None = None) -> BlockState:
         child = super().child_state(src, lazy_line_starts)
