@@ -110,14 +110,19 @@ def test_loop_is_killed_and_cleaned_up(tmp_path: Path, monkeypatch: pytest.Monke
 
 @needs_tex
 def test_tex_error_keeps_earlier_output(tmp_path: Path) -> None:
-    out = tmp_path / "post.pdf"
+    out = tmp_path / "out" / "post.pdf"
+    out.parent.mkdir()
     out.write_bytes(b"%PDF good")
-    doc = md2tex.convert("$\\undefinedmacro$\n", md2tex.Options(equation_numbers="none"))
-    if doc.ok:
-        with pytest.raises(md2tex.BuildError):
-            md2tex.build_pdf(doc, out)
+    # a TeX error outside any formula (a formula TeX rejects is shown as an error instead)
+    template = tmp_path / "t.tex.j2"
+    template.write_text('((* extends "article.tex.j2" *))\n'
+                        "((* block front *))\\mdnosuchcommand((* endblock *))\n")
+    doc = md2tex.convert("$x$\n", md2tex.Options(equation_numbers="none", template=template))
+    assert doc.ok
+    with pytest.raises(md2tex.BuildError):
+        md2tex.build_pdf(doc, out)
     assert out.read_bytes() == b"%PDF good"
-    assert [p.name for p in tmp_path.iterdir()] == ["post.pdf"]
+    assert [p.name for p in out.parent.iterdir()] == ["post.pdf"]
 
 
 def test_output_dir_missing_or_not_writable(tmp_path: Path) -> None:
