@@ -317,7 +317,7 @@ class CommandChecks(TextMode, DefinitionChecks, EnvironmentChecks):
         elif name == "xmathstrut":
             b = self.bracket_at(end)
             g = self.group_at(b[2] if b else end)
-            if g is None or not re.fullmatch(r"\s*-?\d*\.?\d+\s*", g[0]):
+            if g is None or not re.fullmatch(r"\s*-?(?:\d+(?:\.\d+)?|\.\d+)\s*", g[0]):
                 self.err(pos, "math-number", "\\xmathstrut takes a number, e.g. "
                          "\\xmathstrut{0.1}")
                 return i + 1

@@ -39,7 +39,8 @@ _TEMPLATE_PACKAGES = frozenset({"kernel", "amsmath", "amssymb", "xcolor", "hyper
 #: TeX primitives (and \mspace) whose operand is a dimension, not an argument
 DIMEN_PRIMITIVES = frozenset({"kern", "mkern", "hskip", "mskip", "mspace", "raise",
                               "lower"})
-DIMEN_RE = re.compile(r"\s*([+-]?\s*(?:\d+[.,]?\d*|[.,]\d+))\s*"
+#: a number reads one way only, so a long digit run is never retried split by split
+DIMEN_RE = re.compile(r"\s*([+-]?\s*(?:\d+(?:[.,]\d*)?|[.,]\d+))\s*"
                       r"(pt|em|ex|mu|cm|mm|in|bp|pc|dd|cc|sp|px)", re.I)
 
 TOKEN_RE = re.compile(r"\\(?:[A-Za-z]+|[\s\S])?|%[^\n]*|\s+|[\s\S]")
