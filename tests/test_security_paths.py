@@ -137,10 +137,27 @@ def test_lone_post_root_is_its_folder(tmp_path: Path, safe: bool) -> None:
     make_png(folder / "images" / "a.png")
     make_png(tmp_path / "images" / "b.png")  # beside the folder: not the post's
     post = folder / "post.md"
-    post.write_text(HEAD + "![a](/images/a.png)\n\n![b](../images/b.png)\n")
+    post.write_text(HEAD + "![a](/images/a.png)\n\n![b](../images/b.png)\n\n"
+                    "![b](/images/b.png)\n")
     doc = md2tex.convert_file(post, md2tex.Options(safe=safe))
     assert {Path(s) for s in doc.resources.values()} == {(folder / "images" / "a.png").resolve()}
     assert [d.line for d in doc.diagnostics if d.code == "image-outside"] == [9]
+    # "/" is never looked up in the folders above the post's
+    assert [d.line for d in doc.diagnostics if d.code == "image-missing"] == [11]
+
+
+@pytest.mark.parametrize("safe", [False, True], ids=["default", "safe"])
+def test_resource_path_is_trusted_but_closed(site: Path, tmp_path: Path, safe: bool) -> None:
+    """A folder from the command line (``Options.resource_path``) is searched for ``/x``
+    and ``x``; a symlink in it that leads elsewhere is refused like one in the site."""
+    shared = tmp_path / "shared"
+    make_png(shared / "logo.png", rgb=(0, 0, 200))
+    (shared / "leak.png").symlink_to(secret(site))
+    post = site / "_posts" / "2024-01-01-shared.md"
+    post.write_text(HEAD + "![x](leak.png)\n\n![a](/logo.png) ![b](logo.png)\n")
+    doc = md2tex.convert_file(post, md2tex.Options(safe=safe, resource_path=(shared,)))
+    assert {Path(s) for s in doc.resources.values()} == {(shared / "logo.png").resolve()}
+    assert [(d.code, d.line) for d in doc.diagnostics] == [("image-outside", IMAGE_LINE)]
 
 
 def test_cli_refuses_and_warns(site: Path, tmp_path: Path) -> None:
@@ -279,6 +296,42 @@ def test_svg_bomb_is_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bo
     assert helper_processes(work) == []
     assert not sandbox.LIVE
     assert [p.name for p in work.iterdir()] == []
+
+
+@needs_rsvg
+def test_cancel_all_stops_rsvg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C in a threaded batch: ``build.cancel_all`` kills a worker's rsvg-convert too,
+    and the worker stops with KeyboardInterrupt."""
+    import threading
+
+    from md2tex import build
+
+    work = tmp_path / "tmp"
+    work.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(work))
+    (tmp_path / "bomb.svg").write_text(BOMBS["blur"])
+    outcome: list[BaseException | images.Found] = []
+
+    def worker() -> None:
+        try:
+            outcome.append(ImageResolver(tmp_path).resolve("bomb.svg"))
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    try:
+        assert _wait_for_helper(work), "rsvg-convert never started"
+        build.cancel_all()
+        thread.join(15)
+        assert not thread.is_alive()
+        assert len(outcome) == 1 and isinstance(outcome[0], KeyboardInterrupt)
+        assert _gone(work)
+        with pytest.raises(KeyboardInterrupt):  # no new helper while cancelled
+            ImageResolver(tmp_path).resolve("bomb.svg")
+    finally:
+        build.reset_cancel()
+        thread.join(15)
 
 
 def test_budget_is_shared_by_a_posts_images(tmp_path: Path) -> None:
