@@ -34,6 +34,11 @@ RAW_ARGS = {"label": 1, "ref": 1, "eqref": 1, "href": 1, "url": 1, "hspace": 1,
             "setlength": 2, "addtolength": 2, "moveleft": 0, "moveright": 0,
             "hyperref": 0, "nolinkurl": 1, "multicolumn": 2, "cline": 1,
             "ce": 1}
+#: environments whose cells are in display style (array, matrix and cases cells are not)
+_DISPLAY_CELLS = frozenset({"aligned", "gathered", "split", "alignedat", "align", "align*",
+                            "gather", "gather*", "equation", "equation*", "multline",
+                            "multline*", "alignat", "alignat*", "flalign", "flalign*",
+                            "eqnarray", "eqnarray*", "dcases", "drcases"})
 _COLOR_CMDS = frozenset({"color", "textcolor", "colorbox", "fcolorbox"})
 #: colours xcolor knows with the template's dvipsnames option
 _XCOLOR_NAMES = frozenset({
@@ -216,11 +221,18 @@ class Translations(ChemistryChecks):
         f = self.top
         before = self.raw[:pos]
         at = before.rfind("[")
-        if at >= 0 and "]" not in before[at:]:
+        opener = re.search(r"\\([A-Za-z]+|\\)\*?\s*$", before[:at]) if at >= 0 else None
+        info = mathtable.macro(opener.group(1)) if opener is not None else None
+        if at >= 0 and "]" not in before[at:] and opener is not None and (
+                opener.group(1) == "\\" or (info is not None and info.optional > 0)):
             self.err(pos, "math-size-switch", f"\\{name} inside [...] (an optional "
                      "argument) cannot be carried over to LaTeX")
             return i + 1
-        self.edit(pos, end, f"\\text{{\\{name}$")
+        # the box's math starts in text style: a display formula's own style is kept
+        af = self.alignment_frame()
+        style = "\\displaystyle " if self.display and (af is None or af.env in _DISPLAY_CELLS) \
+            and not any(x.script_arg or x.is_arg for x in self.stack) else ""
+        self.edit(pos, end, f"\\text{{\\{name}${style}")
         f.pending.append("$}")
         self.fixed(pos, "math-size-switch", f"\\{name} in math was wrapped in \\text so it "
                    "takes effect (LaTeX ignores size switches in math mode)")
