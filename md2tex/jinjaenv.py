@@ -40,6 +40,12 @@ class _Sandbox(SandboxedEnvironment):
 
     intercepted_binops = frozenset({"*", "**"})
 
+    def unsafe_undefined(self, obj: Any, attribute: str) -> jinja2.Undefined:
+        """An unsafe attribute is an error at once (Jinja's sandbox returns an undefined,
+        which our ``ChainableUndefined`` would let a template test and loop over)."""
+        raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} "
+                            "object is unsafe")
+
     def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any,
                    right: Any) -> Any:
         if operator == "*":
@@ -55,7 +61,8 @@ class _Sandbox(SandboxedEnvironment):
 
 class _FolderLoader(jinja2.BaseLoader):
     """Templates from one folder only: the resolved file (symlinks followed) must lie inside
-    it. Jinja's ``FileSystemLoader`` refuses ``..`` but follows a symlink anywhere."""
+    it. Jinja's ``FileSystemLoader`` refuses ``..`` but follows a symlink anywhere. One that
+    leads out is an error, not "not found": the next loader must not be asked instead."""
 
     def __init__(self, folder: str) -> None:
         self.folder = os.path.realpath(folder)
@@ -64,8 +71,8 @@ class _FolderLoader(jinja2.BaseLoader):
                    template: str) -> tuple[str, str, Callable[[], bool]]:
         path = os.path.realpath(os.path.join(self.folder, *split_template_path(template)))
         if os.path.commonpath([path, self.folder]) != self.folder:
-            raise jinja2.TemplateNotFound(template, f"{template!r} leads outside the "
-                                          f"template's folder {self.folder}")
+            raise SecurityError(f"{template!r} leads outside the template's folder "
+                                f"{self.folder}")
         if not os.path.isfile(path):
             raise jinja2.TemplateNotFound(template, f"{template!r} not found in "
                                           f"{self.folder}")
