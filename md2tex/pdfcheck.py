@@ -47,12 +47,13 @@ ALLOWED_NAMED = frozenset({"NextPage", "PrevPage", "FirstPage", "LastPage"})
 INFLATE_FLOOR = 32 * 1024 * 1024
 INFLATE_RATIO = 16
 #: one stream is inflated at most this much for :func:`chunks`
-MAX_STREAM_OUT = 64 * 1024 * 1024
+MAX_STREAM_OUT = 32 * 1024 * 1024
 #: values kept from objects and dictionaries (bounds the memory of the object table)
 MAX_NODES = 2_000_000
 #: findings reported (the first ones say enough)
 MAX_FINDINGS = 50
 _PIECE = 1024 * 1024
+_IN_STEP = 16 * 1024
 _MAX_REF_DEPTH = 32
 _MAX_CHAIN = 1000
 
@@ -498,28 +499,41 @@ class _Stream(NamedTuple):
 
 
 def _pieces(data: bytes, budget: _Budget | None, limit: int | None = None) -> Iterator[bytes]:
-    """``data`` inflated piece by piece (``max_length``), each piece charged to ``budget``;
-    stops at a zlib error (what came before is what readers show too) or ``limit`` bytes."""
-    d = zlib.decompressobj()
-    tail = data
-    total = 0
-    while tail:
-        want = _PIECE if limit is None else min(_PIECE, limit - total)
-        if want <= 0:
-            return
+    """``data`` inflated piece by piece (``max_length``), each piece charged to ``budget``,
+    up to ``limit`` bytes. Damaged data ends the stream where the damage is, as readers
+    decoding incrementally show it: after a zlib error the input is fed again, byte by byte
+    from the step that failed, and what it still gives is kept."""
+    emitted = 0
+    bad_at: int | None = None
+    while True:
+        d = zlib.decompressobj()
+        produced = 0
+        pos = step = 0
         try:
-            piece = d.decompress(tail, want)
+            while pos < len(data) and not d.eof:
+                step = 1 if bad_at is not None and pos >= bad_at else _IN_STEP
+                piece = d.decompress(data[pos:pos + step], _PIECE)
+                pos += step
+                while True:
+                    new = piece[max(0, emitted - produced):]
+                    produced += len(piece)
+                    if limit is not None:
+                        new = new[:max(0, limit - emitted)]
+                    if new:
+                        if budget is not None:
+                            budget.inflated(len(new))
+                        emitted += len(new)
+                        yield new
+                    if limit is not None and emitted >= limit:
+                        return
+                    if not d.unconsumed_tail:
+                        break
+                    piece = d.decompress(d.unconsumed_tail, _PIECE)
+            return
         except zlib.error:
-            return
-        tail = d.unconsumed_tail
-        if not piece:
-            return
-        if budget is not None:
-            budget.inflated(len(piece))
-        total += len(piece)
-        yield piece
-        if d.eof:
-            return
+            if bad_at is not None:
+                return
+            bad_at = pos
 
 
 class _Check:
