@@ -78,13 +78,26 @@ class Element:
                 yield from child.find_all(tag)
 
 
+#: deepest HTML nesting kept as structure (rendering walks the tree recursively); deeper
+#: tags are dropped and their content joins the element at this depth
+MAX_HTML_DEPTH = 40
+
+
 class _TreeBuilder(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.root = Element("")
         self.stack = [self.root]
+        #: open tags dropped for being too deep, by name (their end tags are dropped too)
+        self.dropped: dict[str, int] = {}
+        self.flattened = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if len(self.stack) > MAX_HTML_DEPTH:
+            self.flattened = True
+            if tag not in VOID:
+                self.dropped[tag] = self.dropped.get(tag, 0) + 1
+            return
         el = Element(tag, {k.lower(): v or "" for k, v in attrs})
         self.stack[-1].children.append(el)
         if tag not in VOID:
@@ -94,6 +107,9 @@ class _TreeBuilder(HTMLParser):
         self.stack[-1].children.append(Element(tag, {k.lower(): v or "" for k, v in attrs}))
 
     def handle_endtag(self, tag: str) -> None:
+        if self.dropped.get(tag):
+            self.dropped[tag] -= 1
+            return
         for i in range(len(self.stack) - 1, 0, -1):
             if self.stack[i].tag == tag:
                 del self.stack[i:]
@@ -105,10 +121,31 @@ class _TreeBuilder(HTMLParser):
 
 def parse_html(raw: str) -> Element:
     """An HTML fragment as a tree (comments dropped, unclosed tags closed at the end)."""
+    return parse_html_bounded(raw)[0]
+
+
+def parse_html_bounded(raw: str) -> tuple[Element, bool]:
+    """``parse_html`` and whether tags nested deeper than ``MAX_HTML_DEPTH`` were dropped."""
     builder = _TreeBuilder()
     builder.feed(raw)
     builder.close()
-    return builder.root
+    return builder.root, builder.flattened
+
+
+def strip_comments(raw: str) -> str:
+    """``<!-- ... -->`` removed, as ``re.sub(r"<!--.*?-->", "", raw, flags=re.S)`` would,
+    in one pass: once a ``<!--`` has no ``-->`` after it, no later one has."""
+    parts: list[str] = []
+    pos = 0
+    while True:
+        start = raw.find("<!--", pos)
+        end = raw.find("-->", start + 4) if start >= 0 else -1
+        if end < 0:
+            break
+        parts.append(raw[pos:start])
+        pos = end + 3
+    parts.append(raw[pos:])
+    return "".join(parts)
 
 
 def tag_attrs(raw: str) -> tuple[str, dict[str, str], bool]:
@@ -202,7 +239,11 @@ class HtmlRenderer:
     # -------------------------------------------------------------------- blocks
     def block(self, raw: str) -> str:
         """A raw HTML block as LaTeX paragraphs."""
-        return self.blocks(parse_html(raw).children).strip()
+        root, flattened = parse_html_bounded(raw)
+        if flattened:
+            self.r.warn("html-depth", f"HTML nested more than {MAX_HTML_DEPTH} elements deep: "
+                        "the deeper tags are left out, their text is kept")
+        return self.blocks(root.children).strip()
 
     def blocks(self, nodes: Sequence[Element | str]) -> str:
         parts: list[str] = []

@@ -24,7 +24,7 @@ from .escape import (
     smart_typography,
     url_scheme_allowed,
 )
-from .html import HtmlRenderer
+from .html import HtmlRenderer, strip_comments
 from .images import Found, ImageResolver
 from .kramdown import is_toc_list, strip_ials
 from .macros import Definition
@@ -35,7 +35,6 @@ Token = dict[str, Any]
 
 _SECTIONING = ["section", "subsection", "subsubsection", "paragraph", "subparagraph",
                "subparagraph"]
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
 _HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>|<!--|-->")
 _BR = re.compile(r"<br\s*/?>", re.I)
 
@@ -303,7 +302,7 @@ class LatexRenderer:
                          opener=len(tok.get("attrs", {}).get("delim", "")), source=tok["raw"])
 
     def b_block_html(self, tok: Token) -> str:
-        raw = _HTML_COMMENT.sub("", tok.get("raw", ""))
+        raw = strip_comments(tok.get("raw", ""))
         if not raw.strip():
             return ""
         if not self.ctx.safe:
