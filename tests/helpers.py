@@ -134,6 +134,8 @@ def convert_case(name: str, directory: Path) -> md2tex.Document:
 
 #: A macro md2tex's checks accept (it is declared as a site macro) that fails only in TeX:
 #: the trap template redefines it to an undefined command. Use ``$\\texfails$`` in a post.
+#: The build shows such a formula as MathJax shows an error; under ``--strict`` (which
+#: ``trap_options`` sets) the TeX error fails the build at the formula's Markdown line.
 TRAP = "$\\texfails$"
 TRAP_MACROS = "\\newcommand{\\texfails}{}"
 TRAP_TEMPLATE = ('((* extends "article.tex.j2" *))\n((* block preamble *))\n((( super() )))\n'
@@ -147,8 +149,10 @@ def trap_template(directory: Path) -> Path:
 
 
 def trap_options(directory: Path, **options: Any) -> md2tex.Options:
-    """Options under which ``$\\texfails$`` passes md2tex's checks and fails in TeX."""
-    return md2tex.Options(template=trap_template(directory), macros=TRAP_MACROS, **options)
+    """Options under which ``$\\texfails$`` passes md2tex's checks and fails in TeX (strict:
+    a TeX error in a formula fails the build instead of showing the formula as an error)."""
+    return md2tex.Options(**{"template": trap_template(directory), "macros": TRAP_MACROS,
+                             "strict": True, **options})
 
 
 # ----------------------------------------------------------------------- running things

@@ -114,7 +114,8 @@ def test_local_image_is_embedded(tmp_path: Path) -> None:
 
 
 def test_document_with_errors_is_not_built(tmp_path: Path) -> None:
-    doc = convert("Broken $\\frac{a}{b$ math.\n")
+    # (without --strict the formula would be shown as MathJax shows an error)
+    doc = convert("Broken $\\frac{a}{b$ math.\n", strict=True)
     assert not doc.ok
     with pytest.raises(md2tex.InputError):
         md2tex.build_pdf(doc, tmp_path / "x.pdf")

@@ -113,13 +113,17 @@ def test_invalid_front_matter_exit_1(tmp_path: Path) -> None:
     assert re.search(rf"{re.escape(str(bad))}:3(:\d+)?: error: invalid YAML", result.output)
 
 
-def test_broken_formula_exit_1_nothing_written(tmp_path: Path) -> None:
+def test_broken_formula_is_shown_and_strict_exits_1(tmp_path: Path) -> None:
     src = tmp_path / "m.md"
     src.write_text("Intro\n\nSee $\\frac{a}{b$ here.\n", encoding="utf-8")
     result = invoke([str(src), "-o", str(tmp_path / "m.tex")])
+    assert result.exit_code == 0
+    assert f"{src}:3:" in result.output and "warning:" in result.output
+    assert "\\mdbadmath{" in (tmp_path / "m.tex").read_text(encoding="utf-8")
+    result = invoke([str(src), "-o", str(tmp_path / "strict.tex"), "--strict"])
     assert result.exit_code == 1
-    assert f"{src}:3:" in result.output
-    assert not (tmp_path / "m.tex").exists()
+    assert f"{src}:3:" in result.output and "error:" in result.output
+    assert not (tmp_path / "strict.tex").exists()
 
 
 @pytest.mark.parametrize("target", ["nodir/x.tex", "post.md/x.tex", "nodir/x.pdf"])
@@ -217,7 +221,7 @@ def test_tex_error_exit_3_reports_markdown_line(tmp_path: Path) -> None:
     out = tmp_path / "post.pdf"
     out.write_bytes(b"%PDF-earlier good file")
     proc = run_md2tex([src.name, "-o", out.name, "--template", trap_template(tmp_path),
-                       "--macros", macros], cwd=tmp_path)
+                       "--macros", macros, "--strict"], cwd=tmp_path)  # (a formula's error)
     assert proc.returncode == 3, proc.stderr
     assert re.search(r"^post\.md:8: error: TeX: Undefined control sequence", proc.stderr, re.M), \
         proc.stderr

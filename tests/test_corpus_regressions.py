@@ -79,13 +79,20 @@ def test_dollar_inside_math_prints_a_dollar(tmp_path: Path) -> None:
     assert "$5K" in squash(pdf_text(pdf))
 
 
-def test_typo_macro_fails_before_tex_at_its_line(tmp_path: Path) -> None:
-    doc = convert("Title line.\n\nA kernel of $K \\tims K$ cells.\n", dollar_math=True)
-    errors = [d for d in doc.diagnostics if d.severity.value == "error"]
-    assert errors and errors[0].line == 3 and "\\tims" in errors[0].message
-    assert errors[0].hint is not None and "\\times" in errors[0].hint
+@needs_tex
+def test_typo_macro_is_shown_in_red_and_named_at_its_line(tmp_path: Path) -> None:
+    text = "Title line.\n\nA kernel of $K \\tims K$ cells.\n"
+    doc = convert(text, dollar_math=True)
+    found = [d for d in doc.diagnostics if d.code == "math-undefined"]
+    assert found and found[0].line == 3 and "\\tims" in found[0].message
+    assert found[0].severity.value == "warning"
+    assert found[0].hint is not None and "\\times" in found[0].hint
+    # built as MathJax shows it: the unknown name in red, the rest typeset
+    pdf = build(doc, tmp_path / "typo.pdf")
+    assert "A kernel of K\\timsK cells." in squash(pdf_text(pdf))
+    strict = convert(text, dollar_math=True, strict=True)
     with pytest.raises(md2tex.InputError):
-        md2tex.build_pdf(doc, tmp_path / "typo.pdf")  # refused: TeX never runs
+        md2tex.build_pdf(strict, tmp_path / "strict.pdf")  # refused: TeX never runs
 
 
 @pytest.mark.parametrize(("formula", "escaped"), [

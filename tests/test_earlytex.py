@@ -108,7 +108,8 @@ def test_tex_error_through_the_early_path_is_at_the_markdown_line(
     post = tmp_path / "post.md"
     macros = tmp_path / "macros.tex"
     macros.write_text(TRAP_MACROS + "\n", encoding="utf-8")
-    args = ("--template", str(trap_template(tmp_path)), "--macros", str(macros))
+    args = ("--template", str(trap_template(tmp_path)), "--macros", str(macros),
+            "--strict")  # a TeX error in a formula fails the build only under --strict
     text = "---\ntitle: T\n---\n\nFine.\n\n- a\n- b with {} here\n\nEnd.\n"
     post.write_text(text.format("$x$"), encoding="utf-8")
     assert _build(tmp_path, env, *args).returncode == 0
@@ -133,8 +134,8 @@ def test_conversion_error_kills_the_early_process(tmp_path: Path,
     post = tmp_path / "post.md"
     post.write_text(POST, encoding="utf-8")
     assert _build(tmp_path, env).returncode == 0
-    post.write_text(POST + "\n$$\\frac{a}$$\n", encoding="utf-8")  # md2tex refuses it
-    proc = _build(tmp_path, env, "-vv")
+    post.write_text(POST + "\n$$\\frac{a}$$\n", encoding="utf-8")  # refused under --strict
+    proc = _build(tmp_path, env, "-vv", "--strict")
     assert proc.returncode == 1, proc.stderr
     assert "early TeX: started" in proc.stderr
     _nothing_left(tmp_path)
