@@ -49,6 +49,8 @@ JEKYLL_CONFIG = "_config.yml"
 JEKYLL_SITE_KEYS = ("url", "baseurl", "title", "author", "description", "email", "lang")
 #: the longest TeX run (seconds) a config found in the site may ask for
 MAX_FOUND_TIMEOUT = 300.0
+#: the largest config file read
+MAX_CONFIG_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -307,16 +309,26 @@ class SiteConfig:
 
 
 def _load_yaml(path: Path) -> dict[str, Any]:
+    """A config file's mapping, read like front matter (it may come with the posts): at most
+    ``MAX_CONFIG_BYTES``, aliases within the node budget of ``yamlload``."""
+    from .yamlload import _AliasBomb, _BoundedLoader
+
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise InputError(f"{path}: config larger than {MAX_CONFIG_BYTES} bytes")
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read config: {exc}") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_BoundedLoader)  # a SafeLoader with a node budget
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
         raise InputError(f"{path}{where}: invalid YAML in config") from None
+    except _AliasBomb:
+        raise InputError(f"{path}: config expands too much (YAML alias bomb)") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

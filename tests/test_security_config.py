@@ -489,3 +489,27 @@ def test_jekyll_config_gives_only_site_values(site: Path) -> None:
     assert result.exit_code == 0, result.output
     _no_secret_anywhere(site)
     assert not (site.parent / "x.json").exists()
+
+
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+    f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+    f"*{chr(97 + i)}, *{chr(97 + i)}]\n" for i in range(8))
+
+
+def test_config_files_are_read_within_bounds(site: Path) -> None:
+    """A found config is YAML from the site: an alias bomb or a huge file is refused (the
+    Jekyll config's: a warning), in well under a second."""
+    (site / "md2tex.yaml").write_text(BOMB)
+    started = time.monotonic()
+    result = _batch(site, "--to", "tex")
+    assert result.exit_code == 2 and "alias bomb" in result.stderr, result.output
+    (site / "md2tex.yaml").write_text("site: {title: " + "x" * 1_100_000 + "}\n")
+    result = _batch(site, "--to", "tex")
+    assert result.exit_code == 2 and "config larger than" in result.stderr, result.output
+    (site / "md2tex.yaml").unlink()
+    (site / "_config.yml").write_text(BOMB)
+    result = _batch(site, "--to", "tex")
+    assert result.exit_code == 0, result.output
+    assert "alias bomb" in result.stderr and "Jekyll config ignored" in result.stderr
+    assert time.monotonic() - started < 10
