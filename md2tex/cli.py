@@ -412,7 +412,9 @@ def check_command(files: Sequence[Path], fmt: str, verbose: int, quiet: bool,
               help="Posts converted at once (default: CPU count).")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False,
                                                          path_type=Path),
-              help="Site config (YAML); default: DIRECTORY/md2tex.yaml if present.")
+              help="Site config (YAML), trusted like the command line; default: "
+                   "DIRECTORY/md2tex.yaml if present, read as input (files only inside the "
+                   "site, timeout at most 300 s, no report: see SECURITY.md).")
 @click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a JSON report: per post path, status, output, seconds, diagnostics.")
 @click.option("--fail-fast", is_flag=True, default=None, help="Stop at the first failed post.")
