@@ -179,9 +179,8 @@ def _die_with_us() -> list[str]:
 
 
 def wait_exactly(proc: subprocess.Popen[bytes], timeout: float) -> None:
-    """Wait for ``proc`` and wake the moment it ends (a pidfd); ``Popen.wait(timeout)`` polls
-    with sleeps and can oversleep by 50 ms on every run. ``TimeoutExpired`` after
-    ``timeout`` seconds."""
+    """Wait for ``proc`` and wake the moment it ends (a pidfd; ``Popen.wait(timeout)`` polls
+    with sleeps and oversleeps). ``TimeoutExpired`` after ``timeout`` seconds."""
     try:
         fd = os.pidfd_open(proc.pid)
     except (AttributeError, OSError):
