@@ -30,13 +30,16 @@ x = 1
 ```
 """
 
+#: fails: its front matter is not YAML (line 3). (A formula with an error no longer fails a
+#: post: it is shown as MathJax shows an error.)
 BAD = """---
-title: Broken math
+title: Broken front matter
+  oops: y
 ---
 
 Fine line.
 
-Here $\\frac{1}{$ never closes.
+Here $\\frac{1}{2}$ closes.
 """
 
 #: a user template whose preamble keeps TeX busy for many seconds

@@ -60,7 +60,7 @@ def test_tex_batch_statuses_report_and_incremental(tmp_path: Path) -> None:
     assert not (out / "bad.tex").exists()
     bad = next(r for r in report.results if r.status == "failed")
     assert bad.output is None
-    assert any(d.line == 7 and d.severity is md2tex.Severity.ERROR for d in bad.diagnostics)
+    assert any(d.line == 3 and d.severity is md2tex.Severity.ERROR for d in bad.diagnostics)
     assert report.exit_code == 1 and report.converted == 3 and report.failed == 1
     summary = report.format_summary()
     for word in ("converted", "with warnings", "failed", "skipped", "time"):
@@ -132,7 +132,7 @@ def test_cli_batch_site_root_report_and_exit_status(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     err = result.stderr
     assert "unknown key 'not_an_option'" in err
-    assert f"{site / '_posts' / 'bad.md'}:7:" in err  # per-file line with path:line
+    assert f"{site / '_posts' / 'bad.md'}:3:" in err  # per-file line with path:line
     assert "warn.md:" in err and "warning" in err
     assert "converted" in err and "failed" in err
     assert "[#" not in err  # no progress bar when stderr is not a terminal
