@@ -129,7 +129,30 @@ def parse_html_bounded(raw: str) -> tuple[Element, bool]:
     builder = _TreeBuilder()
     builder.feed(raw)
     builder.close()
+    _join_text(builder.root)
     return builder.root, builder.flattened
+
+
+def _join_text(root: Element) -> None:
+    """HTMLParser reports the text around a bare ``<`` (``a < b``) in pieces; a browser, and
+    MathJax in it, sees one text: join them, so ``$a < b$`` stays one formula. One pass."""
+    todo = [root]
+    while todo:
+        element = todo.pop()
+        joined: list[Element | str] = []
+        run: list[str] = []
+        for child in element.children:
+            if isinstance(child, str):
+                run.append(child)
+                continue
+            if run:
+                joined.append("".join(run))
+                run = []
+            joined.append(child)
+            todo.append(child)
+        if run:
+            joined.append("".join(run))
+        element.children = joined
 
 
 def strip_comments(raw: str) -> str:
