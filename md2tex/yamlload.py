@@ -1,6 +1,12 @@
 """PyYAML with the limits md2tex needs: front matter is parsed safely, an alias bomb is
 refused, and an impossible value is a YAML error at its line (imported only when a front
-matter is not remembered by ``memo``)."""
+matter is not remembered by ``memo``).
+
+An alias bomb is measured as the front matter would be once expanded (every later step,
+from ``memo``'s JSON to the keywords of the PDF, copies what an alias repeats): nodes
+visited through aliases and the characters of the scalars reached, against a budget in
+proportion to the YAML text (``budget.output_cap``). PyYAML composes nested collections
+recursively: nesting past Python's recursion limit is an error too, not a crash."""
 
 from __future__ import annotations
 
@@ -8,13 +14,16 @@ from typing import Any
 
 import yaml
 
+from . import budget
 from .diagnostics import InputError, error
 
 
 def load_front_matter(yaml_text: str, path: str) -> Any:
     """The YAML value, or InputError at the Markdown line (front matter starts on line 2)."""
+    loader = _BoundedLoader(yaml_text)
+    loader.char_budget = budget.output_cap(len(yaml_text))
     try:
-        loaded = yaml.load(yaml_text, Loader=_BoundedLoader)
+        loaded = loader.get_single_data()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 2
@@ -27,6 +36,12 @@ def load_front_matter(yaml_text: str, path: str) -> Any:
         raise InputError("front matter alias bomb", [
             error("front-matter", "YAML front matter expands too much (alias bomb)", 2,
                   path=path)]) from None
+    except RecursionError:
+        raise InputError("front matter nested too deep", [
+            error("front-matter", "YAML front matter is nested too deep", 2,
+                  path=path)]) from None
+    finally:
+        loader.dispose()
     return loaded
 
 
@@ -35,9 +50,11 @@ class _AliasBomb(Exception):
 
 
 class _BoundedLoader(yaml.SafeLoader):
-    """SafeLoader that refuses documents whose aliases expand into too many nodes."""
+    """SafeLoader that refuses documents whose aliases expand into too many nodes or
+    characters."""
 
     _budget = 100_000
+    char_budget = budget.HARD_CAP
 
     def construct_document(self, node: yaml.Node) -> Any:
         self._count_nodes(node, set())
@@ -54,14 +71,18 @@ class _BoundedLoader(yaml.SafeLoader):
                 node.start_mark) from None
 
     def _count_nodes(self, root: yaml.Node, seen: set[int]) -> None:
-        count = 0
+        count = chars = 0
         stack = [root]
         while stack:
             node = stack.pop()
             count += 1
             if count > self._budget:
                 raise _AliasBomb
-            if isinstance(node, yaml.SequenceNode):
+            if isinstance(node, yaml.ScalarNode):
+                chars += len(node.value)
+                if chars > self.char_budget:
+                    raise _AliasBomb
+            elif isinstance(node, yaml.SequenceNode):
                 stack.extend(node.value)
             elif isinstance(node, yaml.MappingNode):
                 for k, v in node.value:
