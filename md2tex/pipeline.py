@@ -64,7 +64,8 @@ def convert(text: str, options: Options | None = None, path: str = "<string>") -
                            images=images, safe=options.safe, safe_macros=safe_macros,
                            macros=user_macros.known, dollar_math=options.dollar_math,
                            site_url=_site_url(options),
-                           math_engine=mathtable.engine_of(options))
+                           math_engine=mathtable.engine_of(options),
+                           number_all=options.equation_numbers == "all")
     site_macros = sitemacros.preamble([*user_macros.definitions, *rendered.definitions],
                                       rendered.max_matrix_cols)
 

@@ -89,6 +89,8 @@ class _Context:
     formulas: list[Formula] = field(default_factory=list)
     #: the site's web math engine (mathtable.MATH_ENGINES)
     math_engine: str = "mathjax3"
+    #: every display formula numbered (MathJax ``tags: "all"``): ``\\[..\\]`` is an equation
+    number_all: bool = False
 
 
 class LatexRenderer:
@@ -516,7 +518,8 @@ class LatexRenderer:
         if result.environment:
             out = result.latex
         elif display and not self.ctx.in_argument:
-            out = f"\\[\n{result.latex}\n\\]"
+            out = (f"\\begin{{equation}}\n{result.latex}\n\\end{{equation}}"
+                   if self.ctx.number_all else f"\\[\n{result.latex}\n\\]")
         else:
             out = f"${result.latex}$"
         unverified = next((d for d in result.diagnostics if d.code == "math-unverified"),
@@ -597,13 +600,14 @@ def render_body(tokens: Sequence[Token], *, path: str, unicode: bool, numbered: 
                 safe_macros: SafeMacros | None = None,
                 macros: Mapping[str, int] | None = None,
                 dollar_math: bool | str = True, site_url: str = "",
-                math_engine: str = "mathjax3") -> RenderResult:
+                math_engine: str = "mathjax3", number_all: bool = False) -> RenderResult:
     """Render a whole post's tokens."""
     ctx = _Context(path=path, unicode=unicode, numbered=numbered,
                    top_level=top_heading_level(tokens), images=images,
                    footnotes=collect_footnotes(tokens), anchors=label_headings(tokens),
                    safe=safe, safe_macros=safe_macros or SafeMacros(), macros=macros or {},
-                   dollar_math=dollar_math, site_url=site_url, math_engine=math_engine)
+                   dollar_math=dollar_math, site_url=site_url, math_engine=math_engine,
+                   number_all=number_all)
     body = LatexRenderer(ctx).blocks(tokens)
     return RenderResult(body, ctx.features, ctx.packages, ctx.diagnostics, images.resources,
                         ctx.definitions, ctx.max_matrix_cols, ctx.formulas)

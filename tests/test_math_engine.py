@@ -148,6 +148,18 @@ def test_ams_numbering_numbers_environments_not_double_dollars(tmp_path: Path) -
 
 
 @needs_tex
+def test_all_numbering_numbers_every_display_formula(tmp_path: Path) -> None:
+    """MathJax ``tags: "all"`` (TeXt's ``mathjax_autoNumber: true``): ``$$..$$`` too, not a
+    starred environment; ``\\eqref`` to a ``$$`` formula finds its number."""
+    post = ("$$ a = \\alpha \\label{eq:a} $$\n\n"
+            "$$\\begin{align*} b &= \\beta \\end{align*}$$\n\n"
+            "$$\\begin{align} c &= \\gamma \\end{align}$$\n\nBy \\eqref{eq:a}.\n")
+    text = pdf_of(post, tmp_path, equation_numbers="all")
+    assert "(1)" in text and "(2)" in text and "(3)" not in text
+    assert "By (1)." in text
+
+
+@needs_tex
 def test_tag_after_end_align_in_the_same_block(tmp_path: Path) -> None:
     post = "$$\n\\begin{align}\na &= \\alpha \\\\\nb &= \\beta\n\\end{align} \\tag{7}\n$$\n"
     text = pdf_of(post, tmp_path)
