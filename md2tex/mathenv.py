@@ -305,7 +305,13 @@ class EnvironmentChecks(Scanner):
                     return None
                 if c != "@":
                     self.need("array")  # !{} >{} <{} are the array package's
-                k = self.raw_group(s, k + 1)
+                for name in re.findall(r"\\([A-Za-z]+)", s[k + 1 : g_end]):
+                    info = mathtable.macro(name)
+                    if info is not None:
+                        self.need(info.package, at)  # >{\columncolor{..}}: colortbl
+                    elif name not in self.user:
+                        self.err(at, "math-undefined", f"undefined control sequence \\{name}")
+                k = g_end
                 continue
             elif c == "*":
                 num_end = self.raw_group(s, k + 1)

@@ -67,7 +67,9 @@ _MATH_CHARS = {"\u2192": "\\rightarrow", "\u2190": "\\leftarrow", "\u2194": "\\l
                "\u211d": "\\mathbb{R}", "\u2115": "\\mathbb{N}", "\u2124": "\\mathbb{Z}",
                "\u211a": "\\mathbb{Q}", "\u2102": "\\mathbb{C}", "\u00b0": "^{\\circ}",
                "\u00b1": "\\pm",
-               "\u00f7": "\\div", "\u00ac": "\\neg", "\u221e": "\\infty", "\u2032": "\\prime"}
+               "\u00f7": "\\div", "\u00ac": "\\neg", "\u221e": "\\infty", "\u2032": "\\prime",
+               "\u2660": "\\spadesuit", "\u2661": "\\heartsuit", "\u2662": "\\diamondsuit",
+               "\u2663": "\\clubsuit", "\u2665": "\\heartsuit", "\u2666": "\\diamondsuit"}
 
 
 class Translations(ChemistryChecks):
@@ -448,6 +450,10 @@ class Translations(ChemistryChecks):
         self.verify_latex(out, pos)
         if out.startswith("\\ensuremath{") and out.endswith("}"):
             return "{" + out[len("\\ensuremath{") : -1] + "}"
+        command = re.fullmatch(r"(\\[A-Za-z]+)(?:\{\})?", out)
+        info = mathtable.macro(command.group(1)[1:]) if command is not None else None
+        if command is not None and info is not None and info.mode == "math":
+            return "{" + command.group(1) + "}"  # a math symbol (\flat for ♭)
         return "\\text{" + out + "}"
 
     def missing_glyph(self, ch: str, pos: int) -> str:

@@ -19,6 +19,8 @@ needs_tex = pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflate
 
 #: MathJax habits md2tex now translates (each must compile after conversion)
 RESCUES = [
+    r"\textcolor{3b4}{bar}", r"\colorbox{DarkOrange}{q}", "♠ ♭ ∇",
+    r"\begin{array}{c>{\columncolor{yellow}}c} a & b \\ c & d \end{array}",
     r"x\raise{2pt}{y}z", r"x\lower{2pt}{y}z", r"\raise 1em {x}", r"\lower.5em{x^2}",
     r"\hskip{1cm}x", r"\kern{1em}x", r"\mkern{1em}x", r"\mspace{1cm}x", r"\mspace{1em}x",
     r"\kern{3mu}x", r"\mkern2pt x", r"\hskip 1em plus 2em x", r"a\kern1emb",
@@ -63,7 +65,7 @@ FLAGGED = [
     r"\mathtoolsset{use-unicode = false}", r"\uproot{3}\sqrt[4]{p}",
     r"\sqrt[\uproot{-3}\uproot{3}\gamma]{m}", r"\text{{a $}$ b }", r"\matrix a",
     r"\def\w#1{p #1 q #u} \w{p}", r"\def\bar[#1]#3{}", r"\definecolor{t}{rgb}{1}",
-    r"\color[rgb]{1.5,0,0}{x}", r"\textcolor{3b4}{bar}", r"\mqty{\imat{3}}",
+    r"\color[rgb]{1.5,0,0}{x}", r"\mqty{\imat{3}}",
     r"\begin{CD}A @<a< B\end{CD}", r"x \begin{numcases}{A=} x & y \end{numcases}",
     r"\DeclarePairedDelimiter\nrm{\lVert}{\rVert} \DeclarePairedDelimiter\nrm{[}{]}",
     r"\qty\big{}[]", r"1\over 2\over 3", r"\verb|hello", r"\vcenter{\frac a b}",
