@@ -298,11 +298,20 @@ class SiteConfig:
     batch: Mapping[str, Any] = field(default_factory=dict)
     files: tuple[Path, ...] = ()
     warnings: tuple[str, ...] = ()
+    #: the md2tex config was found in the site (input), not given as ``--config``
+    found: bool = False
 
     def apply(self, base: Options | None = None) -> Options:
-        """``base`` (default: the defaults) with the config's options applied."""
+        """``base`` (default: the defaults) with the config's options applied; a config
+        turns ``safe`` on, never off, and under ``safe`` a found config names no template
+        (also when ``safe`` comes only from ``base``: the library's ``Options(safe=True)``)."""
         base = base or Options()
         values = dict(self.options)
+        values["safe"] = bool(values.get("safe")) or base.safe
+        if self.found and values["safe"] and values.get("template") is not None:
+            path = self.files[-1] if self.files else CONFIG_NAME
+            raise InputError(f"{path}: template: a template is raw TeX, which --safe keeps "
+                             "out of a site's files (give it with --template or --config)")
         if "variables" in values:
             values["variables"] = {**base.variables, **values["variables"]}
         return base.merged(values)
@@ -427,4 +436,5 @@ def load_site_config(directory: Path | None = None, config_file: Path | None = N
         options["site"] = {**site, **options.get("site", {})}
     for message in warnings:
         log.debug("%s", message)
-    return SiteConfig(options, batch, tuple(files), tuple(warnings))
+    from_site = origin is not None and not origin.trusted
+    return SiteConfig(options, batch, tuple(files), tuple(warnings), from_site)

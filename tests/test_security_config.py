@@ -468,6 +468,24 @@ def test_safe_false_in_a_config_does_not_undo_safe(site: Path, how: str) -> None
         assert "can turn --safe on, never off" in result.stderr
 
 
+@pytest.mark.parametrize("how", ["found", "--config"])
+def test_safe_false_in_a_config_does_not_undo_library_safe(site: Path, how: str) -> None:
+    """The library: ``load_site_config(...).apply(Options(safe=True))``."""
+    config = site.parent / "trusted.yaml" if how == "--config" else site / "md2tex.yaml"
+    config.write_text("safe: false\n")
+    loaded = load_site_config(site, config if how == "--config" else None)
+    assert loaded.apply(md2tex.Options(safe=True)).safe is True
+
+
+def test_found_template_is_refused_under_library_safe(site: Path) -> None:
+    (site / "mine.tex.j2").write_text("((( body )))\n")
+    (site / "md2tex.yaml").write_text("template: mine.tex.j2\n")
+    loaded = load_site_config(site)  # the library did not say safe here...
+    assert loaded.apply().template == (site / "mine.tex.j2").resolve()
+    with pytest.raises(md2tex.InputError, match=r"md2tex\.yaml: template:"):
+        loaded.apply(md2tex.Options(safe=True))  # ...but its Options do
+
+
 def test_found_config_can_turn_safe_on(site: Path) -> None:
     (site / "post.md").write_text(HTML_POST)
     (site / "md2tex.yaml").write_text("safe: true\nto: tex\n")
