@@ -335,6 +335,8 @@ def _parse_block_env(block: BlockParser, m: re.Match[str], state: BlockState) ->
     if _interrupts_paragraph(state):
         return None
     env = m.group("menv")
+    if env not in mathengine.rules(state.env.get("math_engine", "")).bare_environments:
+        return None  # KaTeX's auto-render leaves multline, eqnarray & co as text
     end = find_environment_end(state.src, m.start(), env)
     if end is None:
         return None

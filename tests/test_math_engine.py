@@ -120,9 +120,10 @@ def test_environment_right_after_a_line_of_text_is_math(tmp_path: Path) -> None:
 @needs_tex
 def test_bare_environment_katex_does_not_process_stays_text(tmp_path: Path) -> None:
     """KaTeX's auto-render takes equation/align/alignat/gather/CD only; multline is text."""
-    post = "We have \\begin{multline} x = \\alpha \\end{multline} here.\n"
-    assert "\\begin{multline}" in pdf_of(post, tmp_path, math_engine="katex")
-    assert ALPHA in pdf_of(post, tmp_path, math_engine="mathjax3")
+    for post in ("We have \\begin{multline} x = \\alpha \\end{multline} here.\n",
+                 "We have\n\n\\begin{multline}\nx = \\alpha\n\\end{multline}\n\nhere.\n"):
+        assert "\\begin{multline}" in pdf_of(post, tmp_path, math_engine="katex")
+        assert ALPHA in pdf_of(post, tmp_path, math_engine="mathjax3")
 
 
 @needs_tex
