@@ -89,9 +89,14 @@ class Definition:
         return self.body.lstrip("= ") if self.kind == "let" else self.body
 
     def latex(self) -> str:
-        """The preamble line, with MathJax semantics (defining an existing name works)."""
+        """The preamble line, with MathJax semantics (defining an existing name works).
+        Commands of the web engines LaTeX lacks that the body uses (``\\lt``, KaTeX's
+        ``\\R``) are provided first: a body reaches TeX as written, not translated."""
         if self.kind == "color":
             return f"\\definecolor{{{self.name}}}{{{self.params}}}{{{self.body}}}"
+        return _engine_commands(self.body) + self._definition()
+
+    def _definition(self) -> str:
         n = "\\" + self.name
         if self.kind == "def":
             return f"\\def{n}{self.params}{{{self.body}}}"
@@ -105,6 +110,18 @@ class Definition:
         if self.default is not None and self.nargs:
             args += f"[{self.default}]"
         return f"{head}{args}{{{self.body}}}"
+
+
+def _engine_commands(body: str) -> str:
+    from . import mathtable
+
+    out = []
+    for name in dict.fromkeys(re.findall(r"\\([A-Za-z]+)", body)):
+        info = mathtable.translations(None).get(name)
+        if info is not None and info.latex_equivalent and mathtable.macro(name) is None:
+            args = f"[{info.args}]" if info.args else ""
+            out.append(f"\\providecommand{{\\{name}}}{args}{{{info.latex_equivalent}}}")
+    return "".join(out)
 
 
 def read_group(text: str, pos: int, comments: bool = False) -> tuple[str, int] | None:

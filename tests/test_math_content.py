@@ -60,6 +60,15 @@ def test_def_in_one_block_used_in_a_later_one(tmp_path: Path) -> None:
     assert squash(text).count("reused") == 2
 
 
+def test_engine_commands_in_macro_bodies(tmp_path: Path) -> None:
+    """A body reaches the preamble as written: the engine's own commands it uses are
+    provided there."""
+    md = ("$$\\newcommand{\\ltt}{\\lt} \\newcommand{\\RR}{\\R} a \\ltt b, c \\in \\RR$$\n")
+    doc, text = typeset(tmp_path, md, math_engine="katex")
+    assert "\\providecommand{\\lt}{<}" in doc.tex
+    assert "a < b" in text or "a<b" in text.replace(" ", "")
+
+
 def test_site_macro_file_comment_mentions_newcommand(tmp_path: Path) -> None:
     site = ("% old: \\newcommand{\\broken}{\\frac{  -- kept for reference\n"
             "\\newcommand{\\site}{\\text{fromsite}} % \\newcommand{\\x}{never}\n"
@@ -82,6 +91,17 @@ def test_katex_only_commands(tmp_path: Path) -> None:
     flat = squash(text)
     for shown in ("∃", "→", "♡", "Exists", "tau T"):
         assert shown in flat, shown
+
+
+def test_every_katex_row_typesets(tmp_path: Path) -> None:
+    """Each translation in katex_only.tsv, used in a formula under KaTeX, typesets."""
+    uses = [f"\\{name}" + "{x}" * info.args
+            for name, info in sorted(mathtable.translations("katex").items())
+            if not name.startswith("{") and info.latex_equivalent]
+    doc, text = typeset(tmp_path, "".join(f"${u}$ Row{k}.\n\n" for k, u in enumerate(uses)),
+                        math_engine="katex")
+    assert "math-undefined" not in codes(doc)
+    assert f"Row{len(uses) - 1}." in text
 
 
 def test_katex_commands_are_not_mathjax() -> None:
