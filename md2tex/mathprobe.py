@@ -167,7 +167,13 @@ def run_probe(document: Document, formulas: Sequence[str]) -> list[Verdict] | No
             for k, verdict in zip(batch, results, strict=False):
                 verdicts[k] = verdict
             done = {k for k, v in zip(batch, results, strict=False)}
-            if not results or any(v.status == "unknown" for v in results):
+            unknown = next((v for v in results if v.status == "unknown"), None)
+            if unknown is not None:
+                # TeX could not judge (the preamble fails): the same for every formula left
+                for k in pending:
+                    verdicts[k] = verdicts[k] or unknown
+                break
+            if not results:
                 break
             pending = [k for k in pending if k not in done]
     except EngineMissingError:
@@ -227,7 +233,9 @@ def _parse(log_text: str, nonce: str, count: int) -> list[Verdict]:
     err = TEX_ERROR.search(log_text)
     err_at = err.start() if err else len(log_text) + 1
     out: list[Verdict] = []
-    for (at, label, level), nxt in zip(marks, [*marks[1:], None], strict=True):
+    # no marker at all: TeX stopped in the preamble (reported below as "unknown")
+    following: list[tuple[int, str, int] | None] = [*marks[1:], None] if marks else []
+    for (at, label, level), nxt in zip(marks, following, strict=True):
         if label == "end" or at > err_at:
             break
         if nxt is not None and nxt[0] < err_at:

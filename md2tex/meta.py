@@ -14,6 +14,10 @@ _DATE_RE = re.compile(
 )
 
 
+#: the most characters of the description kept for the PDF's Subject
+SUBJECT_CHARS = 500
+
+
 def readable_date(value: Any) -> str:
     """Jekyll dates (``2018-06-19 22:19:42 +0800``, dates, datetimes) as ``19 June 2018``;
     anything else is shown as written."""
@@ -74,7 +78,8 @@ def template_values(meta: Mapping[str, Any], escape: Callable[[str], str],
         "pdf": {
             "title": pdf(title),
             "author": pdf(", ".join(names)),
-            "subject": pdf(str(abstract))[:500],
+            # cut the text, not its escaped form (a cut there can split ``\{``)
+            "subject": pdf(str(abstract)[:SUBJECT_CHARS]),
             "keywords": pdf(", ".join(keywords)),
         },
         "page": {str(k): v for k, v in meta.items()},
