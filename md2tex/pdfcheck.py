@@ -50,6 +50,8 @@ INFLATE_RATIO = 16
 MAX_STREAM_OUT = 32 * 1024 * 1024
 #: values kept from objects and dictionaries (bounds the memory of the object table)
 MAX_NODES = 2_000_000
+#: definitions of one object number (readers take one; all are judged, up to this many)
+MAX_DEFINITIONS = 16
 #: findings reported (the first ones say enough)
 MAX_FINDINGS = 50
 _PIECE = 1024 * 1024
@@ -229,6 +231,7 @@ class _Parser:
         self.budget = budget
         self.on_name = on_name
         self.pos = 0
+        self.names: dict[bytes, Name] = {}
 
     def values(self, pos: int, end: int,
                on_keyword: Callable[[Keyword, int, int], int] | None = None,
@@ -288,6 +291,7 @@ class _Parser:
         """Completed top-level values and top-level keywords from ``self.pos`` on; the
         consumer may move ``self.pos`` between two of them."""
         buf = self.buf
+        names = self.names
         # open containers: (start, items, is_dict)
         stack: list[tuple[int, list[Value], bool]] = []
         while self.pos < end:
@@ -301,8 +305,12 @@ class _Parser:
             if kind == 1 or kind == 8:
                 continue
             if kind == 2:
-                value = _decode_name(m.group(2))
-                self.on_name(value)
+                raw = m.group(2)
+                known = names.get(raw)
+                if known is None:  # each distinct name is decoded and judged once
+                    known = names[raw] = _decode_name(raw)
+                    self.on_name(known)
+                value = known
             elif kind == 3:
                 value = _literal(m.group(3)[1:-1])
             elif kind == 4:
@@ -325,7 +333,7 @@ class _Parser:
                 value = bytes.fromhex((digits + b"0" * (len(digits) % 2)).decode("ascii"))
             else:
                 word = m.group(7)
-                if _INT.fullmatch(word):
+                if word.isdigit() or _INT.fullmatch(word):
                     value = int(word)
                 elif _REAL.fullmatch(word):
                     value = 0.0
@@ -378,7 +386,10 @@ class _Parser:
                 continue  # a value without a key: readers skip it
             if key in out:
                 old = out[key]
-                out[key] = Multi([*old, item]) if isinstance(old, Multi) else Multi([old, item])
+                if isinstance(old, Multi):
+                    old.append(item)
+                else:
+                    out[key] = Multi([old, item])
             else:
                 out[key] = item
             key = None
@@ -550,6 +561,8 @@ class _Check:
         self.values: list[Value] = []
         self.streams: list[_Stream] = []
         self.object_starts: set[int] = set()
+        #: what each object number resolves to, once the table is complete
+        self.memo: dict[int, list[Value]] | None = None
 
     # ------------------------------------------------------------------ findings
     def add(self, what: str, detail: str = "") -> None:
@@ -608,8 +621,7 @@ class _Check:
                 self.values.append(value)
             num = current[0]
             if num is not None:
-                defs = self.objects.setdefault(num, [])
-                defs.append(value)
+                self._define(num, value)
                 current[0] = None  # one value per definition; more are not the object
                 if len(self.objects) > MAX_NODES // 4:
                     raise _Unchecked("too many objects")
@@ -725,14 +737,28 @@ class _Check:
             if work > 4 * len(data) + 4096:
                 raise _Unchecked("an object stream whose offsets overlap")
             for _pos, value in parser.values(start, stop, single=True):
-                self.objects.setdefault(num, []).append(value)
+                self._define(num, value)
                 if isinstance(value, (dict, list)):
                     self.values.append(value)
 
     # ------------------------------------------------------------------ the object graph
+    def _define(self, num: int, value: Value) -> None:
+        defs = self.objects.setdefault(num, [])
+        if len(defs) >= MAX_DEFINITIONS:
+            raise _Unchecked(f"object {num} is defined more than {MAX_DEFINITIONS} times")
+        defs.append(value)
+
     def resolve(self, value: Value) -> list[Value]:
         """Every value ``value`` can stand for: references followed (every definition of
         the object), several values of one key each taken."""
+        if isinstance(value, Ref) and self.memo is not None:
+            known = self.memo.get(value.num)
+            if known is None:
+                known = self.memo[value.num] = self._resolve(value)
+            return known
+        return self._resolve(value)
+
+    def _resolve(self, value: Value) -> list[Value]:
         out: list[Value] = []
         todo: list[tuple[Value, int]] = [(value, 0)]
         visited: set[int] = set()
@@ -750,6 +776,7 @@ class _Check:
 
     def _judge(self) -> None:
         """Every dictionary of every object: its links, actions and page-open action."""
+        self.memo = {}  # the object table is complete: a reference always means the same
         todo: list[Value] = list(self.values)
         while todo:
             v = todo.pop()
@@ -782,10 +809,12 @@ class _Check:
 
     def _action(self, d: dict[str, Value], reached: bool) -> None:
         """Judge ``d`` when it is an action (its ``/S`` says so, or it is reached as one)."""
+        if "S" not in d:
+            return  # no action type: readers do nothing with it
         kinds = self.resolve(d.get("S"))
         is_action = reached or "Action" in self._names_of(d, "Type") or any(
             isinstance(k, Name) and k in ACTION_TYPES for k in kinds)
-        if not is_action or "S" not in d:
+        if not is_action:
             return
         for kind in kinds:
             if not isinstance(kind, Name):

@@ -490,3 +490,39 @@ def test_a_stream_bomb_is_checked_in_bounded_memory(kind: str, refused: bool) ->
     assert int(size) < 3 * 2**20
     assert int(rss) < 200, f"{rss} MB"
     assert ("unchecked" in found) == refused, found
+
+
+def test_damaged_object_stream_is_read_up_to_the_damage() -> None:
+    """Readers inflate incrementally and use what came before a zlib error."""
+    text = b"<< /S /URI /URI (file:///etc/passwd) >>"
+    header = b"13 0 "
+    c = zlib.compressobj()
+    data = c.compress(header + text) + c.flush(zlib.Z_FULL_FLUSH) + b"\xff\xff\xff\xff" * 8
+    objstm = (b"<< /Type /ObjStm /N 1 /First %d /Filter /FlateDecode /Length %d >>\nstream\n"
+              % (len(header), len(data)) + data + b"\nendstream")
+    assert "/URI" in what(make_pdf({20: objstm}, page=link(b"13 0 R")))
+
+
+def test_every_value_of_a_repeated_key_is_judged() -> None:
+    pdf = make_pdf({}, page=link(b"<< /S /URI /URI (https://example.org/) "
+                                 b"/URI (file:///etc/passwd) >>"))
+    assert "/URI" in what(pdf)
+
+
+def test_every_definition_of_an_object_is_judged() -> None:
+    """An object defined twice (an incremental update): readers may take either."""
+    pdf = make_pdf({12: b"(https://example.org/)"}, page=link(b"<< /S /URI /URI 12 0 R >>"))
+    assert what(pdf) == []
+    assert "/URI" in what(pdf + b"12 0 obj\n(file:///etc/passwd)\nendobj\n")
+    many = pdf + b"".join(b"12 0 obj\n(https://example.org/%d)\nendobj\n" % k for k in range(20))
+    assert "unchecked" in what(many)
+
+
+@pytest.mark.parametrize("body", [
+    b"<<" + b"/A 1 " * 50_000 + b">>", b"[" * 50_000 + b"]" * 50_000,
+    b"<</A " * 20_000 + b">>" * 20_000, b"(" * 50_000 + b")" * 50_000,
+    b"<< /K [" + b"5 0 R " * 50_000 + b"] >>",
+], ids=["repeated-key", "nested-arrays", "nested-dicts", "nested-strings", "many-references"])
+def test_hostile_nesting_and_repetition_are_no_error(body: bytes) -> None:
+    """No recursion, no quadratic step: deep nesting and long repetitions are read."""
+    assert what(make_pdf({5: body})) == []
