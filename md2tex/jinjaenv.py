@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from importlib import resources
@@ -29,6 +30,9 @@ from .template import DEFAULT_TEMPLATE
 #: the largest string or list ``*`` may make, and the largest integer ``**`` may make (bits)
 MAX_REPEAT = 1_000_000
 MAX_POWER_BITS = 4096
+#: bounds on a user template's output (the body is in it: posts reach 5,000,000 characters)
+MAX_OUTPUT = 64_000_000
+MAX_SECONDS = 20.0
 #: Python errors a template's expressions can raise (``1/0``, ``[][1]``...): the template's
 #: fault, reported like a Jinja error
 _TEMPLATE_FAULTS = (ArithmeticError, LookupError, TypeError, ValueError, RecursionError)
@@ -146,6 +150,22 @@ def environment(user_dir: str | None = None) -> jinja2.Environment:
     return _environment(loaders)
 
 
+def _bounded(tpl: jinja2.Template, values: Mapping[str, Any]) -> str:
+    """A user template's output, stopped once it passes ``MAX_OUTPUT`` characters or
+    ``MAX_SECONDS`` (a loop that keeps writing). A loop that writes nothing is not seen."""
+    chunks: list[str] = []
+    size = 0
+    deadline = time.monotonic() + MAX_SECONDS
+    for chunk in tpl.generate(**values):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_OUTPUT:
+            raise SecurityError(f"the output passed {MAX_OUTPUT} characters")
+        if time.monotonic() > deadline:
+            raise SecurityError(f"it ran longer than {MAX_SECONDS:g} s")
+    return "".join(chunks)
+
+
 def render(values: Mapping[str, Any], template: Path | None = None) -> str:
     """Fill the template (the user's file if given, else ours) with the document's values.
     A broken or refused user template is an InputError naming the template file and line."""
@@ -153,10 +173,8 @@ def render(values: Mapping[str, Any], template: Path | None = None) -> str:
         if template is not None:
             resolved = template.resolve()
             env = environment(str(resolved.parent))
-            tpl = env.get_template(resolved.name)
-        else:
-            tpl = environment(None).get_template(DEFAULT_TEMPLATE)
-        return tpl.render(**values)
+            return _bounded(env.get_template(resolved.name), values)
+        return environment(None).get_template(DEFAULT_TEMPLATE).render(**values)
     except jinja2.TemplateError as exc:
         where = getattr(exc, "filename", None) or (str(template) if template else
                                                     DEFAULT_TEMPLATE)
