@@ -113,11 +113,13 @@ def test_katex_commands_are_not_mathjax() -> None:
     assert "R" in mathtable.translations(None)  # --safe lets every engine's names through
 
 
-def test_katex_darray(tmp_path: Path) -> None:
-    md = "$$\\begin{darray}{cc} \\text{left} & \\text{right} \\end{darray}$$\n"
+def test_katex_environments(tmp_path: Path) -> None:
+    md = ("$$\\begin{darray}{cc} \\text{left} & \\text{right} \\end{darray}$$\n\n"
+          "$$\\begin{rcases} a & \\text{rc} \\\\ c & d \\end{rcases} \\begin{dcases} \\frac12 & "
+          "\\text{dc} \\end{dcases} \\begin{Bmatrix*}[r] 1 & -1 \\end{Bmatrix*}$$\n")
     doc, text = typeset(tmp_path, md, math_engine="katex")
     assert "\\begin{array}{cc}" in doc.tex and "katex-environment" in codes(doc)
-    assert "left right" in squash(text)
+    assert "left right" in squash(text) and "rc" in text and "dc" in text
 
 
 def test_katex_top_level_line_break(tmp_path: Path) -> None:
