@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import mathengine
+from . import budget, mathengine
 
 if TYPE_CHECKING:
     from mistune import Markdown
@@ -275,6 +275,8 @@ def _append_inline_math(state: InlineState, opener: str, raw: str, pos: int,
     """``opener`` "" is a bare environment: no delimiters around ``raw``."""
     src = state.src
     lines = line_counter(state, src)
+    if budget.expired():
+        budget.check(None)  # the renderer names the line; here only the paragraph is known
     state.append_token({
         "type": "math",
         "raw": _content(opener, raw),

@@ -12,6 +12,7 @@ from mistune.block_parser import BlockParser
 from mistune.core import BlockState
 from mistune.plugins import import_plugin
 
+from . import budget
 from .mathengine import DEFAULT_ENGINE
 from .mathsyntax import line_counter, math_plugin
 
@@ -76,6 +77,8 @@ class LineBlockParser(BlockParser):
 
     def parse_method(self, m: re.Match[str], state: BlockState) -> int | None:
         assert isinstance(state, LineState)
+        if budget.expired():
+            budget.check(state.line_at(m.start()))
         saved = state.block_start, state.pending_child_line
         state.block_start, state.pending_child_line = m.start(), None
         try:

@@ -7,7 +7,7 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from . import __version__, mathprobe, mathtable, sitemacros
+from . import __version__, budget, mathprobe, mathtable, sitemacros
 from .diagnostics import Diagnostic, InputError, error, note
 from .document import Document, locate_formulas
 from .escape import escape_text, has_cjk, pdf_string
@@ -27,8 +27,14 @@ _USES_REFERENCES = re.compile(r"\\(?:label|eqref|ref)\s*\{")
 
 def convert(text: str, options: Options | None = None, path: str = "<string>") -> Document:
     """Convert a post's text to a LaTeX Document. Raises InputError for unreadable input
-    (bad front matter); problems inside the post are diagnostics on the Document."""
+    (bad front matter) or a conversion over its budget (``--timeout``: budget.py); problems
+    inside the post are diagnostics on the Document."""
     options = options or Options()
+    with budget.limit(options.timeout, path):
+        return _convert(text, options, path)
+
+
+def _convert(text: str, options: Options, path: str) -> Document:
     post = load_post(text, path)
     options = options.with_front_matter(post.meta)
     check_variables(options, path)

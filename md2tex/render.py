@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import budget
 from . import highlight as hl
 from .diagnostics import Diagnostic, error, warning
 from .escape import (
@@ -127,6 +128,7 @@ class LatexRenderer:
                 self.ctx.line = line
             else:
                 line = None
+            budget.check(self.ctx.line)
             out = self.block(tok)
             if not out:
                 continue
@@ -476,6 +478,7 @@ class LatexRenderer:
 
     def math(self, raw: str, display: bool, line: int | None, column: int | None, opener: int,
              source: str) -> str:
+        budget.check(line)
         if self.ctx.safe:
             try:
                 raw = check_math(raw, self.ctx.safe_macros)
