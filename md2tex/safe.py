@@ -139,8 +139,11 @@ def _definition(text: str, i: int, kind: str, macros: SafeMacros) -> int:
     star = j < len(text) and text[j] == "*"
     if star:
         j += 1
+    braced = text[_skip_space(text, j) : _skip_space(text, j) + 1] == "{"
     name_text, j = _argument(text, j)
-    m = re.fullmatch(r"\s*\\([A-Za-z]+)\s*", name_text)
+    # MathJax takes \newcommand{name} without the backslash too (not \def)
+    m = re.fullmatch(r"\s*\\([A-Za-z]+)\s*" if not braced else r"\s*\\?([A-Za-z]+)\s*",
+                     name_text)
     if not m:
         raise Unsafe(f"\\{kind} needs a macro name made of letters", i)
     name = m.group(1)
@@ -282,7 +285,9 @@ class _Emitter:
             self.args(node)
         elif _node_kind(node, n.LatexEnvironmentNode):
             name = str(node.environmentname)
-            if not re.fullmatch(r"[A-Za-z]+\*?", name) or mathtable.environment(name) is None:
+            if not re.fullmatch(r"[A-Za-z]+\*?", name) or (
+                    mathtable.environment(name) is None and
+                    "{" + name + "}" not in mathtable.translations(None)):
                 raise Unsafe(f"environment '{name}' is not a known math environment",
                              node.pos)
             self.parts.append(f"\\begin{{{name}}}")

@@ -43,6 +43,14 @@ def test_newcommand_name_without_backslash(tmp_path: Path) -> None:
     assert "\\iid" in doc.tex and "indep" in text
 
 
+def test_safe_mode_keeps_in_step(tmp_path: Path) -> None:
+    """--safe expands \\newcommand{name} too and lets the engine's environments through."""
+    md = ("$$\\newcommand{iid}{\\text{safeiid}} X \\iid Y \\begin{darray}{c} "
+          "\\text{cell} \\end{darray}$$\n")
+    _doc, text = typeset(tmp_path, md, safe=True, math_engine="katex")
+    assert "safeiid" in text and "cell" in text
+
+
 def test_macro_body_as_unbraced_script(tmp_path: Path) -> None:
     md = ("$$\\newcommand{\\w}{\\boldsymbol{\\theta}}$$\n\nThe loss $L_\\w$ and "
           "$x^\\w_2$ and $Z_\\rm{masked}$ end.\n")
