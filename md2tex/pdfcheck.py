@@ -583,7 +583,7 @@ class _Check:
                 self._stream(stream)
             self._judge()
         except _Unchecked as exc:
-            self.add("unchecked", f"the PDF cannot be checked: {exc}")
+            self.add("unchecked content", str(exc))
         return self.found
 
     def _top_level(self) -> None:
@@ -624,7 +624,7 @@ class _Check:
                 self._define(num, value)
                 current[0] = None  # one value per definition; more are not the object
                 if len(self.objects) > MAX_NODES // 4:
-                    raise _Unchecked("too many objects")
+                    raise _Unchecked(f"more than {MAX_NODES // 4} objects")
 
     def _skip_stream(self, dictionary: dict[str, Value], pos: int) -> int:
         pdf = self.pdf
@@ -715,7 +715,7 @@ class _Check:
         elif not filters and "Filter" not in d:
             data = body
         else:
-            self.add("unchecked", "an object stream with filters this check does not read")
+            self.add("unchecked content", "an object stream with filters this check does not read")
             return
         self._scan(lambda: iter((data,)))
         first = next((v for v in self.resolve(d.get("First")) if _is_int(v)), None)
