@@ -154,7 +154,10 @@ def _count(value: Any, key: _Key) -> int:
 def _path(value: Any, key: _Key) -> Path:
     if not isinstance(value, (str, int, float)) or not str(value).strip():
         raise _Ignored("expected a file name")
-    return (key.origin.path.parent / str(value)).resolve()
+    try:
+        return (key.origin.path.parent / str(value)).resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
+        key.refuse(f"cannot resolve {value!r}: {exc}")
 
 
 def _paths(value: Any, key: _Key) -> tuple[Path, ...]:

@@ -536,3 +536,12 @@ def test_config_files_are_read_within_bounds(site: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "alias bomb" in result.stderr and "Jekyll config ignored" in result.stderr
     assert time.monotonic() - started < 10
+
+
+def test_symlink_loop_in_a_config_path_is_an_error(site: Path) -> None:
+    (site / "a.tex.j2").symlink_to(site / "b.tex.j2")
+    (site / "b.tex.j2").symlink_to(site / "a.tex.j2")
+    (site / "md2tex.yaml").write_text("template: a.tex.j2\n")
+    result = _batch(site)
+    _refused(result, "template")
+    assert "cannot resolve" in result.stderr
