@@ -162,13 +162,15 @@ class EnvironmentChecks(Scanner):
         name_span = (g[1] + 1, g[2] - 1)
         stop = g[2]
         alias = mathtable.translations(self.engine).get("{" + name + "}")
+        column_prefix = ""
         if alias is not None and mathtable.environment(name) is None:
-            # an environment of the site's engine LaTeX lacks (KaTeX's darray): its LaTeX twin
-            self.edit(name_span[0], name_span[1], alias.latex_equivalent)
+            # an environment of the site's engine LaTeX lacks (KaTeX's darray): its LaTeX twin,
+            # and what goes before each column of its spec (">{\displaystyle}")
+            twin, _sp, column_prefix = alias.latex_equivalent.partition(" ")
+            self.edit(name_span[0], name_span[1], twin)
             if kind == "begin":
-                self.fixed(pos, "katex-environment", f"{name} ({self.engine}) became "
-                           f"{alias.latex_equivalent}")
-            name = alias.latex_equivalent
+                self.fixed(pos, "katex-environment", f"{name} ({self.engine}) became {twin}")
+            name = twin
         if kind == "begin":
             info = mathtable.environment(name)
             if info is None:
@@ -202,6 +204,8 @@ class EnvironmentChecks(Scanner):
                         f.max_tabs = 0  # amsmath's subarray has one column, whatever the spec
                     f.spec_span = (spec[1], spec[2])
                     stop = spec[2]
+                    if column_prefix:
+                        self.prefix_columns(spec[0], spec[1] + 1, column_prefix)
             elif name in _ALIGNAT:
                 num = self.group_at(stop)
                 if num is not None and re.fullmatch(r"\s*-?\d+\s*", num[0]):
@@ -252,6 +256,15 @@ class EnvironmentChecks(Scanner):
         self.atom("env")
         self.skip_to = stop
         return self.tok_index_at(stop, i)
+
+    def prefix_columns(self, spec: str, at: int, prefix: str) -> None:
+        """``prefix`` before each column letter of a column spec (not inside its groups)."""
+        self.need("array")
+        depth = 0
+        for k, c in enumerate(spec):
+            depth += (c == "{") - (c == "}")
+            if depth == 0 and c in "lcr" and spec[k - 1 : k] not in ("@", "!", ">", "<"):
+                self.edit(at + k, at + k, prefix)
 
     def widen(self, f: Frame) -> None:
         """Rows with more cells than the environment has columns: MathJax typesets them (the

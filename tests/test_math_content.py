@@ -126,7 +126,8 @@ def test_katex_environments(tmp_path: Path) -> None:
           "$$\\begin{rcases} a & \\text{rc} \\\\ c & d \\end{rcases} \\begin{dcases} \\frac12 & "
           "\\text{dc} \\end{dcases} \\begin{Bmatrix*}[r] 1 & -1 \\end{Bmatrix*}$$\n")
     doc, text = typeset(tmp_path, md, math_engine="katex")
-    assert "\\begin{array}{cc}" in doc.tex and "katex-environment" in codes(doc)
+    assert "\\begin{array}{>{\\displaystyle}c>{\\displaystyle}c}" in doc.tex
+    assert "katex-environment" in codes(doc)
     assert "left right" in squash(text) and "rc" in text and "dc" in text
 
 
