@@ -67,6 +67,16 @@ def stream(dictionary: bytes, data: bytes, compress: bool = True) -> bytes:
             + b"\nendstream")
 
 
+def object_stream(objects: dict[int, bytes]) -> bytes:
+    """The text of a compressed object stream holding ``objects``."""
+    header, body = b"", b""
+    for num, text in objects.items():
+        header += b"%d %d " % (num, len(body))
+        body += text + b"\n"
+    return stream(b"/Type /ObjStm /N %d /First %d" % (len(objects), len(header)),
+                  header + body)
+
+
 def link(action: bytes) -> bytes:
     """Page entries: one link annotation whose ``/A`` is ``action``."""
     return (b"/Annots [<< /Type /Annot /Subtype /Link /Rect [0 0 100 100] /A " + action
@@ -286,10 +296,10 @@ def test_object_streams_hide_nothing() -> None:
                        for i, (n, _t) in enumerate(objs)) + b" "
     body = b"".join(t + b"\n" for _n, t in objs)
     objstm = stream(b"/Type /ObjStm /N 2 /First %d" % len(header), header + body)
-    pdf = make_pdf({20: objstm}, page=link(b"13 0 R"))
-    assert "/URI" in what(pdf)
-    benign = make_pdf({20: objstm.replace(b"\n", b"\n")}, page=b"")
-    assert "/URI" in what(benign)  # the bad URI is there even if nothing links to it
+    assert objstm == object_stream(dict(objs))
+    assert "/URI" in what(make_pdf({20: objstm}, page=link(b"13 0 R")))
+    # the bad URI action is judged even when nothing links to it
+    assert "/URI" in what(make_pdf({20: objstm}))
 
 
 # ----------------------------------------------------------------------------- fuzz
@@ -324,19 +334,24 @@ def _chain(depth: int, last: bytes, first_num: int = 40) -> tuple[dict[int, byte
 
 white = st.binary(min_size=1, max_size=3).map(
     lambda b: bytes(WHITE[x % len(WHITE)] for x in b))
+#: white space or nothing (where a delimiter follows anyway)
+gap = st.binary(min_size=0, max_size=2).map(lambda b: bytes(WHITE[x % len(WHITE)] for x in b))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(name=st.sampled_from(DANGEROUS_NAMES), sep=white, sep2=white,
-       escaped=st.integers(-3, 12), as_key=st.booleans(), depth=st.integers(0, 4))
+@given(name=st.sampled_from(DANGEROUS_NAMES), sep=gap, sep2=white, escaped=st.integers(-3, 12),
+       as_key=st.booleans(), depth=st.integers(0, 4), packed=st.booleans())
 def test_fuzz_forbidden_names_behind_any_white_space(name: str, sep: bytes, sep2: bytes,
-                                                     escaped: int, as_key: bool,
-                                                     depth: int) -> None:
-    """A forbidden name ends at any PDF white-space byte and may be ``#xx``-escaped; it is
-    found as a key or a value, in an object reached through references or not."""
+                                                     escaped: int, as_key: bool, depth: int,
+                                                     packed: bool) -> None:
+    """A forbidden name ends at any PDF white-space byte or a delimiter and may be
+    ``#xx``-escaped; it is found as a key or a value, in an object reached through
+    references or not, in a compressed object stream or not."""
     raw = b"/" + _escape_name(name.encode(), escaped)
     inner = (raw + sep + b"(x)" if as_key else b"/S" + sep + raw + sep2) + b"/Rect[0 0 1 1]"
     objs, ref = _chain(depth, b"<<" + sep + inner + b">>")
+    if packed and objs:
+        objs = {99: object_stream(objs)}
     pdf = make_pdf(objs, page=b"/Annots [" + ref + b"]")
     assert f"/{name}" in what(pdf), pdf
 
@@ -344,10 +359,11 @@ def test_fuzz_forbidden_names_behind_any_white_space(name: str, sep: bytes, sep2
 @settings(max_examples=300, deadline=None)
 @given(uri=st.sampled_from(BAD_URIS + GOOD_URIS), hexed=st.booleans(), depth=st.integers(0, 5),
        s_depth=st.integers(0, 2), sep=white, position=st.integers(0, 4),
-       as_array=st.booleans(), open_action=st.booleans())
+       as_array=st.booleans(), open_action=st.booleans(), packed=st.booleans())
 def test_fuzz_links_through_references_and_chains(uri: bytes, hexed: bool, depth: int,
                                                   s_depth: int, sep: bytes, position: int,
-                                                  as_array: bool, open_action: bool) -> None:
+                                                  as_array: bool, open_action: bool,
+                                                  packed: bool) -> None:
     """A URI action at any place of a ``/Next`` chain (dictionary or array, direct or
     indirect), its string and its type behind references: a link is refused exactly when
     its scheme is not http/https/mailto; a page-open action is refused when it is a URI."""
@@ -362,6 +378,8 @@ def test_fuzz_links_through_references_and_chains(uri: bytes, hexed: bool, depth
         nxt = b"%d 0 R" % (80 + k + 1)
         objs[80 + k] = (b"<< /S /GoTo /D [3 0 R /Fit] /Next " + (b"[" + nxt + b"]" if as_array
                                                                  else nxt) + b" >>")
+    if packed:  # every object of the chain in one compressed object stream
+        objs = {99: object_stream(objs)}
     if open_action:
         pdf = make_pdf(objs, catalog=b"/OpenAction 80 0 R")
     else:
