@@ -544,3 +544,31 @@ def test_every_definition_of_an_object_is_judged() -> None:
 def test_hostile_nesting_and_repetition_are_no_error(body: bytes) -> None:
     """No recursion, no quadratic step: deep nesting and long repetitions are read."""
     assert what(make_pdf({5: body})) == []
+
+
+_token = st.one_of(
+    st.sampled_from([b"/JS", b"/AA", b"/Launch", b"/F1", b"/J#53", b"/3DD", b"/Type", b"/"]),
+    st.sampled_from([b"(a)", b"(/JS)", b"(a(/AA)b)", b"(\\)/JS)", b"(\\\\)", b"(\\\n/AA)",
+                     b"<2f4a53>", b"<< >>", b"[ ]", b"% /JS\n", b"%\r", b"12", b"R", b"Tf"]),
+    white)
+
+
+@settings(max_examples=300, deadline=None)
+@given(tokens=st.lists(_token, max_size=30), cuts=st.lists(st.integers(0, 400), max_size=6))
+def test_fuzz_stream_scanner_agrees_with_the_parser(tokens: list[bytes],
+                                                    cuts: list[int]) -> None:
+    """The scanner of stream content, fed in pieces cut anywhere, finds the names the
+    parser finds in the whole (a piece boundary hides no name and invents none)."""
+    data = b" ".join(tokens) + b" "
+    whole: list[str] = []
+    parser = pdfcheck._Parser(data, pdfcheck._Budget(len(data)), whole.append)
+    for _value in parser.values(0, len(data)):
+        pass
+    pieces: list[str] = []
+    scanner = pdfcheck._NameScanner(pieces.append)
+    last = 0
+    for cut in [*sorted(c % (len(data) + 1) for c in cuts), len(data)]:
+        scanner.feed(data[last:cut])
+        last = max(last, cut)
+    scanner.close()
+    assert set(pieces) == set(whole), data
