@@ -228,7 +228,14 @@ class CommandChecks(TextMode, DefinitionChecks, EnvironmentChecks):
         if name in RAW_ARGS:
             return self.raw_args(i, name, end, RAW_ARGS[name])
         if name == "mathbb":
-            arg, _e = self.arg_text(end)
+            arg, stop = self.arg_text(end)
+            if arg.strip() == "1":
+                # MathJax's double-struck one (the indicator function); amssymb has no digits
+                self.edit(pos, stop, "{\\mathrm{1\\mkern-6.5mu1}}")
+                self.fixed(pos, "mathjax-mathbb", "\\mathbb{1} became a double-struck one "
+                           "(amssymb's blackboard bold has no digits)")
+                self.skip_to = stop
+                return self.tok_index_at(stop, i)
             if arg and (arg.isdigit() or arg.islower()):
                 self.warn(pos, "math-mathbb", f"\\mathbb{{{arg}}}: amssymb's blackboard "
                           "bold has only capital letters; LaTeX prints wrong glyphs",

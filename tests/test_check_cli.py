@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from md2tex.cli import main
 
-POST = "# T\n\nSome math: $x^a^b$ and $\\mathbb{1}$.\n\n$$\\text{a_b}$$\n"
+POST = "# T\n\nSome math: $x^a^b$ and $\\mathbb{2}$.\n\n$$\\text{a_b}$$\n"
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -28,7 +28,7 @@ def test_text_format(tmp_path: Path) -> None:
     assert "     3 | Some math: $x^a^b$" in out
     assert "       |                ^" in out
     assert "[math-double-script]" in out
-    assert "warning: \\mathbb{1}" in out
+    assert "warning: \\mathbb{2}" in out
     assert "note: '_' inside \\text{} became \\_" in out
     code, out = run("check", "--strict", str(p))
     assert code == 1
@@ -47,7 +47,7 @@ def test_json_format_and_clean_file(tmp_path: Path) -> None:
     code, out = run("check", "--format", "json", str(p))
     assert code == 0 and json.loads(out[out.index("["):])[0]["severity"] == "warning"
     ok = tmp_path / "ok.md"
-    ok.write_text("$$\\mathbb{1}$$\n")
+    ok.write_text("$$\\mathbb{2}$$\n")
     assert run("check", str(ok))[0] == 0
     assert run("check", "--strict", str(ok))[0] == 1
 

@@ -163,6 +163,14 @@ def test_unknown_colour_is_the_default_with_a_warning(tmp_path: Path) -> None:
     assert all(w in text for w in ("plain", "orange", "boxed"))
 
 
+def test_double_struck_one(tmp_path: Path) -> None:
+    """MathJax shows \\mathbb{1} (the indicator function) double-struck; amssymb has no
+    digits."""
+    doc, text = typeset(tmp_path, "Indicator $\\mathbb{1}_{x>0}$ here.\n")
+    assert "mathjax-mathbb" in codes(doc) and "math-mathbb" not in codes(doc)
+    assert "Indicator 11" in squash(text)
+
+
 def test_size_switches_in_display_math(tmp_path: Path) -> None:
     md = ("\\[\\small \\text{smallword}\\]\n\n\\[\\text{normalword}\\]\n\n"
           "\\[\\large \\text{largeword}\\]\n")

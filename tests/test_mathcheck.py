@@ -83,7 +83,7 @@ def test_user_macros_are_known() -> None:
 
 
 def test_warnings() -> None:
-    res = prepare(r"\mathbb{1} + \mathbb{x}", display=False)
+    res = prepare(r"\mathbb{2} + \mathbb{x}", display=False)
     assert [d.code for d in res.diagnostics] == ["math-mathbb", "math-mathbb"]
 
 
