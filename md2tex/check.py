@@ -1,7 +1,7 @@
 """``md2tex check``: every diagnostic of a conversion, as a compiler prints it. It runs no
-build, but the conversion is the build's, TeX's probe of uncertain formulas included (when
-TeX is installed), so every formula the PDF would show as an error is reported here, at the
-same place, with the same code."""
+build, but the conversion is the build's, and with TeX installed every formula goes through
+TeX's probe run (``--no-probe``: none), so every formula the PDF would show as an error is
+reported here, at the same place, with the same code."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 from .diagnostics import Diagnostic, Md2TexError, Severity
 from .highlight import CHECK_ONLY
+from .mathprobe import PROBE_ALL
 from .options import Options
 from .pipeline import convert, read_post
 
@@ -34,14 +35,17 @@ class CheckResult:
 
 
 def check_text(text: str, options: Options | None = None, path: str = "<string>") -> CheckResult:
-    """Convert (no TeX) and keep the diagnostics. Code blocks are scanned, not highlighted
-    (Pygments reports nothing a check needs and was most of its time)."""
+    """Convert and keep the diagnostics. Code blocks are scanned, not highlighted (Pygments
+    reports nothing a check needs and was most of its time); with TeX installed every
+    formula is typeset in the probe run (``mathprobe.PROBE_ALL``)."""
     token = CHECK_ONLY.set(True)
+    every = PROBE_ALL.set(True)  # every formula TeX would reject in the build, found now
     try:
         doc = convert(text, options, path)
     except Md2TexError as exc:
         return CheckResult(path, list(exc.diagnostics), text)
     finally:
+        PROBE_ALL.reset(every)
         CHECK_ONLY.reset(token)
     return CheckResult(path, list(doc.diagnostics), text)
 

@@ -29,6 +29,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -42,6 +43,10 @@ log = logging.getLogger(__name__)
 PROBE_TIMEOUT = 20.0
 #: runs per post at most (each rejected formula costs one); the rest stay unverified
 MAX_RUNS = 12
+#: ``md2tex check`` (when TeX is here) typesets every formula, not only the uncertain ones:
+#: a formula the checker passes and TeX still rejects, which the build would find and show
+#: as an error, is reported by check too (one TeX run per post with math)
+PROBE_ALL: ContextVar[bool] = ContextVar("md2tex_probe_all", default=False)
 #: what in an uncertain formula can change the formulas after it (definitions, \global)
 _LEAKS = re.compile(r"\\(?:[egx]?def|let|futurelet|global|aftergroup|newcommand|"
                     r"renewcommand|providecommand|newenvironment|renewenvironment|"
@@ -93,13 +98,14 @@ def verify(document: Document, formulas: Sequence[Formula],
     pipeline shows as MathJax shows an error: each ``math-unverified`` warning of a formula
     TeX accepts becomes a note, of one TeX rejects a ``math-tex-rejected`` warning; a checked
     formula that TeX rejects gets one too. Unchanged when probing is off, TeX is missing or
-    nothing is uncertain."""
-    if not any(f.unverified is not None for f in formulas):
+    nothing is uncertain. Under ``PROBE_ALL`` every formula is typeset."""
+    everything = PROBE_ALL.get() and bool(formulas)
+    if not everything and not any(f.unverified is not None for f in formulas):
         return diagnostics, []
     if not getattr(document.options, "probe_math", True) or \
             shutil.which(document.engine) is None:
         return diagnostics, []
-    chosen = probe_set(formulas)
+    chosen = list(range(len(formulas))) if everything else probe_set(formulas)
     verdicts = run_probe(document, [formulas[k].latex for k in chosen])
     if verdicts is None:
         return diagnostics, []
