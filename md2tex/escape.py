@@ -89,7 +89,8 @@ _COMMON_CHARS = {
     "\u00a9": r"\textcopyright{}", "\u00b7": r"\textperiodcentered{}",
     "\u2022": r"\textbullet{}",
 }
-#: pictographs and emoji: no text font here has them
+#: pictographs and emoji: the classic math fonts have none (in text, Unicode engines take
+#: them from the fonts ``scripts.py`` sets up)
 EMOJI_RE = re.compile("[\U0001F000-\U0001FAFF\U0001F1E6-\U0001F1FF\u2600-\u26FF\u2700-\u27BF]")
 
 
@@ -158,10 +159,6 @@ def escape_text(text: str, unicode: bool = False,
         if unicode:
             if ch in _EXTRA_CHARS and _EXTRA_CHARS[ch] == "":
                 return ""
-            if EMOJI_RE.match(ch) and ch not in _EXTRA_CHARS:
-                if missing:
-                    missing(ch)
-                return placeholder(ch)
             if unicodedata.category(ch) == "Sm":
                 # math symbols (\u2264, \u2260, \u221e...): text fonts such as Latin Modern
                 # lack most of them; the math font has them all

@@ -7,10 +7,10 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from . import __version__, budget, mathprobe, mathtable, sitemacros
+from . import __version__, budget, mathprobe, mathtable, scripts, sitemacros
 from .diagnostics import Diagnostic, InputError, error, note
 from .document import Document, locate_formulas
-from .escape import escape_text, has_cjk, pdf_string
+from .escape import escape_text, pdf_string
 from .highlight import style_definitions
 from .images import ImageResolver
 from .liquid import LiquidContext, render_liquid
@@ -39,13 +39,13 @@ def _convert(text: str, options: Options, path: str) -> Document:
     options = options.with_front_matter(post.meta)
     check_variables(options, path)
     auto_notes: list[Diagnostic] = []
-    if (options.engine == "pdflatex" and has_cjk(text)
+    script_plan = scripts.plan(text)
+    if (options.engine == "pdflatex" and script_plan.needs != scripts.ANY
             and "engine" not in options.cli_keys
             and "engine" not in options_from_front_matter(post.meta)):
-        # pdflatex cannot typeset Chinese, Japanese or Korean: xelatex + xeCJK can
+        # pdflatex has no fonts for CJK, Cyrillic, symbols or emoji: xelatex (+ xeCJK) has
         options = replace(options, engine="xelatex")
-        auto_notes.append(note("engine-cjk", "the post contains CJK text: built with xelatex "
-                               "and xeCJK (choose an engine with --engine to override)"))
+        auto_notes.append(_engine_note(script_plan))
     liquid = render_liquid(post.body, LiquidContext(site=options.site, page=post.meta,
                                                     posts=options.posts), post.body_line)
     body = liquid.text
@@ -85,7 +85,9 @@ def _convert(text: str, options: Options, path: str) -> Document:
     features = set(rendered.features)
     if numbered:
         features.add("references")
-    cjk = unicode and has_cjk(text)
+    # xeCJK sets CJK text and gives symbols and emoji their font in every text font
+    cjk = options.engine == "xelatex" and script_plan.needs != scripts.ANY \
+        and script_plan.names - {"latin", "greek", "cyrillic"} != set()
     values.update(
         body=rendered.body,
         engine=options.engine,
@@ -97,6 +99,9 @@ def _convert(text: str, options: Options, path: str) -> Document:
         version=__version__,
         cjk=cjk,
         cjk_font=options.variables.get("cjk_font", ""),
+        xecjk_setup=scripts.xecjk_setup(script_plan, options.variables.get("cjk_font", ""))
+        if cjk else "",
+        lua_fallback=scripts.lua_fallback(script_plan) if options.engine == "lualatex" else "",
     )
     tex = render_template(values, options.template)
     diagnostics: list[Diagnostic] = [*auto_notes, *post.diagnostics, *liquid.diagnostics,
@@ -128,6 +133,16 @@ def _convert(text: str, options: Options, path: str) -> Document:
         diagnostics = [d.strict() for d in diagnostics]
     return replace(document, diagnostics=tuple(
         sorted(diagnostics, key=lambda d: (d.line or 0, d.column or 0))))
+
+
+def _engine_note(script_plan: scripts.Plan) -> Diagnostic:
+    names = ", ".join(name for name, _ in script_plan.counts
+                      if scripts.SCRIPTS_BY_NAME[name].needs != scripts.ANY)
+    if script_plan.needs == scripts.CJK:
+        return note("engine-cjk", f"the post contains CJK text ({names}): built with xelatex "
+                    "and xeCJK (choose an engine with --engine to override)")
+    return note("engine-scripts", f"the post contains {names}, which pdflatex has no font "
+                "for: built with xelatex (choose an engine with --engine to override)")
 
 
 def _site_url(options: Options) -> str:
