@@ -12,6 +12,16 @@ hash is unchanged and whose output exists is ``skipped``; an unchanged post that
 reported ``failed`` again from the cache (reason ``unchanged``) without running TeX. ``force``
 rebuilds everything. Images are not part of the hash.
 
+Symlinks (SECURITY.md): a post file or folder that is a symbolic link is never read, even one
+pointing inside the site (Jekyll's safe mode does not follow them either): ``find_posts``
+leaves it out with a warning, and ``convert_many`` reads every post with ``O_NOFOLLOW`` and
+only when no folder between the root and the post is a link (else: ``skipped``, reason
+``symlink``, with a warning). Outputs are written only into real folders below OUTDIR
+(``output.write_output(within=...)``: no folder or file there is followed), a link in the way
+fails that post. Two posts with the same output name (``index.md`` and ``index.markdown``)
+get distinct names, deterministically: the ``.md`` one (else the first) keeps ``index.pdf``,
+the other gets ``index.markdown.pdf``, with a warning.
+
 Ctrl-C: pending posts are cancelled, running TeX process groups are killed (``build.cancel_all``),
 worker temp dirs are removed by their ``finally``, outputs are only ever renamed into place, so
 no half-written file remains; ``convert_many`` then raises ``BatchInterrupted`` with the report.
@@ -20,10 +30,12 @@ no half-written file remains; ``convert_many`` then raises ``BatchInterrupted`` 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import logging
 import os
+import stat
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed, wait
@@ -32,11 +44,12 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, build
-from .diagnostics import Diagnostic, Md2TexError, Severity, error, note
+from .diagnostics import Diagnostic, Md2TexError, OutputError, Severity, error, note, warning
 from .escape import has_cjk
 from .options import Options
-from .output import write_atomic
-from .pipeline import convert, read_post
+from .output import write_atomic, write_output
+from .pipeline import convert
+from .source import decode
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +65,10 @@ class Job:
     output: str
     to: str
     options: Options
+    #: the batch's output folder: ``output`` is written only into real folders below it
+    out_dir: str | None = None
+    #: warnings about this post found before it ran (e.g. its output name was taken)
+    notes: tuple[Diagnostic, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -63,7 +80,7 @@ class PostResult:
     output: str | None
     seconds: float
     diagnostics: tuple[Diagnostic, ...] = ()
-    #: why a post was skipped: ``unchanged``, ``interrupted`` or ``fail-fast``
+    #: why a post was skipped: ``unchanged``, ``interrupted``, ``fail-fast`` or ``symlink``
     reason: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -136,17 +153,85 @@ ResultCallback = Callable[[PostResult, int, int], None]
 
 def find_posts(directory: Path, exclude: Sequence[Path] = ()) -> tuple[Path, list[Path]]:
     """(root, posts): every ``*.md``/``*.markdown`` under ``directory`` (its ``_posts/`` if it
-    is a Jekyll site root), sorted; hidden folders and ``exclude`` folders are left out."""
-    root = directory / "_posts" if (directory / "_posts").is_dir() else directory
+    is a Jekyll site root), sorted; hidden folders and ``exclude`` folders are left out, and
+    so is every symbolic link to a post or a folder (with a warning: a site's files may come
+    from someone else, and a link may lead anywhere)."""
+    posts_dir = directory / "_posts"
+    if posts_dir.is_symlink():
+        log.warning("%s: a symbolic link, not followed: no posts read from it", posts_dir)
+        return posts_dir, []
+    root = posts_dir if posts_dir.is_dir() else directory
     excluded = [p.resolve() for p in exclude]
     posts: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
-                             and (here / d).resolve() not in excluded)
-        posts += [here / f for f in sorted(filenames)
-                  if f.lower().endswith(POST_SUFFIXES) and not f.startswith(".")]
+        kept = []
+        for d in sorted(dirnames):
+            if d.startswith(".") or (here / d).resolve() in excluded:
+                continue
+            if (here / d).is_symlink():
+                log.warning("%s: a symbolic link to a folder, not followed", here / d)
+                continue
+            kept.append(d)
+        dirnames[:] = kept
+        for f in sorted(filenames):
+            if not f.lower().endswith(POST_SUFFIXES) or f.startswith("."):
+                continue
+            if (here / f).is_symlink():
+                log.warning("%s: a symbolic link, not followed (skipped)", here / f)
+                continue
+            posts.append(here / f)
     return root, posts
+
+
+def read_post_bytes(path: Path, root: Path | None = None) -> bytes:
+    """A post's bytes, never through a symbolic link: the file is opened with
+    ``O_NOFOLLOW`` and, when it lies below ``root``, no folder between them may be a link
+    (``OSError`` with ``ELOOP`` otherwise)."""
+    if root is not None:
+        rel = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
+        inside = rel != os.pardir and not rel.startswith(os.pardir + os.sep)
+        if inside and os.path.realpath(path) != os.path.join(
+                os.path.realpath(root), rel):
+            raise OSError(errno.ELOOP, "a folder on its way is a symbolic link", str(path))
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        return fh.read()
+
+
+def output_names(posts: Sequence[Path], root: Path, out_dir: Path,
+                 to: str) -> list[tuple[Path, Diagnostic | None]]:
+    """Each post's output (``output_for``) and, when it had to differ, a warning why. Posts
+    sharing an output name (``index.md``, ``index.markdown``; ``a.md``, ``a.MD``) never
+    overwrite each other: the ``.md`` one, else the first in ``posts``, keeps the name, each
+    other gets its full file name plus the suffix (``index.markdown.pdf``; ``.2``, ``.3``...
+    before the suffix if that is taken too). Deterministic for a given list."""
+    natural = [output_for(p, root, out_dir, to) for p in posts]
+    names: list[tuple[Path, Diagnostic | None]] = [(t, None) for t in natural]
+    taken = set(natural)
+    claims: dict[Path, list[int]] = {}
+    for index, target in enumerate(natural):
+        claims.setdefault(target, []).append(index)
+    for target, indices in claims.items():
+        if len(indices) < 2:
+            continue
+        keep = min(indices, key=lambda i: (posts[i].suffix != ".md", i))
+        for index in indices:
+            if index == keep:
+                continue
+            own = posts[index].name
+            other = target.with_name(f"{own}.{to}")
+            number = 2
+            while other in taken:
+                other = target.with_name(f"{own}.{number}.{to}")
+                number += 1
+            taken.add(other)
+            names[index] = (other, warning(
+                "output-name", f"{posts[keep].name} is also written to {target.name}: this "
+                f"post is written to {other.name} instead", path=str(posts[index])))
+    return names
 
 
 def output_for(post: Path, root: Path, out_dir: Path, to: str) -> Path:
@@ -197,30 +282,37 @@ def _plain(value: Any) -> Any:
 def run_job(job: Job) -> PostResult:
     """Convert one post and write its output; every problem becomes a ``failed`` result."""
     started = time.perf_counter()
-    diagnostics: list[Diagnostic] = []
+    diagnostics: list[Diagnostic] = list(job.notes)
     status = "failed"
+    within = job.out_dir
     try:
         source = Path(job.source)
         options = replace(job.options, base_dir=source.parent)
-        doc = convert(read_post(source, options.lenient), options, job.display)
-        diagnostics = list(doc.diagnostics)
+        try:
+            data = read_post_bytes(source)
+        except OSError as exc:
+            raise _unreadable(job.display, exc) from None
+        doc = convert(decode(data, job.display, options.lenient), options, job.display)
+        diagnostics += doc.diagnostics
         if doc.ok:
             output = Path(job.output)
-            output.parent.mkdir(parents=True, exist_ok=True)
             tex = doc.tex.encode("utf-8")
             if job.to == "tex":
-                write_atomic(output, tex)
+                write_output(output, tex, follow=within is None, within=within)
             else:
-                built = build.build_pdf(doc, output)
+                built = build.build_pdf(doc, output, follow=within is None, within=within)
                 diagnostics += built.diagnostics  # formulas TeX rejected in the build
                 if options.keep_tex:
-                    write_atomic(output.with_suffix(".tex"), tex)
-            status = "warning" if doc.warnings or len(diagnostics) > len(doc.diagnostics) \
-                else "ok"
+                    write_output(output.with_suffix(".tex"), tex, follow=within is None,
+                                 within=within)
+            status = "warning" if doc.warnings or job.notes or \
+                len(diagnostics) > len(doc.diagnostics) else "ok"
     except Md2TexError as exc:
-        diagnostics += list(exc.diagnostics) or [error("failed", exc.message, path=job.display)]
+        code = "output" if isinstance(exc, OutputError) else "failed"
+        diagnostics += list(exc.diagnostics) or [error(code, exc.message, path=job.display)]
     except OSError as exc:
-        diagnostics.append(error("output", f"{job.output}: {exc.strerror or exc}",
+        where = exc.filename if exc.filename and within is None else job.output
+        diagnostics.append(error("output", f"{where}: cannot write: {exc.strerror or exc}",
                                  path=job.display))
     except Exception as exc:  # a bug must not stop the other posts
         log.debug("internal error on %s", job.display, exc_info=True)
@@ -228,6 +320,13 @@ def run_job(job: Job) -> PostResult:
                                  path=job.display))
     return PostResult(job.display, status, job.output if status != "failed" else None,
                       time.perf_counter() - started, _dedupe(diagnostics))
+
+
+def _unreadable(display: str, exc: OSError) -> Md2TexError:
+    why = "a symbolic link (not followed)" if exc.errno == errno.ELOOP else \
+        exc.strerror or str(exc)
+    return Md2TexError(f"{display}: cannot read: {why}",
+                       [error("input", f"cannot read: {why}", path=display)])
 
 
 def _dedupe(diagnostics: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:
@@ -276,9 +375,10 @@ def convert_many(paths: Iterable[str | Path], out_dir: str | Path,
     posts = [Path(p) for p in paths]
     out = Path(out_dir)
     if root is None:
-        parents = [str(p.resolve().parent) for p in posts]
+        parents = [os.path.dirname(os.path.abspath(p)) for p in posts]
         root = os.path.commonpath(parents) if parents else "."
     root_path = Path(root)
+    names = output_names(posts, root_path, out, to)
     cache = {} if force else _load_cache(out)
     entries: dict[str, Any] = dict(cache)
     results: list[PostResult | None] = [None] * len(posts)
@@ -295,11 +395,18 @@ def convert_many(paths: Iterable[str | Path], out_dir: str | Path,
             on_result(result, done, total)
 
     for index, post in enumerate(posts):
-        target = output_for(post, root_path, out, to)
+        target, renamed = names[index]
+        notes = (renamed,) if renamed else ()
         rel = target.relative_to(out).as_posix()
         try:
-            data = post.read_bytes()
+            data = read_post_bytes(post, root_path)
         except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                log.warning("%s: a symbolic link, not followed (skipped)", post)
+                finish(index, PostResult(str(post), "skipped", None, 0.0, (warning(
+                    "symlink", "a symbolic link (or below one): not followed, not converted",
+                    path=str(post)),), reason="symlink"))
+                continue
             finish(index, PostResult(str(post), "failed", None, 0.0, (error(
                 "input", f"cannot read: {exc.strerror or exc}", path=str(post)),)))
             continue
@@ -307,7 +414,7 @@ def convert_many(paths: Iterable[str | Path], out_dir: str | Path,
         entry = cache.get(rel)
         if isinstance(entry, dict) and entry.get("key") == key:
             if entry.get("status") in ("ok", "warning") and target.exists():
-                finish(index, PostResult(str(post), "skipped", str(target), 0.0,
+                finish(index, PostResult(str(post), "skipped", str(target), 0.0, notes,
                                          reason="unchanged"))
                 continue
             replay = _replay_failure(entry, str(post))
@@ -315,8 +422,8 @@ def convert_many(paths: Iterable[str | Path], out_dir: str | Path,
                 finish(index, replay)
                 continue
         entries.pop(rel, None)
-        pending.append((index, Job(str(post.resolve()), str(post), str(target), to, options),
-                        key))
+        pending.append((index, Job(str(post.resolve()), str(post), str(target), to, options,
+                                   str(out), notes), key))
         costs[index] = estimated_cost(data)
     if not fail_fast:
         # longest first (the report keeps the input order); --fail-fast keeps the input
@@ -418,4 +525,4 @@ def problems(result: PostResult) -> list[Diagnostic]:
 
 
 __all__ = ["BatchInterrupted", "BatchReport", "Job", "PostResult", "convert_many",
-           "find_posts", "run_job", "write_report"]
+           "find_posts", "output_names", "read_post_bytes", "run_job", "write_report"]

@@ -21,10 +21,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import fmtcache, pdfcheck, sandbox, scripts
+from . import fmtcache, pdfcheck, sandbox
 from .diagnostics import BuildError, Diagnostic, EngineMissingError, InputError, OutputError, error
 from .document import MAX_FALLBACKS, Document
-from .output import write_atomic
+from .output import check_output, write_output
 
 if TYPE_CHECKING:
     from .earlytex import EarlyTex
@@ -385,18 +385,22 @@ def needs_rerun(log_text: str, workdir: Path) -> bool:
 
 
 def build_pdf(document: Document, output: str | Path, timeout: float | None = None,
-              early: EarlyTex | None = None) -> BuildResult:
+              early: EarlyTex | None = None, *, follow: bool = True,
+              within: str | Path | None = None) -> BuildResult:
     """Typeset ``document`` and write the PDF to ``output`` (atomically: a failed build never
     leaves a partial file, and an earlier good file survives). ``early``: a TeX process the
     CLI started before the conversion ended (``earlytex.claim``); used for the first pass if
-    it guessed this document's format, else killed; its work dir is removed either way."""
+    it guessed this document's format, else killed; its work dir is removed either way.
+    ``follow``/``within``: how ``output`` is written (``output.write_output``): through what
+    is there (a name the user gave), refusing links (a derived name), or only into real
+    folders below ``within`` (batch); a refusal is an ``OutputError`` before TeX runs."""
     fallbacks: list[Diagnostic] = []
     attempt = early
     try:
         while True:
             try:
-                result = _build_pdf(document, output, timeout, attempt)
-                return replace(result, diagnostics=(*fallbacks, *result.diagnostics))
+                result = _build_pdf(document, output, timeout, attempt, follow, within)
+                return replace(result, diagnostics=tuple(fallbacks))
             except BuildError as exc:
                 # TeX failed inside a formula the checker passed: that formula is shown as
                 # MathJax shows an error and the post is built again (a few times at most)
@@ -413,17 +417,17 @@ def build_pdf(document: Document, output: str | Path, timeout: float | None = No
 
 
 def _build_pdf(document: Document, output: str | Path, timeout: float | None,
-               early: EarlyTex | None) -> BuildResult:
+               early: EarlyTex | None, follow: bool = True,
+               within: str | Path | None = None) -> BuildResult:
     if not document.ok:
         raise InputError("the post has errors", document.errors)
     output = Path(output)
     timeout = document.options.timeout if timeout is None else timeout
     isolation = sandbox.choose(find_engine(document.engine))
-    parent = output.parent if str(output.parent) else Path(".")
-    if not parent.is_dir():
-        raise OutputError(f"{output}: cannot write: the folder {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"{output}: cannot write: the folder {parent} is not writable")
+    try:
+        check_output(output, follow=follow, within=within)
+    except OSError as exc:
+        raise OutputError(f"{output}: cannot write: {exc.strerror or exc}") from None
     started = time.monotonic()
     if early is not None and not early.fits(document, timeout, isolation):
         early.discard()
@@ -438,11 +442,6 @@ def _build_pdf(document: Document, output: str | Path, timeout: float | None,
             runs, log_text = compile_document(document, workdir, timeout, early)
         except OSError as exc:
             raise _workdir_error(document, workdir.parent, exc) from None
-        # characters no font had: warnings at their Markdown lines; the main script's font
-        # missing altogether is an error (the PDF would be empty boxes)
-        glyphs = scripts.missing_glyphs(document, log_text)
-        if any(d.code == scripts.MISSING_FONT for d in glyphs):
-            raise BuildError("no font for the post's script", glyphs, log=log_text)
         pdf = (workdir / f"{TEX_NAME}.pdf").read_bytes()
         if not pdf.startswith(b"%PDF"):
             raise BuildError("TeX wrote no PDF", [error(
@@ -455,10 +454,10 @@ def _build_pdf(document: Document, output: str | Path, timeout: float | None,
                 path=document.path, hint="a post must not put actions, scripts, attached "
                 "files or non-web links into the PDF")])
         try:
-            write_atomic(output, pdf)
+            write_output(output, pdf, follow=follow, within=within)
         except OSError as exc:
             raise OutputError(f"{output}: cannot write: {exc.strerror or exc}") from None
         return BuildResult(output, runs, time.monotonic() - started, log_text[-2000:],
-                           isolation, early is not None and early.used, tuple(glyphs))
+                           isolation, early is not None and early.used)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

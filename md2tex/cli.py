@@ -47,16 +47,18 @@ def convert_file(path: Path, options: Options) -> Document:
     return convert_path(path, options)
 
 
-def build_pdf(document: Document, output: Path, source: Path | None = None) -> BuildResult:
+def build_pdf(document: Document, output: Path, source: Path | None = None,
+              follow: bool = True) -> BuildResult:
     """Typeset; with ``source`` (a post file), use the TeX process ``_prewarm`` started early
-    for it, if any (``earlytex``), and record the post's format for its next build."""
+    for it, if any (``earlytex``), and record the post's format for its next build.
+    ``follow``: the user named ``output`` (written through a link; ``output.write_output``)."""
     from .build import build_pdf as build
 
     if source is None:
-        return build(document, output)
+        return build(document, output, follow=follow)
     from . import earlytex, lastbuild
 
-    result = build(document, output, early=earlytex.claim(wait=15))
+    result = build(document, output, early=earlytex.claim(wait=15), follow=follow)
     lastbuild.record(source, document)
     return result
 
@@ -305,7 +307,7 @@ def convert_command(source: Path, output: Path | None, keep_tex: bool, verbose: 
             doc = convert_file(source, options)
             default_out = source.with_suffix(".pdf")
         out = output or default_out
-        if out.is_dir():
+        if output is not None and out.is_dir():
             out = out / default_out.name
         if not quiet or not doc.ok:
             _print_diagnostics(doc.diagnostics if not quiet else doc.errors, verbose)
@@ -320,11 +322,11 @@ def convert_command(source: Path, output: Path | None, keep_tex: bool, verbose: 
         if out.suffix.lower() == ".tex":
             _write(out, doc.tex.encode("utf-8"))
         else:
-            result = build_pdf(doc, out, early_source)
+            result = build_pdf(doc, out, early_source, follow=output is not None)
             if result.diagnostics and not quiet:  # formulas TeX rejected in the build
                 _print_diagnostics(result.diagnostics, verbose)
             if keep_tex:
-                _write(out.with_suffix(".tex"), doc.tex.encode("utf-8"))
+                _write(out.with_suffix(".tex"), doc.tex.encode("utf-8"), follow=False)
             if verbose:
                 click.echo(f"md2tex: {out} ({result.runs} TeX run"
                            f"{'s' if result.runs != 1 else ''}, {result.seconds:.2f} s, "
@@ -347,11 +349,11 @@ def _discard_early() -> None:
     discard_pending()
 
 
-def _write(path: Path, data: bytes) -> None:
-    from .output import write_atomic
+def _write(path: Path, data: bytes, follow: bool = True) -> None:
+    from .output import write_output
 
     try:
-        write_atomic(path, data)
+        write_output(path, data, follow=follow)
     except OSError as exc:
         raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
