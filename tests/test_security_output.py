@@ -265,11 +265,12 @@ def test_pdf_batch_refuses_a_symlinked_output_subfolder_before_tex(tmp_path: Pat
     elsewhere.mkdir()
     out.mkdir()
     (out / "sub").symlink_to(elsewhere)
-    report = md2tex.convert_many(posts, out, root=src, jobs=1)
+    report = md2tex.convert_many(posts, out, md2tex.Options(keep_tex=True), root=src, jobs=1)
     assert [r.status for r in report.results] == ["failed", "ok"]
     assert "symbolic link" in report.results[0].diagnostics[-1].message
     assert not list(elsewhere.iterdir())
     assert (out / "b.pdf").read_bytes().startswith(b"%PDF")
+    assert (out / "b.tex").read_text().startswith("\\documentclass")  # --keep-tex: same rules
 
 
 def test_batch_output_names_never_collide(tmp_path: Path) -> None:
