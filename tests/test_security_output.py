@@ -198,7 +198,7 @@ def test_find_posts_leaves_out_symlinked_posts_and_folders(tmp_path: Path,
                                                            caplog: pytest.LogCaptureFixture
                                                            ) -> None:
     site, _outside = _site_with_links(tmp_path)
-    root, posts = find_posts(site)
+    _root, posts = find_posts(site)
     assert [p.name for p in posts] == ["real.md"]
     logged = caplog.text
     assert "key.md" in logged and "inner.md" in logged and "linked" in logged
@@ -211,7 +211,7 @@ def test_find_posts_leaves_out_symlinked_posts_and_folders(tmp_path: Path,
 
 
 def test_batch_never_converts_a_symlinked_post(tmp_path: Path) -> None:
-    site, outside = _site_with_links(tmp_path)
+    site, _outside = _site_with_links(tmp_path)
     out, report = tmp_path / "out", tmp_path / "report.json"
     proc = run_md2tex(["batch", site, "-o", out, "--to", "tex", "--report", report],
                       env=_env(tmp_path))
