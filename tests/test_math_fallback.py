@@ -12,7 +12,16 @@ import json
 import re
 from pathlib import Path
 
-from helpers import needs_tex, pdf_text, run_md2tex, squash, trap_options
+from helpers import (
+    TRAP,
+    TRAP_MACROS,
+    needs_tex,
+    pdf_text,
+    run_md2tex,
+    squash,
+    trap_options,
+    trap_template,
+)
 
 import md2tex
 from md2tex import Options, Severity
@@ -215,3 +224,20 @@ def test_environment_tex_rejects_in_the_build_is_shown(tmp_path: Path) -> None:
     text = squash(pdf_text(tmp_path / "p.pdf"))
     assert "a &= \\texfails \\\\" in text and "b &= c" in text
     assert "Intro \u03c0." in text and "End \u03bd." in text
+
+
+@needs_tex
+def test_check_finds_what_only_the_build_would_reject(tmp_path: Path) -> None:
+    # the trap formula passes every static check; with TeX installed, check typesets every
+    # formula in its probe run and reports the one the build will show as an error
+    macros = write(tmp_path, "macros.tex", TRAP_MACROS + "\n")
+    post = write(tmp_path, "post.md", f"Fine $x$.\n\nThen $y$ and {TRAP} here.\n")
+    args = ["--template", str(trap_template(tmp_path)), "--macros", str(macros)]
+    proc = run_md2tex([post, "-o", tmp_path / "post.pdf", *args])
+    assert proc.returncode == 0, proc.stderr
+    built = [d for d in printed(proc.stderr) if d[4] == "math-tex-rejected"]
+    assert built == [("post.md", 3, 15, "warning", "math-tex-rejected")]
+    assert "\\texfails" in pdf_text(tmp_path / "post.pdf")
+    assert [d for d in checked(post, *args) if d[4] == "math-tex-rejected"] == built
+    assert not [d for d in checked(post, "--no-probe", *args)
+                if d[4] == "math-tex-rejected"]  # without TeX's verdict check cannot know
