@@ -11,7 +11,9 @@ engine processes anywhere (``mathengine.RULES``) are display math inside a parag
 
 from __future__ import annotations
 
+import bisect
 import re
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -193,7 +195,9 @@ def _parse_inline_dollar(inline: InlineParser, m: re.Match[str], state: InlineSt
     raw = src[begin:close]
     if opener == "$" and "\n\n" in raw:
         return None
-    _append_inline_math(state, opener, raw, start, display=False)
+    # jekyll-katex's katexmm: $$..$$ is display math even inside a sentence
+    _append_inline_math(state, opener, raw, start,
+                        display=opener == "$$" and bool(_in_katexmm(state.env)))
     return close + len(opener)
 
 
@@ -202,12 +206,23 @@ def dollar_mode(env: Mapping[str, Any]) -> bool | str:
     ``env["dollar_lines"]`` (the post's ``{% katexmm %}`` blocks) limits it to the blocks
     whose first line lies inside one (``env["block_line"]``): jekyll-katex renders no other."""
     mode: bool | str = env.get("dollar_math", True)
-    lines = env.get("dollar_lines")
-    if lines:
-        line = env.get("block_line")
-        inside = line is not None and any(a <= line <= b for a, b in lines)
-        return (mode if mode == "pandoc" else True) if inside else False
-    return mode
+    inside = _in_katexmm(env)
+    if inside is None:
+        return mode
+    return (mode if mode == "pandoc" else True) if inside else False
+
+
+def _in_katexmm(env: Mapping[str, Any]) -> bool | None:
+    """Whether the block being parsed lies in a ``{% katexmm %}`` block (None: the post has
+    none). The blocks come in order and do not overlap: a binary search finds the one."""
+    lines: tuple[tuple[int, int], ...] = env.get("dollar_lines") or ()
+    if not lines:
+        return None
+    line = env.get("block_line")
+    if line is None:
+        return False
+    i = bisect.bisect_right(lines, (line, sys.maxsize)) - 1
+    return i >= 0 and lines[i][0] <= line <= lines[i][1]
 
 
 def _single_dollar_close(src: str, begin: int, pandoc: bool = True) -> int:

@@ -23,12 +23,17 @@ ALPHA, BETA, GAMMA = "\N{GREEK SMALL LETTER ALPHA}", "\N{GREEK SMALL LETTER BETA
     "\N{GREEK SMALL LETTER GAMMA}"
 
 
-def pdf_text(pdf: Path) -> str:
-    """The PDF's text in content order (``pdftotext -raw``: a display formula's symbols stay
-    where the formula stands), white space folded."""
+def pdf_lines(pdf: Path) -> list[str]:
+    """The PDF's lines in content order (``pdftotext -raw``: a display formula's symbols
+    stay where the formula stands)."""
     out = subprocess.run(["pdftotext", "-raw", "-enc", "UTF-8", str(pdf), "-"],
                          capture_output=True, check=True, timeout=60)
-    return squash(out.stdout.decode("utf-8"))
+    return [line.strip() for line in out.stdout.decode("utf-8").splitlines()]
+
+
+def pdf_text(pdf: Path) -> str:
+    """The PDF's text in content order, white space folded."""
+    return squash(" ".join(pdf_lines(pdf)))
 
 
 def pdf_of(text: str, tmp_path: Path, **options: Any) -> str:
@@ -93,6 +98,18 @@ def test_katexmm_block_is_math_and_dollars_outside_are_text(tmp_path: Path) -> N
     assert f"Inside, {BETA} is math" in text
     assert GAMMA in text
     assert "Outside again, $\\delta$." in text
+
+
+@needs_tex
+def test_double_dollars_in_a_katexmm_sentence_are_display(tmp_path: Path) -> None:
+    """jekyll-katex renders ``$$..$$`` as display math wherever it stands in a katexmm block;
+    outside, kramdown's rule holds (inside a sentence: inline)."""
+    post = ("{% katexmm %}\nInside with $$\\gamma$$ displayed.\n{% endkatexmm %}\n\n"
+            "Outside with $$\\beta$$ inline.\n")
+    doc = md2tex.convert(post, md2tex.Options(math_engine="katex"), path="post.md")
+    lines = pdf_lines(build(doc, tmp_path / "post.pdf"))
+    assert GAMMA in lines  # a line of its own
+    assert f"Outside with {BETA} inline." in lines
 
 
 # -------------------------------------------------------------------------- environments
