@@ -169,8 +169,10 @@ class Document:
         span = self.formulas[k]
         message = tex_errors[0].message.removeprefix("TeX: ")
         message = _TEX_LINE.sub("", message).strip().rstrip(".")
-        d = warning("math-tex-rejected", f"TeX rejects this formula: {message}; {SHOWN_AS_ERROR}",
-                    span.line,
-                    column=span.column, path=self.path,
+        names = re.findall(r"\\(?:[A-Za-z@]+|.)", context.group(1)) if context else []
+        if message == "Undefined control sequence" and names:
+            message += " " + names[-1]  # TeX stopped right after it
+        d = warning("math-tex-rejected", f"TeX rejects this formula: {message}; "
+                    f"{SHOWN_AS_ERROR}", span.line, column=span.column, path=self.path,
                     hint="TeX stopped with this error while building the PDF")
         return self.with_fallbacks([k]), d
