@@ -219,11 +219,10 @@ def _string_end(buf: bytes, start: int, end: int) -> int:
 
 
 class _Parser:
-    """Tokens and values of PDF syntax in ``buf[pos:end]``, without recursion.
+    """Tokens and values of PDF syntax, without recursion (nesting depth is the input's).
 
-    ``on_name`` hears every name token; completed values outside any container are handed
-    to ``on_value`` with their start; ``obj``/``endobj``/``stream`` are handed to
-    ``on_keyword``, which may move the position (a stream body is skipped).
+    ``on_name`` hears each distinct name once (a forbidden name is found wherever it
+    stands); :meth:`values` yields the values outside any container with their start.
     """
 
     def __init__(self, buf: bytes, budget: _Budget, on_name: Callable[[Name], None]) -> None:
