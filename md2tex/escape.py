@@ -89,9 +89,9 @@ _COMMON_CHARS = {
     "\u00a9": r"\textcopyright{}", "\u00b7": r"\textperiodcentered{}",
     "\u2022": r"\textbullet{}",
 }
-#: pictographs and emoji: the classic math fonts have none (in text, Unicode engines take
-#: them from the fonts ``scripts.py`` sets up)
-EMOJI_RE = re.compile("[\U0001F000-\U0001FAFF\U0001F1E6-\U0001F1FF\u2600-\u26FF\u2700-\u27BF]")
+#: characters no font md2tex sets up has (private use): a placeholder in math. Emoji and
+#: symbols in math become text, which takes them from the fonts ``scripts.py`` sets up
+EMOJI_RE = re.compile("[\uE000-\uF8FF\U000F0000-\U0010FFFF]")
 
 
 @lru_cache(maxsize=4096)

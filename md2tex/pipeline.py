@@ -139,8 +139,8 @@ def _engine_note(script_plan: scripts.Plan) -> Diagnostic:
     names = ", ".join(name for name, _ in script_plan.counts
                       if scripts.SCRIPTS_BY_NAME[name].needs != scripts.ANY)
     if script_plan.needs == scripts.CJK:
-        return note("engine-cjk", f"the post contains CJK text ({names}): built with xelatex "
-                    "and xeCJK (choose an engine with --engine to override)")
+        return note("engine-cjk", f"the post contains CJK text (scripts: {names}): built "
+                    "with xelatex and xeCJK (choose an engine with --engine to override)")
     return note("engine-scripts", f"the post contains {names}, which pdflatex has no font "
                 "for: built with xelatex (choose an engine with --engine to override)")
 

@@ -192,16 +192,12 @@ def _set(kind: str, subs: str, options: str, font: str) -> str:
 
 
 def lua_fallback(p: Plan) -> str:
-    """lualatex: a luaotfload fallback chain (CJK family, colour emoji, symbols) for the
-    fonts fontspec loads afterwards (``RawFeature={fallback=mdfallback}``)."""
-    chain: list[str] = []
-    main = p.cjk
-    if main is not None:
-        chain.append(f"Noto Serif CJK {main.cjk}:mode=node;")
-    if "emoji" in p.names or "symbols" in p.names:
-        chain += [f"{COLOR_EMOJI}:mode=harf;", "Symbola:mode=node;"]
-    if not chain:
+    """lualatex: a luaotfload fallback chain (colour emoji, then symbols) for the fonts
+    fontspec loads afterwards (``RawFeature={fallback=mdfallback}``). No CJK family: LuaTeX
+    caches a Noto CJK collection in its fresh per-build cache for over a minute."""
+    if not p.names & {"emoji", "symbols", "arrows"}:
         return ""
+    chain = (f"{COLOR_EMOJI}:mode=harf;", "Symbola:mode=node;")
     items = ",".join(f'"{c}"' for c in chain)
     return f"\\directlua{{luaotfload.add_fallback(\"mdfallback\",{{{items}}})}}"
 
@@ -247,7 +243,10 @@ def missing_glyphs(document: Document, log_text: str) -> list[Diagnostic]:
         out.insert(0, error(MISSING_FONT, f"no installed font has the post's main script "
                             f"({script.name}): {len(lost)} of its {len(used)} characters "
                             "would print as empty boxes", path=document.path,
-                            hint=f"install the Debian package {script.package}"))
+                            hint="build it with --engine xelatex (md2tex sets up CJK "
+                            "fonts for xelatex only)" if script.needs == CJK
+                            and document.engine != "xelatex"
+                            else f"install the Debian package {script.package}"))
     return out
 
 

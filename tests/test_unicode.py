@@ -1,6 +1,7 @@
 # ruff: noqa: RUF001 - these tests are about non-ASCII text
-"""Unicode under pdflatex (Latin, Greek, symbols, arrows, sub/superscripts, emoji) and CJK
-posts, which switch to xelatex + xeCJK unless the user chose the engine. Real PDFs, read back."""
+"""Unicode under pdflatex (Latin, Greek, symbols, arrows, sub/superscripts; an emoji is a
+placeholder there) and under xelatex (emoji from the symbol font); CJK posts and posts with
+emoji switch to xelatex unless the user chose the engine. Real PDFs, read back."""
 
 from __future__ import annotations
 
@@ -31,13 +32,15 @@ def test_unicode_char_coverage() -> None:
     for ch in "éŁřÅαΓ→⇒≤≠∞∈₂²⁴½€©™…𝜙✓└":
         assert unicode_char(ch) is not None, ch
     assert unicode_char("😀") is None
-    assert "\\mdmissingchar{U+1F600}" in escape_text("😀", unicode=True)
+    assert "\\mdmissingchar{U+1F600}" in escape_text("😀")
+    assert escape_text("😀", unicode=True) == "😀"
     assert escape_text("中文", unicode=True) == "中文"
 
 
 def test_engine_choice() -> None:
     assert md2tex.convert(CJK).engine == "xelatex"
-    assert md2tex.convert(LATIN).engine == "pdflatex"
+    assert md2tex.convert(LATIN).engine == "xelatex"  # the emoji and the box drawing
+    assert md2tex.convert("Café, α, → and ≤.\n").engine == "pdflatex"
     forced = md2tex.Options(engine="lualatex", cli_keys=frozenset({"engine"}))
     assert md2tex.convert(CJK, forced).engine == "lualatex"
     assert md2tex.convert("---\nengine: pdflatex\n---\n" + CJK.split("---\n", 2)[2]).engine \
@@ -48,7 +51,7 @@ def test_engine_choice() -> None:
 def pdfs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     out = tmp_path_factory.mktemp("unicode")
     jobs = {
-        "latin": (LATIN, md2tex.Options()),
+        "latin": (LATIN, md2tex.Options(engine="pdflatex", cli_keys=frozenset({"engine"}))),
         "latin-xe": (LATIN, md2tex.Options(engine="xelatex")),
         "cjk": (CJK, md2tex.Options()),
         "sample": ((SAMPLES / "2024-05-06-cjk-notes.md").read_text(encoding="utf-8"),
@@ -75,7 +78,7 @@ def test_latin_greek_symbols_under_pdflatex(pdfs: dict[str, str]) -> None:
 
 def test_greek_under_xelatex_has_glyphs(pdfs: dict[str, str]) -> None:
     text = pdfs["latin-xe"]
-    for word in ("Café", "Łódź", "α β Γ Ω", "U+1F600"):
+    for word in ("Café", "Łódź", "α β Γ Ω", "😀", "└── leaf"):
         assert word in text, word
 
 
