@@ -43,6 +43,9 @@ class Script:
     writing: bool = True
     #: xeCJK options when this is the post's main CJK script
     xecjk: str = ""
+    #: what the script needs once it forms words (three letters in a row): pdflatex shows
+    #: a Greek letter in English prose as a math letter, but Greek words need Greek fonts
+    words: str = ""
 
 
 _ARROW_RANGES = ((0x2190, 0x21FF), (0x27F0, 0x27FF), (0x2900, 0x297F))
@@ -53,7 +56,8 @@ _EMOJI_RANGES = ((0x1F000, 0x1F0FF), (0x1F200, 0x1FAFF))
 SCRIPTS: tuple[Script, ...] = (
     Script("latin", ((0x41, 0x5A), (0x61, 0x7A), (0xC0, 0x24F), (0x1E00, 0x1EFF)), ANY,
            ("CMU Serif",), "fonts-cmu"),
-    Script("greek", ((0x370, 0x3FF), (0x1F00, 0x1FFF)), ANY, ("CMU Serif",), "fonts-cmu"),
+    Script("greek", ((0x370, 0x3FF), (0x1F00, 0x1FFF)), ANY, ("CMU Serif",), "fonts-cmu",
+           words=UNICODE),
     Script("cyrillic", ((0x400, 0x52F),), UNICODE, ("CMU Serif",), "fonts-cmu"),
     # Korean separates words with spaces and sets no extra glue between Hangul and Latin
     Script("hangul", ((0x1100, 0x11FF), (0x3130, 0x318F), (0xA960, 0xA97F), (0xAC00, 0xD7AF),
@@ -108,9 +112,13 @@ class Plan:
     def names(self) -> frozenset[str]:
         return frozenset(name for name, _ in self.counts)
 
+    #: scripts that form words in the post (``Script.words``)
+    worded: frozenset[str] = frozenset()
+
     @property
     def needs(self) -> str:
-        found = {_BY_NAME[name].needs for name in self.names}
+        found = {_BY_NAME[name].words if name in self.worded else _BY_NAME[name].needs
+                 for name in self.names}
         return CJK if CJK in found else UNICODE if UNICODE in found else ANY
 
     @property
@@ -132,6 +140,7 @@ class Plan:
 
 
 SCRIPTS_BY_NAME = {script.name: script for script in SCRIPTS}
+_WORDED = tuple(script for script in SCRIPTS if script.words)
 _BY_NAME = SCRIPTS_BY_NAME
 
 
@@ -147,7 +156,14 @@ def plan(text: str) -> Plan:
         script = script_of(ch)
         if script is not None:
             counts[script.name] += n
-    return Plan(tuple(counts.most_common()))
+    worded = frozenset(s.name for s in _WORDED if s.name in counts
+                       and re.search(f"[{_class(s)}]{{3}}", text))
+    return Plan(tuple(counts.most_common()), worded)
+
+
+def _class(script: Script) -> str:
+    """The ranges of ``script`` as the inside of a regular expression's ``[...]``."""
+    return "".join(f"\\U{lo:08X}-\\U{hi:08X}" for lo, hi in script.ranges)
 
 
 def _ucs(ranges: tuple[tuple[int, int], ...]) -> str:
