@@ -78,11 +78,8 @@ _HEX_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 _STRING_SPECIAL = re.compile(rb"[()\\]")
 _NOT_HEX = re.compile(rb"[^0-9A-Fa-f]")
 _ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("f"): 12}
-#: ``N G obj`` at a line start: where a reader that rebuilds a damaged cross-reference table
-#: looks for objects, whatever the bytes around it are
-_OBJ_AT_LINE = re.compile(
-    rb"[\r\n][\x00\t\x0c ]*(\d+)[\x00\t\n\x0c\r ]+(\d+)[\x00\t\n\x0c\r ]+obj"
-    rb"(?!" + _REGULAR + rb")")
+#: the keyword ``obj`` (where an object definition may end, looked at backwards)
+_OBJ_KEYWORD = re.compile(rb"obj(?!" + _REGULAR + rb")")
 _ENDSTREAM = b"endstream"
 #: what could be a forbidden name: one of them spelled out, a prefix, or any ``#`` escape
 _CANDIDATE = re.compile(
@@ -291,18 +288,18 @@ class _Parser:
         consumer may move ``self.pos`` between two of them."""
         buf = self.buf
         names = self.names
+        budget = self.budget
+        match = _TOKEN.match
         # open containers: (start, items, is_dict)
         stack: list[tuple[int, list[Value], bool]] = []
-        while self.pos < end:
-            m = _TOKEN.match(buf, self.pos, end)
+        pos = self.pos
+        while pos < end:
+            m = match(buf, pos, end)
             if m is None:  # only white space is left
                 break
-            kind = m.lastindex or 0
-            start = m.start(kind)
-            self.pos = m.end()
+            kind = m.lastindex
+            pos = m.end()
             value: Value
-            if kind == 1 or kind == 8:
-                continue
             if kind == 2:
                 raw = m.group(2)
                 known = names.get(raw)
@@ -310,27 +307,7 @@ class _Parser:
                     known = names[raw] = _decode_name(raw)
                     self.on_name(known)
                 value = known
-            elif kind == 3:
-                value = _literal(m.group(3)[1:-1])
-            elif kind == 4:
-                self.pos = _string_end(buf, start, end)
-                close = self.pos - 1 if buf[self.pos - 1:self.pos] == b")" else self.pos
-                value = _literal(buf[start + 1:close])
-            elif kind == 5:
-                punct = m.group(5)
-                if punct == b"<<" or punct == b"[":
-                    stack.append((start, [], punct == b"<<"))
-                    continue
-                if punct == b"{" or punct == b"}":
-                    continue
-                if not stack or stack[-1][2] != (punct == b">>"):
-                    continue  # a stray closer: readers skip it
-                start, items, is_dict = stack.pop()
-                value = self._dict(items) if is_dict else self._array(items)
-            elif kind == 6:
-                digits = _NOT_HEX.sub(b"", m.group(6))
-                value = bytes.fromhex((digits + b"0" * (len(digits) % 2)).decode("ascii"))
-            else:
+            elif kind == 7:
                 word = m.group(7)
                 if word.isdigit() or _INT.fullmatch(word):
                     value = int(word)
@@ -359,14 +336,50 @@ class _Parser:
                         if stack:
                             stack[-1][1].append(closed)
                         else:
+                            self.pos = pos
                             yield begin, closed
-                    yield start, Keyword(word.decode("latin-1"))
+                    self.pos = pos
+                    yield m.start(7), Keyword(word.decode("latin-1"))
+                    pos = self.pos
                     continue
+            elif kind == 5:
+                punct = m.group(5)
+                if punct == b"<<" or punct == b"[":
+                    stack.append((m.start(5), [], punct == b"<<"))
+                    continue
+                if punct == b"{" or punct == b"}":
+                    continue
+                if not stack or stack[-1][2] != (punct == b">>"):
+                    continue  # a stray closer: readers skip it
+                begin, items, is_dict = stack.pop()
+                value = self._dict(items) if is_dict else self._array(items)
+                if not stack:
+                    self.pos = pos
+                    yield begin, value
+                    pos = self.pos
+                    continue
+            elif kind == 3:
+                value = _literal(m.group(3)[1:-1])
+            elif kind == 4:
+                start = m.start(4)
+                pos = _string_end(buf, start, end)
+                close = pos - 1 if buf[pos - 1:pos] == b")" else pos
+                value = _literal(buf[start + 1:close])
+            elif kind == 6:
+                digits = _NOT_HEX.sub(b"", m.group(6))
+                value = bytes.fromhex((digits + b"0" * (len(digits) % 2)).decode("ascii"))
+            else:  # a comment or a stray delimiter
+                continue
             if stack:
-                self.budget.node()
+                budget.nodes_left -= 1
+                if budget.nodes_left < 0:
+                    budget.node(0)
                 stack[-1][1].append(value)
                 continue
-            yield start, value
+            self.pos = pos
+            yield m.start(kind or 0), value
+            pos = self.pos
+        self.pos = pos
         while stack:  # containers still open at the end
             begin, items, is_dict = stack.pop()
             closed = self._dict(items) if is_dict else self._array(items)
@@ -658,10 +671,13 @@ class _Check:
     def _hidden_objects(self) -> None:
         """An ``N G obj`` at a line start that is no object of this reading: a reader
         rebuilding the cross-reference table would take it for one."""
-        for m in _OBJ_AT_LINE.finditer(self.pdf):
-            if m.start(1) not in self.object_starts:
-                self.add("hidden object", f"'{m.group(1).decode()} {m.group(2).decode()} obj' "
-                         f"inside a string, comment or stream at byte {m.start(1)}")
+        pdf = self.pdf
+        for m in _OBJ_KEYWORD.finditer(pdf):
+            found = _definition_before(pdf, m.start())
+            if found is not None and found[0] not in self.object_starts:
+                start, text = found
+                self.add("hidden object", f"'{text} obj' inside a string, comment or stream "
+                         f"at byte {start}")
 
     # ------------------------------------------------------------------ streams
     def _names_of(self, dictionary: dict[str, Value], key: str) -> list[str]:
@@ -861,6 +877,27 @@ class _Check:
                     items = nxt if isinstance(nxt, list) else [nxt]
                     for item in items:
                         todo.extend((t, depth + 1) for t in self.resolve(item))
+
+
+def _definition_before(pdf: bytes, end: int) -> tuple[int, str] | None:
+    """Where ``N G`` starts when the bytes before ``end`` are a line start, a number, white
+    space, a number and white space; else None (read backwards, no copy of the file)."""
+    def skip(pos: int, chars: bytes) -> int:
+        while pos > 0 and pdf[pos - 1] in chars:
+            pos -= 1
+        return pos
+
+    gen_end = skip(end, _WS)
+    gen_start = skip(gen_end, b"0123456789")
+    num_end = skip(gen_start, _WS)
+    num_start = skip(num_end, b"0123456789")
+    if gen_end == end or gen_start == gen_end or num_end == gen_start or num_start == num_end:
+        return None
+    line = skip(num_start, b"\x00\t\x0c ")
+    if line == 0 or pdf[line - 1] not in b"\r\n":
+        return None
+    text = pdf[num_start:num_end] + b" " + pdf[gen_start:gen_end]
+    return num_start, text.decode("ascii")
 
 
 def _scheme_ok(uri: bytes) -> bool:
