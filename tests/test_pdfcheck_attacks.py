@@ -572,3 +572,19 @@ def test_fuzz_stream_scanner_agrees_with_the_parser(tokens: list[bytes],
         last = max(last, cut)
     scanner.close()
     assert set(pieces) == set(whole), data
+
+
+def test_base_uri_of_the_catalog_is_judged() -> None:
+    """A base URI makes every relative link point there."""
+    assert "/URI" in what(make_pdf({}, catalog=b"/URI << /Base (file:///) >>"))
+    assert what(make_pdf({}, catalog=b"/URI << /Base (https://example.org/) >>")) == []
+
+
+def test_object_definition_inside_binary_stream_is_refused() -> None:
+    """An image's data with ``N G obj`` at a line start: a reader rebuilding a damaged
+    cross-reference table would define that object (whatever white space surrounds it)."""
+    data = b"\x89binary\n  7 \x00\t0\r\n obj << /OpenAction 8 0 R >> endobj\n"
+    pdf = make_pdf({5: stream(b"/Subtype /Image", data, compress=False)})
+    assert "hidden object" in what(pdf)
+    assert what(make_pdf({5: stream(b"/Subtype /Image", data.replace(b"obj", b"ob"),
+                                    compress=False)})) == []
