@@ -224,6 +224,11 @@ def _run(document: Document, head: str, formulas: Sequence[str],
                 return None
             results = _parse(log_text, nonce, len(formulas))
         log.debug("probe: %d formula(s), status %s", len(formulas), status)
+        if fmt is None and status == 0 and PROBE_ALL.get() and \
+                (workdir / f"{build.TEX_NAME}.pdf").exists():
+            # check probes every post: the next post with these packages loads them from a
+            # format (dumped and verified as after a build) instead of the preamble
+            fmtcache.create_format(probe_doc, workdir, timeout)
         return results
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
