@@ -241,3 +241,21 @@ def test_check_finds_what_only_the_build_would_reject(tmp_path: Path) -> None:
     assert [d for d in checked(post, *args) if d[4] == "math-tex-rejected"] == built
     assert not [d for d in checked(post, "--no-probe", *args)
                 if d[4] == "math-tex-rejected"]  # without TeX's verdict check cannot know
+
+
+@needs_tex
+def test_a_failing_preamble_is_no_formula_error(tmp_path: Path) -> None:
+    # the probe cannot judge a formula when the preamble itself fails: the formula keeps
+    # its warning (nothing crashes, nothing is shown as an error) and the build fails at
+    # the preamble, which is no formula's fault (exit 3)
+    template = write(tmp_path, "t.tex.j2", '((* extends "article.tex.j2" *))\n'
+                     "((* block preamble *))((( super() )))\n\\mdbrokenpreamble\n"
+                     "((* endblock *))\n")
+    post = write(tmp_path, "post.md", PROBE_POST)
+    doc = md2tex.convert(PROBE_POST, Options(template=template), path="post.md")
+    unverified = [d for d in doc.diagnostics if d.code == "math-unverified"]
+    assert [d.line for d in unverified] == [3] and "the preamble fails" in unverified[0].message
+    assert "math-tex-rejected" not in {d.code for d in doc.diagnostics}
+    proc = run_md2tex([post, "-o", tmp_path / "post.pdf", "--template", template])
+    assert proc.returncode == 3, proc.stderr
+    assert "math-tex-rejected" not in proc.stderr
