@@ -249,7 +249,8 @@ class HtmlRenderer:
             body = self.r.text(core)
         else:
             tokens, _env = parse_markdown(core.replace("\n", " "), self.r.ctx.line or 1,
-                                          getattr(self.r.ctx, "dollar_math", True))
+                                          getattr(self.r.ctx, "dollar_math", True),
+                                          getattr(self.r.ctx, "math_engine", "mathjax3"))
             body = self.r.inline(_inline_children(tokens))
         lead = " " if collapsed[:1] == " " else ""
         tail = " " if collapsed[-1:] == " " else ""
