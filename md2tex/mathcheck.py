@@ -219,7 +219,10 @@ def mark_undefined(latex: str, names: set[str]) -> str:
         name = m.group(0)[1:]
         if name not in names:
             return m.group(0)
-        return f"{{\\textcolor{{red}}{{\\texttt{{\\textbackslash {name}}}}}}}"
+        shown = f"{{\\textcolor{{red}}{{\\texttt{{\\textbackslash {name}}}}}}}"
+        # \oiiint\nolimits: \limits & co. must follow an operator
+        limits = re.match(r"\s*\\(?:no|display)?limits(?![A-Za-z])", latex[m.end():])
+        return "\\mathop" + shown if limits else shown
     return _TOKEN.sub(red, latex)
 
 

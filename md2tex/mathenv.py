@@ -80,7 +80,7 @@ class EnvironmentChecks(Scanner):
                 f.split_wide = True
                 return
             if f.max_tabs is not None and f.tabs > f.max_tabs and not f.tab_error and \
-                    f.env not in _WIDENABLE:
+                    (f.env not in _WIDENABLE or f.kind != "env"):
                 f.tab_error = True
                 self.tab_error(f, pos)
             return
@@ -312,6 +312,10 @@ class EnvironmentChecks(Scanner):
                 k = g
                 continue
             elif c in "@!<>":
+                if read_group(s, k + 1) is None:
+                    self.err(at, "math-array-spec", f"'{c}' in a column spec needs its "
+                             "material in braces: {c}{...}")
+                    return None
                 g_end = self.raw_group(s, k + 1)
                 if "\\\\" in s[k + 1 : g_end]:
                     self.err(at, "math-array-spec", f"'\\\\' inside {c}{{...}} of a column spec")

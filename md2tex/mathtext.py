@@ -98,6 +98,10 @@ class TextMode(Translations):
     def wrap_math(self, i: int, name: str, pos: int, end: int, nargs: int) -> None:
         stop = end
         for _ in range(nargs):
+            if self.raw[stop:].lstrip()[:1] in ("}", ""):
+                self.err(pos, "math-missing-arg", f"\\{name} needs {nargs} argument"
+                         f"{'s' if nargs > 1 else ''}; one is missing")
+                return
             stop = self.arg_end(stop)
         self.edit(pos, pos, "$")
         self.edit(stop, stop, "$")

@@ -445,7 +445,11 @@ class Translations(ChemistryChecks):
         if len(decomposed) == 2 and decomposed[1] in _COMBINING and decomposed[0].isascii():
             return f"\\{_COMBINING[decomposed[1]]}{{{decomposed[0]}}}"
         out = unicode_char(ch)
-        if out is None or out == ch:
+        if out is None or out == ch or any(
+                mathtable.macro(n) is None and n not in self.user
+                for n in re.findall(r"\\([A-Za-z]+)", out)):
+            # no font here has it, or its command needs a package we do not load
+            # (pylatexenc's \verymuchless for ⋘)
             return self.missing_glyph(ch, pos)
         self.verify_latex(out, pos)
         if out.startswith("\\ensuremath{") and out.endswith("}"):
@@ -457,8 +461,11 @@ class Translations(ChemistryChecks):
         return "\\text{" + out + "}"
 
     def missing_glyph(self, ch: str, pos: int) -> str:
-        """A character no font here has (``⚀`` under pdflatex, emoji under any engine): a
-        visible placeholder, as in the text, and a warning; never a TeX error."""
+        """A character without a usable LaTeX command: under xelatex/lualatex text, in the
+        fonts the post's scripts chose (as the text does); under pdflatex (``⚀``) and for
+        private-use characters, a visible placeholder with a warning; never a TeX error."""
+        if self.unicode and not EMOJI_RE.match(ch):
+            return "\\text{" + ch + "}"
         self.warn(pos, "missing-character", f"character '{ch}' (U+{ord(ch):04X}) has no "
                   "glyph in the PDF's fonts: a placeholder is printed",
                   fix="write its LaTeX command instead")

@@ -19,7 +19,7 @@ needs_tex = pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflate
 
 #: MathJax habits md2tex now translates (each must compile after conversion)
 RESCUES = [
-    r"\textcolor{3b4}{bar}", r"\colorbox{DarkOrange}{q}", "♠ ♭ ∇",
+    r"\textcolor{3b4}{bar}", r"\colorbox{DarkOrange}{q}",
     r"\begin{array}{c>{\columncolor{yellow}}c} a & b \\ c & d \end{array}",
     r"x\raise{2pt}{y}z", r"x\lower{2pt}{y}z", r"\raise 1em {x}", r"\lower.5em{x^2}",
     r"\hskip{1cm}x", r"\kern{1em}x", r"\mkern{1em}x", r"\mspace{1cm}x", r"\mspace{1em}x",
