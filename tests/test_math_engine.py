@@ -229,3 +229,13 @@ def test_jekyll_config_kramdown_katex_selects_katex(tmp_path: Path) -> None:
     (pdf,) = out.rglob("*.pdf")
     # KaTeX does not take a bare multline: the PDF shows it as the site does, as text
     assert "\\begin{multline}" in pdf_text(pdf)
+
+
+def test_md2tex_config_wins_over_the_jekyll_config(tmp_path: Path) -> None:
+    (tmp_path / "_config.yml").write_text("enable_katex: true\nmathjax_autoNumber: true\n",
+                                          encoding="utf-8")
+    assert load_site_config(tmp_path).apply().math_engine == "katex"
+    (tmp_path / "md2tex.yaml").write_text("math_engine: mathjax2\nequation_numbers: ams\n",
+                                          encoding="utf-8")
+    options = load_site_config(tmp_path).apply()
+    assert (options.math_engine, options.equation_numbers) == ("mathjax2", "ams")
