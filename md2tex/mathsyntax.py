@@ -195,6 +195,8 @@ def _parse_inline_dollar(inline: InlineParser, m: re.Match[str], state: InlineSt
     raw = src[begin:close]
     if opener == "$" and "\n\n" in raw:
         return None
+    if not raw.strip():  # $$$$: empty math, which the engines show as nothing
+        return close + len(opener)
     # jekyll-katex's katexmm: $$..$$ is display math even inside a sentence
     _append_inline_math(state, opener, raw, start,
                         display=opener == "$$" and bool(_in_katexmm(state.env)))

@@ -74,6 +74,11 @@ def test_escaped_dollars_are_dollar_signs(tmp_path: Path) -> None:
 
 
 @needs_tex
+def test_empty_double_dollars_in_a_sentence_show_nothing(tmp_path: Path) -> None:
+    assert "The ratio is the odds." in pdf_of("The ratio $$$$ is the odds.\n", tmp_path)
+
+
+@needs_tex
 def test_pandoc_rule_from_front_matter_and_config(tmp_path: Path) -> None:
     post = "---\ndollar_math: pandoc\n---\nSpaced $ \\alpha $ here.\n"
     assert "$ \\alpha $" in pdf_of(post, tmp_path)
