@@ -288,7 +288,7 @@ class EnvironmentChecks(Scanner):
         self.fixed(f.pos, "mathjax-extra-cells", f"a row of this {f.env} has {f.row_cols} "
                    f"cells for its {cols} column{'s' if cols > 1 else ''}: MathJax shows them "
                    f"all, so {extra} column{'s were' if extra > 1 else ' was'} added")
-        f.env = "array"
+        f.widened, f.env = f.env, "array"
 
     def count_columns(self, spec: str, at: int) -> int | None:
         n = 0
@@ -405,6 +405,13 @@ def resolve_environments(ck: Scanner, display: bool, numbered: bool) -> None:
         ck.fixed(f.pos, "math-inner-env", f"{f.env} inside other math became "
                  f"{inner or 'a group'} (LaTeX allows {f.env} only on its own)")
     if res.environment is not None:
+        return
+    if display and numbered and len(ck.root_envs) == 1 and not ck.root_content and \
+            ck.root_envs[0].widened == "eqnarray" and not ck.tags:
+        # a numbered eqnarray that became an array keeps a number (its \label works)
+        ck.edit(0, 0, "\\begin{equation}")
+        ck.edit(len(ck.raw), len(ck.raw), "\\end{equation}")
+        res.environment = "equation"
         return
     if ck.root_breaks and display and ck.engine == "katex" and not ck.tags:
         # KaTeX breaks display math at a top-level \\ (MathJax and LaTeX ignore it)

@@ -126,6 +126,8 @@ class Frame:
     #: offset of the ``\\end`` that closed this environment; span of its column spec
     end_pos: int = 0
     spec_span: tuple[int, int] = (0, 0)
+    #: the environment it was before rows with extra cells made it an array
+    widened: str = ""
 
 
 class TooDeep(Exception):

@@ -37,6 +37,14 @@ def test_rows_with_extra_cells(tmp_path: Path) -> None:
         assert word in text
 
 
+def test_numbered_eqnarray_with_extra_cells_keeps_its_number(tmp_path: Path) -> None:
+    md = ("$$\\begin{eqnarray} a &=& b & \\text{extra} \\label{eq:wide} \\\\ c &=& d "
+          "\\end{eqnarray}$$\n\nSee $\\eqref{eq:wide}$.\n")
+    doc, text = typeset(tmp_path, md)
+    assert "mathjax-extra-cells" in codes(doc)
+    assert "See (1)" in squash(text) and "extra" in text
+
+
 def test_newcommand_name_without_backslash(tmp_path: Path) -> None:
     md = "$$\\newcommand{iid}{\\overset{\\text{indep}}{\\sim}} X \\iid P$$\n"
     doc, text = typeset(tmp_path, md)
@@ -117,6 +125,7 @@ def test_katex_commands_are_not_mathjax() -> None:
     doc = md2tex.convert(KATEX_POST, md2tex.Options(math_engine="mathjax3"), path="p.md")
     assert "mathjax-alias" not in codes(doc)
     assert "\\R" not in mathtable.translations("mathjax3")
+    assert not set(mathtable.translations("katex")) & set(mathtable.all_macros())
     assert mathtable.translations("katex")["R"].latex_equivalent == "\\mathbb{R}"
     assert "R" in mathtable.translations(None)  # --safe lets every engine's names through
 
