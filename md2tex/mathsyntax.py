@@ -197,9 +197,10 @@ def _parse_inline_dollar(inline: InlineParser, m: re.Match[str], state: InlineSt
         return None
     if not raw.strip():  # $$$$: empty math, which the engines show as nothing
         return close + len(opener)
-    # jekyll-katex's katexmm: $$..$$ is display math even inside a sentence
-    _append_inline_math(state, opener, raw, start,
-                        display=opener == "$$" and bool(_in_katexmm(state.env)))
+    # $$..$$ is display math wherever the engine itself finds it: in jekyll-katex's katexmm
+    # blocks and in raw HTML (kramdown's inline rule does not reach there)
+    display = opener == "$$" and (bool(_in_katexmm(state.env)) or state.env.get("raw_html"))
+    _append_inline_math(state, opener, raw, start, display=bool(display))
     return close + len(opener)
 
 

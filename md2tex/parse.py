@@ -163,11 +163,12 @@ _MD: mistune.Markdown | None = None
 
 def parse_markdown(text: str, first_line: int = 1, dollar_math: bool | str = True,
                    math_engine: str = DEFAULT_ENGINE,
-                   dollar_lines: Sequence[tuple[int, int]] = ()
+                   dollar_lines: Sequence[tuple[int, int]] = (), raw_html: bool = False
                    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Tokens for ``text``; lines are counted from ``first_line``. Returns (tokens, env).
     ``dollar_math``: True (the engine's rule), False or "pandoc"; ``dollar_lines``: the
-    line ranges of ``{% katexmm %}`` blocks, the only places single ``$`` is math if any."""
+    line ranges of ``{% katexmm %}`` blocks, the only places single ``$`` is math if any;
+    ``raw_html``: ``text`` is the text of raw HTML, which MathJax reads as it stands."""
     global _MD
     if _MD is None:
         _MD = make_markdown()
@@ -176,6 +177,7 @@ def parse_markdown(text: str, first_line: int = 1, dollar_math: bool | str = Tru
     state.env["dollar_math"] = dollar_math
     state.env["math_engine"] = math_engine
     state.env["dollar_lines"] = tuple(dollar_lines)
+    state.env["raw_html"] = raw_html
     tokens, final = _MD.parse(text, state)
     assert isinstance(tokens, list)
     return tokens, dict(final.env)

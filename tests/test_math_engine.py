@@ -74,6 +74,17 @@ def test_escaped_dollars_are_dollar_signs(tmp_path: Path) -> None:
 
 
 @needs_tex
+def test_double_dollars_in_raw_html_are_display(tmp_path: Path) -> None:
+    """kramdown leaves a ``<div>``'s text alone: MathJax finds ``$$..$$`` there, display."""
+    post = ("<div class=\"theorem\">\n  For $\\beta < 1$:\n  $$\n  \\gamma = 1\n  $$\n"
+            "  so it holds.\n</div>\n")
+    lines = pdf_lines(build(md2tex.convert(post, path="post.md"), tmp_path / "post.pdf"))
+    assert f"For {BETA} < 1:" in lines
+    assert f"{GAMMA} = 1" in lines  # a line of its own
+    assert "so it holds." in lines
+
+
+@needs_tex
 def test_empty_double_dollars_in_a_sentence_show_nothing(tmp_path: Path) -> None:
     assert "The ratio is the odds." in pdf_of("The ratio $$$$ is the odds.\n", tmp_path)
 
