@@ -38,6 +38,8 @@ _SECTIONING = ["section", "subsection", "subsubsection", "paragraph", "subparagr
                "subparagraph"]
 _HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>|<!--|-->")
 _BR = re.compile(r"<br\s*/?>", re.I)
+_LABEL = re.compile(r"\\label\s*\{")
+_TAG = re.compile(r"\\tag\b")
 
 
 @dataclass
@@ -521,8 +523,12 @@ class LatexRenderer:
         if result.environment:
             out = result.latex
         elif display and not self.ctx.in_argument:
+            # numbered: every display under tags "all"; a labelled one whose label a
+            # reference needs (an unnumbered \\[..\\] would print "()" for \\eqref)
+            numbered = self.ctx.number_all or (self.ctx.numbered and _LABEL.search(
+                result.latex) is not None and _TAG.search(result.latex) is None)
             out = (f"\\begin{{equation}}\n{result.latex}\n\\end{{equation}}"
-                   if self.ctx.number_all else f"\\[\n{result.latex}\n\\]")
+                   if numbered else f"\\[\n{result.latex}\n\\]")
         else:
             out = f"${result.latex}$"
         unverified = next((d for d in result.diagnostics if d.code == "math-unverified"),

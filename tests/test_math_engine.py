@@ -171,6 +171,14 @@ def test_eqref_across_the_post_is_a_number(tmp_path: Path) -> None:
 
 
 @needs_tex
+def test_eqref_to_a_labelled_double_dollar_formula_is_a_number(tmp_path: Path) -> None:
+    post = "$$ E = mc^2 \\label{eq:e} $$\n\n$$ F = ma $$\n\nBy \\eqref{eq:e}.\n"
+    text = pdf_of(post, tmp_path)
+    assert "E = mc2 (1)" in text and "By (1)." in text
+    assert "(2)" not in text
+
+
+@needs_tex
 def test_ams_numbering_numbers_environments_not_double_dollars(tmp_path: Path) -> None:
     post = ("$$\\begin{equation} a = \\alpha \\end{equation}$$\n\n"
             "$$\\begin{align} b &= \\beta \\\\ c &= \\gamma \\end{align}$$\n\n"
