@@ -116,7 +116,7 @@ class ChemistryChecks(Scanner):
             del self.edits[before:]
             return group[1]
         info = mathtable.macro(name)
-        mj = mathtable.translations(self.engine).get(name)
+        mj = self.engine_table().get(name)
         if info is None and mj is not None and mj.latex_equivalent.isalpha() and not mj.args:
             info = mathtable.MacroInfo(name, 0, 0, "math", "kernel")  # translated below
         bad = info is None or name in DIMEN_PRIMITIVES or name in (

@@ -257,7 +257,7 @@ class CommandChecks(TextMode, DefinitionChecks, EnvironmentChecks):
             return self.user[first] > 0 or self.breaks_script(first, depth + 1)
         info = mathtable.macro(first)
         if info is None:
-            mj = mathtable.translations(self.engine).get(first)
+            mj = self.engine_table().get(first)
             return mj is not None and mj.args > 0
         return (info.args > 0 and first not in _SCRIPT_OK) or first in _SCRIPT_OPERATORS \
             or first in _FONT_SWITCHES

@@ -161,7 +161,7 @@ class EnvironmentChecks(Scanner):
         name = g[0].strip()
         name_span = (g[1] + 1, g[2] - 1)
         stop = g[2]
-        alias = mathtable.translations(self.engine).get("{" + name + "}")
+        alias = self.engine_table().get("{" + name + "}")
         column_prefix = ""
         if alias is not None and mathtable.environment(name) is None:
             # an environment of the site's engine LaTeX lacks (KaTeX's darray): its LaTeX twin,

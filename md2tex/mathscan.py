@@ -315,6 +315,12 @@ class Scanner(ABC):
         end = self.arg_end(pos)
         return self.raw[pos:end].strip(), end
 
+    def engine_table(self) -> Mapping[str, mathtable.MathJaxOnlyInfo]:
+        """What the site's engine has and LaTeX lacks (the one lookup the checker uses). A
+        macro body may use any engine's: its preamble line provides them
+        (``macros.Definition.latex``)."""
+        return mathtable.translations(None if self.macro_body else self.engine)
+
     def arity(self, name: str) -> int:
         if name in self.user:
             return self.user[name]

@@ -78,7 +78,7 @@ class TextMode(Translations):
             return i + 1
         info = mathtable.macro(name)
         if info is None:
-            mj = mathtable.translations(self.engine).get(name)
+            mj = self.engine_table().get(name)
             if (mj is None and name not in ALIASES and (
                     len(name) > 1 or name not in _TEXT_ONE_LETTER)) or \
                     name in SIZE_SWITCHES:

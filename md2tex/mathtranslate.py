@@ -169,7 +169,7 @@ class Translations(ChemistryChecks):
         return None
 
     def unknown(self, i: int, name: str, pos: int, end: int) -> int:
-        mj = mathtable.translations(self.engine).get(name)
+        mj = self.engine_table().get(name)
         if mj is not None and mj.latex_equivalent:
             return self.substitute(i, name, pos, end, mj.args, mj.latex_equivalent)
         if name in ALIASES:

@@ -83,6 +83,10 @@ def test_engine_commands_in_macro_bodies(tmp_path: Path) -> None:
     doc, text = typeset(tmp_path, md, math_engine="katex")
     assert "\\providecommand{\\lt}{<}" in doc.tex
     assert "a < b" in text or "a<b" in text.replace(" ", "")
+    # a front matter macro of a KaTeX site
+    md = '---\nmacros:\n  RRR: "\\\\R^3"\n---\nSpace $\\RRR$ here.\n'
+    doc, text = typeset(tmp_path, md, math_engine="katex")
+    assert "macro-definition" not in codes(doc) and "Space R3 here" in squash(text)
 
 
 def test_site_macro_file_comment_mentions_newcommand(tmp_path: Path) -> None:
