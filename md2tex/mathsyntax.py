@@ -89,6 +89,15 @@ def find_closer(src: str, start: int, closer: str, end: int | None = None) -> in
     finds nothing, the plain first occurrence is taken, as MathJax would.
     """
     stop = len(src) if end is None else end
+    if len(src) > SCAN_LIMIT:
+        found = _structure(src).closer(start, closer, stop)
+        if found is not None:
+            return found
+    return _find_closer_scan(src, start, closer, stop)
+
+
+def _find_closer_scan(src: str, start: int, closer: str, stop: int) -> int:
+    """find_closer by reading from ``start`` (exact; for short texts)."""
     depth = 0
     i = start
     first_plain = -1
@@ -108,6 +117,193 @@ def find_closer(src: str, start: int, closer: str, end: int | None = None) -> in
             depth -= 1
         i += 1
     return first_plain
+
+
+#: texts longer than this are searched through a _Structure (built once per text) instead of
+#: being read from each opener: the read is linear per opener, quadratic per text
+SCAN_LIMIT = 2048
+_TOKENS = re.compile(r"\\[\s\S]|[{}]")
+_UNCLOSED = -2
+
+
+class _MinTree:
+    """Minimum segment tree: the first index in a range whose value is at most a bound."""
+
+    def __init__(self, values: list[int]) -> None:
+        size = 1
+        while size < max(len(values), 1):
+            size *= 2
+        self.size = size
+        big = 1 << 62
+        tree = [big] * (2 * size)
+        tree[size : size + len(values)] = values
+        for i in range(size - 1, 0, -1):
+            tree[i] = min(tree[2 * i], tree[2 * i + 1])
+        self.tree = tree
+
+    def first_at_most(self, lo: int, hi: int, bound: int) -> int:
+        """The first index in ``[lo, hi)`` whose value is ``<= bound``, or -1."""
+        tree, size = self.tree, self.size
+        left: list[int] = []
+        right: list[int] = []
+        lo += size
+        hi += size
+        while lo < hi:
+            if lo & 1:
+                left.append(lo)
+                lo += 1
+            if hi & 1:
+                hi -= 1
+                right.append(hi)
+            lo >>= 1
+            hi >>= 1
+        for node in left + right[::-1]:
+            if tree[node] <= bound:
+                while node < size:
+                    node = 2 * node if tree[2 * node] <= bound else 2 * node + 1
+                return node - size
+        return -1
+
+
+class _Structure:
+    """Escapes and braces of one long text, read once, so that finding the end of each of
+    many formulas costs a few binary searches instead of a read to the end of the text.
+    Every answer equals the one ``_find_closer_scan``/``_single_dollar_scan``/the
+    environment loop gives; a query starting inside an escape (which those read
+    differently) returns None and the caller reads instead."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pairs: list[int] = []  # where each ``\x`` escape starts
+        self.braces: list[int] = []  # unescaped braces
+        self.depth_after: list[int] = []  # brace depth after each of them
+        self.opens: list[int] = []
+        self.match: dict[int, int] = {}  # ``{`` -> its ``}``
+        depth = 0
+        stack: list[int] = []
+        for m in _TOKENS.finditer(text):
+            pos = m.start()
+            ch = text[pos]
+            if ch == "\\":
+                self.pairs.append(pos)
+                continue
+            if ch == "{":
+                depth += 1
+                stack.append(pos)
+                self.opens.append(pos)
+            else:
+                depth -= 1
+                if stack:
+                    self.match[stack.pop()] = pos
+            self.braces.append(pos)
+            self.depth_after.append(depth)
+        self._closers: dict[str, tuple[list[int], _MinTree]] = {}
+        self._dollars: list[int] | None = None
+        self._envs: dict[str, tuple[list[int], list[int], _MinTree]] = {}
+        self._honoured: dict[int, int] = {}
+
+    def token_start(self, pos: int) -> bool:
+        """Is ``pos`` where a read from the text's start begins a token (not the second
+        character of an escape)?"""
+        k = bisect.bisect_left(self.pairs, pos - 1)
+        return not (k < len(self.pairs) and self.pairs[k] == pos - 1)
+
+    def depth(self, pos: int) -> int:
+        """Brace depth just before ``pos``."""
+        k = bisect.bisect_left(self.braces, pos)
+        return self.depth_after[k - 1] if k else 0
+
+    def closer(self, start: int, closer: str, stop: int) -> int | None:
+        if not self.token_start(start):
+            return None
+        if closer not in self._closers:
+            found = [m.start() for m in re.finditer("(?=" + re.escape(closer) + ")", self.text)
+                     if self.token_start(m.start()) and _closer_ok(self.text, m.start(),
+                                                                   closer)]
+            self._closers[closer] = (found, _MinTree([self.depth(p) for p in found]))
+        positions, tree = self._closers[closer]
+        lo = bisect.bisect_left(positions, start)
+        hi = bisect.bisect_left(positions, stop)
+        if lo >= hi:
+            return -1
+        k = tree.first_at_most(lo, hi, self.depth(start))
+        return positions[k if k >= 0 else lo]
+
+    def single_dollar(self, begin: int) -> int | None:
+        """The ``$`` that closes single-dollar math opened just before ``begin`` (before
+        pandoc's check), -1 for none, None when ``begin`` is inside an escape. Braces
+        honoured: whole ``{...}`` groups are jumped over (the jumps from each position are
+        remembered); one never closed means braces are ignored."""
+        if not self.token_start(begin):
+            return None
+        if self._dollars is None:
+            self._dollars = [m.start() for m in re.finditer(r"\$", self.text)
+                             if self.token_start(m.start())]
+        dollars = self._dollars
+        path: list[int] = []
+        pos = begin
+        while True:
+            if pos in self._honoured:
+                result = self._honoured[pos]
+                break
+            path.append(pos)
+            k = bisect.bisect_left(dollars, pos)
+            dollar = dollars[k] if k < len(dollars) else -1
+            j = bisect.bisect_left(self.opens, pos)
+            brace = self.opens[j] if j < len(self.opens) else -1
+            if dollar >= 0 and (brace < 0 or dollar < brace):
+                result = dollar
+                break
+            if brace < 0:
+                result = -1
+                break
+            close = self.match.get(brace)
+            if close is None:
+                result = _UNCLOSED
+                break
+            pos = close + 1
+        for p in path:
+            self._honoured[p] = result
+        if result != _UNCLOSED:
+            return result
+        k = bisect.bisect_left(dollars, begin)
+        return dollars[k] if k < len(dollars) else -1
+
+    def environment_end(self, start: int, env: str) -> int | None:
+        """Like find_environment_end; None when the first match is not a ``\\begin``."""
+        if env not in self._envs:
+            matches = list(re.finditer(r"\\(begin|end)\{" + re.escape(env) + r"\}", self.text))
+            depth = 0
+            sums: list[int] = []
+            for m in matches:
+                depth += 1 if m.group(1) == "begin" else -1
+                sums.append(depth)
+            self._envs[env] = ([m.start() for m in matches], [m.end() for m in matches],
+                               _MinTree(sums))
+        starts, ends, tree = self._envs[env]
+        k0 = bisect.bisect_left(starts, start)
+        if k0 >= len(starts):
+            return -1
+        before = tree.tree[tree.size + k0 - 1] if k0 else 0
+        if tree.tree[tree.size + k0] != before + 1:
+            return None
+        k = tree.first_at_most(k0 + 1, len(starts), before)
+        return ends[k] if k >= 0 else -1
+
+
+_STRUCTURES: list[_Structure] = []
+
+
+def _structure(text: str) -> _Structure:
+    """The _Structure of ``text`` (the last few are kept: a parser asks about one text many
+    times, then moves on)."""
+    for st in _STRUCTURES:
+        if st.text is text:
+            return st
+    st = _Structure(text)
+    _STRUCTURES.insert(0, st)
+    del _STRUCTURES[4:]
+    return st
 
 
 def _closer_ok(src: str, i: int, closer: str, pandoc: bool = True) -> bool:
@@ -234,6 +430,15 @@ def _single_dollar_close(src: str, begin: int, pandoc: bool = True) -> int:
     else this ``$`` opens nothing: in ``$20, plus $x$`` the first ``$`` is a price and
     ``$x$`` is math. If a brace is never closed, braces are ignored (so ``$\\frac{a}{b$`` is
     a formula, reported as broken)."""
+    if len(src) > SCAN_LIMIT:
+        found = _structure(src).single_dollar(begin)
+        if found is not None:
+            return found if found >= 0 and _closer_ok(src, found, "$", pandoc) else -1
+    return _single_dollar_scan(src, begin, pandoc)
+
+
+def _single_dollar_scan(src: str, begin: int, pandoc: bool) -> int:
+    """_single_dollar_close by reading from ``begin`` (exact; for short texts)."""
     for honour_braces in (True, False):
         depth = 0
         i = begin
@@ -386,6 +591,10 @@ def _environment_ends(src: str, env: str) -> dict[int, int]:
 
 def find_environment_end(src: str, start: int, env: str) -> int | None:
     """Position just after the ``\\end{env}`` that closes the one opened at ``start``."""
+    if len(src) > SCAN_LIMIT:
+        found = _structure(src).environment_end(start, env)
+        if found is not None:
+            return found if found >= 0 else None
     pattern = re.compile(r"\\(begin|end)\{" + re.escape(env) + r"\}")
     depth = 0
     for m in pattern.finditer(src, start):

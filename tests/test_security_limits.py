@@ -139,6 +139,47 @@ def test_many_inline_formulas_end_cleanly(tmp_path: Path) -> None:
     assert proc.returncode == 0 or "[time-budget]" in proc.stderr
 
 
+@pytest.mark.parametrize("post", [
+    "${a$ " * 30_000 + "\n",  # each opener's braces never close
+    "$${ " * 30_000 + "\n",
+    "$${\n\n" * 30_000,  # display math blocks, searched in the whole post
+    "\\\\( " * 30_000 + "\n",
+    "\\begin{equation}\n\n" * 30_000,
+], ids=["dollar-brace", "dollars-brace", "block-dollars", "paren", "environment"])
+def test_many_unclosed_math_openers(tmp_path: Path, post: str) -> None:
+    proc = run_post(tmp_path, post)
+    assert_clean(proc)
+    assert "[time-budget]" not in proc.stderr
+
+
+def test_math_ends_found_as_a_read_finds_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The searches through a _Structure (long texts) give the reading searches' answers."""
+    import random
+
+    from md2tex import mathsyntax as ms
+
+    atoms = ["$", "$$", "{", "}", "\\", "\\\\", "(", ")", "[", "]", "x", " ", "\n", "1",
+             "\\begin{equation}", "\\end{equation}"]
+    rng = random.Random(10)
+    for _ in range(400):
+        src = "".join(rng.choice(atoms) for _ in range(rng.randint(1, 60)))
+        for start in range(len(src) + 1):
+            for closer in ("$$", "\\\\)", "\\)", "\\]"):
+                monkeypatch.setattr(ms, "SCAN_LIMIT", 10**9)
+                read = ms.find_closer(src, start, closer)
+                monkeypatch.setattr(ms, "SCAN_LIMIT", 0)
+                assert ms.find_closer(src, start, closer) == read, (src, start, closer)
+            for pandoc in (True, False):
+                monkeypatch.setattr(ms, "SCAN_LIMIT", 10**9)
+                read = ms._single_dollar_close(src, start, pandoc)
+                monkeypatch.setattr(ms, "SCAN_LIMIT", 0)
+                assert ms._single_dollar_close(src, start, pandoc) == read, (src, start)
+            monkeypatch.setattr(ms, "SCAN_LIMIT", 10**9)
+            read_env = ms.find_environment_end(src, start, "equation")
+            monkeypatch.setattr(ms, "SCAN_LIMIT", 0)
+            assert ms.find_environment_end(src, start, "equation") == read_env, (src, start)
+
+
 def test_long_digit_runs_in_dimensions(tmp_path: Path) -> None:
     digits = "1" * 19_000
     post = (f"$\\kern {digits}x$\n\n$\\rule{{{digits}}}{{1pt}}$\n\n$\\hspace{{{digits}}}$\n\n"
