@@ -136,8 +136,10 @@ def _convert(text: str, options: Options, path: str) -> Document:
 
 
 def _engine_note(script_plan: scripts.Plan) -> Diagnostic:
-    names = ", ".join(name for name, _ in script_plan.counts
-                      if scripts.SCRIPTS_BY_NAME[name].needs != scripts.ANY)
+    names = ", ".join([name for name, _ in script_plan.counts
+                       if scripts.SCRIPTS_BY_NAME[name].needs != scripts.ANY
+                       or name in script_plan.worded]
+                      + [f"U+{ord(ch):04X}" for ch in script_plan.beyond_pdflatex[:5]])
     if script_plan.needs == scripts.CJK:
         return note("engine-cjk", f"the post contains CJK text (scripts: {names}): built "
                     "with xelatex and xeCJK (choose an engine with --engine to override)")

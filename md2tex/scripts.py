@@ -10,11 +10,13 @@ an error when the post's main script has no font at all (``missing_glyphs``).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .diagnostics import Diagnostic, error, warning
+from .escape import unicode_char
 
 if TYPE_CHECKING:
     from .document import Document
@@ -114,11 +116,15 @@ class Plan:
 
     #: scripts that form words in the post (``Script.words``)
     worded: frozenset[str] = frozenset()
+    #: other characters pdflatex has no command for (``escape.unicode_char``)
+    beyond_pdflatex: str = ""
 
     @property
     def needs(self) -> str:
         found = {_BY_NAME[name].words if name in self.worded else _BY_NAME[name].needs
                  for name in self.names}
+        if self.beyond_pdflatex:
+            found.add(UNICODE)
         return CJK if CJK in found else UNICODE if UNICODE in found else ANY
 
     @property
@@ -148,6 +154,7 @@ def plan(text: str) -> Plan:
     """Count the characters of ``text`` per script (only non-ASCII ones are looked up:
     Latin is counted as present when there are ASCII letters)."""
     counts: Counter[str] = Counter()
+    beyond: list[str] = []
     for ch, n in Counter(text).items():
         if ch < "\x80":
             if ch.isalpha():
@@ -156,9 +163,11 @@ def plan(text: str) -> Plan:
         script = script_of(ch)
         if script is not None:
             counts[script.name] += n
+        if (script is None or script.needs == ANY) and unicode_char(ch) is None:
+            beyond.append(ch)  # pdflatex would print a placeholder (U+21E8, U+0301...)
     worded = frozenset(s.name for s in _WORDED if s.name in counts
                        and re.search(f"[{_class(s)}]{{3}}", text))
-    return Plan(tuple(counts.most_common()), worded)
+    return Plan(tuple(counts.most_common()), worded, "".join(sorted(beyond)))
 
 
 def _class(script: Script) -> str:
@@ -234,6 +243,8 @@ def missing_glyphs(document: Document, log_text: str) -> list[Diagnostic]:
     fonts: dict[str, str] = {}
     for m in _MISSING.finditer(log_text):
         ch = chr(int(m.group(2), 16)) if m.group(2) else m.group(1)
+        if unicodedata.category(ch) in ("Zs", "Cf"):
+            continue  # a space or an invisible format character: nothing visible is lost
         fonts.setdefault(ch, m.group(3).split("/")[0].split(":")[0].strip())
     if not fonts:
         return []
