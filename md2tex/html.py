@@ -284,7 +284,7 @@ class HtmlRenderer:
                                                     if isinstance(n, Element))))
             else:
                 text = self.inlines(run).strip()
-                text = re.sub(r"^(\\newline\s*)+|(\\newline\s*)+$", "", text).strip()
+                text = _without_edge_newlines(text)
                 if text:
                     parts.append(text)
             run.clear()
@@ -442,15 +442,18 @@ class HtmlRenderer:
 
     def inlines(self, nodes: Sequence[Element | str]) -> str:
         out: list[str] = []
+        ink, read = False, 0  # is there text before this point? (out[:read] was looked at)
         for node in nodes:
             if isinstance(node, str):
                 out.append(self.markdown(node))
                 continue
             tag = node.tag
             if tag == "br":
+                if not ink:
+                    ink, read = any(part.strip() for part in out[read:]), len(out)
                 if self.r.ctx.in_argument:
                     out.append(" ")
-                elif "".join(out).strip():
+                elif ink:
                     out.append("\\newline\n")
                 continue
             if tag == "img":
@@ -554,6 +557,20 @@ class HtmlRenderer:
         out = "".join(closer for _, closer in reversed(stack))
         stack.clear()
         return out
+
+
+_LEADING_NEWLINES = re.compile(r"(?:\\newline\s*)+")
+
+
+def _without_edge_newlines(text: str) -> str:
+    """``text`` stripped, without ``\\newline``s at its start or end (the end is cut from the
+    right, not searched for from every ``\\newline`` in the text)."""
+    m = _LEADING_NEWLINES.match(text)
+    text = text[m.end():] if m else text
+    text = text.rstrip()
+    while text.endswith("\\newline"):
+        text = text[: -len("\\newline")].rstrip()
+    return text.strip()
 
 
 def _span(cell: Element) -> int:

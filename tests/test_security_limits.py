@@ -197,6 +197,14 @@ def test_unclosed_html_comments(tmp_path: Path) -> None:
     assert proc.returncode == 0
 
 
+def test_many_line_breaks_in_html(tmp_path: Path) -> None:
+    proc = run_post(tmp_path, "<p>\n" + "a<br>\n" * 50_000 + "</p>\n\n<div>"
+                    + "<br>" * 50_000 + "x</div>\n")
+    assert_clean(proc)
+    assert proc.returncode == 0
+    assert "[time-budget]" not in proc.stderr
+
+
 def test_time_budget_covers_the_whole_conversion(tmp_path: Path) -> None:
     proc = run_post(tmp_path, "x\n\n" * 400_000 + "$y$ " * 100_000 + "\n",
                     args=["--timeout", "2"])
