@@ -84,8 +84,11 @@ SCRIPTS: tuple[Script, ...] = (
 )
 #: the colour emoji font (lualatex only: XeTeX cannot draw colour bitmap glyphs)
 COLOR_EMOJI = "Noto Color Emoji"
-#: Latin punctuation that xeCJK would otherwise set full width from the CJK font
-LATIN_PUNCT = (0x2013, 0x2014, 0x2018, 0x2019, 0x201C, 0x201D, 0x2026)
+#: Latin punctuation that xeCJK would otherwise set full width from the CJK font, by the
+#: xeCJK class that keeps it Latin: opening quotes hug what follows, closing quotes and the
+#: apostrophe what precedes (``“引号”`` without inner glue), dashes are plain Latin
+LATIN_PUNCT = {"HalfLeft": (0x2018, 0x201C), "HalfRight": (0x2019, 0x201D),
+               "Default": (0x2013, 0x2014, 0x2026)}
 #: when no Noto CJK family is installed: the Fandol fonts of texlive-lang-chinese (no Hangul)
 _FANDOL = (("BoldFont=FandolSong-Bold.otf,ItalicFont=FandolKai-Regular.otf",
             "FandolSong-Regular.otf"), ("BoldFont=FandolHei-Bold.otf", "FandolHei-Regular.otf"),
@@ -184,8 +187,8 @@ def xecjk_setup(p: Plan, cjk_font: str = "") -> str:
     Latin punctuation kept Latin, sub-blocks for symbols and emoji, the CJK families. Each
     font statement starts with ``\\IfFontExistsTF`` so that it stays out of a dumped format
     (``fmtcache``) and a missing font falls back instead of stopping TeX."""
-    lines = ["\\xeCJKDeclareCharClass{Default}{"
-             + ",".join(f'"{c:X}' for c in LATIN_PUNCT) + "}"]
+    lines = [f"\\xeCJKDeclareCharClass{{{kind}}}{{" + ",".join(f'"{c:X}' for c in chars) + "}"
+             for kind, chars in LATIN_PUNCT.items()]
     main = p.cjk
     if main is not None and main.xecjk:
         lines.append(f"\\xeCJKsetup{{{main.xecjk}}}")
