@@ -548,9 +548,10 @@ def _column_spec(aligns: Sequence[str | None], widths: Sequence[int]) -> str:
               None: "\\raggedright"}
     cols = []
     n = len(widths)
+    norm = max(1.0, sum(max(x / total, 0.5 / n) for x in widths))  # once, not per column
     for align, w in zip(aligns, widths, strict=True):
         share = max(w / total, 0.5 / n) if total else 1 / n
-        frac = share * 0.97 / max(1.0, sum(max(x / total, 0.5 / n) for x in widths))
+        frac = share * 0.97 / norm
         cols.append(f">{{{ragged[align]}\\arraybackslash}}p{{{frac:.3f}\\linewidth}}")
     return "".join(cols)
 

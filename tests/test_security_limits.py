@@ -205,6 +205,14 @@ def test_many_line_breaks_in_html(tmp_path: Path) -> None:
     assert "[time-budget]" not in proc.stderr
 
 
+def test_very_wide_table(tmp_path: Path) -> None:
+    cols = 8000
+    post = "|" + "a|" * cols + "\n|" + "-|" * cols + "\n" + ("|" + "bb|" * cols + "\n") * 5
+    proc = run_post(tmp_path, post)
+    assert_clean(proc)
+    assert "[time-budget]" not in proc.stderr
+
+
 def test_time_budget_covers_the_whole_conversion(tmp_path: Path) -> None:
     proc = run_post(tmp_path, "x\n\n" * 400_000 + "$y$ " * 100_000 + "\n",
                     args=["--timeout", "2"])
