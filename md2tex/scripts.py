@@ -71,6 +71,13 @@ SCRIPTS: tuple[Script, ...] = (
                    (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0xFE30, 0xFE4F),
                    (0xFF00, 0xFF64), (0xFFA0, 0xFFEF), (0x20000, 0x3134F)), CJK,
            ("Noto Serif CJK SC",), "fonts-noto-cjk", cjk="SC"),
+    # writing systems md2tex sets no font up for (right-to-left and Indic scripts need
+    # bidi and shaping set-ups): listed so that a post written in one is an error, not boxes
+    Script("hebrew", ((0x590, 0x5FF), (0xFB1D, 0xFB4F)), UNICODE),
+    Script("arabic", ((0x600, 0x6FF), (0x750, 0x77F), (0xFB50, 0xFDFF), (0xFE70, 0xFEFF)),
+           UNICODE),
+    Script("indic", ((0x900, 0xDFF),), UNICODE),
+    Script("thai", ((0xE00, 0xE7F),), UNICODE),
     # circled digits, box drawing, shapes, dingbats, arrows: a symbol font through an xeCJK
     # sub-block (every text font, code and headings included), a fallback font in LuaTeX
     Script("symbols", _SYMBOL_RANGES, UNICODE, ("Symbola", "DejaVu Sans"), "fonts-symbola",
@@ -132,11 +139,16 @@ class Plan:
 
     @property
     def main(self) -> str:
-        """The writing script with the most characters after Latin (a Korean post with
-        code and formulas still has Hangul as its main script); Latin if there is none."""
+        """The writing script with the most characters after Latin, if the post is written
+        in it: at least 10 characters and 1/50 of the Latin letters (a Korean post full of
+        code and formulas has 0.5-1 syllable per Latin letter, a Chinese one 0.04 or more;
+        an English post quoting a Greek word 0.001); Latin otherwise."""
+        counts = dict(self.counts)
         others = [name for name, _ in self.counts if _BY_NAME[name].writing
                   and name != "latin"]
-        return others[0] if others else "latin"
+        if others and counts[others[0]] >= max(10, counts.get("latin", 0) / 50):
+            return others[0]
+        return "latin"
 
     @property
     def cjk(self) -> Script | None:
@@ -254,17 +266,25 @@ def missing_glyphs(document: Document, log_text: str) -> list[Diagnostic]:
     start = document.tex.find("\\begin{document}")
     start_line = document.tex.count("\n", 0, max(start, 0)) + 1
     lines = document.tex.split("\n")
+    # one warning per Markdown line, naming its lost characters (a whole line of a script
+    # without a font would otherwise be a warning per letter)
+    by_line: dict[int | None, list[str]] = {}
+    for number in range(start_line, len(lines) + 1):
+        found = [ch for ch in dict.fromkeys(lines[number - 1]) if ch in fonts]
+        if found:
+            chars = by_line.setdefault(document.markdown_line(number), [])
+            chars += [ch for ch in found if ch not in chars]
+    placed = {ch for chars in by_line.values() for ch in chars}
+    if placed != fonts.keys():  # not found in the .tex as written (an expanded macro)
+        by_line.setdefault(None, []).extend(ch for ch in fonts if ch not in placed)
     out: list[Diagnostic] = []
-    for ch, font in fonts.items():
-        md_lines = sorted({md for number in range(start_line, len(lines) + 1)
-                           if ch in lines[number - 1]
-                           for md in [document.markdown_line(number)]}, key=lambda x: x or 0)
-        for md in md_lines or [None]:
-            if len(out) < MAX_WARNINGS:
-                out.append(warning("missing-glyph", f"character '{ch}' (U+{ord(ch):04X}) is "
-                                   f"not in the font {font} (nor in any other this post "
-                                   "uses): the PDF shows nothing there", md,
-                                   path=document.path, hint=_hint(ch)))
+    for md, chars in sorted(by_line.items(), key=lambda item: item[0] or 0)[:MAX_WARNINGS]:
+        shown = ", ".join(f"'{ch}' (U+{ord(ch):04X})" for ch in chars[:6])
+        more = f" and {len(chars) - 6} more" if len(chars) > 6 else ""
+        fonts_named = ", ".join(dict.fromkeys(fonts[ch] for ch in chars))
+        out.append(warning("missing-glyph", f"{shown}{more}: not in the fonts this post uses "
+                           f"({fonts_named}); the PDF shows nothing there", md,
+                           path=document.path, hint=_hint(chars[0])))
     main = plan(document.tex[max(start, 0):])
     script = _BY_NAME[main.main]
     used = {ch for ch in document.tex[max(start, 0):] if script_of(ch) is script}
@@ -273,11 +293,16 @@ def missing_glyphs(document: Document, log_text: str) -> list[Diagnostic]:
         out.insert(0, error(MISSING_FONT, f"no installed font has the post's main script "
                             f"({script.name}): {len(lost)} of its {len(used)} characters "
                             "would print as empty boxes", path=document.path,
-                            hint="build it with --engine xelatex (md2tex sets up CJK "
-                            "fonts for xelatex only)" if script.needs == CJK
-                            and document.engine != "xelatex"
-                            else f"install the Debian package {script.package}"))
+                            hint=_font_hint(script, document.engine)))
     return out
+
+
+def _font_hint(script: Script, engine: str) -> str:
+    if not script.package:
+        return f"md2tex sets up no font for {script.name} text"
+    if script.needs == CJK and engine != "xelatex":
+        return "build it with --engine xelatex (md2tex sets up CJK fonts for xelatex only)"
+    return f"install the Debian package {script.package}"
 
 
 def _hint(ch: str) -> str:

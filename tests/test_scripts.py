@@ -89,7 +89,7 @@ def built(tmp_path_factory: pytest.TempPathFactory,
 
 
 def test_script_table_and_engine_choice() -> None:
-    plan = scripts.plan("한국어 문장 with ひらがな, 漢字, ①, 😀 and →")
+    plan = scripts.plan("한국어 문장입니다. 정규화란 with ひらがな, 漢字, ①, 😀 and →")
     assert {"hangul", "kana", "han", "symbols", "emoji", "arrows", "latin"} <= plan.names
     assert plan.main == "hangul" and plan.needs == scripts.CJK
     assert plan.cjk is not None and plan.cjk.cjk == "KR"
@@ -174,6 +174,16 @@ def test_main_script_without_font_is_an_error(tmp_path: Path) -> None:
     assert codes[0] == "missing-font" and "hangul" in info.value.diagnostics[0].message
     assert "missing-glyph" in codes
     assert not (tmp_path / "ko.pdf").exists()
+    # a script md2tex sets no font up for: an error when the post is written in it, a
+    # warning when an English post quotes a word of it
+    hebrew = md2tex.convert("שלום עולם, זהו פוסט בעברית עם הרבה מילים.\n", path="he.md")
+    with pytest.raises(BuildError) as info:
+        md2tex.build_pdf(hebrew, tmp_path / "he.pdf")
+    assert info.value.diagnostics[0].code == "missing-font"
+    quoted = md2tex.convert("An English post\nquoting שלום once.\n", path="en.md")
+    result = md2tex.build_pdf(quoted, tmp_path / "en.pdf")
+    [found] = [d for d in result.diagnostics if d.code == "missing-glyph"]
+    assert found.line == 2 and "U+05E9" in found.message
 
 
 def test_latin_punctuation_stays_latin_under_xecjk(
