@@ -85,6 +85,10 @@ SCRIPTS: tuple[Script, ...] = (
     # pdflatex has them all (\\textrightarrow...); under xeCJK the symbol font has more
     Script("arrows", _ARROW_RANGES, ANY, ("Symbola",), "fonts-symbola", block="mdarrow",
            writing=False),
+    # mathematical operators: prose sets them in math (escape.py), code keeps the character,
+    # which the typewriter font lacks (≤ in a code block)
+    Script("math", ((0x2200, 0x22FF), (0x27C0, 0x27EF), (0x2980, 0x2AFF)), ANY, ("Symbola",),
+           "fonts-symbola", block="mdmath", writing=False),
     # colour under lualatex (HarfBuzz draws the colour bitmaps), else Symbola's outlines
     Script("emoji", _EMOJI_RANGES, UNICODE, ("Symbola",), "fonts-symbola", block="mdemoji",
            writing=False),
@@ -235,7 +239,7 @@ def lua_fallback(p: Plan) -> str:
     """lualatex: a luaotfload fallback chain (colour emoji, then symbols) for the fonts
     fontspec loads afterwards (``RawFeature={fallback=mdfallback}``). No CJK family: LuaTeX
     caches a Noto CJK collection in its fresh per-build cache for over a minute."""
-    if not p.names & {"emoji", "symbols", "arrows"}:
+    if not p.names & {"emoji", "symbols", "arrows", "math"}:
         return ""
     chain = (f"{COLOR_EMOJI}:mode=harf;", "Symbola:mode=node;")
     items = ",".join(f'"{c}"' for c in chain)
