@@ -227,8 +227,10 @@ class Translations(ChemistryChecks):
         info = mathtable.macro(opener.group(1)) if opener is not None else None
         if at >= 0 and "]" not in before[at:] and opener is not None and (
                 opener.group(1) == "\\" or (info is not None and info.optional > 0)):
-            self.err(pos, "math-size-switch", f"\\{name} inside [...] (an optional "
-                     "argument) cannot be carried over to LaTeX")
+            # a \text box cannot span the ']'; a root index or row skip has its own size
+            self.edit(pos, end, "")
+            self.fixed(pos, "math-size-switch", f"\\{name} inside [...] (an optional "
+                       "argument) was dropped: LaTeX cannot apply it there")
             return i + 1
         # the box's math starts in text style: a display formula's own style is kept
         af = self.alignment_frame()

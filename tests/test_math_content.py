@@ -186,7 +186,7 @@ def test_double_struck_one(tmp_path: Path) -> None:
 
 def test_size_switches_in_display_math(tmp_path: Path) -> None:
     md = ("\\[\\small \\text{smallword}\\]\n\n\\[\\text{normalword}\\]\n\n"
-          "\\[\\large \\text{largeword}\\]\n")
+          "\\[\\large \\text{largeword} \\sqrt[\\small 3]{x}\\]\n")
     typeset(tmp_path, md)
     _pages, words = pdf_words(tmp_path / "post-pdflatex.pdf")
     height = {w.text: w.height for w in words}
