@@ -30,7 +30,7 @@ def convert(text: str, options: Options | None = None, path: str = "<string>") -
     (bad front matter) or a conversion over its budget (``--timeout``: budget.py); problems
     inside the post are diagnostics on the Document."""
     options = options or Options()
-    with budget.limit(options.timeout, path):
+    with budget.limit(options.timeout, path, len(text)):
         return _convert(text, options, path)
 
 

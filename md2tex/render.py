@@ -158,12 +158,15 @@ class LatexRenderer:
         tokens, _toc = strip_ials(list(tokens))
         #: open inline HTML tags (paired here so that braces always balance)
         html_stack: list[tuple[str, str]] = []
+        ink, read = False, 0  # is there text before this point? (out[:read] was looked at)
         for tok in tokens:
             if tok["type"] == "inline_html" and not self.ctx.safe \
                     and not tok.get("raw", "").startswith("<!--"):
                 tex = HtmlRenderer(self).inline_tag(tok.get("raw", ""), html_stack)
-                if tex.startswith("\\newline") and not "".join(out).strip():
-                    tex = ""  # <br> first in a paragraph: TeX has no line to end
+                if tex.startswith("\\newline") and not ink:
+                    ink, read = any(part.strip() for part in out[read:]), len(out)
+                    if not ink:
+                        tex = ""  # <br> first in a paragraph: TeX has no line to end
                 out.append(tex)
                 continue
             method: Callable[[Token], str] | None = getattr(self, "i_" + tok["type"], None)
@@ -172,6 +175,7 @@ class LatexRenderer:
                            else self.text(tok.get("raw", "")))
             else:
                 out.append(method(tok))
+            budget.spend(len(out[-1]), self.ctx.line)
         out.append(HtmlRenderer.close_all(html_stack))
         return "".join(out)
 

@@ -213,6 +213,23 @@ def test_very_wide_table(tmp_path: Path) -> None:
     assert "[time-budget]" not in proc.stderr
 
 
+@pytest.mark.parametrize("post", [
+    "[^a] " * 2000 + "\n\n[^a]: " + "word " * 20_000 + "\n",
+    "[x][r] " * 2000 + "\n\n[r]: http://e.org/" + "a" * 50_000 + "\n",
+], ids=["footnote", "reference-link"])
+def test_references_cannot_multiply_the_output(tmp_path: Path, post: str) -> None:
+    proc = run_post(tmp_path, post)
+    assert_clean(proc)
+    assert proc.returncode == 1 and "[output-budget]" in proc.stderr
+    assert not (tmp_path / "post.tex").exists()
+
+
+def test_many_inline_line_breaks(tmp_path: Path) -> None:
+    proc = run_post(tmp_path, "a<br>" * 50_000 + "\n")
+    assert_clean(proc)
+    assert proc.returncode == 0
+
+
 def test_time_budget_covers_the_whole_conversion(tmp_path: Path) -> None:
     proc = run_post(tmp_path, "x\n\n" * 400_000 + "$y$ " * 100_000 + "\n",
                     args=["--timeout", "2"])
