@@ -99,7 +99,7 @@ COLOR_EMOJI = "Noto Color Emoji"
 #: xeCJK class that keeps it Latin: opening quotes hug what follows, closing quotes and the
 #: apostrophe what precedes (``“引号”`` without inner glue), dashes are plain Latin
 LATIN_PUNCT = {"HalfLeft": (0x2018, 0x201C), "HalfRight": (0x2019, 0x201D),
-               "Default": (0x2013, 0x2014, 0x2026)}
+               "Default": (0xB7, 0x2013, 0x2014, 0x2025, 0x2026, 0x2027)}
 #: when no Noto CJK family is installed: the Fandol fonts of texlive-lang-chinese (no Hangul)
 _FANDOL = (("BoldFont=FandolSong-Bold.otf,ItalicFont=FandolKai-Regular.otf",
             "FandolSong-Regular.otf"), ("BoldFont=FandolHei-Bold.otf", "FandolHei-Regular.otf"),
