@@ -222,6 +222,14 @@ class Renderer(Protocol):
     def b_block_code(self, tok: Token) -> str: ...
 
 
+class _Outside(str):
+    """Text of an HTML block outside its elements (after ``</figure>`` on the next line):
+    kramdown ends the block at the closing tag and reads this as Markdown; text inside an
+    element reaches the browser (and MathJax) as it stands."""
+
+    __slots__ = ()
+
+
 class HtmlRenderer:
     """Renders parsed HTML through a LatexRenderer (escaping, math, images, diagnostics)."""
 
@@ -251,7 +259,7 @@ class HtmlRenderer:
             tokens, _env = parse_markdown(core.replace("\n", " "), self.r.ctx.line or 1,
                                           getattr(self.r.ctx, "dollar_math", True),
                                           getattr(self.r.ctx, "math_engine", "mathjax3"),
-                                          raw_html=True)
+                                          raw_html=not isinstance(text, _Outside))
             body = self.r.inline(_inline_children(tokens))
         lead = " " if collapsed[:1] == " " else ""
         tail = " " if collapsed[-1:] == " " else ""
@@ -268,6 +276,7 @@ class HtmlRenderer:
         if flattened:
             self.r.warn("html-depth", f"HTML nested more than {MAX_HTML_DEPTH} elements deep: "
                         "the deeper tags are left out, their text is kept")
+        root.children = [_Outside(c) if isinstance(c, str) else c for c in root.children]
         return self.blocks(root.children).strip()
 
     def blocks(self, nodes: Sequence[Element | str]) -> str:

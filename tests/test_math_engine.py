@@ -85,6 +85,15 @@ def test_double_dollars_in_raw_html_are_display(tmp_path: Path) -> None:
 
 
 @needs_tex
+def test_double_dollars_after_a_closing_tag_follow_kramdown(tmp_path: Path) -> None:
+    """A line right after ``</figure>`` belongs to CommonMark's HTML block, but kramdown
+    ends the block at the closing tag: the line is Markdown and ``$$..$$`` in it inline."""
+    post = "<figure>\n<figcaption>A figure.</figcaption>\n</figure>\nSo $$\\beta$$ is inline.\n"
+    lines = pdf_lines(build(md2tex.convert(post, path="post.md"), tmp_path / "post.pdf"))
+    assert f"So {BETA} is inline." in lines
+
+
+@needs_tex
 def test_empty_double_dollars_in_a_sentence_show_nothing(tmp_path: Path) -> None:
     assert "The ratio is the odds." in pdf_of("The ratio $$$$ is the odds.\n", tmp_path)
 
