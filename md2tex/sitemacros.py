@@ -102,6 +102,7 @@ def collect(site_text: str, meta: Mapping[str, Any], body: str, path: str) -> Ma
         ctx.diagnostics += [warning("macro-definition", f"front matter macros: {e}"
                                     f"{_LEFT_UNDEFINED}", path=path) for e in errs]
         _check(defs, "front matter", path, known, ctx)
+    known.define_colors(body)
     for _s, _e, d in scan_definitions(body):
         if isinstance(d, Definition):
             known.define(d)
