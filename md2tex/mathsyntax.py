@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from . import budget, mathengine
@@ -614,9 +614,61 @@ def math_plugin(md: Markdown) -> None:
                        _parse_inline_ref, before="escape", start_chars="\\")
     md.inline.register("math_env_inline", _BARE_ENV, _parse_inline_env, before="escape",
                        start_chars="\\")
+    md.inline.register("math_dmath", _DMATH_OPEN, _parse_inline_dmath, before="escape",
+                       start_chars="<")
     for rules in (md.block.rules, md.block.block_quote_rules, md.block.list_rules):
         md.block.insert_rule(rules, "math_block", before="fenced_code")
         md.block.insert_rule(rules, "math_env", before="fenced_code")
+        md.block.insert_rule(rules, "math_dmath", before="fenced_code")
     md.block.register("math_block", _BLOCK_OPEN, _parse_block_math, before="fenced_code")
     md.block.register("math_env", _ENV_OPEN, _parse_block_env, before="fenced_code")
+    md.block.register("math_dmath", _DMATH_BLOCK, _parse_block_dmath, before="fenced_code")
 
+
+# ------------------------------------------------------------------ distill's <d-math>
+
+_DMATH_OPEN = r"<d-math(?P<dattrs>(?:\s[^<>]*)?)>"
+_DMATH_BLOCK = r"^ {0,3}<d-math(?P<dbattrs>\s[^<>]*)?>"
+_DMATH_CLOSE = "</d-math>"
+
+
+def _dmath_close(env: MutableMapping[str, Any], src: str, pos: int) -> int:
+    """The first ``</d-math>`` at or after ``pos`` (-1: none); the positions are found once
+    per text, so many unclosed elements cost one pass."""
+    cache: dict[str, list[int]] = env.setdefault("_dmath_closes", {})
+    if src not in cache:
+        cache[src] = [m.start() for m in re.finditer(re.escape(_DMATH_CLOSE), src)]
+    closes = cache[src]
+    i = bisect.bisect_left(closes, pos)
+    return closes[i] if i < len(closes) else -1
+
+
+def _dmath_display(attrs: str | None) -> bool:
+    return re.search(r"\bblock\b", attrs or "") is not None
+
+
+def _parse_inline_dmath(inline: InlineParser, m: re.Match[str], state: InlineState
+                        ) -> int | None:
+    """distill's ``<d-math>TeX</d-math>`` (``block``: display): KaTeX typesets its text."""
+    close = _dmath_close(state.env, state.src, m.end())
+    raw = state.src[m.end() : close] if close >= 0 else ""
+    if not raw.strip() or "\n\n" in raw:
+        return None
+    _append_inline_math(state, "", raw, m.end(), display=_dmath_display(m.group("dattrs")))
+    return close + len(_DMATH_CLOSE)
+
+
+def _parse_block_dmath(block: BlockParser, m: re.Match[str], state: BlockState) -> int | None:
+    """``<d-math block>`` on a line of its own: a display formula up to ``</d-math>`` (blank
+    lines inside allowed: KaTeX reads the element's whole text)."""
+    if not _dmath_display(m.group("dbattrs")) or _interrupts_paragraph(state):
+        return None
+    close = _dmath_close(state.env, state.src, m.end())
+    if close < 0:
+        return None
+    after = _rest_of_line_blank(state.src, close + len(_DMATH_CLOSE))
+    if after is None:
+        return None
+    state.append_token({"type": "math_block", "raw": _content("", state.src[m.end() : close]),
+                        "attrs": {"delim": ""}})
+    return after

@@ -94,6 +94,20 @@ def test_double_dollars_after_a_closing_tag_follow_kramdown(tmp_path: Path) -> N
 
 
 @needs_tex
+def test_distill_d_math_is_math(tmp_path: Path) -> None:
+    """distill's ``<d-math>`` (KaTeX typesets its text; ``block``: display), in a sentence,
+    right after one, or on lines of its own."""
+    post = ("Such that\n<d-math block>\n\\begin{aligned} a &= \\alpha \\end{aligned}\n"
+            "</d-math>\nand <d-math>\\beta^2</d-math> inline.\n\n"
+            "<d-math block center>\n\n\\gamma = 1\n</d-math>\nNext.\n")
+    doc = md2tex.convert(post, md2tex.Options(math_engine="katex"), path="post.md")
+    assert "raw-html" not in codes(doc)
+    lines = pdf_lines(build(doc, tmp_path / "post.pdf"))
+    assert f"a = {ALPHA}" in lines and f"{GAMMA} = 1" in lines
+    assert f"and {BETA}2 inline." in lines
+
+
+@needs_tex
 def test_empty_double_dollars_in_a_sentence_show_nothing(tmp_path: Path) -> None:
     assert "The ratio is the odds." in pdf_of("The ratio $$$$ is the odds.\n", tmp_path)
 
