@@ -258,13 +258,10 @@ class EnvironmentChecks(Scanner):
         return self.tok_index_at(stop, i)
 
     def prefix_columns(self, spec: str, at: int, prefix: str) -> None:
-        """``prefix`` before each column letter of a column spec (not inside its groups)."""
+        """``prefix`` before each column letter of a column spec."""
         self.need("array")
-        depth = 0
-        for k, c in enumerate(spec):
-            depth += (c == "{") - (c == "}")
-            if depth == 0 and c in "lcr" and spec[k - 1 : k] not in ("@", "!", ">", "<"):
-                self.edit(at + k, at + k, prefix)
+        for k in _column_letters(spec):
+            self.edit(at + k, at + k, prefix)
 
     def widen(self, f: Frame) -> None:
         """Rows with more cells than the environment has columns: MathJax typesets them (the
@@ -274,7 +271,7 @@ class EnvironmentChecks(Scanner):
         extra = f.row_cols - cols
         if f.env in COLUMN_SPEC_ENVS:
             s0, s1 = f.spec_span
-            letters = re.findall(r"[lcr]", self.raw[s0:s1])
+            letters = [self.raw[s0 + 1 + k] for k in _column_letters(self.raw[s0 + 1 : s1 - 1])]
             self.edit(s1 - 1, s1 - 1, (letters[-1] if letters else "l") * extra)
         else:
             left, right, first, rest, sep = _WIDE_FORMS[f.env]
@@ -314,7 +311,7 @@ class EnvironmentChecks(Scanner):
             elif c in "@!<>":
                 if read_group(s, k + 1) is None:
                     self.err(at, "math-array-spec", f"'{c}' in a column spec needs its "
-                             "material in braces: {c}{...}")
+                             f"material in braces: {c}{{...}}")
                     return None
                 g_end = self.raw_group(s, k + 1)
                 if "\\\\" in s[k + 1 : g_end]:
@@ -445,6 +442,17 @@ def _tag_outside(ck: Scanner, f: Frame) -> bool:
     """A ``\\tag`` beside the environment (``\\end{align}\\tag{3}``, which MathJax puts on
     the whole display): the environment then becomes its inner form under that tag."""
     return any(start < f.pos or start >= f.end_span[1] for start, _stop, _in in ck.tags)
+
+
+def _column_letters(spec: str) -> list[int]:
+    """Offsets of the l/c/r columns of a column spec (not the letters inside its groups)."""
+    out = []
+    depth = 0
+    for k, c in enumerate(spec):
+        depth += (c == "{") - (c == "}")
+        if depth == 0 and c in "lcr":
+            out.append(k)
+    return out
 
 
 def _env_option_ok(env: str, opt: str) -> bool:
