@@ -78,6 +78,8 @@ class Element:
                 yield from child.find_all(tag)
 
 
+#: the widest HTML table typeset as a table (colspans count)
+MAX_TABLE_COLUMNS = 500
 #: deepest HTML nesting kept as structure (rendering walks the tree recursively); deeper
 #: tags are dropped and their content joins the element at this depth
 MAX_HTML_DEPTH = 40
@@ -404,6 +406,12 @@ class HtmlRenderer:
         if not rows:
             return self.blocks(el.children)
         ncols = max(sum(_span(c) for c in r) for r in rows)
+        if ncols > MAX_TABLE_COLUMNS:
+            # padding every row to the widest would multiply the post; no page is that wide
+            self.r.warn("html-table", f"HTML table with {ncols:,} columns (more than "
+                        f"{MAX_TABLE_COLUMNS}): its rows are printed as text")
+            return "\\par\n".join("; ".join(self.inlines_in_argument(c.children).strip()
+                                             for c in row) for row in rows)
         rendered = []
         lengths = [0] * ncols
         for row in rows:

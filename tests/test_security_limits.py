@@ -230,6 +230,14 @@ def test_many_inline_line_breaks(tmp_path: Path) -> None:
     assert proc.returncode == 0
 
 
+def test_html_table_colspans_cannot_multiply_rows(tmp_path: Path) -> None:
+    post = ("<table><tr>" + "<td colspan=50>a</td>" * 20_000 + "</tr>"
+            + "<tr><td>b</td></tr>" * 5000 + "</table>\n")
+    proc = run_post(tmp_path, post)
+    assert_clean(proc)
+    assert "[html-table]" in proc.stderr
+
+
 def test_time_budget_covers_the_whole_conversion(tmp_path: Path) -> None:
     proc = run_post(tmp_path, "x\n\n" * 400_000 + "$y$ " * 100_000 + "\n",
                     args=["--timeout", "2"])
