@@ -234,6 +234,7 @@ class CommandChecks(TextMode, DefinitionChecks, EnvironmentChecks):
                 self.edit(pos, stop, "{\\mathrm{1\\mkern-6.5mu1}}")
                 self.fixed(pos, "mathjax-mathbb", "\\mathbb{1} became a double-struck one "
                            "(amssymb's blackboard bold has no digits)")
+                self.top.arg_groups = 0  # its argument is consumed here
                 self.skip_to = stop
                 return self.tok_index_at(stop, i)
             if arg and (arg.isdigit() or arg.islower()):
