@@ -476,6 +476,10 @@ class HtmlRenderer:
             if tag == "img":
                 out.append(self.img(node))
                 continue
+            if tag == "d-math":  # distill's math element: the math rules read it
+                block = " block" if "block" in node.attrs else ""
+                out.append(self.markdown(f"<d-math{block}>{node.text()}</d-math>"))
+                continue
             if tag == "a":
                 out.append(self.link(node))
                 continue

@@ -105,6 +105,13 @@ def test_distill_d_math_is_math(tmp_path: Path) -> None:
     lines = pdf_lines(build(doc, tmp_path / "post.pdf"))
     assert f"a = {ALPHA}" in lines and f"{GAMMA} = 1" in lines
     assert f"and {BETA}2 inline." in lines
+    # inside an HTML block (the lines after </figure> belong to it in CommonMark)
+    post = ("<figure>\n<figcaption>A figure.</figcaption>\n</figure>\nSo\n<d-math block>\n"
+            "\\begin{aligned} a &= \\alpha \\end{aligned}\n</d-math>\nand <d-math>\\beta^2"
+            "</d-math> more.\n")
+    doc = md2tex.convert(post, md2tex.Options(math_engine="katex"), path="post.md")
+    lines = pdf_lines(build(doc, tmp_path / "post.pdf"))
+    assert f"a = {ALPHA}" in lines and f"and {BETA}2 more." in lines
 
 
 @needs_tex
