@@ -3,10 +3,11 @@
 A small post must not be able to make md2tex work or allocate without end before TeX even
 starts. Two kinds of limits cover the Python stages:
 
-* **time**: ``convert`` runs under ``limit(options.timeout, path)``, a deadline in a context
-  variable (so threads and batch jobs each have their own). Loops whose length the post
-  decides call ``check(line)``: per Liquid tag (liquid.py), per block parsed (parse.py), per
-  block rendered (render.py). Past the deadline, ``check`` raises ``InputError`` with a
+* **time**: ``convert`` runs under ``limit(options.timeout, path, len(text))``, a deadline
+  in a context variable (so threads and batch jobs each have their own). Loops whose length
+  the post decides call ``check(line)``: per Liquid tag (liquid.py), per block parsed
+  (parse.py), per inline formula found (mathsyntax.py), per block and formula rendered
+  (render.py). Past the deadline, ``check`` raises ``InputError`` with a
   ``time-budget`` diagnostic at the Markdown line being worked on. Outside ``limit`` (a
   direct call of a stage, as tests do) nothing is checked. This is the one place the pure
   conversion looks at a clock: its result is the same or it is this error.
