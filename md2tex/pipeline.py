@@ -46,6 +46,7 @@ def _convert(text: str, options: Options, path: str) -> Document:
         # pdflatex has no fonts for CJK, Cyrillic, symbols or emoji: xelatex (+ xeCJK) has
         options = replace(options, engine="xelatex")
         auto_notes.append(_engine_note(script_plan))
+    auto_notes += scripts.engine_diagnostics(script_plan, options.engine, path)
     liquid = render_liquid(post.body, LiquidContext(site=options.site, page=post.meta,
                                                     posts=options.posts), post.body_line)
     body = liquid.text

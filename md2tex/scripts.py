@@ -194,6 +194,21 @@ def _class(script: Script) -> str:
     return "".join(f"\\U{lo:08X}-\\U{hi:08X}" for lo, hi in script.ranges)
 
 
+def engine_diagnostics(p: Plan, engine: str, path: str) -> list[Diagnostic]:
+    """What the chosen engine cannot typeset, said before TeX runs: CJK text outside
+    xelatex (md2tex sets up xeCJK only; LuaTeX cannot cache a CJK font within a build's time)
+    is an error when the post is written in it, else a warning."""
+    if engine == "xelatex" or p.cjk is None:
+        return []
+    names = ", ".join(name for name, _ in p.counts if _BY_NAME[name].needs == CJK)
+    message = (f"{engine} has no fonts for the post's CJK text ({names}): it would be "
+               "missing from the PDF")
+    hint = "build it with --engine xelatex (or leave the engine to md2tex)"
+    if _BY_NAME[p.main].needs == CJK:
+        return [error(MISSING_FONT, message, path=path, hint=hint)]
+    return [warning("missing-glyph", message, path=path, hint=hint)]
+
+
 def _ucs(ranges: tuple[tuple[int, int], ...]) -> str:
     return ",".join(f'"{lo:X}->"{hi:X}' for lo, hi in ranges)
 

@@ -209,3 +209,24 @@ def test_colour_emoji_under_lualatex(tmp_path: Path) -> None:
                             check=True).stdout
     assert len(re.findall(r"^\s*1\s+\d+\s+image\s", images, re.M)) >= 2  # colour bitmaps
     assert "tick ✓" in pdf_text(pdf)
+
+
+def test_emoji_in_heading_and_title_never_breaks_pdflatex(tmp_path: Path) -> None:
+    # pdflatex because the user said so: no font has the emoji, a placeholder (also in the
+    # bookmarks and the PDF title) and a warning, and the PDF is built
+    doc = md2tex.convert("---\ntitle: Party 🎉\n---\n# Heading 😀\n\nText 🚀.\n",
+                         FORCED_PDFLATEX, path="p.md")
+    md2tex.build_pdf(doc, tmp_path / "p.pdf")
+    text = pdf_text(tmp_path / "p.pdf")
+    assert "U+1F389" in text and "Heading U+1F600" in text
+    lines = {d.line for d in doc.diagnostics if d.code == "missing-character"}
+    assert {4, 6} <= lines
+
+
+def test_cjk_post_under_an_engine_without_cjk_fonts_is_an_error() -> None:
+    doc = md2tex.convert("한국어 문장입니다. 정규화란 무엇인가?\n", FORCED_PDFLATEX, path="k.md")
+    assert [d.code for d in doc.errors] == ["missing-font"]
+    assert "xelatex" in (doc.errors[0].hint or "")
+    # a few CJK characters in an English post: a warning
+    doc = md2tex.convert("An English post with one word 中文 in it.\n", FORCED_PDFLATEX)
+    assert doc.ok and any(d.code == "missing-glyph" for d in doc.warnings)
