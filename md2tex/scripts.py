@@ -254,7 +254,7 @@ def lua_fallback(p: Plan) -> str:
     """lualatex: a luaotfload fallback chain (colour emoji, then symbols) for the fonts
     fontspec loads afterwards (``RawFeature={fallback=mdfallback}``). No CJK family: LuaTeX
     caches a Noto CJK collection in its fresh per-build cache for over a minute."""
-    if not p.names & {"emoji", "symbols", "arrows", "math"}:
+    if not p.names & {"emoji", "symbols"}:  # arrows and operators: CMU has the usual ones
         return ""
     chain = (f"{COLOR_EMOJI}:mode=harf;", "Symbola:mode=node;")
     items = ",".join(f'"{c}"' for c in chain)
