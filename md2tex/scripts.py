@@ -32,8 +32,8 @@ class Script:
     #: inclusive code point ranges
     ranges: tuple[tuple[int, int], ...]
     needs: str
-    #: font families tried in order (fontconfig names; a name ending in .otf is a file in
-    #: the TeX tree); the first that exists is used
+    #: font families tried in order for an xeCJK sub-block (fontconfig names); the first
+    #: that exists is used (CJK rows: the Noto CJK families of ``cjk``, else Fandol)
     fonts: tuple[str, ...] = ()
     #: the Debian package with ``fonts[0]``
     package: str = ""
@@ -63,14 +63,14 @@ SCRIPTS: tuple[Script, ...] = (
     Script("cyrillic", ((0x400, 0x52F),), UNICODE, ("CMU Serif",), "fonts-cmu"),
     # Korean separates words with spaces and sets no extra glue between Hangul and Latin
     Script("hangul", ((0x1100, 0x11FF), (0x3130, 0x318F), (0xA960, 0xA97F), (0xAC00, 0xD7AF),
-                      (0xD7B0, 0xD7FF)), CJK, ("Noto Serif CJK KR",), "fonts-noto-cjk",
+                      (0xD7B0, 0xD7FF)), CJK, package="fonts-noto-cjk",
            cjk="KR", xecjk="CJKspace=true,CJKecglue={}"),
     Script("kana", ((0x3040, 0x30FF), (0x31F0, 0x31FF), (0xFF65, 0xFF9F)), CJK,
-           ("Noto Serif CJK JP",), "fonts-noto-cjk", cjk="JP"),
+           package="fonts-noto-cjk", cjk="JP"),
     Script("han", ((0x2E80, 0x2FDF), (0x3000, 0x303F), (0x3100, 0x312F), (0x3190, 0x31EF),
                    (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0xFE30, 0xFE4F),
                    (0xFF00, 0xFF64), (0xFFA0, 0xFFEF), (0x20000, 0x3134F)), CJK,
-           ("Noto Serif CJK SC",), "fonts-noto-cjk", cjk="SC"),
+           package="fonts-noto-cjk", cjk="SC"),
     # writing systems md2tex sets no font up for (right-to-left and Indic scripts need
     # bidi and shaping set-ups): listed so that a post written in one is an error, not boxes
     Script("hebrew", ((0x590, 0x5FF), (0xFB1D, 0xFB4F)), UNICODE),
@@ -124,14 +124,14 @@ class Plan:
     #: character counts per script name, most used first
     counts: tuple[tuple[str, int], ...]
 
-    @property
-    def names(self) -> frozenset[str]:
-        return frozenset(name for name, _ in self.counts)
-
     #: scripts that form words in the post (``Script.words``)
     worded: frozenset[str] = frozenset()
     #: other characters pdflatex has no command for (``escape.unicode_char``)
     beyond_pdflatex: str = ""
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(name for name, _ in self.counts)
 
     @property
     def needs(self) -> str:
@@ -224,11 +224,13 @@ def xecjk_setup(p: Plan, cjk_font: str = "") -> str:
     if main is not None and main.xecjk:
         lines.append(f"\\xeCJKsetup{{{main.xecjk}}}")
     blocks = [s for s in SCRIPTS if s.block and s.name in p.names]
-    for s in blocks:  # each sub-block with its first installed font
-        font = s.fonts[0]
-        lines.append(f"\\IfFontExistsTF{{{font}}}{{\\xeCJKDeclareSubCJKBlock{{{s.block}}}"
-                     f"{{{_ucs(s.ranges)}}}\\def\\md{s.block}{{{s.block}={font},}}}}"
-                     f"{{\\def\\md{s.block}{{}}}}")
+    for s in blocks:  # each sub-block with its first installed font, else none
+        choice = f"\\def\\md{s.block}{{}}"
+        for font in reversed(s.fonts):
+            choice = (f"\\IfFontExistsTF{{{font}}}{{\\xeCJKDeclareSubCJKBlock{{{s.block}}}"
+                      f"{{{_ucs(s.ranges)}}}\\def\\md{s.block}{{{s.block}={font},}}}}"
+                      f"{{{choice}}}")
+        lines.append(choice)
     subs = "".join(f"\\md{s.block} " for s in blocks)
     tag = main.cjk if main is not None else "SC"
     families = ((f"Noto Serif CJK {tag}", "main", _FANDOL[0]),
