@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import fmtcache, pdfcheck, sandbox
+from . import fmtcache, pdfcheck, sandbox, scripts
 from .diagnostics import BuildError, Diagnostic, EngineMissingError, InputError, OutputError, error
 from .document import MAX_FALLBACKS, Document
 from .output import check_output, write_output
@@ -400,7 +400,7 @@ def build_pdf(document: Document, output: str | Path, timeout: float | None = No
         while True:
             try:
                 result = _build_pdf(document, output, timeout, attempt, follow, within)
-                return replace(result, diagnostics=tuple(fallbacks))
+                return replace(result, diagnostics=(*fallbacks, *result.diagnostics))
             except BuildError as exc:
                 # TeX failed inside a formula the checker passed: that formula is shown as
                 # MathJax shows an error and the post is built again (a few times at most)
@@ -442,6 +442,11 @@ def _build_pdf(document: Document, output: str | Path, timeout: float | None,
             runs, log_text = compile_document(document, workdir, timeout, early)
         except OSError as exc:
             raise _workdir_error(document, workdir.parent, exc) from None
+        # characters no font had: warnings at their Markdown lines; the main script's font
+        # missing altogether is an error (the PDF would be empty boxes)
+        glyphs = scripts.missing_glyphs(document, log_text)
+        if any(d.code == scripts.MISSING_FONT for d in glyphs):
+            raise BuildError("no font for the post's script", glyphs, log=log_text)
         pdf = (workdir / f"{TEX_NAME}.pdf").read_bytes()
         if not pdf.startswith(b"%PDF"):
             raise BuildError("TeX wrote no PDF", [error(
@@ -458,6 +463,6 @@ def _build_pdf(document: Document, output: str | Path, timeout: float | None,
         except OSError as exc:
             raise OutputError(f"{output}: cannot write: {exc.strerror or exc}") from None
         return BuildResult(output, runs, time.monotonic() - started, log_text[-2000:],
-                           isolation, early is not None and early.used)
+                           isolation, early is not None and early.used, tuple(glyphs))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
