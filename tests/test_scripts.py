@@ -32,7 +32,7 @@ title: "한국어 제목 🎉"
 
 정규화(regularization)란 모델이 과적합되지 않도록 하는 방법이다.
 
-목록 ① 과 상자 ┌─┐ 그리고 화살표 → 와 체크 ✓.
+목록 ① 과 상자 ┌─┐ 그리고 화살표 → 와 체크 ✓, 수식 $x + 😀$.
 
 ```
 print("코드 😀 └─┘")
@@ -119,11 +119,11 @@ def test_hangul_with_a_real_font(built: dict[str, tuple[Path, md2tex.Document,
     assert "xeCJK" in doc.tex and "Noto Serif CJK KR" in doc.tex
 
 
-def test_symbols_and_emoji_in_body_heading_title_and_code(
+def test_symbols_and_emoji_in_body_heading_title_code_and_math(
         built: dict[str, tuple[Path, md2tex.Document, tuple[md2tex.Diagnostic, ...]]]) -> None:
     pdf, _doc, _diagnostics = built["korean"]
     text = pdf_text(pdf)
-    for ch in ("①", "┌─┐", "→", "✓", "└─┘"):
+    for ch in ("①", "┌─┐", "→", "✓", "└─┘", "x + 😀"):  # the last one in math
         assert ch in text, ch
     title, heading, code = text.split("\n")[0], text[text.index("머리말"):], \
         text[text.index("print"):]
