@@ -36,6 +36,8 @@ class TextMode(Translations):
             self.stack.append(Frame("inlinemath", pos))
         elif ord(tok) > 127 and (not self.unicode or EMOJI_RE.match(tok)):
             out = None if self.unicode else unicode_char(tok)
+            if out is not None and not self.usable(out):
+                out = None
             self.edit(pos, pos + 1, out if out is not None else
                       self.missing_glyph(tok, pos)[len("\\text{"):-1])
         return i + 1

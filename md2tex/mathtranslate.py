@@ -447,11 +447,7 @@ class Translations(ChemistryChecks):
         if len(decomposed) == 2 and decomposed[1] in _COMBINING and decomposed[0].isascii():
             return f"\\{_COMBINING[decomposed[1]]}{{{decomposed[0]}}}"
         out = unicode_char(ch)
-        if out is None or out == ch or any(
-                mathtable.macro(n) is None and n not in self.user
-                for n in re.findall(r"\\([A-Za-z]+)", out)):
-            # no font here has it, or its command needs a package we do not load
-            # (pylatexenc's \verymuchless for ⋘)
+        if out is None or out == ch or not self.usable(out):
             return self.missing_glyph(ch, pos)
         self.verify_latex(out, pos)
         if out.startswith("\\ensuremath{") and out.endswith("}"):
@@ -461,6 +457,12 @@ class Translations(ChemistryChecks):
         if command is not None and info is not None and info.mode == "math":
             return "{" + command.group(1) + "}"  # a math symbol (\flat for ♭)
         return "\\text{" + out + "}"
+
+    def usable(self, latex: str) -> bool:
+        """Whether every command of a character's LaTeX exists here: pylatexenc also
+        answers with commands of packages md2tex does not load (``\\verymuchless`` for ⋘)."""
+        return all(mathtable.macro(n) is not None or n in self.user
+                   for n in re.findall(r"\\([A-Za-z]+)", latex))
 
     def missing_glyph(self, ch: str, pos: int) -> str:
         """A character without a usable LaTeX command: under xelatex/lualatex text, in the

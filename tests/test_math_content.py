@@ -196,12 +196,13 @@ def test_size_switches_in_display_math(tmp_path: Path) -> None:
 @pytest.mark.parametrize("engine", ["pdflatex", pytest.param("xelatex", marks=needs_engine(
     "xelatex"))])
 def test_unicode_symbols_in_math(tmp_path: Path, engine: str) -> None:
-    md = "Symbols $x ∈ A → B$, a die $⚀ + 1$, music $♭ ♯$ and $a ⋘ b$.\n"
+    md = ("Symbols $x ∈ A → B$, a die $⚀ + 1$, music $♭ ♯$ and $a ⋘ b$, "
+          "$\\text{in text ∈}$.\n")
     doc, text = typeset(tmp_path, md, engine=engine, cli_keys=frozenset({"engine"}))
     assert doc.engine == engine
     missing = {d.message[11:12] for d in doc.diagnostics if d.code == "missing-character"}
     flat = squash(text)
-    assert all(c in flat for c in "∈→♭♯")
+    assert all(c in flat for c in "∈→♭♯") and "in text ∈" in flat
     if engine == "pdflatex":  # no font has the die: a placeholder, said so
         assert missing == {"⚀", "⋘"} and "U+2680" in flat
     else:  # the symbol font the post's scripts chose has it
