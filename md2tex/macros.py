@@ -117,10 +117,14 @@ def _engine_commands(body: str) -> str:
 
     out = []
     for name in dict.fromkeys(re.findall(r"\\([A-Za-z]+)", body)):
+        if mathtable.macro(name) is not None:
+            continue
         info = mathtable.translations(None).get(name)
-        if info is not None and info.latex_equivalent and mathtable.macro(name) is None:
+        if info is not None and info.latex_equivalent:
             args = f"[{info.args}]" if info.args else ""
             out.append(f"\\providecommand{{\\{name}}}{args}{{{info.latex_equivalent}}}")
+        elif name in mathtable.ALIASES:  # \Bbb R, \bold
+            out.append(f"\\providecommand{{\\{name}}}{{{mathtable.ALIASES[name]}}}")
     return "".join(out)
 
 
