@@ -39,7 +39,7 @@ def _convert(text: str, options: Options, path: str) -> Document:
     options = options.with_front_matter(post.meta)
     check_variables(options, path)
     auto_notes: list[Diagnostic] = []
-    script_plan = scripts.plan(text)
+    script_plan = scripts.plan(text.lstrip("\ufeff"))  # a BOM is no character of the post
     if (options.engine == "pdflatex" and script_plan.needs != scripts.ANY
             and "engine" not in options.cli_keys
             and "engine" not in options_from_front_matter(post.meta)):
