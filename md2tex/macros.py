@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,22 @@ FORBIDDEN = frozenset(
         "openout", "openin", "read", "catcode", "makeatletter", "makeatother", "usepackage",
         "documentclass", "special", "jobname", "endinput", "everypar", "everymath"
     ])
+
+#: names TeX and LaTeX use themselves (\\or in every \\ifcase, \\and in \\author): a post's
+#: definition (MathJax scopes it to math) gets a private name, and its uses with it
+RENAMED = frozenset({"or", "and", "else", "fi", "do"})
+_RENAMED_RE = re.compile(r"\\(" + "|".join(sorted(RENAMED)) + r")(?![A-Za-z])")
+
+
+def tex_name(name: str) -> str:
+    """The name a user macro has in the LaTeX md2tex writes."""
+    return "mdtex" + name if name in RENAMED else name
+
+
+def rename_uses(text: str) -> str:
+    """``text`` with every use of a renamed user macro under its LaTeX name."""
+    return _RENAMED_RE.sub(lambda m: "\\" + tex_name(m.group(1)), text)
+
 
 DEFINER_RE = re.compile(r"\\(newcommand|renewcommand|providecommand|gdef|def|"
                         r"DeclareMathOperator|let)(?![A-Za-z])")
@@ -97,6 +113,10 @@ class Definition:
         return _engine_commands(self.body) + self._definition()
 
     def _definition(self) -> str:
+        d = replace(self, name=tex_name(self.name), body=rename_uses(self.body))
+        return d._plain_definition()
+
+    def _plain_definition(self) -> str:
         n = "\\" + self.name
         if self.kind == "def":
             return f"\\def{n}{self.params}{{{self.body}}}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from . import mathtable
+from .macros import RENAMED, tex_name
 from .mathdefs import TEX_PROGRAMMING, DefinitionChecks
 from .mathenv import (
     COLUMN_SPEC_ENVS,
@@ -181,6 +182,8 @@ class CommandChecks(TextMode, DefinitionChecks, EnvironmentChecks):
                 # script; TeX stops at the switch
                 self.brace_script(name, pos, end, 1)
         if name in self.user:
+            if name in RENAMED:
+                self.edit(pos, end, "\\" + tex_name(name))
             if self.user[name]:
                 self.check_args(name, pos, end, self.user[name],
                                 self.let_optional.get(name, 0))

@@ -11,7 +11,7 @@ import re
 
 from . import mathtable
 from .escape import EMOJI_RE, unicode_char
-from .macros import MacroError, parse_definition
+from .macros import RENAMED, MacroError, parse_definition, tex_name
 from .mathscan import DIMEN_PRIMITIVES, Frame
 from .mathtable import ALIASES, SIZE_SWITCHES
 from .mathtranslate import RAW_ARGS, Translations
@@ -75,6 +75,8 @@ class TextMode(Translations):
             self.skip_to = stop  # left as written
             return self.tok_index_at(stop, i)
         if name in self.user:
+            if name in RENAMED:
+                self.edit(pos, end, "\\" + tex_name(name))
             if name not in self.delimited:
                 self.wrap_math(i, name, pos, end, self.user[name])
             return i + 1

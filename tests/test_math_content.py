@@ -89,6 +89,18 @@ def test_engine_commands_in_macro_bodies(tmp_path: Path) -> None:
     assert "macro-definition" not in codes(doc) and "Space R3 here" in squash(text)
 
 
+def test_macros_named_like_tex_internals(tmp_path: Path) -> None:
+    """MathJax scopes \\newcommand{\\or} to math; in LaTeX \\or is every \\ifcase's: the
+    macro gets a private name, its uses too."""
+    md = ("$$\\newcommand{\\and}{\\wedge} \\newcommand{\\or}{\\vee} p \\or q \\and r$$\n\n"
+          "A table forces \\ifcase: $\\begin{array}{c} s \\or t \\end{array}$.\n")
+    doc, text = typeset(tmp_path, md)
+    assert "\\renewcommand{\\mdtexor}{\\vee}" in doc.tex and "\\renewcommand{\\or}" not in doc.tex
+    vee, wedge = "\u2228", "\u2227"
+    flat = squash(text).replace(" ", "")
+    assert f"p{vee}q{wedge}r" in flat and f"s{vee}t" in flat
+
+
 def test_site_macro_file_comment_mentions_newcommand(tmp_path: Path) -> None:
     site = ("% old: \\newcommand{\\broken}{\\frac{  -- kept for reference\n"
             "\\newcommand{\\site}{\\text{fromsite}} % \\newcommand{\\x}{never}\n"
