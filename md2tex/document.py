@@ -16,7 +16,7 @@ _MARKER = re.compile(r"(?<!\\)%L(\d+)$")
 #: the .tex line build.tex_errors puts in a TeX error's message
 _TEX_LINE = re.compile(r"\(LaTeX line (\d+)\)$")
 #: the TeX errors of one build may swap at most this many formulas for their fallback
-MAX_FALLBACKS = 3
+MAX_FALLBACKS = 8
 
 
 @dataclass(frozen=True)
