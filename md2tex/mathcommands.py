@@ -182,7 +182,7 @@ class CommandChecks(TextMode, DefinitionChecks, EnvironmentChecks):
                 # script; TeX stops at the switch
                 self.brace_script(name, pos, end, 1)
         if name in self.user:
-            if name in RENAMED:
+            if name in RENAMED and name in self.bodies:  # defined by the post (not a retry)
                 self.edit(pos, end, "\\" + tex_name(name))
             if self.user[name]:
                 self.check_args(name, pos, end, self.user[name],

@@ -75,7 +75,7 @@ class TextMode(Translations):
             self.skip_to = stop  # left as written
             return self.tok_index_at(stop, i)
         if name in self.user:
-            if name in RENAMED:
+            if name in RENAMED and name in self.bodies:  # defined by the post (not a retry)
                 self.edit(pos, end, "\\" + tex_name(name))
             if name not in self.delimited:
                 self.wrap_math(i, name, pos, end, self.user[name])
