@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from md2tex import Options
-from md2tex.check import check_file
-from md2tex.cli import _load_macros
-from md2tex.macros import definitions_from_text, preamble
-from md2tex.mathcheck import prepare
-from md2tex.parse import parse_markdown
-from md2tex.sitemacros import collect
-from md2tex.source import load_post
+from md2tex.cli.check import check_file
+from md2tex.cli.commands import _load_macros
+from md2tex.markdown.parse import parse_markdown
+from md2tex.markdown.source import load_post
+from md2tex.math.check import prepare
+from md2tex.math.macros import definitions_from_text, preamble
+from md2tex.math.sitemacros import collect
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "jekyll"
 DOLLAR_SITES = ("andrewcharlesjones", "binlidaily", "wiseodd")

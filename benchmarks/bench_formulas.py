@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from md2tex import Options, convert
-from md2tex.mathcheck import prepare
+from md2tex.math.check import prepare
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "formulas" / \
     "formulas.jsonl"

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from .diagnostics import (
+from md2tex.diagnostics import (
     BuildError,
     Diagnostic,
     EngineMissingError,
@@ -23,13 +23,13 @@ from .diagnostics import (
     OutputError,
     Severity,
 )
-from .options import Options
+from md2tex.options import Options
 
 if TYPE_CHECKING:
-    from .batch import BatchReport, PostResult, convert_many
-    from .build import BuildResult, build_pdf
-    from .document import Document
-    from .pipeline import convert, convert_file
+    from md2tex.document import Document
+    from md2tex.pipeline import convert, convert_file
+    from md2tex.site.batch import BatchReport, PostResult, convert_many
+    from md2tex.tex.build import BuildResult, build_pdf
 
 #: the rest of the API, imported on first use: ``import md2tex`` (and the CLI's start, which
 #: imports this package first) does not pay for the Markdown parser, Jinja or the TeX runner

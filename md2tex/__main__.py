@@ -1,5 +1,5 @@
 """``python -m md2tex``."""
 
-from .launch import main
+from md2tex.cli.launch import main
 
 main()

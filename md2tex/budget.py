@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from .diagnostics import InputError, error
+from md2tex.diagnostics import InputError, error
 
 
 class _Running:

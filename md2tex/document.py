@@ -8,8 +8,8 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
-from .diagnostics import SHOWN_AS_ERROR, Diagnostic, Severity, warning
-from .options import Options
+from md2tex.diagnostics import SHOWN_AS_ERROR, Diagnostic, Severity, warning
+from md2tex.options import Options
 
 #: ``%L12`` alone on a line, or ending one (``\\item{} %L12`` in lists)
 _MARKER = re.compile(r"(?<!\\)%L(\d+)$")

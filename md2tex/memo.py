@@ -26,7 +26,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from . import __version__
+from md2tex.version import __version__
 
 ENV = "MD2TEX_MEMO"
 #: bump when what is stored changes shape

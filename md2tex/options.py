@@ -8,8 +8,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .mathengine import ENGINES as MATH_ENGINES
-from .mathengine import EQUATION_NUMBERS, dollar_mode
+from md2tex.mathengine import ENGINES as MATH_ENGINES
+from md2tex.mathengine import EQUATION_NUMBERS, dollar_mode
 
 ENGINES = ("pdflatex", "xelatex", "lualatex")
 #: a *plain* template variable: an option list (``margin=2cm, a4paper``, ``12pt``), no TeX.
@@ -113,7 +113,7 @@ def check_variables(options: Options, path: str) -> None:
     whitelist. An InputError naming the variables."""
     bad = unplain_variables(options.variables) if options.safe else []
     if bad:
-        from .diagnostics import InputError, error
+        from md2tex.diagnostics import InputError, error
 
         names = ", ".join(bad)
         raise InputError(f"--safe: template variable {names} is not plain", [error(

@@ -7,20 +7,24 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from . import __version__, budget, mathprobe, mathtable, scripts, sitemacros
-from .diagnostics import Diagnostic, InputError, error, note
-from .document import Document, locate_formulas
-from .escape import escape_text, pdf_string
-from .highlight import style_definitions
-from .images import ImageResolver
-from .liquid import LiquidContext, render_liquid
-from .meta import template_values
-from .options import Options, check_variables, options_from_front_matter
-from .parse import parse_markdown
-from .render import render_body
-from .safe import SafeMacros, Unsafe, load_site_macros
-from .source import decode, load_post
-from .template import render_template
+from md2tex import budget, scripts
+from md2tex.diagnostics import Diagnostic, InputError, error, note
+from md2tex.document import Document, locate_formulas
+from md2tex.escape import escape_text, pdf_string
+from md2tex.latex.highlight import style_definitions
+from md2tex.latex.images import ImageResolver
+from md2tex.latex.meta import template_values
+from md2tex.latex.render import render_body
+from md2tex.latex.template import render_template
+from md2tex.markdown.liquid import LiquidContext, render_liquid
+from md2tex.markdown.parse import parse_markdown
+from md2tex.markdown.source import decode, load_post
+from md2tex.math import sitemacros
+from md2tex.math import table as mathtable
+from md2tex.math.safe import SafeMacros, Unsafe, load_site_macros
+from md2tex.options import Options, check_variables, options_from_front_matter
+from md2tex.tex import probe as mathprobe
+from md2tex.version import __version__
 
 _USES_REFERENCES = re.compile(r"\\(?:label|eqref|ref)\s*\{")
 

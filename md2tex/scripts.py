@@ -15,11 +15,11 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .diagnostics import Diagnostic, error, warning
-from .escape import unicode_char
+from md2tex.diagnostics import Diagnostic, error, warning
+from md2tex.escape import unicode_char
 
 if TYPE_CHECKING:
-    from .document import Document
+    from md2tex.document import Document
 
 #: what a script needs of the engine: pdflatex can show it (pylatexenc commands); a Unicode
 #: engine with OpenType fonts (xelatex/lualatex); xelatex with xeCJK (line breaking, spacing)

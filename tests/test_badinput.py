@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from helpers import cmdline, looping_template, processes_mentioning
 
 import md2tex
-from md2tex.cli import main
+from md2tex.cli.commands import main
 
 needs_tex = pytest.mark.skipif(shutil.which("pdflatex") is None, reason="needs pdflatex")
 
@@ -153,7 +153,7 @@ def test_internal_error_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     def boom(*_a: object, **_k: object) -> None:
         raise RuntimeError("something\nbroke")
 
-    monkeypatch.setattr("md2tex.cli.convert_file", boom)
+    monkeypatch.setattr("md2tex.cli.commands.convert_file", boom)
     monkeypatch.delenv("MD2TEX_DEBUG", raising=False)
     result = CliRunner().invoke(main, [str(src), "-o", str(tmp_path / "a.tex")])
     assert result.exit_code == 70

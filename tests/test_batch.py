@@ -11,8 +11,8 @@ from batch_posts import BAD, GOOD, HAVE_PDFLATEX, WARN, write_posts
 from click.testing import CliRunner
 
 import md2tex
-from md2tex.batch import CACHE_NAME, find_posts, output_for
-from md2tex.cli import main
+from md2tex.cli.commands import main
+from md2tex.site.batch import CACHE_NAME, find_posts, output_for
 
 needs_tex = pytest.mark.skipif(not HAVE_PDFLATEX, reason="needs pdflatex (TeX Live)")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from md2tex.cli import main
+from md2tex.cli.commands import main
 
 POST = "# T\n\nSome math: $x^a^b$ and $\\mathbb{2}$.\n\n$$\\text{a_b}$$\n"
 

@@ -27,7 +27,7 @@ from helpers import (
 )
 
 import md2tex
-from md2tex.cli import main
+from md2tex.cli.commands import main
 
 POST = """---
 title: CLI post

@@ -8,9 +8,9 @@ import pytest
 from batch_posts import write_posts
 
 import md2tex
-from md2tex.cli import build_options
-from md2tex.config import load_site_config, parse_config
+from md2tex.cli.commands import build_options
 from md2tex.diagnostics import InputError
+from md2tex.site.config import load_site_config, parse_config
 
 
 def _cli(**given: object) -> dict[str, object]:

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from helpers import CORPUS
 
-from md2tex.batch import convert_many, find_posts
-from md2tex.config import load_site_config
+from md2tex.site.batch import convert_many, find_posts
+from md2tex.site.config import load_site_config
 
 JEKYLL = CORPUS / "jekyll"
 TARGET = 0.99

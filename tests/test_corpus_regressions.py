@@ -105,5 +105,5 @@ def test_typo_macro_is_shown_in_red_and_named_at_its_line(tmp_path: Path) -> Non
     ("\\\\[5pt] x", False),
 ])
 def test_markdown_escaped(formula: str, escaped: bool) -> None:
-    from md2tex.mathsyntax import markdown_escaped
+    from md2tex.markdown.delimiters import markdown_escaped
     assert markdown_escaped(formula) is escaped

@@ -1,4 +1,4 @@
-"""Early TeX (``md2tex.earlytex``): the single-post CLI starts TeX with the format of the post's
+"""Early TeX (``md2tex.tex.earlytex``): the single-post CLI starts TeX with the format of the post's
 last build while Python converts. Real TeX runs through the real CLI, no mocks, no timing:
 the second build uses the early process (``-v`` says so), its PDF is the normal one, a wrong
 guess and every way out leave no process and no work dir behind."""
@@ -28,7 +28,7 @@ from helpers import (
     trap_template,
 )
 
-from md2tex import fmtcache
+from md2tex.tex import formats as fmtcache
 
 pytestmark = needs_tex
 
@@ -317,7 +317,7 @@ def test_a_new_post_starts_with_the_format_of_its_folder(tmp_path: Path,
 def test_the_console_script_recognises_a_single_post_pdf_build(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str],
         expected: str | None) -> None:
-    from md2tex.launch import single_pdf_source
+    from md2tex.cli.launch import single_pdf_source
 
     monkeypatch.chdir(tmp_path)
     for name in ("post.md", "other.md"):

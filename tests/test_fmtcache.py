@@ -15,7 +15,8 @@ import pytest
 from batch_posts import GOOD, HAVE_PDFLATEX
 
 import md2tex
-from md2tex import build, fmtcache
+from md2tex.tex import build
+from md2tex.tex import formats as fmtcache
 
 needs_tex = pytest.mark.skipif(not HAVE_PDFLATEX, reason="needs pdflatex (TeX Live)")
 needs_poppler = pytest.mark.skipif(
@@ -166,7 +167,7 @@ def _attack(format_cache: Path) -> tuple[md2tex.Document, str]:
 
 
 def _isolations() -> list[str]:
-    from md2tex import sandbox
+    from md2tex.tex import sandbox
 
     modes = ["none"]
     if shutil.which("pdflatex") and sandbox.choose(shutil.which("pdflatex") or "") == "bwrap":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import md2tex
-from md2tex.html import colour_of, parse_html, tag_attrs
+from md2tex.latex.html import colour_of, parse_html, tag_attrs
 
 
 def body(text: str, **opts: object) -> tuple[str, list[str]]:

@@ -13,7 +13,7 @@ import pytest
 from helpers import HAVE_PDFLATEX, HAVE_POPPLER, SAMPLES, pdf_text
 
 import md2tex
-from md2tex.images import ImageResolver, gif_first_frame_png
+from md2tex.latex.images import ImageResolver, gif_first_frame_png
 
 IMAGES = SAMPLES / "images"
 EVERY = SAMPLES / "2024-05-18-every-image-case.md"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import md2tex
-from md2tex.kramdown import attributes, strip_ials, width_fraction
-from md2tex.liquid import LiquidContext, PostRef, render_liquid
+from md2tex.markdown.kramdown import attributes, strip_ials, width_fraction
+from md2tex.markdown.liquid import LiquidContext, PostRef, render_liquid
 
 SITE = {"url": "https://blog.example.org", "baseurl": "/notes"}
 

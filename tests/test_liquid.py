@@ -7,7 +7,7 @@ from helpers import body, body_of, codes, convert
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from md2tex.liquid import LiquidContext, render_liquid
+from md2tex.markdown.liquid import LiquidContext, render_liquid
 
 
 def fenced(text: str) -> str:

@@ -10,7 +10,7 @@ import pytest
 from helpers import compiles
 
 from md2tex import Options, convert
-from md2tex.macros import (
+from md2tex.math.macros import (
     Definition,
     MacroError,
     definitions_from_mapping,
@@ -97,7 +97,7 @@ def test_three_sources_later_wins_andcompiles() -> None:
 
 @pytest.mark.skipif(not WISEODD_MACROS.exists(), reason="corpus not present")
 def test_wiseodd_site_macros_make_its_posts_clean() -> None:
-    from md2tex.cli import _load_macros
+    from md2tex.cli.commands import _load_macros
     opts = Options(macros=_load_macros(WISEODD_MACROS), dollar_math=False)
     posts = sorted((CORPUS / "wiseodd__wiseodd.github.io").glob("*.md"))[-10:]
     undefined_with = undefined_without = 0

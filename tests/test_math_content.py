@@ -11,8 +11,8 @@ import pytest
 from helpers import build, codes, needs_engine, needs_tex, pdf_text, pdf_words, squash
 
 import md2tex
-from md2tex import mathtable
-from md2tex.macros import definitions_from_text
+from md2tex.math import table as mathtable
+from md2tex.math.macros import definitions_from_text
 
 pytestmark = needs_tex
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 import md2tex
-from md2tex.config import load_site_config
 from md2tex.mathengine import dollar_mode, site_math_settings
+from md2tex.site.config import load_site_config
 from tests.helpers import build, codes, needs_tex, run_md2tex, squash
 
 #: the Greek letters math turns ``\\alpha``, ``\\beta``, ``\\gamma`` into

@@ -12,7 +12,7 @@ import pytest
 from helpers import compiles
 
 from md2tex import Options, convert
-from md2tex.mathcheck import prepare
+from md2tex.math.check import prepare
 
 
 def codes(tex: str, display: bool = True, **kw: object) -> list[str]:

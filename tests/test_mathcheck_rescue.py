@@ -12,8 +12,8 @@ import pytest
 from helpers import compiles
 
 from md2tex import Options, convert
-from md2tex.mathcheck import prepare
-from md2tex.mathtable import installed
+from md2tex.math.check import prepare
+from md2tex.math.table import installed
 
 needs_tex = pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
 

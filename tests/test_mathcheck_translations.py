@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from helpers import compiles, needs_engine, needs_tex
 
-from md2tex import Options, convert, mathtable
-from md2tex.mathcheck import prepare
-from md2tex.mathtable import installed
+from md2tex import Options, convert
+from md2tex.math import table as mathtable
+from md2tex.math.check import prepare
+from md2tex.math.table import installed
 
 needs_mhchem = pytest.mark.skipif(not installed("mhchem"), reason="mhchem not installed")
 

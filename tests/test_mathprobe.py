@@ -11,7 +11,7 @@ from helpers import env_without_tex, run_md2tex
 
 import md2tex
 from md2tex import Options, convert
-from md2tex.mathcheck import prepare
+from md2tex.math.check import prepare
 
 needs_tex = pytest.mark.skipif(shutil.which("pdflatex") is None, reason="needs pdflatex")
 

@@ -13,8 +13,8 @@ from helpers import body, codes, convert
 from hypothesis import given
 from hypothesis import strategies as st
 
-from md2tex.mathsyntax import find_closer, unescape_markdown_math
-from md2tex.parse import parse_markdown
+from md2tex.markdown.delimiters import find_closer, unescape_markdown_math
+from md2tex.markdown.parse import parse_markdown
 
 
 def math_tokens(text: str, dollar_math: bool | str = True) -> list[tuple[str, bool]]:

@@ -28,8 +28,8 @@ from typing import TypeVar
 
 import pytest
 
-from md2tex import mathtable
-from md2tex.mathtable import EnvironmentInfo, MacroInfo
+from md2tex.math import table as mathtable
+from md2tex.math.table import EnvironmentInfo, MacroInfo
 
 T = TypeVar("T")
 

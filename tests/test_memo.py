@@ -142,7 +142,7 @@ def test_names_depend_on_every_part_and_the_library_identity() -> None:
     assert memo.library_id("yaml") and memo.library_id("no_such_library_here") is None
     assert memo.library_id("yaml") != memo.library_id("jinja2")
     # md2tex's own modules that make remembered results are part of their names too
-    assert memo.library_id("md2tex.highlight") and memo.library_id("md2tex.yamlload")
+    assert memo.library_id("md2tex.latex.highlight") and memo.library_id("md2tex.markdown.yamlload")
 
 
 def test_pruning_keeps_the_newest(private: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -155,7 +155,7 @@ def test_pruning_keeps_the_newest(private: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def test_the_skeleton_key_ignores_what_the_template_never_reads() -> None:
-    from md2tex import template
+    from md2tex.latex import template
 
     names = template._names(template._builtin_source())
     assert {b"title", b"body", b"pdf", b"features", b"var"} <= names

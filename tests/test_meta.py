@@ -9,7 +9,7 @@ import yaml
 from helpers import convert, preamble_of
 
 from md2tex.escape import escape_text, pdf_string
-from md2tex.meta import as_list, authors, readable_date, template_values
+from md2tex.latex.meta import as_list, authors, readable_date, template_values
 
 
 @pytest.mark.parametrize(("yaml_value", "expected"), [

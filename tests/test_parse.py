@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from md2tex.parse import MAX_NESTING, parse_markdown
+from md2tex.markdown.parse import MAX_NESTING, parse_markdown
 
 Token = dict[str, Any]
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 import md2tex
-from md2tex import pdfcheck
+from md2tex.tex import pdfcheck
 
 pytestmark = pytest.mark.skipif(shutil.which("pdflatex") is None, reason="needs pdflatex")
 

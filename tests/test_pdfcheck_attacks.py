@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import md2tex
-from md2tex import pdfcheck
+from md2tex.tex import pdfcheck
 
 WHITE = b"\x00\t\n\x0c\r "
 needs_poppler = pytest.mark.skipif(not (HAVE_POPPLER and shutil.which("pdfdetach")),
@@ -460,7 +460,7 @@ def test_fuzz_md2tex_pdf_with_an_attack_added(md2tex_pdf: bytes, sep: bytes, obj
 _MEMORY_PROBE = """
 import sys, zlib
 sys.path.insert(0, {root!r})
-from md2tex import pdfcheck
+from md2tex.tex import pdfcheck
 
 def bomb(megabytes):
     # zlib data of that many MiB of zeros: one flushed block repeated

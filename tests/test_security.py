@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 import md2tex
-from md2tex import pdfcheck, safe, sandbox
 from md2tex.escape import escape_url
+from md2tex.math import safe
 from md2tex.options import Options
+from md2tex.tex import pdfcheck, sandbox
 
 
 # ----------------------------------------------------------------------------- pdfcheck

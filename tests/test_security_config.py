@@ -22,9 +22,9 @@ from batch_posts import GOOD
 from click.testing import CliRunner, Result
 
 import md2tex
-from md2tex import pdfcheck
-from md2tex.cli import main
-from md2tex.config import MAX_FOUND_TIMEOUT, load_site_config
+from md2tex.cli.commands import main
+from md2tex.site.config import MAX_FOUND_TIMEOUT, load_site_config
+from md2tex.tex import pdfcheck
 
 SECRET = "SECRETKEY5521"
 HAVE_TEX = shutil.which("pdflatex") is not None and shutil.which("pdfinfo") is not None
@@ -193,14 +193,15 @@ def test_sandbox_keeps_our_template_and_its_skeleton_identical(tmp_path: Path) -
     probe = """
 import json, sys
 import md2tex
-from md2tex import pipeline, template
+from md2tex import pipeline
+from md2tex.latex import template
 seen = []
 real = pipeline.render_template
 pipeline.render_template = lambda values, tpl=None: seen.append(values) or real(values, tpl)
 doc = md2tex.convert_file(sys.argv[1])
 loaded = "jinja2" in sys.modules
 import jinja2, jinja2.sandbox
-from md2tex import jinjaenv
+from md2tex.latex import jinjaenv
 plain = None
 if loaded:
     env = jinja2.Environment(loader=jinjaenv._package_loader(), block_start_string='((*',
@@ -434,7 +435,7 @@ def test_timeout_from_config_or_command_line_is_not_capped(site: Path) -> None:
     config.write_text("timeout: 100000\n")
     assert load_site_config(site, config).apply().timeout == 100000
     (site / "md2tex.yaml").write_text("timeout: 100000\n")
-    from md2tex.cli import build_options
+    from md2tex.cli.commands import build_options
 
     cli = build_options(engine=None, template=None, variables=(), dollar_math=None,
                         timeout=1000.0, lenient=False, strict=False,

@@ -19,7 +19,7 @@ from helpers import ROOT, needs_tex, pdf_info, pdf_text, run_md2tex, squash
 
 import md2tex
 from md2tex.diagnostics import InputError
-from md2tex.liquid import LiquidContext, render_liquid
+from md2tex.markdown.liquid import LiquidContext, render_liquid
 
 #: the guard: a run that needs longer than this is a failure (the attacks took minutes)
 GUARD = 90
@@ -115,7 +115,7 @@ def test_liquid_outputs_still_read_as_before() -> None:
 
 def test_inline_math_lines_are_counted_forward() -> None:
     out = run_python("""
-        from md2tex.parse import parse_markdown
+        from md2tex.markdown.parse import parse_markdown
         tokens, _ = parse_markdown("$x$ " * 220_000 + "\\n" + "$y$ " * 3 + "$z$\\n")
         maths = [c for c in tokens[0]["children"] if c["type"] == "math"]
         print(len(maths), maths[-1]["attrs"]["line_offset"], maths[-1]["attrs"]["column"])
@@ -125,7 +125,7 @@ def test_inline_math_lines_are_counted_forward() -> None:
 
 def test_many_blocks_lines_are_counted_forward() -> None:
     out = run_python("""
-        from md2tex.parse import parse_markdown
+        from md2tex.markdown.parse import parse_markdown
         tokens, _ = parse_markdown("x\\n\\n" * 200_000)
         print([t["line"] for t in tokens if t["type"] == "paragraph"][-1])
     """)
@@ -156,7 +156,7 @@ def test_math_ends_found_as_a_read_finds_them(monkeypatch: pytest.MonkeyPatch) -
     """The searches through a _Structure (long texts) give the reading searches' answers."""
     import random
 
-    from md2tex import mathsyntax as ms
+    from md2tex.markdown import delimiters as ms
 
     atoms = ["$", "$$", "{", "}", "\\", "\\\\", "(", ")", "[", "]", "x", " ", "\n", "1",
              "\\begin{equation}", "\\end{equation}"]

@@ -27,9 +27,9 @@ from click.testing import CliRunner
 from helpers import ROOT, needs_tex, run_md2tex
 
 import md2tex
-from md2tex.batch import find_posts, output_names, read_post_bytes
-from md2tex.cli import main
-from md2tex.output import OutputRefused, check_output, write_output
+from md2tex.cli.commands import main
+from md2tex.site.batch import find_posts, output_names, read_post_bytes
+from md2tex.tex.output import OutputRefused, check_output, write_output
 
 SECRET = "CANARY-SECRET-5512"
 

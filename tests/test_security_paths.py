@@ -23,8 +23,9 @@ import pytest
 from helpers import HAVE_PDFLATEX, HAVE_POPPLER, body_of, cmdline, make_png, processes_mentioning
 
 import md2tex
-from md2tex import images, sandbox
-from md2tex.images import ImageResolver, _lzw_decode, gif_first_frame_png, resolve_inside
+from md2tex.latex import images
+from md2tex.latex.images import ImageResolver, _lzw_decode, gif_first_frame_png, resolve_inside
+from md2tex.tex import sandbox
 
 HAVE_RSVG = shutil.which("rsvg-convert") is not None
 needs_rsvg = pytest.mark.skipif(not HAVE_RSVG, reason="needs rsvg-convert (librsvg2-bin)")
@@ -304,7 +305,7 @@ def test_cancel_all_stops_rsvg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     and the worker stops with KeyboardInterrupt."""
     import threading
 
-    from md2tex import build
+    from md2tex.tex import build
 
     work = tmp_path / "tmp"
     work.mkdir()

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import md2tex
-from md2tex.source import decode, load_post, normalise
+from md2tex.markdown.source import decode, load_post, normalise
 
 # ------------------------------------------------------------------------------ decoding
 

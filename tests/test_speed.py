@@ -19,8 +19,10 @@ from click.testing import CliRunner
 from helpers import HAVE_POPPLER, pdf_text
 
 import md2tex
-from md2tex import batch, build, fmtcache
-from md2tex.cli import main
+from md2tex.cli.commands import main
+from md2tex.site import batch
+from md2tex.tex import build
+from md2tex.tex import formats as fmtcache
 
 HAVE_XELATEX = shutil.which("xelatex") is not None and shutil.which("pdflatex") is not None
 needs_xetex = pytest.mark.skipif(not (HAVE_XELATEX and HAVE_POPPLER),
@@ -32,11 +34,11 @@ CJK = ("---\ntitle: 格式测试\nauthor: 测试者\n---\n"
 TOC = ("---\ntitle: Contents\n---\n* toc\n{:toc}\n\n"
        + "".join(f"## Section {i}\n\nText of section {i}.\n\n" for i in range(1, 6)))
 HEAVY = ("jinja2", "mistune", "pygments", "pylatexenc", "yaml", "md2tex.pipeline",
-         "md2tex.build", "md2tex.mathcheck")
+         "md2tex.tex.build", "md2tex.math.check")
 
 
 def test_cli_start_imports_nothing_heavy() -> None:
-    code = ("import sys, md2tex.cli\n"
+    code = ("import sys, md2tex.cli.commands\n"
             f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
@@ -180,7 +182,7 @@ def test_an_english_post_does_not_import_pylatexenc() -> None:
 
 def test_compiled_template_is_cached_only_in_a_private_folder(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from md2tex import jinjaenv as template
+    from md2tex.latex import jinjaenv as template
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     cache = template._bytecode_cache()

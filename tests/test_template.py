@@ -9,7 +9,7 @@ import pytest
 from helpers import body_of, build, convert, needs_tex, pdf_info, pdf_text, preamble_of
 
 import md2tex
-from md2tex.template import DEFAULT_TEMPLATE, render_template, template_source_hash
+from md2tex.latex.template import DEFAULT_TEMPLATE, render_template, template_source_hash
 
 USER_TEMPLATE = r"""((= a user template: our article with two blocks replaced =))
 ((* extends "article.tex.j2" *))

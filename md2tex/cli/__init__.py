@@ -1,0 +1,1 @@
+"""The command line: click commands, exit codes, what is printed."""

@@ -1,0 +1,529 @@
+"""The ``md2tex`` command: maps errors to exit codes, owns logging and all printing."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from md2tex.diagnostics import Diagnostic, Md2TexError, OutputError, Severity
+from md2tex.options import ENGINES, Options
+from md2tex.version import __version__
+
+if TYPE_CHECKING:
+    import threading
+
+    from md2tex.document import Document
+    from md2tex.site.batch import BatchReport, PostResult
+    from md2tex.tex.build import BuildResult
+
+EXIT_OK, EXIT_CONVERSION, EXIT_USAGE, EXIT_TEX, EXIT_NO_ENGINE, EXIT_OUTPUT = 0, 1, 2, 3, 4, 5
+EXIT_INTERRUPTED = 130
+EXIT_INTERNAL = 70
+
+
+# The pipeline (Markdown parser, Jinja, math tables) and TeX modules are imported on first
+# use, so ``md2tex --help`` and a single post's start-up do not pay for what they do not need
+# (``python -X importtime -m md2tex --help``).
+
+
+def convert(text: str, options: Options, path: str) -> Document:
+    from md2tex.pipeline import convert as convert_text
+
+    return convert_text(text, options, path)
+
+
+def convert_file(path: Path, options: Options) -> Document:
+    from md2tex.pipeline import convert_file as convert_path
+
+    return convert_path(path, options)
+
+
+def build_pdf(document: Document, output: Path, source: Path | None = None,
+              follow: bool = True) -> BuildResult:
+    """Typeset; with ``source`` (a post file), use the TeX process ``_prewarm`` started early
+    for it, if any (``earlytex``), and record the post's format for its next build.
+    ``follow``: the user named ``output`` (written through a link; ``output.write_output``)."""
+    from md2tex.tex.build import build_pdf as build
+
+    if source is None:
+        return build(document, output, follow=follow)
+    from md2tex.tex import earlytex, lastbuild
+
+    result = build(document, output, early=earlytex.claim(wait=15), follow=follow)
+    lastbuild.record(source, document)
+    return result
+
+
+def _prewarm(engine: str, early_source: Path | None = None, timeout: float = 60.0) -> None:
+    """Probe the sandbox and the TeX version in a background thread while the post is
+    parsed (their child processes overlap Python's imports; the TeX run reuses the result).
+    With ``early_source``, also start its TeX run with the format of its last build
+    (``earlytex``), so that TeX loads the format while Python converts."""
+    import threading
+
+    from md2tex.tex.build import prewarm
+
+    global _prewarm_thread
+    _prewarm_thread = threading.Thread(target=prewarm, args=(engine, early_source, timeout),
+                                       daemon=True, name="md2tex-prewarm")
+    _prewarm_thread.start()
+
+
+#: the background probe thread, joined on Ctrl-C so its scratch dir is removed before exit
+#: (with an early TeX process it lives until that process is done: see ``earlytex.hold``)
+_prewarm_thread: threading.Thread | None = None
+
+
+def _join_prewarm() -> None:
+    """A daemon thread is stopped abruptly at exit; let the probe finish and clean up."""
+    if _prewarm_thread is not None:
+        _prewarm_thread.join(timeout=12)
+
+
+def _interrupted() -> NoReturn:
+    """Ctrl-C: no early TeX left, the usual message and status (click would say "Aborted!"
+    and exit 1)."""
+    _discard_early()  # before the join: the prewarm thread holds the early process
+    _join_prewarm()
+    click.secho("md2tex: interrupted", fg="red", err=True)
+    sys.exit(EXIT_INTERRUPTED)
+
+
+#: md2tex runs as its own process (not called by a test runner): see ``_DefaultGroup.main``
+_own_process = False
+
+
+class _DefaultGroup(click.Group):
+    """``md2tex post.md -o post.pdf`` runs ``convert`` without naming it."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h",
+                                                                      "--version"):
+            args = ["convert", *args]
+        elif not args:
+            args = ["convert", "--help"]
+        try:
+            return super().parse_args(ctx, args)
+        except KeyboardInterrupt:
+            _interrupted()
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """As click's, plus: a real command line (the console script, ``python -m md2tex``;
+        not a test runner passing ``args``) freezes the garbage collector before the
+        interpreter exits, which skips ~40 ms of collecting the parser's and Jinja's objects
+        at shutdown (files and temporary folders are closed and removed before this)."""
+        global _own_process
+        _own_process = not args and "args" not in kwargs
+        try:
+            if not _own_process:
+                return super().main(*args, **kwargs)
+            return self._own_main(**kwargs)
+        finally:
+            if _own_process:
+                import gc
+
+                gc.freeze()
+
+    def _own_main(self, **kwargs: Any) -> Any:
+        """Click's standalone handling, except that Ctrl-C while click itself runs (md2tex
+        starts TeX before the CLI is loaded: ``launch``) ends as every other interrupt does,
+        not with click's "Aborted!" and status 1."""
+        import errno
+
+        try:
+            return super().main(standalone_mode=False, **kwargs)
+        except click.Abort:
+            _interrupted()
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                raise
+            sys.stdout = click.utils.PacifyFlushWrapper(sys.stdout)
+            sys.stderr = click.utils.PacifyFlushWrapper(sys.stderr)
+            sys.exit(1)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Any exception md2tex did not expect is one line on stderr, never a traceback
+        (``MD2TEX_DEBUG=1`` shows it)."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:  # one the commands did not catch (Ctrl-C while starting)
+            _interrupted()
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except Exception as exc:
+            if os.environ.get("MD2TEX_DEBUG"):
+                raise
+            message = " ".join(str(exc).split())[:200]
+            click.secho(f"md2tex: internal error: {type(exc).__name__}: {message} (a bug in "
+                        "md2tex; please report it with the input)", fg="red", err=True)
+            sys.exit(EXIT_INTERNAL)
+
+
+def _print_diagnostics(diags: Sequence[Diagnostic], verbose: int) -> None:
+    for d in diags:
+        if d.severity is Severity.NOTE and verbose < 1:
+            continue
+        colour = {"error": "red", "warning": "yellow", "note": "cyan"}[d.severity.value]
+        click.secho(d.format(), fg=colour, err=True)
+
+
+def _parse_variables(values: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="-V")
+        out[key.strip()] = value
+    return out
+
+
+def common_options(func: Any) -> Any:
+    """Options shared by convert, check and batch."""
+    decorators = [
+        click.option("--engine", type=click.Choice(ENGINES), default=None,
+                     help="TeX engine (default pdflatex)."),
+        click.option("--template", type=click.Path(exists=True, dir_okay=False,
+                                                   path_type=Path),
+                     help="Jinja template (LaTeX-safe delimiters) to use instead of ours."),
+        click.option("-V", "variables", multiple=True, metavar="KEY=VALUE",
+                     help="Set a template variable, e.g. -V papersize=letterpaper."),
+        click.option("--dollar-math/--no-dollar-math", default=None,
+                     help="Treat single $..$ as inline math (default on)."),
+        click.option("--timeout", type=float, default=None, show_default="60",
+                     help="Seconds TeX may run before it is stopped."),
+        click.option("--lenient", is_flag=True, help="Replace undecodable bytes."),
+        click.option("--safe", is_flag=True,
+                     help="Untrusted posts: math only from the whitelist of known math "
+                          "macros, raw HTML as text, images only from the post's folder and "
+                          "the resource path (see SECURITY.md)."),
+        click.option("--macros", "macros_file", type=click.Path(exists=True, dir_okay=False,
+                                                                 path_type=Path),
+                     help="Site macros: a .tex/.txt of \\newcommand lines, or a YAML/JSON "
+                          "mapping like KaTeX's macros."),
+        click.option("--strict", is_flag=True, help="Treat warnings as errors."),
+        click.option("--no-probe", "no_probe", is_flag=True,
+                     help="Do not ask TeX about formulas with TeX programming (\\global, "
+                          "\\edef...); they get a warning (an error with --strict)."),
+        click.option("-v", "--verbose", count=True, help="Show notes and TeX details."),
+        click.option("-q", "--quiet", is_flag=True, help="Only print errors."),
+    ]
+    for deco in reversed(decorators):
+        func = deco(func)
+    return func
+
+
+def build_options(engine: str | None, template: Path | None, variables: Sequence[str],
+                  dollar_math: bool | None, timeout: float | None, lenient: bool,
+                  strict: bool, safe: bool = False, base: Options | None = None,
+                  macros_file: Path | None = None, no_probe: bool = False,
+                  **_: Any) -> Options:
+    """The command line's options over ``base`` (the defaults, or what a config file set)."""
+    given: dict[str, Any] = {"engine": engine, "template": template,
+                             "dollar_math": dollar_math, "timeout": timeout}
+    explicit = {k: v for k, v in given.items() if v is not None}
+    opts = base or Options()
+    opts = replace(opts, variables={**opts.variables, **_parse_variables(variables)},
+                   lenient=lenient or opts.lenient, strict=strict or opts.strict,
+                   safe=safe or opts.safe, probe_math=opts.probe_math and not no_probe)
+    if macros_file is not None:
+        opts = replace(opts, macros="\n".join(
+            t for t in (opts.macros, _load_macros(macros_file)) if t))
+    return replace(opts.merged(explicit), cli_keys=frozenset(explicit))
+
+
+def _load_macros(path: Path) -> str:
+    """The file's text for ``Options.macros``; a bad definition in it is a warning at its
+    line when a post is converted (``sitemacros``), only an unreadable file is an error."""
+    from md2tex.math.macros import MacroError
+    from md2tex.math.sitemacros import file_text
+
+    try:
+        return file_text(path)
+    except (OSError, UnicodeDecodeError, MacroError) as exc:
+        raise click.BadParameter(f"{path}: {exc}", param_hint="--macros") from None
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.ERROR if quiet else logging.DEBUG if verbose > 1 else logging.WARNING
+    logging.basicConfig(level=level, format="md2tex: %(message)s", stream=sys.stderr)
+
+
+@click.group(cls=_DefaultGroup, invoke_without_command=False,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="md2tex")
+def main() -> None:
+    """Turn Markdown posts with LaTeX math into LaTeX and PDF.
+
+    \b
+      md2tex post.md -o post.pdf     typeset a post
+      md2tex post.md -o post.tex     write LaTeX only (no TeX needed)
+      md2tex post.md -o -            LaTeX to standard output
+
+    Exit status: 0 ok, 1 the post has errors, 2 usage error, 3 TeX failed,
+    4 no TeX engine, 5 output not writable, 70 internal error, 130 interrupted.
+    """
+
+
+@main.command("convert")
+@click.argument("source", type=click.Path(allow_dash=True, path_type=Path))
+@click.option("-o", "--output", type=click.Path(allow_dash=True, path_type=Path),
+              help="OUT.pdf, OUT.tex, or - for LaTeX on stdout (default: SOURCE as .pdf).")
+@click.option("--keep-tex", is_flag=True, help="Also write the .tex next to the PDF.")
+@common_options
+def convert_command(source: Path, output: Path | None, keep_tex: bool, verbose: int,
+                    quiet: bool, **kw: Any) -> None:
+    """Convert one post (SOURCE may be - for standard input)."""
+    if _own_process:
+        # one post in a short-lived process: the cycle collector would only slow the imports
+        # and the conversion down (~10 ms); everything is freed when the process ends
+        import gc
+
+        gc.disable()
+    _setup_logging(verbose, quiet)
+    options = build_options(**kw)
+    early_source: Path | None = None
+    if output is None or (str(output) != "-" and output.suffix.lower() != ".tex"):
+        early_source = None if str(source) == "-" else source
+        _prewarm(options.engine, early_source, options.timeout)
+    try:
+        if str(source) == "-":
+            doc = convert(sys.stdin.read(), options, "<stdin>")
+            default_out = Path("stdin.pdf")
+        else:
+            if not source.is_file():
+                raise click.BadParameter(f"{source}: no such file", param_hint="SOURCE")
+            doc = convert_file(source, options)
+            default_out = source.with_suffix(".pdf")
+        out = output or default_out
+        if output is not None and out.is_dir():
+            out = out / default_out.name
+        if not quiet or not doc.ok:
+            _print_diagnostics(doc.diagnostics if not quiet else doc.errors, verbose)
+        if not doc.ok:
+            n = len(doc.errors)
+            click.secho(f"{doc.path}: {n} error{'s' if n != 1 else ''}; nothing written",
+                        fg="red", err=True)
+            sys.exit(EXIT_CONVERSION)
+        if str(out) == "-":
+            click.echo(doc.tex, nl=False)
+            return
+        if out.suffix.lower() == ".tex":
+            _write(out, doc.tex.encode("utf-8"))
+        else:
+            result = build_pdf(doc, out, early_source, follow=output is not None)
+            if result.diagnostics and not quiet:  # formulas TeX rejected in the build
+                _print_diagnostics(result.diagnostics, verbose)
+            if keep_tex:
+                _write(out.with_suffix(".tex"), doc.tex.encode("utf-8"), follow=False)
+            if verbose:
+                click.echo(f"md2tex: {out} ({result.runs} TeX run"
+                           f"{'s' if result.runs != 1 else ''}, {result.seconds:.2f} s, "
+                           f"isolation: {result.isolation}"
+                           f"{', TeX started early' if result.early else ''})", err=True)
+    except Md2TexError as exc:
+        _print_error(exc, verbose)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        _interrupted()
+    finally:
+        if early_source is not None:
+            _discard_early()
+
+
+def _discard_early() -> None:
+    """No TeX process started early may outlive the command (errors, Ctrl-C, exit)."""
+    from md2tex.tex.earlytex import discard_pending
+
+    discard_pending()
+
+
+def _write(path: Path, data: bytes, follow: bool = True) -> None:
+    from md2tex.tex.output import write_output
+
+    try:
+        write_output(path, data, follow=follow)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+def _print_error(exc: Md2TexError, verbose: int) -> None:
+    if exc.diagnostics:
+        _print_diagnostics(exc.diagnostics, verbose)
+    else:
+        click.secho(f"md2tex: error: {exc.message}", fg="red", err=True)
+
+
+@main.command("check")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="text: compiler-style with the source line; json: a list of objects.")
+@common_options
+def check_command(files: Sequence[Path], fmt: str, verbose: int, quiet: bool,
+                  **kw: Any) -> None:
+    """Check posts (math, Markdown, front matter) without running TeX.
+
+    Exit status: 0 no errors, 1 errors found (with --strict, warnings count as errors).
+    """
+    from md2tex.cli.check import check_file, format_result
+    from md2tex.cli.check import to_json as check_to_json
+
+    _setup_logging(verbose, quiet)
+    options = build_options(**kw)
+    results = [check_file(f, options) for f in files]
+    if fmt == "json":
+        click.echo(json.dumps([x for r in results for x in check_to_json(r)], indent=2,
+                              ensure_ascii=False))
+    else:
+        for r in results:
+            for text in format_result(r, show_notes=not quiet):
+                if quiet and ": error:" not in text.split("\n")[0]:
+                    continue
+                sev = text.split("\n")[0].split(": ")[1] if ": " in text else "error"
+                click.secho(text, fg={"error": "red", "warning": "yellow"}.get(sev, "cyan"))
+        n_err = sum(r.errors for r in results)
+        n_warn = sum(r.warnings for r in results)
+        if not quiet:
+            click.echo(f"{len(results)} file{'s' if len(results) != 1 else ''} checked: "
+                       f"{n_err} error{'s' if n_err != 1 else ''}, {n_warn} "
+                       f"warning{'s' if n_warn != 1 else ''}", err=True)
+    if any(r.errors for r in results):
+        sys.exit(EXIT_CONVERSION)
+
+
+@main.command("batch")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--output", "out_dir", required=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the outputs: OUTDIR/<relative path>.pdf (or .tex).")
+@click.option("--to", type=click.Choice(["pdf", "tex"]), default=None,
+              help="Write PDFs (default) or LaTeX files.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Posts converted at once (default: CPU count).")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False,
+                                                         path_type=Path),
+              help="Site config (YAML), trusted like the command line; default: "
+                   "DIRECTORY/md2tex.yaml if present, read as input (files only inside the "
+                   "site, timeout at most 300 s, no report: see SECURITY.md).")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a JSON report: per post path, status, output, seconds, diagnostics.")
+@click.option("--fail-fast", is_flag=True, default=None, help="Stop at the first failed post.")
+@click.option("--force", is_flag=True, default=None, help="Rebuild unchanged posts too.")
+@click.option("--keep-tex", is_flag=True, default=None,
+              help="Also write each .tex beside its PDF.")
+@click.option("--no-format-cache", is_flag=True,
+              help="Do not use precompiled preamble formats.")
+@common_options
+def batch_command(directory: Path, out_dir: Path, to: str | None, jobs: int | None,
+                  config_file: Path | None, report_file: Path | None, fail_fast: bool | None,
+                  force: bool | None, keep_tex: bool | None, no_format_cache: bool,
+                  verbose: int, quiet: bool, **kw: Any) -> None:
+    """Convert every *.md/*.markdown under DIRECTORY (a Jekyll site root: its _posts/).
+
+    Unchanged posts whose output exists are skipped (--force rebuilds). Exit status: 0 all
+    converted, 1 some post failed, 2 usage or config error, 130 interrupted.
+    """
+    from md2tex.site.batch import BatchInterrupted, convert_many, find_posts
+    from md2tex.site.config import load_site_config
+
+    _setup_logging(verbose, quiet)
+    try:
+        config = load_site_config(directory, config_file, safe=bool(kw.get("safe")))
+    except Md2TexError as exc:
+        _print_error(exc, verbose)
+        sys.exit(EXIT_USAGE)
+    for message in config.warnings:
+        click.secho(f"md2tex: warning: {message}", fg="yellow", err=True)
+    settings = config.batch
+    base = config.apply()
+    if keep_tex:
+        base = replace(base, keep_tex=True)
+    if no_format_cache:
+        base = replace(base, format_cache=False)
+    options = build_options(base=base, **kw)
+    to = to or str(settings.get("to", "pdf"))
+    report_path = report_file or settings.get("report")
+    root, posts = find_posts(directory, exclude=[out_dir])
+    if not posts:
+        click.secho(f"md2tex: no *.md or *.markdown files under {root}", fg="yellow", err=True)
+    progress = _Progress(sys.stderr.isatty() and not quiet, verbose, quiet)
+    try:
+        report = convert_many(posts, out_dir, options, root=root, to=to,
+                              force=bool(force or settings.get("force")),
+                              fail_fast=bool(fail_fast or settings.get("fail_fast")),
+                              jobs=jobs or settings.get("jobs"), on_result=progress)
+    except BatchInterrupted as exc:
+        progress.clear()
+        _finish_batch(exc.report, report_path, quiet)
+        click.secho("md2tex: interrupted", fg="red", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    progress.clear()
+    _finish_batch(report, report_path, quiet)
+    sys.exit(EXIT_CONVERSION if report.exit_code else EXIT_OK)
+
+
+def _finish_batch(report: BatchReport, report_path: Path | None, quiet: bool) -> None:
+    from md2tex.site.batch import write_report
+
+    if report_path is not None:
+        try:
+            write_report(report, report_path)
+        except OSError as exc:
+            click.secho(f"md2tex: {report_path}: cannot write report: {exc}", fg="red",
+                        err=True)
+    if not quiet or report.failed:
+        click.echo(report.format_summary(), err=True)
+
+
+class _Progress:
+    """Progress bar on stderr (only on a terminal) and one line per post with problems."""
+
+    def __init__(self, bar: bool, verbose: int, quiet: bool) -> None:
+        self.bar = bar
+        self.verbose = verbose
+        self.quiet = quiet
+        self.started = time.monotonic()
+        self.drawn = 0
+
+    def __call__(self, result: PostResult, done: int, total: int) -> None:
+        from md2tex.site.batch import problems
+
+        self.clear()
+        found = problems(result)
+        if result.status == "failed" or (result.status == "warning" and not self.quiet):
+            colour = "red" if result.status == "failed" else "yellow"
+            for d in found if self.verbose else found[:1]:
+                line = d.format() if self.verbose else d.format().split("\n")[0]
+                if not self.verbose and len(found) > 1:
+                    line += f" (+{len(found) - 1} more)"
+                click.secho(line, fg=colour, err=True)
+            if not found:
+                click.secho(f"{result.path}: {result.status}", fg=colour, err=True)
+        elif self.verbose:
+            click.echo(f"{result.path}: {result.status} {result.reason}".rstrip(), err=True)
+        if self.bar and done < total:
+            width = 30
+            filled = width * done // max(total, 1)
+            text = (f"[{'#' * filled}{'-' * (width - filled)}] {done}/{total}  "
+                    f"{time.monotonic() - self.started:.0f} s")
+            sys.stderr.write("\r" + text)
+            sys.stderr.flush()
+            self.drawn = len(text)
+
+    def clear(self) -> None:
+        if self.drawn:
+            sys.stderr.write("\r" + " " * self.drawn + "\r")
+            sys.stderr.flush()
+            self.drawn = 0

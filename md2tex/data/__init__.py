@@ -1,1 +1,0 @@
-"""Tables of LaTeX math macros and environments read by md2tex.mathtable."""

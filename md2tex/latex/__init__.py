@@ -1,0 +1,1 @@
+"""Writing LaTeX: the renderer, raw HTML, code, images, metadata, the template."""

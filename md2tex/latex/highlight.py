@@ -1,0 +1,139 @@
+"""Code through Pygments only: its LaTeX escaping is what keeps code from turning into TeX.
+
+Pygments' output for a code block, its style macros and which languages it knows are
+remembered (``memo``, keyed by Pygments' own source): a rebuild imports no Pygments for the
+code blocks it has highlighted before (~25 ms)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from contextvars import ContextVar
+from functools import lru_cache
+from typing import Any
+
+from md2tex import memo
+
+#: True while ``md2tex check`` converts: code is scanned for diagnostics, not highlighted
+CHECK_ONLY: ContextVar[bool] = ContextVar("md2tex_check_only", default=False)
+#: Pygments command prefix; the template defines the style macros once
+COMMAND_PREFIX = "PY"
+STYLE = "friendly"
+#: Pygments writes ' and ` as \char`\' and \char`\`, which T1 typewriter fonts draw as
+#: curly quotes; code must show the straight characters that were typed
+_STRAIGHT_QUOTES = r"\def\PYZsq{\textquotesingle}\def\PYZbq{\textasciigrave}"
+
+
+@lru_cache(maxsize=1)
+def _formatter_class() -> Any:
+    from pygments.formatters.latex import LatexFormatter  # lazily: import costs ~50 ms
+
+    return LatexFormatter
+
+
+@lru_cache(maxsize=1)
+def _builtin_aliases() -> frozenset[str]:
+    """Every alias of Pygments' built-in lexers (a static table: no imports, no scanning)."""
+    from pygments.lexers._mapping import LEXERS
+
+    return frozenset(alias for entry in LEXERS.values() for alias in entry[2])
+
+
+@lru_cache(maxsize=1)
+def _plugin_aliases() -> frozenset[str]:
+    """Aliases of lexers installed as plugins. Scanning entry points costs ~0.3 s, so it is
+    done only for a name the built-in table lacks, and once per process."""
+    from pygments.plugin import find_plugin_lexers
+
+    return frozenset(alias for cls in find_plugin_lexers() for alias in cls.aliases)
+
+
+@lru_cache(maxsize=256)
+def _lexer(language: str) -> Any:
+    from pygments.lexers import get_lexer_by_name
+    from pygments.lexers.special import TextLexer
+    from pygments.util import ClassNotFound
+
+    name = language.strip().lower()
+    if not name:
+        return TextLexer(stripnl=False, ensurenl=True)
+    if name not in _builtin_aliases() and name not in _plugin_aliases():
+        return None  # a miss in Pygments rescans the plugins: ~0.5 s per unknown name
+    try:
+        return get_lexer_by_name(name, stripnl=False, ensurenl=True)
+    except ClassNotFound:
+        return None
+
+
+def _memo_name(*parts: str) -> str | None:
+    return memo.name_for("pygments", "md2tex.latex.highlight", *parts)
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _style_defs() -> str:
+    return str(_formatter_class()(commandprefix=COMMAND_PREFIX, style=STYLE).get_style_defs())
+
+
+def known_language(language: str) -> bool:
+    name = _memo_name("lexer", language.strip().lower())
+    if name is not None and memo.get("lexer", name) is True:
+        return True
+    known = _lexer(language) is not None
+    if known and name is not None:  # an unknown name may become known (a plugin)
+        memo.put("lexer", name, True)
+    return known
+
+
+def highlight(code: str, language: str, linenos: bool = False, unicode: bool = True,
+              missing: Callable[[str], None] | None = None) -> str:
+    """A ``Verbatim`` environment with ``\\PY`` markup; unknown languages are plain text.
+
+    ``unicode=False`` (pdflatex): Pygments leaves non-ASCII characters as they are, which
+    pdflatex rejects unless inputenc knows them; each becomes its LaTeX command (``\\'e``) or
+    a visible placeholder (``missing`` is told), as in prose."""
+    if CHECK_ONLY.get():
+        # md2tex check: the diagnostics of code blocks (characters pdflatex cannot show)
+        # without running Pygments, which is most of a check's time on code-heavy posts
+        if not unicode:
+            for ch in _NON_ASCII.findall(code):
+                _ascii_latex(ch, missing)
+        return ""
+    options = r"breaklines,breakanywhere,fontsize=\mdcodesize"
+    if linenos:
+        options += ",numbers=left,numbersep=6pt"
+    name = _memo_name("highlight", COMMAND_PREFIX, STYLE, options, language, code)
+    out = memo.recall("code", name, lambda: _pygments(code, language, options), _is_text)
+    if not unicode:
+        out = _NON_ASCII.sub(lambda m: _ascii_latex(m.group(0), missing), out)
+    return out.strip("\n")
+
+
+def _pygments(code: str, language: str, options: str) -> str:
+    from pygments import highlight as pyg_highlight
+    from pygments.lexers.special import TextLexer
+
+    lexer = _lexer(language) or TextLexer(stripnl=False, ensurenl=True)
+    formatter = _formatter_class()(commandprefix=COMMAND_PREFIX, style=STYLE,
+                                   verboptions=options)
+    out: str = pyg_highlight(code.expandtabs(4), lexer, formatter)
+    return out
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _ascii_latex(ch: str, missing: Callable[[str], None] | None) -> str:
+    from md2tex.escape import char_latex
+
+    return char_latex(ch, missing)
+
+
+@lru_cache(maxsize=1)
+def style_definitions() -> str:
+    """The ``\\PY`` macro definitions for the preamble, emitted once per document."""
+    name = _memo_name("style", COMMAND_PREFIX, STYLE)
+    defs = memo.recall("style", name, _style_defs, _is_text)
+    return defs + "\n" + _STRAIGHT_QUOTES

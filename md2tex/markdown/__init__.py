@@ -1,0 +1,1 @@
+"""Reading a post: bytes, front matter, Liquid, Markdown tokens, math delimiters."""

@@ -1,0 +1,790 @@
+"""Jekyll's Liquid layer, applied before Markdown as Jekyll does, keeping line numbers.
+
+Every replacement keeps the number of newlines it removes, so a Markdown line number in the
+result is the line number in the post. The one exception is a ``{% highlight %}`` that shares
+its line with text or code: the fence must stand on lines of its own, so each such tag adds a
+line and later lines shift by one per tag (up to three for a one-line highlight in a sentence).
+
+Handled: output tags ``{{ site.* }}``, ``{{ page.* }}``, ``{{ 'literal' | filter }}`` and
+captured/assigned names, with the filters Jekyll posts use in URLs and text; ``{% raw %}``,
+``{% highlight %}``, ``{% comment %}``, ``{% if/elsif/else/unless/case/when %}`` (conditions on
+known values are evaluated; an unknown value is false), ``{% capture %}``, ``{% assign %}``,
+``{% post_url %}``, figure and TOC ``{% include %}``s. Anything else is a warning and leaves
+no text behind.
+
+A post controls how much work this is, so the scan is linear: tags and outputs are found
+with ``str.find`` and bounded matches, each remembered until the scan passes it (a search
+never runs over the same text once per tag), and line numbers are counted forward from the
+previous position. What Liquid can make grow (outputs, captures, assigned values; doubling a
+capture is exponential) is capped by ``budget.output_cap`` of the body, and blocks nest at
+most ``MAX_DEPTH`` deep: past either limit, Liquid is not applied to the post at all and a
+``liquid-limit`` error names the tag. The conversion's deadline is checked per tag.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
+
+from md2tex import budget
+from md2tex.diagnostics import Diagnostic, error, warning
+
+#: the start of a tag, ``{%`` and its name; the tag ends at the first ``%}`` after the name
+_TAG_HEAD = re.compile(r"\{%-?\s*(?P<name>[A-Za-z_]\w*)")
+_LITERAL = r"'[^'{}\n]*'|\"[^\"{}\n]*\""
+#: only Liquid-looking variables are output tags; ``{{`` in math or code stays as it is.
+#: Both match the text between ``{{`` and ``}}`` (no brace inside) with its ``-`` and
+#: surrounding spaces already taken off
+_OUTPUT = re.compile(
+    r"(?:site|page|include|post|paginator|layout|jekyll)\b[^{}]*"
+    r"|(?:" + _LITERAL + r")\s*\|[^{}]*"
+)
+_ANY_OUTPUT = re.compile(r"[A-Za-z_][\w.-]*\s*(?:\|[^{}]*)?")
+_BRACE = re.compile(r"[{}]")
+#: deepest nesting of Liquid blocks (real posts nest a few)
+MAX_DEPTH = 100
+_END_HIGHLIGHT = re.compile(r"\{%-?\s*endhighlight\s*-?%\}")
+_END_RAW = re.compile(r"\{%-?\s*endraw\s*-?%\}")
+_END_COMMENT = re.compile(r"\{%-?\s*endcomment\s*-?%\}")
+_CLOSE_TAG = re.compile(r"%\}")
+#: ``left op right``; ``left`` ends on a non-space, so a long run of spaces is read once
+_COMPARISON = re.compile(r"(.*?\S)\s*(==|!=|<>|>=|<=|>|<|contains)\s*(.+)", re.S)
+_WHEN_SPLIT = re.compile(r",|(?<!\s)\s+or\s+")
+_NEWLINE = re.compile(r"\n")
+_INK = re.compile(r"\S")
+_END_FOR = re.compile(r"\{%-?\s*(?P<name>for|tablerow|endfor|endtablerow)\b[^%]*%\}")
+_INCLUDE_ARG = re.compile(r"(?<![\w-])(?P<key>[\w-]+)\s*=\s*(?P<value>" + _LITERAL + r"|[^\s'\"]+)")
+_FIGURE_KEYS = ("path", "image_path", "image", "src", "url", "file", "img")
+_CAPTION_KEYS = ("caption", "title", "alt", "description")
+#: text that marks a table of contents for the renderer (kramdown's own marker)
+TOC_MARKER = "{:toc}"
+
+
+@dataclass(frozen=True)
+class PostRef:
+    """What ``{% post_url NAME %}`` links to: a title and a URL."""
+
+    title: str
+    url: str
+
+
+@dataclass
+class LiquidContext:
+    """What Liquid variables resolve against: ``site.*``, ``page.*`` and, for
+    ``{% post_url %}``, the posts of a batch (name such as ``2018-02-19-slug`` -> PostRef)."""
+
+    site: Mapping[str, Any] = field(default_factory=dict)
+    page: Mapping[str, Any] = field(default_factory=dict)
+    posts: Mapping[str, PostRef] = field(default_factory=dict)
+    variables: dict[str, Any] = field(default_factory=dict)
+    #: the longest value a filter may make (set from the post's size while rendering)
+    max_value: int = budget.HARD_CAP
+
+    def lookup(self, expr: str) -> Any:
+        """Resolve ``site.url | relative_url``-style expressions (the common filters)."""
+        parts = _split_filters(expr)
+        value = self.value(parts[0])
+        for flt in parts[1:]:
+            name, _, arg = flt.partition(":")
+            value = self._filter(name.strip(), value, self.value(arg.strip()) if arg else None)
+        return value
+
+    def value(self, term: str) -> Any:
+        """A literal (string, number, true/false/nil) or a dotted variable."""
+        term = term.strip()
+        if len(term) >= 2 and term[0] == term[-1] and term[0] in "'\"":
+            return term[1:-1]
+        if re.fullmatch(r"-?\d+", term):
+            return int(term)
+        if re.fullmatch(r"-?\d+\.\d+", term):
+            return float(term)
+        if term in ("true", "false"):
+            return term == "true"
+        if term in ("nil", "null", "empty", ""):
+            return None
+        return self._path(term)
+
+    def _filter(self, name: str, value: Any, arg: Any) -> Any:
+        text = "" if value is None else str(value)
+        argtext = "" if arg is None else str(arg)
+        if name in ("prepend", "append") and len(text) + len(argtext) > self.max_value:
+            raise LiquidLimit(f"a Liquid value grows past {self.max_value:,} characters here "
+                              "(an assign that keeps doubling?)")
+        if name == "prepend":
+            return argtext + text
+        if name == "append":
+            return text + argtext
+        if name in ("relative_url", "absolute_url"):
+            base = str(self.site.get("baseurl", "") or "")
+            if name == "absolute_url":
+                base = str(self.site.get("url", "") or "").rstrip("/") + base
+            if re.match(r"[a-z][a-z0-9+.-]*:", text):
+                return text
+            return base.rstrip("/") + "/" + text.lstrip("/") if base else text
+        if name == "default":
+            return value if value not in (None, "", False) else arg
+        simple: dict[str, Callable[[str], Any]] = {
+            "downcase": str.lower, "upcase": str.upper, "capitalize": str.capitalize,
+            "strip": str.strip, "lstrip": str.lstrip, "rstrip": str.rstrip,
+            "size": len, "strip_html": _strip_html,
+            "escape": lambda s: s, "xml_escape": lambda s: s, "uri_escape": lambda s: s,
+            "url_encode": lambda s: s, "markdownify": lambda s: s, "smartify": lambda s: s,
+            "jsonify": lambda s: s, "slugify": lambda s: re.sub(r"[^a-z0-9]+", "-",
+                                                                  s.lower()).strip("-"),
+        }
+        if name in simple:
+            return simple[name](text)
+        if name == "replace" or name == "remove":
+            return text  # arguments beyond the first are not parsed; keep the text
+        if name.startswith("date"):
+            return value
+        return value
+
+    def _path(self, dotted: str) -> Any:
+        head, *rest = re.split(r"\.|\[['\"]?|['\"]?\]\.?", dotted.strip())
+        rest = [r for r in rest if r]
+        scopes: dict[str, Any] = {"site": self.site, "page": self.page, **self.variables}
+        if head not in scopes:
+            return None
+        value: Any = scopes[head]
+        for key in rest:
+            if not isinstance(value, Mapping):
+                return None
+            value = value.get(key)
+        if value is None and head == "site" and rest in (["url"], ["baseurl"]):
+            return ""  # Jekyll's defaults: a site served from its root
+        return value
+
+    def post(self, name: str) -> PostRef:
+        """The post ``{% post_url name %}`` means: from the batch if known, else a link in
+        Jekyll's default permalink style."""
+        name = name.strip().strip("'\"")
+        ref = self.posts.get(name) or self.posts.get(name.rsplit("/", 1)[-1])
+        if ref is not None:
+            return ref
+        base = name.rsplit("/", 1)[-1]
+        m = re.match(r"(\d{4})-(\d{2})-(\d{2})-(.+)$", base)
+        path = f"/{m[1]}/{m[2]}/{m[3]}/{m[4]}.html" if m else f"/{base}.html"
+        url = self._filter("absolute_url", path, None)
+        title = m[4].replace("-", " ") if m else base
+        return PostRef(title=title[:1].upper() + title[1:], url=str(url))
+
+
+def _split_filters(expr: str) -> list[str]:
+    """``a | f: 'x|y' | g`` -> ["a", "f: 'x|y'", "g"] (pipes inside quotes stay)."""
+    parts: list[str] = []
+    buf: list[str] = []
+    quote = ""
+    for ch in expr:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "|":
+            parts.append("".join(buf).strip())
+            buf = []
+            continue
+        buf.append(ch)
+    parts.append("".join(buf).strip())
+    return parts
+
+
+def _truthy(value: Any) -> bool:
+    return value is not None and value is not False
+
+
+class LiquidLimit(Exception):
+    """A value or the output grew past the budget, or blocks nested too deep."""
+
+
+@dataclass
+class LiquidResult:
+    text: str
+    diagnostics: list[Diagnostic]
+    #: the post asked for a table of contents ({% include toc.html %})
+    toc: bool = False
+    #: line ranges (of ``text``) of ``{% katexmm %}`` blocks: with jekyll-katex, single ``$``
+    #: is math there only
+    dollar_lines: tuple[tuple[int, int], ...] = ()
+
+
+def _newlines(text: str) -> str:
+    return "\n" * text.count("\n")
+
+
+class _Found:
+    """A tag (``{% name args %}``) or an output (``{{ expr }}``) the scanner found: the part
+    of ``re.Match`` the handlers use."""
+
+    __slots__ = ("_end", "_groups", "_start", "_text", "kind")
+
+    def __init__(self, kind: str, start: int, end: int, text: str, **groups: str) -> None:
+        self.kind = kind
+        self._start, self._end, self._text, self._groups = start, end, text, groups
+
+    def start(self) -> int:
+        return self._start
+
+    def end(self) -> int:
+        return self._end
+
+    def group(self, key: int | str = 0) -> str:
+        return self._text if key == 0 else self._groups[str(key)]
+
+
+class _Starts(Protocol):
+    def start(self) -> int: ...
+
+
+_M = TypeVar("_M", bound=_Starts)
+
+
+class _Ahead(Generic[_M]):
+    """The first match at or after a position, remembered: the scan moves forward, so a
+    search runs again only once the position has passed what it found (a match that starts
+    later is the same whichever earlier position the search started from)."""
+
+    def __init__(self, find: Callable[[int], _M | None]) -> None:
+        self.find = find
+        self.origin = -1
+        self.found: _M | None = None
+
+    def __call__(self, pos: int) -> _M | None:
+        if self.origin < 0 or pos < self.origin or (
+                self.found is not None and self.found.start() < pos):
+            self.origin, self.found = pos, self.find(pos)
+        return self.found
+
+
+def _trimmed(inner: str) -> str:
+    """What Liquid reads between ``{{``/``{%`` and ``}}``/``%}``: white-space control
+    dashes and the spaces next to them taken off."""
+    if inner.startswith("-"):
+        inner = inner[1:]
+    inner = inner.lstrip()
+    if inner.endswith("-"):
+        inner = inner[:-1]
+    return inner.rstrip()
+
+
+@dataclass
+class _Frame:
+    """An open ``if``/``unless``/``case``/``capture`` block."""
+
+    kind: str
+    active: bool
+    taken: bool = False
+    subject: Any = None
+    name: str = ""
+    buffer: list[str] = field(default_factory=list)
+
+
+class _Renderer:
+    def __init__(self, src: str, ctx: LiquidContext, line0: int) -> None:
+        self.src = src
+        self.ctx = ctx
+        self.line0 = line0
+        self.out: list[str] = []
+        self.diags: list[Diagnostic] = []
+        self.frames: list[_Frame] = []
+        self.toc = False
+        #: characters Liquid may still produce (outputs, captures, assigned values)
+        self.cap = budget.output_cap(len(src))
+        self.produced = 0
+        self.handlers: dict[str, Callable[[_Found], int]] = {
+            "raw": self._raw,
+            "highlight": self._highlight,
+            "comment": self._comment,
+            "if": self._if, "unless": self._if, "elsif": self._elsif, "else": self._else,
+            "endif": self._end, "endunless": self._end,
+            "case": self._case, "when": self._when, "endcase": self._end,
+            "capture": self._capture, "endcapture": self._endcapture,
+            "assign": self._assign,
+            "post_url": self._post_url,
+            "link": self._post_url,
+            "include": self._include, "include_relative": self._include,
+            "for": self._for, "tablerow": self._for,
+            "katexmm": self._katexmm, "endkatexmm": self._endkatexmm,
+        }
+        self.dollar_lines: list[tuple[int, int]] = []
+        self.katexmm_start: int | None = None
+        self._counted = (0, 0)  # (items of self.out counted, their newlines)
+        self._tags: _Ahead[_Found] = _Ahead(self._find_tag)
+        self._outputs: _Ahead[_Found] = _Ahead(self._find_output)
+        self._close: _Ahead[re.Match[str]] = _Ahead(lambda p: _CLOSE_TAG.search(src, p))
+        self._end_raw: _Ahead[re.Match[str]] = _Ahead(lambda p: _END_RAW.search(src, p))
+        self._end_comment: _Ahead[re.Match[str]] = _Ahead(
+            lambda p: _END_COMMENT.search(src, p))
+        self._end_highlight: _Ahead[re.Match[str]] = _Ahead(
+            lambda p: _END_HIGHLIGHT.search(src, p))
+        self._end_for: _Ahead[re.Match[str]] = _Ahead(lambda p: _END_FOR.search(src, p))
+        self._newline: _Ahead[re.Match[str]] = _Ahead(lambda p: _NEWLINE.search(src, p))
+        # line counting goes forward from the last position asked about
+        self._line_pos = 0
+        self._line_count = 0
+        self._line_start = 0
+        self._blank: dict[int, bool] = {}
+        self._ink_from_line_start: _Ahead[re.Match[str]] = _Ahead(
+            lambda p: _INK.search(src, p))
+        self._ink_after: _Ahead[re.Match[str]] = _Ahead(lambda p: _INK.search(src, p))
+
+    def line_at(self, pos: int) -> int:
+        src = self.src
+        if pos >= self._line_pos:
+            self._line_count += src.count("\n", self._line_pos, pos)
+            last = src.rfind("\n", self._line_pos, pos)
+            if last >= 0:
+                self._line_start = last + 1
+        else:
+            self._line_count -= src.count("\n", pos, self._line_pos)
+            self._line_start = src.rfind("\n", 0, pos) + 1
+        self._line_pos = pos
+        return self.line0 + self._line_count
+
+    def line_start(self, pos: int) -> int:
+        """Where the line holding ``pos`` starts."""
+        self.line_at(pos)
+        return self._line_start
+
+    def line_end(self, pos: int) -> int:
+        """Where the line holding ``pos`` ends (its newline, or the end of the text)."""
+        nl = self._newline(pos)
+        return len(self.src) if nl is None else nl.start()
+
+    def blank_before(self, pos: int) -> bool:
+        """Only spaces between the start of the line and ``pos``?"""
+        ink = self._ink_from_line_start(self.line_start(pos))
+        return ink is None or ink.start() >= pos
+
+    def blank_after(self, pos: int) -> bool:
+        """Only spaces between ``pos`` and the end of its line?"""
+        ink = self._ink_after(pos)
+        return ink is None or ink.start() >= self.line_end(pos)
+
+    def blank_line(self, start: int) -> bool:
+        """Is the line that starts at ``start`` blank (remembered: a long line may hold
+        many tags that ask about the lines next to it)?"""
+        if start not in self._blank:
+            end = self.src.find("\n", start)
+            self._blank[start] = not self.src[start : len(self.src) if end < 0 else end].strip()
+        return self._blank[start]
+
+    def prev_line_blank(self, start: int) -> bool:
+        """Is the line before the one starting at ``start`` blank (or is there none)?"""
+        if start == 0:
+            return True
+        if -start not in self._blank:
+            self._blank[-start] = self.blank_line(self.src.rfind("\n", 0, start - 1) + 1)
+        return self._blank[-start]
+
+    def warn(self, code: str, message: str, pos: int) -> None:
+        self.diags.append(warning(code, message, self.line_at(pos)))
+
+    def grow(self, size: int) -> None:
+        """Count ``size`` more characters made by Liquid; past the budget, stop."""
+        self.produced += size
+        if self.produced > self.cap:
+            raise LiquidLimit(f"Liquid output grows past {self.cap:,} characters here "
+                              "(a capture or assign that keeps doubling?)")
+
+    @property
+    def active(self) -> bool:
+        return all(f.active for f in self.frames)
+
+    def push(self, frame: _Frame) -> None:
+        if len(self.frames) >= MAX_DEPTH:
+            raise LiquidLimit(f"Liquid blocks nest more than {MAX_DEPTH} deep here")
+        self.frames.append(frame)
+
+    def emit(self, text: str) -> None:
+        """Output text, unless a false branch is open; a capture takes it instead. The
+        newlines always reach the output, so lines keep their numbers."""
+        if not self.active:
+            self.out.append(_newlines(text))
+            return
+        self.grow(len(text))
+        capture = next((f for f in reversed(self.frames) if f.kind == "capture"), None)
+        if capture is not None:
+            capture.buffer.append(text)
+            self.out.append(_newlines(text))
+        else:
+            self.out.append(text)
+
+    def run(self) -> None:
+        pos = 0
+        while True:
+            m = self._next(pos)
+            if not m:
+                break
+            if budget.expired():
+                budget.check(self.line_at(m.start()))
+            self.emit(self.src[pos : m.start()])
+            self.line_at(m.start())
+            if m.kind == "tag":
+                handler = self.handlers.get(m.group("name"), self._other)
+                pos = handler(m)
+            else:
+                pos = self._output(m)
+        self.emit(self.src[pos:])
+        if self.frames:
+            kinds = ", ".join(f.kind for f in self.frames)
+            self.diags.append(warning("liquid-unclosed", f"Liquid block(s) {kinds} never "
+                                      "closed", self.line_at(len(self.src))))
+            for frame in reversed(self.frames):
+                if frame.kind == "capture":
+                    self.ctx.variables[frame.name] = "".join(frame.buffer)
+            self.frames.clear()
+
+    def _next(self, pos: int) -> _Found | None:
+        """The next tag, or the next output before it that means something here (a
+        ``{{ name }}`` counts once ``name`` was assigned or captured before it)."""
+        tag = self._tags(pos)
+        limit = len(self.src) if tag is None else tag.start()
+        out = self._outputs(pos)
+        while out is not None and out.start() < limit:
+            if out.group("head") == "" or out.group("head") in self.ctx.variables:
+                return out
+            out = self._outputs(out.start() + 1)
+        return tag
+
+    def _find_tag(self, pos: int) -> _Found | None:
+        src = self.src
+        while True:
+            i = src.find("{%", pos)
+            if i < 0:
+                return None
+            head = _TAG_HEAD.match(src, i)
+            if head is not None:
+                close = self._close(head.end())
+                if close is None:
+                    return None  # no later tag can be closed either
+                args = src[head.end() : close.start()]
+                if args.endswith("-"):
+                    args = args[:-1]
+                return _Found("tag", i, close.end(), src[i : close.end()],
+                              name=head.group("name"), args=args.rstrip())
+            pos = i + 1
+
+    def _find_output(self, pos: int) -> _Found | None:
+        """The next ``{{ ... }}`` that reads like Liquid; ``head`` is "" for one that always
+        is (``site.*``, a quoted literal with a filter), else the variable it needs."""
+        src = self.src
+        while True:
+            i = src.find("{{", pos)
+            if i < 0:
+                return None
+            brace = _BRACE.search(src, i + 2)
+            if brace is None:
+                return None  # no later ``{{`` has a closing brace either
+            j = brace.start()
+            if src.startswith("}}", j):
+                expr = _trimmed(src[i + 2 : j])
+                head = None
+                if _OUTPUT.fullmatch(expr):
+                    head = ""
+                elif _ANY_OUTPUT.fullmatch(expr):
+                    head = _split_filters(expr)[0].split(".")[0]
+                if head is not None:
+                    return _Found("output", i, j + 2, src[i : j + 2], expr=expr, head=head)
+            pos = i + 1
+
+    # ----------------------------------------------------------------------- output
+    def _output(self, m: _Found) -> int:
+        if not self.active:
+            self.out.append(_newlines(m.group(0)))
+            return m.end()
+        value = self.ctx.lookup(m.group("expr"))
+        if value is None:
+            self.warn("liquid-variable", f"Liquid variable '{{{{ {m.group('expr')} }}}}' has "
+                      "no value here; it is left out", m.start())
+            value = ""
+        if isinstance(value, (dt.date, dt.datetime)):
+            value = value.isoformat()
+        elif isinstance(value, (list, tuple)):
+            value = ", ".join(str(v) for v in value)
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        self.emit(str(value))
+        self.out.append(_newlines(m.group(0)))
+        return m.end()
+
+    # ------------------------------------------------------------------------ blocks
+    def _raw(self, m: _Found) -> int:
+        end = self._end_raw(m.end())
+        if not end:
+            self.warn("liquid-unclosed", "{% raw %} is never closed", m.start())
+            self.out.append(_newlines(m.group(0)))
+            return m.end()
+        self.out.append(_newlines(m.group(0)))
+        self.emit(self.src[m.end() : end.start()])
+        self.out.append(_newlines(end.group(0)))
+        return end.end()
+
+    def out_line(self) -> int:
+        """The line of the output written so far (counted once per output item)."""
+        done, lines = self._counted
+        lines += sum(part.count("\n") for part in self.out[done:])
+        self._counted = (len(self.out), lines)
+        return self.line0 + lines
+
+    def _katexmm(self, m: _Found) -> int:
+        """jekyll-katex typesets ``$``/``$$`` math inside ``{% katexmm %}`` only: the block's
+        output lines are recorded for the parser; the tags leave their newlines."""
+        self.out.append(_newlines(m.group(0)))
+        if self.katexmm_start is None:
+            self.katexmm_start = self.out_line()
+        return m.end()
+
+    def _endkatexmm(self, m: _Found) -> int:
+        if self.katexmm_start is not None:
+            self.dollar_lines.append((self.katexmm_start, self.out_line()))
+            self.katexmm_start = None
+        self.out.append(_newlines(m.group(0)))
+        return m.end()
+
+    def _comment(self, m: _Found) -> int:
+        end = self._end_comment(m.end())
+        stop = end.end() if end else m.end()
+        self.out.append(_newlines(self.src[m.start() : stop]))
+        return stop
+
+    def _highlight(self, m: _Found) -> int:
+        words = m.group("args").split()
+        lang = words[0] if words else ""
+        extra = " linenos" if any(w.startswith("linenos") for w in words[1:]) else ""
+        end = self._end_highlight(m.end())
+        if not end:
+            self.warn("liquid-unclosed", "{% highlight %} is never closed by "
+                      "{% endhighlight %}; the rest of the post is treated as code", m.start())
+            code_end, resume = len(self.src), len(self.src)
+        else:
+            code_end, resume = end.start(), end.end()
+        code = self.src[m.end() : code_end]
+        code = code[1:] if code.startswith("\n") else code.lstrip(" \t")
+        # the indentation before an indented {% endhighlight %} is not a line of code
+        code = re.sub(r"\n[ \t]+$", "\n", code)
+        if code and not code.endswith("\n"):
+            code += "\n"
+        blank = self.blank_before(m.start())
+        indent = self.src[self.line_start(m.start()) : m.start()] if blank else ""
+        lead = "" if blank else "\n"
+        ticks = "`" * max(3, 1 + max((len(r) for r in re.findall(r"`+", code)), default=0))
+        self.emit(f"{lead}{ticks}{lang}{extra}\n{code}{indent}{ticks}")
+        if resume < len(self.src) and self.src[resume] != "\n":
+            self.emit("\n")
+        return resume
+
+    def _condition(self, text: str, pos: int) -> bool:
+        """``a == b and c contains 'x' or d``: Liquid evaluates right to left, no brackets."""
+        text = text.strip()
+        for op, join in ((" or ", any), (" and ", all)):
+            if op in text:
+                return join(self._condition(part, pos) for part in text.split(op))
+        m = _COMPARISON.fullmatch(text)
+        if not m:
+            return _truthy(self.ctx.value(text))
+        left, op, right = self.ctx.value(m[1]), m[2], self.ctx.value(m[3])
+        try:
+            if op == "==":
+                return bool(left == right)
+            if op in ("!=", "<>"):
+                return bool(left != right)
+            if op == "contains":
+                return left is not None and right is not None and str(right) in (
+                    left if isinstance(left, (list, tuple)) else str(left))
+            if left is None or right is None:
+                return False
+            return bool({">": left > right, "<": left < right, ">=": left >= right,
+                         "<=": left <= right}[op])
+        except TypeError:
+            return False
+
+    def _if(self, m: _Found) -> int:
+        value = self._condition(m.group("args"), m.start()) if self.active else False
+        if m.group("name") == "unless":
+            value = not value
+        self.push(_Frame("if", value, taken=value))
+        self.out.append(_newlines(m.group(0)))
+        return m.end()
+
+    def _branch(self, m: _Found, cond: Callable[[], bool]) -> int:
+        self.out.append(_newlines(m.group(0)))
+        frame = self.frames[-1] if self.frames else None
+        if frame is None or frame.kind not in ("if", "case"):
+            self.warn("liquid-tag", f"{{% {m.group('name')} %}} outside an if or case block",
+                      m.start())
+            return m.end()
+        outer = all(f.active for f in self.frames[:-1])
+        frame.active = outer and not frame.taken and cond()
+        frame.taken = frame.taken or frame.active
+        return m.end()
+
+    def _elsif(self, m: _Found) -> int:
+        return self._branch(m, lambda: self._condition(m.group("args"), m.start()))
+
+    def _else(self, m: _Found) -> int:
+        return self._branch(m, lambda: True)
+
+    def _case(self, m: _Found) -> int:
+        self.push(_Frame("case", False, subject=self.ctx.value(m.group("args"))))
+        self.out.append(_newlines(m.group(0)))
+        return m.end()
+
+    def _when(self, m: _Found) -> int:
+        frame = self.frames[-1] if self.frames else None
+        options = [self.ctx.value(v) for v in _WHEN_SPLIT.split(m.group("args"))]
+        return self._branch(m, lambda: frame is not None and frame.subject in options)
+
+    def _end(self, m: _Found) -> int:
+        self.out.append(_newlines(m.group(0)))
+        if self.frames and self.frames[-1].kind in ("if", "case"):
+            self.frames.pop()
+        return m.end()
+
+    def _capture(self, m: _Found) -> int:
+        self.push(_Frame("capture", True, name=m.group("args").strip()))
+        self.out.append(_newlines(m.group(0)))
+        return m.end()
+
+    def _endcapture(self, m: _Found) -> int:
+        self.out.append(_newlines(m.group(0)))
+        if self.frames and self.frames[-1].kind == "capture":
+            frame = self.frames.pop()
+            if self.active:
+                self.ctx.variables[frame.name] = "".join(frame.buffer).strip()
+        return m.end()
+
+    def _assign(self, m: _Found) -> int:
+        self.out.append(_newlines(m.group(0)))
+        name, eq, expr = m.group("args").partition("=")
+        if eq and self.active and re.fullmatch(r"\s*[A-Za-z_][\w-]*\s*", name):
+            value = self.ctx.lookup(expr)
+            if isinstance(value, str):
+                self.grow(len(value))
+            self.ctx.variables[name.strip()] = value
+        return m.end()
+
+    def _for(self, m: _Found) -> int:
+        """A loop over site data we do not have: its body is left out, with a warning."""
+        depth, pos = 1, m.end()
+        while depth:
+            nxt = self._end_for(pos)
+            if nxt is None:
+                pos = len(self.src)
+                break
+            depth += -1 if nxt.group("name").startswith("end") else 1
+            pos = nxt.end()
+        if self.active:
+            self.warn("liquid-tag", f"Liquid loop {{% {m.group('name')}{m.group('args')} %}} "
+                      "needs site data md2tex does not have; it is left out", m.start())
+        self.out.append(_newlines(self.src[m.start() : pos]))
+        return pos
+
+    # ------------------------------------------------------------------------ Jekyll
+    def _post_url(self, m: _Found) -> int:
+        self.out.append(_newlines(m.group(0)))
+        if not self.active:
+            return m.end()
+        ref = self.ctx.post(m.group("args"))
+        before = self.src[max(0, m.start() - 2) : m.start()]
+        in_link = before.endswith("(") or before.endswith("]:") or before.endswith(": ") \
+            or before.endswith("=\"") or before.endswith("='")
+        if in_link:
+            self.emit(ref.url)
+        else:
+            title = ref.title.replace("[", "\\[").replace("]", "\\]")
+            self.emit(f"[{title}]({ref.url})")
+        return m.end()
+
+    def _include(self, m: _Found) -> int:
+        self.out.append(_newlines(m.group(0)))
+        if not self.active:
+            return m.end()
+        args = m.group("args").strip()
+        file, _, rest = args.partition(" ")
+        params = {a["key"]: self.ctx.value(a["value"]) for a in _INCLUDE_ARG.finditer(rest)}
+        stem = file.rsplit("/", 1)[-1].lower()
+        if re.match(r"(toc|table[-_]of[-_]contents)\b", stem):
+            self.toc = True
+            self.emit(self._own_block(m, TOC_MARKER))
+            return m.end()
+        src = next((params[k] for k in _FIGURE_KEYS if params.get(k)), None)
+        if src is not None and re.search(r"fig|image|img|photo|picture", stem):
+            caption = next((str(params[k]) for k in _CAPTION_KEYS if params.get(k)), "")
+            alt = str(params.get("alt") or caption or "figure")
+            self.emit(self._own_block(m, _markdown_image(str(src), alt, caption,
+                                                        params.get("width"))))
+            return m.end()
+        self.warn("liquid-include", f"{{% include {file} %}} is part of the site's theme, "
+                  "which md2tex does not have; it is left out", m.start())
+        return m.end()
+
+    def _own_block(self, m: _Found, text: str) -> str:
+        """``text`` as a Markdown block of its own; blank lines are added only where the tag
+        shares its line or touches other text (then later lines shift)."""
+        start = self.line_start(m.start())
+        end = self.line_end(m.end())
+        alone = self.blank_before(m.start()) and self.blank_after(m.end())
+        prev_blank = self.prev_line_blank(start)
+        next_blank = end >= len(self.src) or self.blank_line(end + 1)
+        lead = "" if alone and prev_blank else "\n\n"
+        tail = "" if alone and next_blank else "\n\n"
+        return f"{lead}{text}{tail}"
+
+    def _other(self, m: _Found) -> int:
+        name = m.group("name")
+        self.out.append(_newlines(m.group(0)))
+        if name.startswith("end"):
+            return m.end()
+        if self.active:
+            self.warn("liquid-tag", f"Liquid tag {{% {name} %}} is not supported and is left "
+                      "out", m.start())
+        return m.end()
+
+
+def _strip_html(text: str) -> str:
+    """Liquid's ``strip_html``: ``<...>`` removed (a scan, not a regex that rereads the rest
+    of the text for every ``<`` without a ``>``)."""
+    parts: list[str] = []
+    pos = 0
+    while True:
+        lt = text.find("<", pos)
+        gt = text.find(">", lt) if lt >= 0 else -1
+        if gt < 0:
+            break
+        parts.append(text[pos:lt])
+        pos = gt + 1
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+def _markdown_image(src: str, alt: str, caption: str, width: Any) -> str:
+    """A Markdown image (its own paragraph) with the caption as title and a width hint."""
+    def clean(s: str) -> str:
+        return re.sub(r"\s+", " ", s).replace("\\", "\\\\").replace('"', '\\"')
+
+    alt = clean(alt).replace("[", "\\[").replace("]", "\\]")
+    title = f' "{clean(caption)}"' if caption else ""
+    hint = f'{{: width="{clean(str(width))}"}}' if width else ""
+    return f"![{alt}](<{src.replace('>', '%3E')}>{title}){hint}"
+
+
+def render_liquid(body: str, ctx: LiquidContext | None = None, first_line: int = 1) -> LiquidResult:
+    """Apply Liquid tags and variables to a post body, keeping its line structure. Past
+    Liquid's limits (output size, nesting) the body is returned as it is, with an error."""
+    if "{%" not in body and "{{" not in body:
+        return LiquidResult(body, [])
+    r = _Renderer(body, ctx or LiquidContext(), first_line)
+    r.ctx.max_value = r.cap
+    try:
+        r.run()
+    except LiquidLimit as exc:
+        return LiquidResult(body, [*r.diags, error(
+            "liquid-limit", f"{exc}; Liquid is not applied to this post",
+            r.line0 + r._line_count)])
+    if r.katexmm_start is not None:  # never closed: to the end, as jekyll-katex reads it
+        r.dollar_lines.append((r.katexmm_start, r.out_line()))
+    return LiquidResult("".join(r.out), r.diags, r.toc, tuple(r.dollar_lines))

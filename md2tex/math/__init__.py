@@ -1,0 +1,1 @@
+"""One formula: checked, translated from MathJax/KaTeX habits, made LaTeX-safe."""

@@ -1,0 +1,1 @@
+"""Tables of LaTeX math macros and environments read by md2tex.math.table."""

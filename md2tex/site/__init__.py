@@ -1,0 +1,1 @@
+"""Whole sites: configuration files and the batch over many posts."""

@@ -1,0 +1,443 @@
+"""Site configuration: ``--config FILE`` / ``md2tex.yaml`` and Jekyll's ``_config.yml``.
+
+Precedence is defaults < config file < front matter < command line: the config file makes the
+base ``Options``; each post's front matter applies on top (``Options.with_front_matter``); the
+command line's explicit flags win (``Options.cli_keys``).
+
+Keys (relative paths are taken from the config file's folder)::
+
+    engine: pdflatex            # every CLI option by name: engine, template, timeout,
+    dollar_math: false          #   lenient, strict, equation_numbers, to, jobs, fail_fast,
+    macros: macros.tex          #   force, report, format_cache, probe_math
+    resource_path: [assets, .]  # where /assets/... and img/... are looked up
+    variables: {papersize: letterpaper}
+    site: {url: https://example.org}
+
+A Jekyll ``_config.yml`` in the site root supplies ``site.*`` (url, baseurl, title, author,
+description, ...) and its ``kramdown:`` settings (as ``site.kramdown``); ``site:`` keys of the
+md2tex config win over it. Unknown keys are reported as warnings, never fatal.
+
+Trust: a file given as ``--config`` is part of the command line and trusted like it. A config
+*found* in the input folder (``md2tex.yaml``; ``_config.yml`` gives only ``site.*``) comes
+with the posts, so it is input: each key's ``Rule`` in ``RULES`` says what such a config may do
+with it (files only inside the site root, a capped timeout, no report, plain variables, --safe
+only turned on). SECURITY.md states these bounds.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, NoReturn
+
+import yaml
+
+from md2tex import mathengine
+from md2tex.diagnostics import InputError
+from md2tex.math.macros import MacroError
+from md2tex.math.sitemacros import file_text
+from md2tex.options import ENGINES, PLAIN_VARIABLE, Options, unplain_variables
+
+log = logging.getLogger(__name__)
+
+CONFIG_NAME = "md2tex.yaml"
+JEKYLL_CONFIG = "_config.yml"
+JEKYLL_SITE_KEYS = ("url", "baseurl", "title", "author", "description", "email", "lang")
+#: the longest TeX run (seconds) a config found in the site may ask for
+MAX_FOUND_TIMEOUT = 300.0
+#: the largest config file read
+MAX_CONFIG_BYTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a config mapping comes from, which decides what it may do."""
+
+    path: Path
+    #: given as ``--config``: trusted like the command line; else found in the site: input
+    trusted: bool = True
+    #: the resolved site root: files a found config names must lie inside it
+    root: Path | None = None
+    #: ``--safe`` on the command line, or the config's own ``safe: true``
+    safe: bool = False
+
+
+class _Ignored(Exception):
+    """A value that cannot be used: a warning, and the key is ignored."""
+
+
+@dataclass
+class _Key:
+    """The key being read, for its rules' messages."""
+
+    origin: Origin
+    name: str
+    warnings: list[str]
+
+    def warn(self, why: str) -> None:
+        self.warnings.append(f"{self.origin.path}: {self.name}: {why}")
+
+    def refuse(self, why: str) -> NoReturn:
+        raise InputError(f"{self.origin.path}: {self.name}: {why}")
+
+
+Step = Callable[[Any, _Key], Any]
+
+
+def _keep(value: Any, key: _Key) -> Any:
+    return value
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one key is read: ``parse`` checks and normalises the value (``_Ignored``: a
+    warning); ``found`` is what a config found in the site may do with it (keep, cap,
+    confine, refuse); ``load`` reads what the value names, once allowed."""
+
+    section: Literal["options", "batch"]
+    parse: Step
+    found: Step = _keep
+    load: Step = _keep
+
+
+# --- parse: what a value must look like, from any config
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "on", "1")
+    return bool(value)
+
+
+def _bool(value: Any, key: _Key) -> bool:
+    return _as_bool(value)
+
+
+def _dollar(value: Any, key: _Key) -> bool | str:
+    mode = mathengine.dollar_mode(value)
+    if mode is None:
+        raise _Ignored("expected true, false or pandoc")
+    return mode
+
+
+def _choice(*choices: str) -> Step:
+    def parse(value: Any, key: _Key) -> Any:
+        if value not in choices:
+            raise _Ignored(f"expected one of {', '.join(choices)}")
+        return value
+    return parse
+
+
+def _positive(kind: type[float] | type[int]) -> Step:
+    def parse(value: Any, key: _Key) -> Any:
+        try:
+            number = kind(value)
+        except (TypeError, ValueError, OverflowError):
+            raise _Ignored("expected a number") from None
+        if not math.isfinite(number) or number <= 0:
+            raise _Ignored("expected a positive number")
+        return number
+    return parse
+
+
+def _count(value: Any, key: _Key) -> int:
+    try:
+        return max(0, int(value))
+    except (TypeError, ValueError, OverflowError):
+        raise _Ignored("expected a number") from None
+
+
+def _path(value: Any, key: _Key) -> Path:
+    if not isinstance(value, (str, int, float)) or not str(value).strip():
+        raise _Ignored("expected a file name")
+    try:
+        return (key.origin.path.parent / str(value)).resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
+        key.refuse(f"cannot resolve {value!r}: {exc}")
+
+
+def _paths(value: Any, key: _Key) -> tuple[Path, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list):
+        raise _Ignored("expected a list of folders")
+    return tuple(_path(item, key) for item in items)
+
+
+def _mapping(value: Any, key: _Key) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _Ignored("expected a mapping")
+    return {str(k): v for k, v in value.items()}
+
+
+def _variables(value: Any, key: _Key) -> dict[str, str]:
+    """Text values; under --safe (from any config) plain option lists only."""
+    variables = {k: str(v) for k, v in _mapping(value, key).items()}
+    if key.origin.safe:
+        _require_plain(variables, key, "under --safe every template variable")
+    return variables
+
+
+# --- found: what a config found in the site may do (SECURITY.md lists these bounds)
+
+
+def _require_plain(variables: Mapping[str, str], key: _Key, who: str) -> None:
+    bad = unplain_variables(variables)
+    if bad:
+        key.refuse(f"{', '.join(bad)}: {who} must be a plain option list (letters, digits, "
+                   f"'=', ',', '.', '-', spaces: {PLAIN_VARIABLE.pattern}), as it lands in "
+                   "the preamble as TeX")
+
+
+def _plain(value: dict[str, str], key: _Key) -> dict[str, str]:
+    _require_plain(value, key, "a template variable from a config found in the site "
+                               "(give it with -V or --config to trust it)")
+    return value
+
+
+def _inside_site(value: Path | tuple[Path, ...], key: _Key) -> Path | tuple[Path, ...]:
+    """Every path (resolved: a symlink counts where it leads) inside the site root."""
+    root = key.origin.root
+    for path in value if isinstance(value, tuple) else (value,):
+        if root is None or not path.is_relative_to(root):
+            key.refuse(f"{path} is outside the site root {root}: a config found in the "
+                       "site may name only files inside it (give it with --config or the "
+                       "command line to trust it)")
+    return value
+
+
+def _template_in_site(value: Path, key: _Key) -> Path:
+    if key.origin.safe:
+        key.refuse("a template is raw TeX, which --safe keeps out of a site's files (give "
+                   "it with --template or --config to trust it)")
+    _inside_site(value, key)
+    return value
+
+
+def _capped(limit: float) -> Step:
+    def found(value: float, key: _Key) -> float:
+        if value > limit:
+            key.warn(f"{value:g} s capped at {limit:g} s for a config found in the site "
+                     "(--timeout or --config can set more)")
+            return limit
+        return value
+    return found
+
+
+def _jobs_capped(value: int, key: _Key) -> int:
+    cpus = os.cpu_count() or 1
+    if value > cpus:
+        key.warn(f"{value} capped at {cpus} (the CPU count) for a config found in the site "
+                 "(-j or --config can set more)")
+        return cpus
+    return value
+
+
+def _safe_only_on(value: bool, key: _Key) -> bool:
+    if not value and key.origin.safe:
+        raise _Ignored("a config found in the site can turn --safe on, never off")
+    return value
+
+
+def _refused(why: str) -> Step:
+    def found(value: Any, key: _Key) -> NoReturn:
+        raise _Ignored(why)
+    return found
+
+
+# --- load: read what a value names
+
+
+def _read_macros(path: Path, key: _Key) -> str:
+    try:
+        if not path.is_file():
+            raise OSError("not a file")
+        return file_text(path)  # keeps the file and line of each definition
+    except (OSError, UnicodeDecodeError, MacroError) as exc:
+        key.refuse(f"cannot read {path}: {exc}")
+
+
+#: every key a config may set and how it is read
+RULES: dict[str, Rule] = {
+    "engine": Rule("options", _choice(*ENGINES)),
+    "template": Rule("options", _path, _template_in_site),
+    "timeout": Rule("options", _positive(float), _capped(MAX_FOUND_TIMEOUT)),
+    "lenient": Rule("options", _bool),
+    "strict": Rule("options", _bool),
+    "dollar_math": Rule("options", _dollar),
+    "math_engine": Rule("options", _choice(*mathengine.ENGINES)),
+    "equation_numbers": Rule("options", _choice(*mathengine.EQUATION_NUMBERS)),
+    "macros": Rule("options", _path, _inside_site, _read_macros),
+    "resource_path": Rule("options", _paths, _inside_site),
+    "variables": Rule("options", _variables, _plain),
+    "site": Rule("options", _mapping),
+    "format_cache": Rule("options", _bool),
+    "keep_tex": Rule("options", _bool),
+    "safe": Rule("options", _bool, _safe_only_on),
+    "probe_math": Rule("options", _bool),
+    "to": Rule("batch", _choice("pdf", "tex")),
+    "jobs": Rule("batch", _positive(int), _jobs_capped),
+    "fail_fast": Rule("batch", _bool),
+    "force": Rule("batch", _bool),
+    "report": Rule("batch", _path, _refused(
+        "honoured only from --report or --config (the report quotes post text)")),
+    "verbose": Rule("batch", _count),
+    "quiet": Rule("batch", _bool),
+}
+#: keys that become Options fields, and keys for the batch run itself
+OPTION_KEYS = tuple(k for k, rule in RULES.items() if rule.section == "options")
+BATCH_KEYS = tuple(k for k, rule in RULES.items() if rule.section == "batch")
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """What the config files say: ``options`` (Options field values), ``batch`` settings,
+    the files read and the warnings about them."""
+
+    options: Mapping[str, Any] = field(default_factory=dict)
+    batch: Mapping[str, Any] = field(default_factory=dict)
+    files: tuple[Path, ...] = ()
+    warnings: tuple[str, ...] = ()
+    #: the md2tex config was found in the site (input), not given as ``--config``
+    found: bool = False
+
+    def apply(self, base: Options | None = None) -> Options:
+        """``base`` (default: the defaults) with the config's options applied; a config
+        turns ``safe`` on, never off, and under ``safe`` a found config names no template
+        (also when ``safe`` comes only from ``base``: the library's ``Options(safe=True)``)."""
+        base = base or Options()
+        values = dict(self.options)
+        values["safe"] = bool(values.get("safe")) or base.safe
+        if self.found and values["safe"] and values.get("template") is not None:
+            path = self.files[-1] if self.files else CONFIG_NAME
+            raise InputError(f"{path}: template: a template is raw TeX, which --safe keeps "
+                             "out of a site's files (give it with --template or --config)")
+        if "variables" in values:
+            values["variables"] = {**base.variables, **values["variables"]}
+        return base.merged(values)
+
+
+def _load_yaml(path: Path) -> dict[str, Any]:
+    """A config file's mapping, read like front matter (it may come with the posts): at most
+    ``MAX_CONFIG_BYTES``, aliases within the node budget of ``yamlload``."""
+    from md2tex.markdown.yamlload import _AliasBomb, _BoundedLoader
+
+    try:
+        with path.open("rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise InputError(f"{path}: config larger than {MAX_CONFIG_BYTES} bytes")
+        text = raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read config: {exc}") from None
+    try:
+        data = yaml.load(text, Loader=_BoundedLoader)  # a SafeLoader with a node budget
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise InputError(f"{path}{where}: invalid YAML in config") from None
+    except _AliasBomb:
+        raise InputError(f"{path}: config expands too much (YAML alias bomb)") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: a config file must be a mapping of keys to values")
+    return {str(k): v for k, v in data.items()}
+
+
+def parse_config(data: Mapping[str, Any], where: Path, origin: Origin | None = None,
+                 ) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """Check and normalise one md2tex config mapping read from ``where`` by its ``RULES``;
+    ``origin`` None means a trusted file (``--config``). Returns (options, batch settings,
+    warnings); a value a found config may not have is an InputError naming file and key."""
+    origin = origin or Origin(where)
+    if _as_bool(data.get("safe", False)) and not origin.safe:
+        origin = Origin(origin.path, origin.trusted, origin.root, safe=True)
+    sections: dict[str, dict[str, Any]] = {"options": {}, "batch": {}}
+    warnings: list[str] = []
+    for name, value in data.items():
+        rule = RULES.get(name.replace("-", "_"))
+        if rule is None:
+            warnings.append(f"{where}: unknown key {name!r} ignored")
+            continue
+        key = _Key(origin, name, warnings)
+        try:
+            value = rule.parse(value, key)
+            if not origin.trusted:
+                value = rule.found(value, key)
+        except _Ignored as exc:
+            warnings.append(f"{where}: {name}: {exc}; ignored")
+            continue
+        sections[rule.section][name.replace("-", "_")] = rule.load(value, key)
+    return sections["options"], sections["batch"], warnings
+
+
+def jekyll_site(path: Path) -> tuple[dict[str, Any], list[str]]:
+    """``site.*`` values from a Jekyll ``_config.yml`` (unreadable: a warning, no values).
+    Nothing else of it is used: it is the site's own file, input like its posts."""
+    try:
+        data = _load_yaml(path)
+    except InputError as exc:
+        return {}, [f"{exc.message}; Jekyll config ignored"]
+    site = {k: data[k] for k in JEKYLL_SITE_KEYS if k in data and data[k] is not None}
+    if isinstance(data.get("kramdown"), Mapping):
+        site["kramdown"] = dict(data["kramdown"])
+    if "markdown" in data:
+        site["markdown"] = data["markdown"]
+    site.update({k: data[k] for k in mathengine.SITE_KEYS if k in data})
+    return site, []
+
+
+def find_site_root(directory: Path) -> Path | None:
+    """``directory`` if it is a Jekyll site root (has ``_config.yml`` or ``_posts/``)."""
+    if (directory / JEKYLL_CONFIG).is_file() or (directory / "_posts").is_dir():
+        return directory
+    if directory.name == "_posts" and (directory.parent / JEKYLL_CONFIG).is_file():
+        return directory.parent
+    return None
+
+
+def site_root(directory: Path) -> Path:
+    """The folder a found config's files must lie in: the Jekyll site root of
+    ``directory``, else ``directory`` itself; resolved."""
+    return (find_site_root(directory) or directory).resolve()
+
+
+def load_site_config(directory: Path | None = None, config_file: Path | None = None,
+                     safe: bool = False) -> SiteConfig:
+    """The configuration for converting ``directory``: ``config_file`` if given (trusted),
+    else ``md2tex.yaml`` found in ``directory`` (input: ``RULES`` bound it); plus the Jekyll
+    ``_config.yml`` of its site root. ``safe``: the command line's ``--safe``."""
+    files: list[Path] = []
+    warnings: list[str] = []
+    site: dict[str, Any] = {}
+    root = None if directory is None else site_root(directory)
+    if directory is not None:
+        jekyll_root = find_site_root(directory)
+        if jekyll_root is not None and (jekyll_root / JEKYLL_CONFIG).is_file():
+            jekyll, found = jekyll_site(jekyll_root / JEKYLL_CONFIG)
+            site.update(jekyll)
+            warnings += found
+            files.append(jekyll_root / JEKYLL_CONFIG)
+    origin: Origin | None = None
+    if config_file is not None:
+        origin = Origin(config_file, trusted=True, root=root, safe=safe)
+    elif directory is not None and (directory / CONFIG_NAME).is_file():
+        origin = Origin(directory / CONFIG_NAME, trusted=False, root=root, safe=safe)
+    options: dict[str, Any] = {}
+    batch: dict[str, Any] = {}
+    if origin is not None:
+        options, batch, found = parse_config(_load_yaml(origin.path), origin.path, origin)
+        warnings += found
+        files.append(origin.path)
+    # the math engine and numbering the site's _config.yml implies; the md2tex config wins
+    options = {**mathengine.site_math_settings(site), **options}
+    if site or "site" in options:
+        options["site"] = {**site, **options.get("site", {})}
+    for message in warnings:
+        log.debug("%s", message)
+    from_site = origin is not None and not origin.trusted
+    return SiteConfig(options, batch, tuple(files), tuple(warnings), from_site)

@@ -1,0 +1,1 @@
+"""Running TeX and checking what it made: the only room that starts processes."""
