@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-
 from md2tex.diagnostics import (
     BuildError,
     Diagnostic,
@@ -24,6 +22,7 @@ from md2tex.diagnostics import (
     Severity,
 )
 from md2tex.options import Options
+from md2tex.version import __version__
 
 if TYPE_CHECKING:
     from md2tex.document import Document
@@ -33,8 +32,8 @@ if TYPE_CHECKING:
 
 #: the rest of the API, imported on first use: ``import md2tex`` (and the CLI's start, which
 #: imports this package first) does not pay for the Markdown parser, Jinja or the TeX runner
-_LAZY = {"BatchReport": "batch", "PostResult": "batch", "convert_many": "batch",
-         "BuildResult": "build", "build_pdf": "build", "Document": "document",
+_LAZY = {"BatchReport": "site.batch", "PostResult": "site.batch", "convert_many": "site.batch",
+         "BuildResult": "tex.build", "build_pdf": "tex.build", "Document": "document",
          "convert": "pipeline", "convert_file": "pipeline"}
 
 

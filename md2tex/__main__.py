@@ -1,5 +1,5 @@
 """``python -m md2tex``."""
 
-from md2tex.cli.launch import main
+from md2tex.cli.commands import main
 
 main()

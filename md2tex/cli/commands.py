@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -47,39 +47,28 @@ def convert_file(path: Path, options: Options) -> Document:
     return convert_path(path, options)
 
 
-def build_pdf(document: Document, output: Path, source: Path | None = None,
-              follow: bool = True) -> BuildResult:
-    """Typeset; with ``source`` (a post file), use the TeX process ``_prewarm`` started early
-    for it, if any (``earlytex``), and record the post's format for its next build.
-    ``follow``: the user named ``output`` (written through a link; ``output.write_output``)."""
+def build_pdf(document: Document, output: Path, follow: bool = True) -> BuildResult:
+    """Typeset. ``follow``: the user named ``output`` (written through a link;
+    ``output.write_output``)."""
     from md2tex.tex.build import build_pdf as build
 
-    if source is None:
-        return build(document, output, follow=follow)
-    from md2tex.tex import earlytex, lastbuild
-
-    result = build(document, output, early=earlytex.claim(wait=15), follow=follow)
-    lastbuild.record(source, document)
-    return result
+    return build(document, output, follow=follow)
 
 
-def _prewarm(engine: str, early_source: Path | None = None, timeout: float = 60.0) -> None:
+def _prewarm(engine: str) -> None:
     """Probe the sandbox and the TeX version in a background thread while the post is
-    parsed (their child processes overlap Python's imports; the TeX run reuses the result).
-    With ``early_source``, also start its TeX run with the format of its last build
-    (``earlytex``), so that TeX loads the format while Python converts."""
+    parsed (their child processes overlap Python's imports; the TeX run reuses the result)."""
     import threading
 
     from md2tex.tex.build import prewarm
 
     global _prewarm_thread
-    _prewarm_thread = threading.Thread(target=prewarm, args=(engine, early_source, timeout),
-                                       daemon=True, name="md2tex-prewarm")
+    _prewarm_thread = threading.Thread(target=prewarm, args=(engine,), daemon=True,
+                                       name="md2tex-prewarm")
     _prewarm_thread.start()
 
 
 #: the background probe thread, joined on Ctrl-C so its scratch dir is removed before exit
-#: (with an early TeX process it lives until that process is done: see ``earlytex.hold``)
 _prewarm_thread: threading.Thread | None = None
 
 
@@ -90,16 +79,10 @@ def _join_prewarm() -> None:
 
 
 def _interrupted() -> NoReturn:
-    """Ctrl-C: no early TeX left, the usual message and status (click would say "Aborted!"
-    and exit 1)."""
-    _discard_early()  # before the join: the prewarm thread holds the early process
+    """Ctrl-C: the usual message and status (click would say "Aborted!" and exit 1)."""
     _join_prewarm()
     click.secho("md2tex: interrupted", fg="red", err=True)
     sys.exit(EXIT_INTERRUPTED)
-
-
-#: md2tex runs as its own process (not called by a test runner): see ``_DefaultGroup.main``
-_own_process = False
 
 
 class _DefaultGroup(click.Group):
@@ -115,43 +98,6 @@ class _DefaultGroup(click.Group):
             return super().parse_args(ctx, args)
         except KeyboardInterrupt:
             _interrupted()
-
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        """As click's, plus: a real command line (the console script, ``python -m md2tex``;
-        not a test runner passing ``args``) freezes the garbage collector before the
-        interpreter exits, which skips ~40 ms of collecting the parser's and Jinja's objects
-        at shutdown (files and temporary folders are closed and removed before this)."""
-        global _own_process
-        _own_process = not args and "args" not in kwargs
-        try:
-            if not _own_process:
-                return super().main(*args, **kwargs)
-            return self._own_main(**kwargs)
-        finally:
-            if _own_process:
-                import gc
-
-                gc.freeze()
-
-    def _own_main(self, **kwargs: Any) -> Any:
-        """Click's standalone handling, except that Ctrl-C while click itself runs (md2tex
-        starts TeX before the CLI is loaded: ``launch``) ends as every other interrupt does,
-        not with click's "Aborted!" and status 1."""
-        import errno
-
-        try:
-            return super().main(standalone_mode=False, **kwargs)
-        except click.Abort:
-            _interrupted()
-        except click.ClickException as exc:
-            exc.show()
-            sys.exit(exc.exit_code)
-        except OSError as exc:
-            if exc.errno != errno.EPIPE:
-                raise
-            sys.stdout = click.utils.PacifyFlushWrapper(sys.stdout)
-            sys.stderr = click.utils.PacifyFlushWrapper(sys.stderr)
-            sys.exit(1)
 
     def invoke(self, ctx: click.Context) -> Any:
         """Any exception md2tex did not expect is one line on stderr, never a traceback
@@ -285,18 +231,10 @@ def main() -> None:
 def convert_command(source: Path, output: Path | None, keep_tex: bool, verbose: int,
                     quiet: bool, **kw: Any) -> None:
     """Convert one post (SOURCE may be - for standard input)."""
-    if _own_process:
-        # one post in a short-lived process: the cycle collector would only slow the imports
-        # and the conversion down (~10 ms); everything is freed when the process ends
-        import gc
-
-        gc.disable()
     _setup_logging(verbose, quiet)
     options = build_options(**kw)
-    early_source: Path | None = None
     if output is None or (str(output) != "-" and output.suffix.lower() != ".tex"):
-        early_source = None if str(source) == "-" else source
-        _prewarm(options.engine, early_source, options.timeout)
+        _prewarm(options.engine)
     try:
         if str(source) == "-":
             doc = convert(sys.stdin.read(), options, "<stdin>")
@@ -322,7 +260,7 @@ def convert_command(source: Path, output: Path | None, keep_tex: bool, verbose: 
         if out.suffix.lower() == ".tex":
             _write(out, doc.tex.encode("utf-8"))
         else:
-            result = build_pdf(doc, out, early_source, follow=output is not None)
+            result = build_pdf(doc, out, follow=output is not None)
             if result.diagnostics and not quiet:  # formulas TeX rejected in the build
                 _print_diagnostics(result.diagnostics, verbose)
             if keep_tex:
@@ -330,23 +268,12 @@ def convert_command(source: Path, output: Path | None, keep_tex: bool, verbose: 
             if verbose:
                 click.echo(f"md2tex: {out} ({result.runs} TeX run"
                            f"{'s' if result.runs != 1 else ''}, {result.seconds:.2f} s, "
-                           f"isolation: {result.isolation}"
-                           f"{', TeX started early' if result.early else ''})", err=True)
+                           f"isolation: {result.isolation})", err=True)
     except Md2TexError as exc:
         _print_error(exc, verbose)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         _interrupted()
-    finally:
-        if early_source is not None:
-            _discard_early()
-
-
-def _discard_early() -> None:
-    """No TeX process started early may outlive the command (errors, Ctrl-C, exit)."""
-    from md2tex.tex.earlytex import discard_pending
-
-    discard_pending()
 
 
 def _write(path: Path, data: bytes, follow: bool = True) -> None:
@@ -363,6 +290,73 @@ def _print_error(exc: Md2TexError, verbose: int) -> None:
         _print_diagnostics(exc.diagnostics, verbose)
     else:
         click.secho(f"md2tex: error: {exc.message}", fg="red", err=True)
+
+
+@main.command("watch")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="OUT.pdf or OUT.tex for a post; a folder for a folder of posts "
+                   "(default: beside each post).")
+@click.option("--to", type=click.Choice(["pdf", "tex"]), default="pdf",
+              help="For a folder: write PDFs (default) or LaTeX files.")
+@common_options
+def watch_command(source: Path, output: Path | None, to: str, verbose: int, quiet: bool,
+                  **kw: Any) -> None:
+    """Rebuild SOURCE (a post, or every post under a folder) on every save, until Ctrl-C.
+
+    One process stays up with everything loaded and the next TeX run started, so a save
+    becomes a PDF in a fraction of a fresh run's time. A post with errors keeps its
+    previous output.
+    """
+    from md2tex.cli.watch import Event, watch
+
+    _setup_logging(verbose, quiet)
+    options = build_options(**kw)
+    targets = _watch_targets(source, output, to)
+
+    def report(event: Event) -> None:
+        diags = event.error.diagnostics if event.error else (
+            event.document.diagnostics if event.document else ())
+        if diags and (not quiet or event.error or (event.document and not event.document.ok)):
+            _print_diagnostics(diags, verbose)
+        if event.error and not event.error.diagnostics:
+            click.secho(f"md2tex: error: {event.error.message}", fg="red", err=True)
+        ok = event.error is None and event.document is not None and event.document.ok
+        if ok and not quiet:
+            click.echo(f"md2tex: {event.output} ({event.seconds:.2f} s)", err=True)
+        elif not ok:
+            click.secho(f"md2tex: {event.source}: not built; {event.output} unchanged",
+                        fg="red", err=True)
+
+    if not quiet:
+        click.echo("md2tex: watching (Ctrl-C stops)", err=True)
+    try:
+        watch(targets, options, report)
+    except KeyboardInterrupt:
+        click.echo("md2tex: watch stopped", err=True)
+
+
+def _watch_targets(source: Path, output: Path | None, to: str
+                   ) -> Callable[[], list[tuple[Path, Path]]]:
+    """The (post, output) pairs ``watch`` follows: one post, or a folder's posts (found
+    again on each call)."""
+    if source.is_file():
+        out = output or source.with_suffix(".pdf")
+        if out.is_dir():
+            out = out / source.with_suffix(".pdf").name
+        if out.suffix.lower() not in (".pdf", ".tex"):
+            raise click.BadParameter(f"{out}: expected a .pdf or .tex file", param_hint="-o")
+        return lambda: [(source, out)]
+    from md2tex.site.batch import find_posts
+
+    out_dir = output or source
+
+    def posts() -> list[tuple[Path, Path]]:
+        root, found = find_posts(source, exclude=[out_dir] if output else [])
+        return [(post, out_dir / post.relative_to(root).with_suffix("." + to))
+                for post in found]
+
+    return posts
 
 
 @main.command("check")

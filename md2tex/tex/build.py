@@ -36,7 +36,7 @@ from md2tex.tex import pdfcheck, sandbox
 from md2tex.tex.output import check_output, write_output
 
 if TYPE_CHECKING:
-    from md2tex.tex.earlytex import EarlyTex
+    from md2tex.tex.warmtex import EarlyTex
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class BuildResult:
     log_tail: str
     #: how TeX was isolated: "bwrap" (bubblewrap sandbox) or "none" (limits and env only)
     isolation: str = "none"
-    #: the first pass was a TeX process started before the conversion ended (``earlytex``)
+    #: the first pass was a TeX process started before the conversion ended (``warmtex``)
     early: bool = False
     #: formulas TeX rejected in the build, shown as MathJax shows an error (warnings)
     diagnostics: tuple[Diagnostic, ...] = ()
@@ -89,28 +89,16 @@ def find_engine(engine: str) -> str:
     return exe
 
 
-def prewarm(engine: str, early_source: Path | None = None, timeout: float = 60.0) -> None:
+def prewarm(engine: str) -> None:
     """Do the once-per-process probes of a build ahead of time (the CLI runs this in a
     background thread while it parses the post): whether bubblewrap works, and the TeX
     version that keys the format cache. Both are cached and locked, so the build waits for
-    a probe in progress instead of repeating it. With ``early_source`` (the post's path),
-    right after the sandbox probe, start its TeX run early (``earlytex.begin``). Never
-    raises: the build reports problems."""
+    a probe in progress instead of repeating it. Never raises: the build reports problems."""
     try:
-        exe = find_engine(engine)
-        if early_source is not None:  # under bwrap if it is there, while the probe runs
-            from md2tex.tex import earlytex
-
-            earlytex.begin(early_source, timeout)
-        sandbox.choose(exe)
+        sandbox.choose(find_engine(engine))
         fmtcache.tex_version(engine)
     except Exception as exc:  # the real build will say what is wrong
         log.debug("prewarm for %s: %s", engine, exc)
-    finally:
-        if early_source is not None:
-            from md2tex.tex import earlytex
-
-            earlytex.hold()  # the early TeX process dies with the thread that started it
 
 
 def _environment(workdir: Path, exe: str) -> dict[str, str]:
@@ -148,7 +136,7 @@ def start_engine(workdir: Path, engine: str, timeout: float, args: Sequence[str]
                  stdin: int = subprocess.DEVNULL,
                  isolation: str | None = None) -> subprocess.Popen[bytes]:
     """Launch one TeX pass (sandboxed, limited, minimal environment, its own session) and
-    register it for ``cancel_all``; ``wait_engine`` finishes it. ``earlytex`` launches with
+    register it for ``cancel_all``; ``wait_engine`` finishes it. ``warmtex`` launches with
     ``stdin=PIPE``, ``interaction="errorstopmode"`` (so that TeX can read the file name) and
     ``isolation=sandbox.expected(...)`` (so as not to wait for the probe)."""
     exe = find_engine(engine)
@@ -324,7 +312,7 @@ def compile_document(document: Document, workdir: Path, timeout: float,
                      early: EarlyTex | None = None) -> tuple[int, str]:
     """Write the .tex and its images into ``workdir`` and run TeX until it is settled.
     ``early``: a TeX process already waiting in ``workdir`` with this document's format
-    (``earlytex``); it does the first pass."""
+    (``warmtex``); it does the first pass."""
     (workdir / f"{TEX_NAME}.tex").write_text(document.tex, encoding="utf-8")
     for name, source in document.resources.items():
         dest = (workdir / name).resolve()
@@ -397,11 +385,11 @@ def build_pdf(document: Document, output: str | Path, timeout: float | None = No
               early: EarlyTex | None = None, *, follow: bool = True,
               within: str | Path | None = None) -> BuildResult:
     """Typeset ``document`` and write the PDF to ``output`` (atomically: a failed build never
-    leaves a partial file, and an earlier good file survives). ``early``: a TeX process the
-    CLI started before the conversion ended (``earlytex.claim``); used for the first pass if
-    it guessed this document's format, else killed; its work dir is removed either way.
-    ``follow``/``within``: how ``output`` is written (``output.write_output``): through what
-    is there (a name the user gave), refusing links (a derived name), or only into real
+    leaves a partial file, and an earlier good file survives). ``early``: a TeX process
+    ``md2tex watch`` started after the previous build (``warmtex.start_for``); used for the
+    first pass if it has this document's format, else killed; its work dir is removed either
+    way. ``follow``/``within``: how ``output`` is written (``output.write_output``): through
+    what is there (a name the user gave), refusing links (a derived name), or only into real
     folders below ``within`` (batch); a refusal is an ``OutputError`` before TeX runs."""
     fallbacks: list[Diagnostic] = []
     attempt = early

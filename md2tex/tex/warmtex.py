@@ -1,49 +1,33 @@
-"""Early TeX: start a single post's TeX run while Python is still converting the post.
+"""A TeX process started ahead of the document it will typeset (``md2tex watch``).
 
-``md2tex post.md -o post.pdf`` spends ~200 ms in Python (interpreter start, imports, the
-conversion) and ~250 ms in TeX, ~110 ms of which is pdflatex starting and loading its format
-before it reads a line of the document; done one after the other, they add up. Rebuilding a
-post after an edit is the common loop, and a rebuild almost always uses the dumped preamble
-format (``fmtcache``) of the last build of the same file. So the console script
-(``launch``), before the CLI is even imported, or else the CLI's background prewarm thread,
-looks up the format recorded for this input path on its last successful build
-(``lastbuild``; for a post never built, the record of the latest build in its folder: a
-site's posts share a preamble) and launches TeX with it exactly as ``build.run_engine``
-would (same limits, minimal environment, own session, registered for ``build.cancel_all``;
-under bwrap whenever bwrap is installed and not turned off, while the sandbox probe runs:
-``sandbox.expected``; if the probe then says bwrap does not work here, the process is not
-used), in the same kind of private work dir, but without the source file: its first line,
-given on the command line, reads the file name from stdin. TeX loads the format while Python
-imports and converts, then waits. When the conversion is done, ``build.build_pdf`` writes
-the body file and hands TeX its name if the document's format is the guessed one; otherwise
-it kills the process, removes its work dir and builds normally (a wrong guess costs a little
-CPU, nothing else).
+Between two saves of a post, the watch process knows the last build's format and its
+*predocument* (the body file's lines up to ``\\begin{document}``: the template's definitions,
+the site's and the post's macros), which rarely change from one save to the next. Right
+after a build it starts the next TeX run: TeX loads the format, runs the predocument,
+``\\begin{document}`` and a warm-up of the fonts the last build used (typeset into a box that
+is thrown away: loading them later costs the same, so the pages are the same), then waits on
+stdin for the body file's name. On the next save, ``build.build_pdf(early=...)`` hands it the
+body file if the new document's format and predocument are the same, character for
+character (the body file then has those lines blank, so TeX's line numbers and the Markdown
+line mapping are unchanged); otherwise the process is killed and the build runs normally.
 
-The record also keeps the last build's *predocument*: the body file's lines up to its
-``\\begin{document}`` line (the template's definitions, the site's and the post's macros;
-the title and PDF metadata come after ``\\begin{document}``), which rarely change between
-two builds of a post, or between two posts of a site. The early process then also runs
-those lines, the ``\\begin{document}`` set-up (~40 ms of a ~150 ms pass) and a warm-up of the
-fonts the last build used (typeset into a box that is thrown away: loading them later costs
-the same, so the output is the same) before it waits. It is used only if the new
-document's predocument is the recorded one, character for character; the body file it gets
-then has those lines blank, so TeX's line numbers are unchanged, and the whole body file is
-put back for any later pass.
-
-TeX refuses to ``\\read`` from the terminal in the nonstop modes, so the process starts in
-errorstopmode (scrollmode while it runs a predocument: an error never waits for an answer)
-and switches to ``\\nonstopmode`` right after the read; the file is then read with the
-primitive ``\\input``, as a file name on the command line is, so error lines
-(``./document.tex:LINE:``), the Markdown line mapping and the PDF are those of a normal run.
-Only the single-post CLI path uses this; ``MD2TEX_EARLY_TEX=0`` turns it off.
+The process is started exactly as ``build.run_engine`` would start TeX (same limits, minimal
+environment, own session, the sandbox the build would use, registered for
+``build.cancel_all``), in the same kind of private work dir, without the source file: its
+first line, given on the command line, reads the file name from stdin. TeX refuses to
+``\\read`` from the terminal in the nonstop modes, so the process starts in errorstopmode
+(scrollmode while it runs the predocument: an error never waits for an answer) and switches
+to ``\\nonstopmode`` right after the read; the file is then read with the primitive
+``\\input``, as a file name on the command line is, so error lines, the line mapping and the
+PDF are those of a normal run.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -51,14 +35,12 @@ import threading
 from pathlib import Path
 
 from md2tex.document import Document
-from md2tex.memo import turned_off
-from md2tex.tex import build, lastbuild, sandbox
+from md2tex.tex import build, sandbox
 from md2tex.tex import formats as fmtcache
 from md2tex.tex.formats import FormatUse
 
 log = logging.getLogger(__name__)
 
-ENV = "MD2TEX_EARLY_TEX"
 #: TeX's first line: read the file name from stdin, stop interacting, input it as the
 #: command line would (``\@@input`` is LaTeX's name for the primitive)
 FIRST_LINE = r"\read-1to\mdtexsource \nonstopmode\csname @@input\endcsname\mdtexsource"
@@ -176,72 +158,64 @@ class EarlyTex:
                 (self.workdir / name).unlink()
 
 
-_lock = threading.Lock()
-_pending: EarlyTex | None = None
-#: the process ``begin`` started (kept after ``claim`` for ``hold``)
-_started: EarlyTex | None = None
-_closed = False
-#: ``begin`` has started a process or decided not to
-_settled = threading.Event()
+
+#: after ``\begin{document}``: load the fonts the last build used, as its body would load
+#: them on first use (font loading and microtype's per-font set-up are global), each typeset
+#: in a group into a box that is dropped. Feature of the body -> what loads its fonts.
+WARM_UPS: dict[str, tuple[re.Pattern[str], str]] = {
+    "math": (re.compile(r"(?<!\\)\$|\\[(\[]|\\begin\{(?:equation|align|gather|multline)"),
+             r"$x^2$"),
+    "italic": (re.compile(r"\\(?:emph|textit|itshape)(?![A-Za-z])"), r"\itshape x"),
+    "bold": (re.compile(r"\\(?:textbf|bfseries|subsubsection|paragraph)(?![A-Za-z])"),
+             r"\bfseries x"),
+    "tt": (re.compile(r"\\(?:texttt|mdcode|ttfamily)(?![A-Za-z])"), r"\ttfamily x"),
+    "code": (re.compile(r"\\begin\{(?:Verbatim|verbatim|lstlisting)\}"),
+             r"\ifdefined\mdcodesize\mdcodesize\else\small\fi\ttfamily x"),
+    "footnote": (re.compile(r"\\footnote(?![A-Za-z])"), r"\footnotesize x$^{\normalfont 1}$"),
+    "title": (re.compile(r"\\maketitle(?![A-Za-z])"), r"\LARGE x\normalfont\large x"),
+    "abstract": (re.compile(r"\\begin\{abstract\}"), r"\small\bfseries x\normalfont\small x"),
+    "section": (re.compile(r"\\section(?![A-Za-z])"), r"\Large\bfseries x"),
+    "subsection": (re.compile(r"\\subsection(?![A-Za-z])"), r"\large\bfseries x"),
+}
 
 
-def enabled() -> bool:
-    return not turned_off(ENV)
+def warm_up(tex: str) -> str:
+    """The TeX that loads the fonts the body of ``tex`` (after ``\\begin{document}``) uses."""
+    body = tex.partition("\\begin{document}")[2]
+    return "".join(r"\begingroup\setbox0\hbox{\normalfont\normalsize " + code + "}\\endgroup"
+                   for pattern, code in WARM_UPS.values() if pattern.search(body))
 
 
-def begin(source: Path, timeout: float | None) -> None:
-    """Start TeX for ``source`` with the format of its last build, if there is one: from the
-    console script before the CLI is loaded (``launch``; ``timeout`` None: the one recorded),
-    and again from the CLI's prewarm thread, which starts it if that did not and says that it
-    started (logging is set up by then). Never raises: the normal build is the fallback."""
-    global _pending, _started
+def start_for(document: Document, timeout: float) -> EarlyTex | None:
+    """A TeX process for the next build of a document like ``document`` (same format and
+    predocument), or None when it has no cached format. Never raises: the normal build is
+    the fallback."""
     try:
-        if _started is None:
-            guess = lastbuild.guess(source) if enabled() else None
-            if guess is not None:
-                with _lock:
-                    if not _closed and _pending is None:
-                        _pending = _started = _start(
-                            guess, guess.timeout if timeout is None else timeout)
-        early = _started
-        if early is not None and timeout is not None and not early.announced:
-            early.announced = True
-            log.debug("early TeX: started %s with format %s%s", early.engine, early.name,
-                      " and its predocument" if early.predocument is not None else "")
-    except Exception as exc:
-        log.debug("early TeX not started: %s", exc)
-    finally:
-        if timeout is not None:  # the CLI's call decides; the launcher's may come first
-            _settled.set()
-
-
-def hold() -> None:
-    """Keep the calling thread (the one that ran ``begin``) alive until the early process is
-    finished or killed: bwrap's ``--die-with-parent`` kills the sandbox when the *thread*
-    that started it ends."""
-    _settled.set()
-    if _started is not None:
-        _started.released.wait()
-
-
-def _start(guess: lastbuild.Guess, timeout: float) -> EarlyTex | None:
-    engine, name = guess.engine, guess.name
-    fmt = fmtcache.usable(engine, name)
-    if fmt is None:
+        planned = fmtcache.planned_format(document)
+        if planned is None:
+            return None
+        name, body = planned
+        fmt = fmtcache.usable(document.engine, name)
+        if fmt is None:
+            return None
+        split = fmtcache.predocument(body)
+        predocument = None if split is None else split[0]
+        return _start(document.engine, name, fmt, predocument, warm_up(body), timeout)
+    except Exception as exc:  # the normal build is the fallback
+        log.debug("warm TeX not started: %s", exc)
         return None
-    predocument = None
-    if guess.predocument is not None:
-        with contextlib.suppress(OSError, UnicodeError):
-            predocument = lastbuild.predocument_file(guess.predocument).read_text(encoding="utf-8")
+
+
+def _start(engine: str, name: str, fmt: Path, predocument: str | None, warm: str,
+           timeout: float) -> EarlyTex:
     exe = build.find_engine(engine)
-    isolation = sandbox.expected(exe)
+    isolation = sandbox.choose(exe)
     workdir = Path(tempfile.mkdtemp(prefix="md2tex-"))
     try:
         os.chmod(workdir, 0o700)
         first, interaction = FIRST_LINE, "errorstopmode"
         if predocument is not None:
-            warm_up = lastbuild.warm_up(guess.warm_up)
-            (workdir / PREDOCUMENT).write_text(predocument + warm_up + "\n", encoding="utf-8")
+            (workdir / PREDOCUMENT).write_text(predocument + warm + "\n", encoding="utf-8")
             first, interaction = PREDOCUMENT_LINE, "scrollmode"
         proc = build.start_engine(workdir, engine, timeout,
                                   (f"-jobname={build.TEX_NAME}", *fmtcache.fmt_args(fmt)),
@@ -251,25 +225,3 @@ def _start(guess: lastbuild.Guess, timeout: float) -> EarlyTex | None:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
     return EarlyTex(proc, workdir, engine, name, timeout, isolation, predocument)
-
-
-def claim(wait: float = 0.0) -> EarlyTex | None:
-    """The process ``begin`` started, now the caller's (``build.build_pdf(early=...)``);
-    none will be started after this. ``wait``: seconds to wait for ``begin`` to decide."""
-    global _pending, _closed
-    if wait:
-        _settled.wait(wait)
-    with _lock:
-        _closed = True
-        early, _pending = _pending, None
-    return early
-
-
-def discard_pending() -> None:
-    """Kill an unclaimed early process and remove its dir (every exit path of the CLI)."""
-    early = claim()
-    if early is not None:
-        early.discard()
-
-
-atexit.register(discard_pending)

@@ -1,0 +1,138 @@
+"""``md2tex watch``: one warm process that rebuilds a post (or every post of a folder) on
+each save.
+
+The edit-and-rebuild loop is where a writer waits for md2tex, and most of a fresh process's
+time goes to starting Python, importing the parser, Jinja and Pygments, and starting TeX with
+the preamble's format. A process that stays up pays those once: the imports are loaded, the
+formats are in the cache, and after each build ``warmtex`` starts the next TeX run with the
+same format and predocument, so that a save only costs the conversion and the body's pages.
+
+Changes are found by polling each post's ``stat`` (no dependency, works on every filesystem,
+network mounts included); a change is built once the file has stopped changing for one poll
+interval, so an editor's truncate-then-write is not built half-written. Every output is
+written atomically by the build; a post with errors leaves the previous PDF in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from md2tex.diagnostics import Md2TexError
+from md2tex.document import Document
+from md2tex.options import Options
+
+if TYPE_CHECKING:
+    from md2tex.tex.warmtex import EarlyTex
+
+#: (post, output) pairs to watch, asked again every ``RESCAN`` seconds (a folder gains posts)
+Targets = Callable[[], Iterable[tuple[Path, Path]]]
+RESCAN = 1.0
+#: a file's identity and content stamp: a change of any part is a save
+Stamp = tuple[int, int, int]
+
+
+@dataclass
+class Event:
+    """One build the loop made: the post, its output, and what came of it."""
+
+    source: Path
+    output: Path
+    document: Document | None = None
+    error: Md2TexError | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class _Watched:
+    output: Path
+    stamp: Stamp | None = None
+    #: the TeX process started for this post's next build (``warmtex``)
+    warm: EarlyTex | None = None
+    pending: Stamp | None = field(default=None)
+
+
+def _stamp(path: Path) -> Stamp | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def build_once(source: Path, output: Path, options: Options, warm: EarlyTex | None = None
+               ) -> tuple[Event, EarlyTex | None]:
+    """Convert ``source`` and write ``output`` (.pdf, else LaTeX); returns the event and the
+    TeX process started for the next build of the same post, if any."""
+    from md2tex.pipeline import convert_file
+    from md2tex.tex import warmtex
+    from md2tex.tex.build import build_pdf
+    from md2tex.tex.output import write_atomic
+
+    started = time.monotonic()
+    event = Event(source, output)
+    next_warm = None
+    try:
+        document = event.document = convert_file(source, options)
+        if document.ok:
+            if output.suffix.lower() == ".pdf":
+                early, warm = warm, None
+                build_pdf(document, output, early=early)
+                next_warm = warmtex.start_for(document, options.timeout)
+            else:
+                write_atomic(output, document.tex.encode("utf-8"))
+    except Md2TexError as exc:
+        event.error = exc
+    finally:
+        if warm is not None:
+            warm.discard()
+    event.seconds = time.monotonic() - started
+    return event, next_warm
+
+
+def watch(targets: Targets, options: Options, on_event: Callable[[Event], None], *,
+          interval: float = 0.02, stop: Callable[[], bool] = lambda: False) -> None:
+    """Build every target now, then again after each save, until ``stop()`` is true or
+    Ctrl-C (every waiting TeX process is ended on the way out)."""
+    watched: dict[Path, _Watched] = {}
+    next_scan = 0.0
+    try:
+        while not stop():
+            now = time.monotonic()
+            if now >= next_scan:
+                _rescan(targets, watched)
+                next_scan = now + RESCAN
+            for source, state in watched.items():
+                stamp = _stamp(source)
+                if stamp is None or stamp == state.stamp:
+                    state.pending = None
+                    continue
+                if stamp != state.pending:  # changed since the last look: let it settle
+                    state.pending = stamp
+                    if state.stamp is not None:
+                        continue
+                state.stamp, state.pending = stamp, None
+                event, state.warm = build_once(source, state.output, options, state.warm)
+                on_event(event)
+            time.sleep(interval)
+    finally:
+        for state in watched.values():
+            if state.warm is not None:
+                with contextlib.suppress(Exception):
+                    state.warm.discard()
+
+
+def _rescan(targets: Targets, watched: dict[Path, _Watched]) -> None:
+    current = dict(targets())
+    for gone in set(watched) - set(current):
+        state = watched.pop(gone)
+        if state.warm is not None:
+            state.warm.discard()
+    for source, output in current.items():
+        if source not in watched:
+            watched[source] = _Watched(output)

@@ -1,0 +1,104 @@
+"""``md2tex watch``: the real command in a child process rebuilds on each save, keeps the last
+good PDF when a save has errors, follows new posts of a folder, and leaves no TeX behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from helpers import ROOT, md2tex_cmd, needs_tex, pdf_text, processes_mentioning, squash
+
+pytestmark = needs_tex
+
+POST = "---\ntitle: Watched\n---\n\nThe first version says {word} with $x^2 + {n}$.\n"
+
+
+def _wait(condition: Callable[[], bool], seconds: float = 90.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def _says(pdf: Path, word: str) -> bool:
+    try:
+        return pdf.is_file() and word in squash(pdf_text(pdf))
+    except (subprocess.CalledProcessError, OSError):
+        return False
+
+
+@pytest.fixture
+def watcher(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    started: list[subprocess.Popen[str]] = []
+
+    def start(*args: str | Path) -> subprocess.Popen[str]:
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+        proc = subprocess.Popen([*md2tex_cmd(), "watch", *map(str, args)], cwd=tmp_path,
+                                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _stop(proc: subprocess.Popen[str]) -> str:
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=30)
+    return err
+
+
+def test_rebuilds_on_each_save_and_keeps_the_last_good_pdf(
+        tmp_path: Path, watcher: Callable[..., subprocess.Popen[str]]) -> None:
+    post = tmp_path / "post.md"
+    pdf = tmp_path / "out.pdf"
+    post.write_text(POST.format(word="alpha", n=1), encoding="utf-8")
+    proc = watcher(post, "-o", pdf)
+    _wait(lambda: _says(pdf, "alpha"))
+
+    for n, word in enumerate(("bravo", "charlie", "delta"), start=2):
+        post.write_text(POST.format(word=word, n=n), encoding="utf-8")
+        _wait(lambda word=word: _says(pdf, word))  # type: ignore[misc]
+
+    good = pdf.read_bytes()
+    post.write_text("---\ntitle: [unclosed\n---\n\nEcho.\n", encoding="utf-8")
+    time.sleep(3)
+    assert pdf.read_bytes() == good, "a save with errors replaced the last good PDF"
+    post.write_text(POST.format(word="foxtrot", n=9), encoding="utf-8")
+    _wait(lambda: _says(pdf, "foxtrot"))
+
+    err = _stop(proc)
+    assert proc.returncode == 0, err
+    assert "post.md:" in err and "[front-matter]" in err and "not built" in err, err
+    assert "Traceback" not in err
+    assert not processes_mentioning("-fmt=md2tex-"), "a TeX process outlived watch"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith((".", "out.pdf."))
+                and p.name != ".cache"], "a temporary output file was left"
+
+
+def test_a_folder_follows_new_posts(tmp_path: Path,
+                                    watcher: Callable[..., subprocess.Popen[str]]) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "one.md").write_text(POST.format(word="golf", n=1), encoding="utf-8")
+    out = tmp_path / "pdf"
+    proc = watcher(site, "-o", out)
+    _wait(lambda: _says(out / "one.pdf", "golf"))
+    (site / "two.md").write_text(POST.format(word="hotel", n=2), encoding="utf-8")
+    _wait(lambda: _says(out / "two.pdf", "hotel"))
+    (site / "one.md").write_text(POST.format(word="india", n=3), encoding="utf-8")
+    _wait(lambda: _says(out / "one.pdf", "india"))
+    err = _stop(proc)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
