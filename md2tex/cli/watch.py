@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from md2tex.diagnostics import Md2TexError
+from md2tex.diagnostics import Md2TexError, OutputError
 from md2tex.document import Document
 from md2tex.options import Options
 
@@ -78,6 +78,7 @@ def build_once(source: Path, output: Path, options: Options, warm: EarlyTex | No
     event = Event(source, output)
     next_warm = None
     try:
+        output.parent.mkdir(parents=True, exist_ok=True)
         document = event.document = convert_file(source, options)
         if document.ok:
             if output.suffix.lower() == ".pdf":
@@ -88,6 +89,8 @@ def build_once(source: Path, output: Path, options: Options, warm: EarlyTex | No
                 write_atomic(output, document.tex.encode("utf-8"))
     except Md2TexError as exc:
         event.error = exc
+    except OSError as exc:
+        event.error = OutputError(f"{output}: cannot write: {exc.strerror or exc}")
     finally:
         if warm is not None:
             warm.discard()
