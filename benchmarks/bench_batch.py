@@ -12,7 +12,10 @@ Prints:
 2. the corpus posts (``../shared/corpus/jekyll/``, by path) as ``md2tex batch`` vs pandoc +
    pdflatex over the same posts with the same parallelism (target throughput ratio >= 3);
 3. a second, unchanged ``md2tex batch`` run (target < 2 s);
-4. the peak memory of the batch (the whole process tree: md2tex and its TeX runs, sampled).
+4. the peak memory of the batch (the whole process tree: md2tex and its TeX runs, sampled);
+5. ``md2tex watch post.md -o post.pdf`` on the seed post: from a save (a sentence appended,
+   the file closed) to the new PDF on disk (its atomic replace seen), median of ``--saves``
+   saves (target <= 0.2 s).
 
 Results also go to ``benchmarks/results/bench_batch.json``. The format cache lives in a
 fresh temporary XDG_CACHE_HOME (one for the single post, another for the batch), so the batch
@@ -41,6 +44,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE.parent.parent / "shared" / "corpus" / "jekyll"
+SEED = CORPUS.parent / "seed-post.md"
 #: karpathy's "Quantifying Hacker News" (the README's figure), else one of our samples
 DEFAULT_POST = next((p for p in (
     CORPUS / "karpathy__karpathy.github.io" / "2013-11-27-quantifying-hacker-news.markdown",
@@ -175,6 +179,54 @@ def _new_post(post: Path, n: int) -> str:
     return text + f"\n\n```python\nprint('new post {n} {os.getpid()}')\n```\n"
 
 
+def watch_saves(post: Path, env: dict[str, str], saves: int) -> list[float]:
+    """Seconds from each save of ``post`` to the new PDF that ``md2tex watch`` writes."""
+    import signal
+    import statistics
+
+    work = Path(tempfile.mkdtemp(prefix="bench-watch-"))
+    proc = None
+    try:
+        source, pdf = work / "post.md", work / "post.pdf"
+        shutil.copy(post, source)
+        proc = subprocess.Popen([*md2tex_command(), "watch", "post.md", "-o", "post.pdf", "-q"],
+                                cwd=work, env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def stamp() -> tuple[int, int] | None:
+            try:
+                st = pdf.stat()
+            except OSError:
+                return None
+            return st.st_ino, st.st_mtime_ns
+
+        def changed_from(before: tuple[int, int] | None, limit: float = 120) -> None:
+            deadline = time.perf_counter() + limit
+            while stamp() == before:
+                if time.perf_counter() > deadline or proc.poll() is not None:
+                    raise SystemExit("md2tex watch wrote no PDF")
+                time.sleep(0.002)
+
+        changed_from(None)  # the first build (makes the format)
+        times = []
+        for n in range(saves):
+            time.sleep(0.3)  # the next TeX run is started after each build
+            before = stamp()
+            with source.open("a", encoding="utf-8") as fh:
+                fh.write(f"\nA sentence added by save number {n + 1}.\n")
+            started = time.perf_counter()
+            changed_from(before)
+            times.append(time.perf_counter() - started)
+        print(f"   median {statistics.median(times):.3f} s, min {min(times):.3f} s, "
+              f"max {max(times):.3f} s over {saves} saves")
+        return times
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=30)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def pandoc_batch(posts: list[Path], jobs: int, env: dict[str, str]) -> tuple[float, int]:
     out = Path(tempfile.mkdtemp(prefix="bench-pandoc-"))
     try:
@@ -200,6 +252,8 @@ def main() -> None:
     parser.add_argument("--single-only", action="store_true",
                         help="only the single post (the batch figures in the results file "
                              "are kept)")
+    parser.add_argument("--saves", type=int, default=15,
+                        help="watch: saves timed (median kept)")
     parser.add_argument("--rounds", type=int, default=3,
                         help="single post: timed runs of each tool, alternating (best kept)")
     args = parser.parse_args()
@@ -233,6 +287,14 @@ def main() -> None:
             else:
                 print(" (pandoc: no figure)")
         print(f"   a first-ever build (makes the format): {one['md2tex_first_build']:.2f} s")
+        if SEED.is_file():
+            import statistics
+
+            print("5. `md2tex watch` on the seed post: save -> new PDF (target <= 0.2 s)")
+            saves = watch_saves(SEED, {**base, "XDG_CACHE_HOME": str(xdg / "watch")},
+                                args.saves)
+            results["watch"] = {"post": str(SEED), "median_seconds": statistics.median(saves),
+                                "seconds": saves}
         if args.single_only:
             return
 
@@ -245,14 +307,14 @@ def main() -> None:
         src = Path(tempfile.mkdtemp(prefix="bench-src-"))
         out = Path(tempfile.mkdtemp(prefix="bench-out-"))
         try:
-            # the same posts by path: a folder of symlinks (the limit applies to both tools)
+            # the same posts: copies in one folder per site (batch does not follow symlinks
+            # out of the site; the limit applies to both tools)
             for i, post in enumerate(posts):
-                link = src / post.parent.name / post.name
-                link.parent.mkdir(exist_ok=True)
-                if not link.exists():
-                    link.symlink_to(post)
-                else:
-                    (src / f"{i}-{post.name}").symlink_to(post)
+                copy = src / post.parent.name / post.name
+                copy.parent.mkdir(exist_ok=True)
+                if copy.exists():
+                    copy = src / f"{i}-{post.name}"
+                shutil.copy(post, copy)
             # a cache of its own: nothing from the single-post step is reused
             env = {**base, "XDG_CACHE_HOME": str(xdg / "batch")}
             cmd = [*md2tex_command(), "batch", str(src), "-o", str(out),
