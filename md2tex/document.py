@@ -176,3 +176,30 @@ class Document:
                     f"{SHOWN_AS_ERROR}", span.line, column=span.column, path=self.path,
                     hint="TeX stopped with this error while building the PDF")
         return self.with_fallbacks([k]), d
+
+
+#: what in an uncertain formula can change the formulas after it (definitions, \global)
+_LEAKS = re.compile(r"\\(?:[egx]?def|let|futurelet|global|aftergroup|newcommand|"
+                    r"renewcommand|providecommand|newenvironment|renewenvironment|"
+                    r"DeclarePairedDelimiter\w*|MakeAboxedCommand|DeclareMathOperator|"
+                    r"hsize|chardef|mathchardef)(?![A-Za-z])")
+
+
+@dataclass(frozen=True)
+class Formula:
+    """One formula of the post as the document has it (``latex``: ``\\[...\\]``, ``$...$``
+    or an environment), where it is in the Markdown, and, when it is TeX programming, the
+    ``math-unverified`` warning the checker gave it."""
+
+    latex: str
+    line: int | None
+    column: int | None
+    unverified: Diagnostic | None = None
+    #: the formula's text (the probe looks for definitions and \global in it)
+    raw: str = ""
+    #: the LaTeX showing it as MathJax shows an error (``mathcheck.fallback_latex``)
+    fallback: str = ""
+
+    @property
+    def leaks(self) -> bool:
+        return self.unverified is not None and _LEAKS.search(self.raw) is not None

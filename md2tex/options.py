@@ -12,6 +12,8 @@ from md2tex.mathengine import ENGINES as MATH_ENGINES
 from md2tex.mathengine import EQUATION_NUMBERS, dollar_mode
 
 ENGINES = ("pdflatex", "xelatex", "lualatex")
+#: md2tex's own template (``templates/``), used unless ``template`` names another
+DEFAULT_TEMPLATE = "article.tex.j2"
 #: a *plain* template variable: an option list (``margin=2cm, a4paper``, ``12pt``), no TeX.
 #: Variables land in the preamble as TeX (``\usepackage[VALUE]{geometry}``), so under
 #: ``--safe`` (whoever set them) and from a config found in the site, only these are accepted

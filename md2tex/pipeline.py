@@ -23,7 +23,9 @@ from md2tex.math import sitemacros
 from md2tex.math import table as mathtable
 from md2tex.math.safe import SafeMacros, Unsafe, load_site_macros
 from md2tex.options import Options, check_variables, options_from_front_matter
+from md2tex.tex import packages
 from md2tex.tex import probe as mathprobe
+from md2tex.tex.svg import svg_to_pdf
 from md2tex.version import __version__
 
 _USES_REFERENCES = re.compile(r"\\(?:label|eqref|ref)\s*\{")
@@ -59,7 +61,8 @@ def _convert(text: str, options: Options, path: str) -> Document:
     tokens, _env = parse_markdown(body, post.body_line, options.dollar_math,
                                   options.math_engine, liquid.dollar_lines)
     unicode = options.engine != "pdflatex"
-    images = ImageResolver(options.base_dir, options.resource_path, site_root=options.site_root)
+    images = ImageResolver(options.base_dir, options.resource_path, site_root=options.site_root,
+                           svg_to_pdf=svg_to_pdf)
     safe_macros = SafeMacros()
     site_macros = options.macros.strip()
     if options.safe and site_macros:
@@ -76,7 +79,8 @@ def _convert(text: str, options: Options, path: str) -> Document:
                            macros=user_macros.known, dollar_math=options.dollar_math,
                            site_url=_site_url(options),
                            math_engine=mathtable.engine_of(options),
-                           number_all=options.equation_numbers == "all")
+                           number_all=options.equation_numbers == "all",
+                           package_installed=packages.installed)
     site_macros = sitemacros.preamble([*user_macros.definitions, *rendered.definitions],
                                       rendered.max_matrix_cols)
 

@@ -15,7 +15,7 @@ import pytest
 from batch_posts import GOOD, HAVE_PDFLATEX
 
 import md2tex
-from md2tex.tex import build
+from md2tex.tex import build, passes
 from md2tex.tex import formats as fmtcache
 
 needs_tex = pytest.mark.skipif(not HAVE_PDFLATEX, reason="needs pdflatex (TeX Live)")
@@ -97,7 +97,7 @@ def test_tex_error_lines_are_the_same_with_a_format(format_cache: Path, tmp_path
             use = fmtcache.use_format(broken, work) if with_format else None
             assert (use is not None) is with_format
             with pytest.raises(md2tex.BuildError) as info:
-                build._run_until_settled(broken, work, 1e12, use.args if use else ())
+                passes.run_until_settled(broken, work, 1e12, use.args if use else ())
             errors.append([(d.line, d.message) for d in info.value.diagnostics])
     assert errors[0] == errors[1]
     assert errors[0][0][0] == 10  # the Markdown line of "Plain text follows."

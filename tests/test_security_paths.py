@@ -301,11 +301,11 @@ def test_svg_bomb_is_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bo
 
 @needs_rsvg
 def test_cancel_all_stops_rsvg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Ctrl-C in a threaded batch: ``build.cancel_all`` kills a worker's rsvg-convert too,
+    """Ctrl-C in a threaded batch: ``process.cancel_all`` kills a worker's rsvg-convert too,
     and the worker stops with KeyboardInterrupt."""
     import threading
 
-    from md2tex.tex import build
+    from md2tex.tex import process
 
     work = tmp_path / "tmp"
     work.mkdir()
@@ -323,7 +323,7 @@ def test_cancel_all_stops_rsvg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     thread.start()
     try:
         assert _wait_for_helper(work), "rsvg-convert never started"
-        build.cancel_all()
+        process.cancel_all()
         thread.join(15)
         assert not thread.is_alive()
         assert len(outcome) == 1 and isinstance(outcome[0], KeyboardInterrupt)
@@ -331,7 +331,7 @@ def test_cancel_all_stops_rsvg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         with pytest.raises(KeyboardInterrupt):  # no new helper while cancelled
             ImageResolver(tmp_path).resolve("bomb.svg")
     finally:
-        build.reset_cancel()
+        process.reset_cancel()
         thread.join(15)
 
 

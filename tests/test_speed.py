@@ -21,7 +21,7 @@ from helpers import HAVE_POPPLER, pdf_text
 import md2tex
 from md2tex.cli.commands import main
 from md2tex.site import batch
-from md2tex.tex import build
+from md2tex.tex import build, passes, process
 from md2tex.tex import formats as fmtcache
 
 HAVE_XELATEX = shutil.which("xelatex") is not None and shutil.which("pdflatex") is not None
@@ -126,15 +126,15 @@ def test_table_of_contents_settles(format_cache: Path, tmp_path: Path) -> None:
 
 def test_page_labels_rerun_only_when_labels_are_not_the_default(tmp_path: Path) -> None:
     warning = "Package hyperref Warning: Rerun to get /PageLabels entry.\n"
-    aux = tmp_path / f"{build.TEX_NAME}.aux"
+    aux = tmp_path / f"{process.TEX_NAME}.aux"
     aux.write_text("\\providecommand*\\HyPL@Entry[1]{}\n\\HyPL@Entry{0<</S/D>>}\n")
-    assert not build.needs_rerun(warning, tmp_path)
-    assert build.needs_rerun(warning + "LaTeX Warning: Label(s) may have changed.\n",
+    assert not passes.needs_rerun(warning, tmp_path)
+    assert passes.needs_rerun(warning + "LaTeX Warning: Label(s) may have changed.\n",
                              tmp_path)
     aux.write_text("\\HyPL@Entry{0<</S/r>>}\n\\HyPL@Entry{2<</S/D>>}\n")
-    assert build.needs_rerun(warning, tmp_path)
+    assert passes.needs_rerun(warning, tmp_path)
     aux.unlink()
-    assert build.needs_rerun(warning, tmp_path)
+    assert passes.needs_rerun(warning, tmp_path)
 
 
 class _Recording(ThreadPoolExecutor):

@@ -23,14 +23,13 @@ import logging
 import os
 import posixpath
 import re
-import shutil
 import stat
 import struct
 import tempfile
 import time
 import urllib.parse
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,13 +42,15 @@ _MAGIC = {b"\x89PNG": ".png", b"\xff\xd8\xff": ".jpg", b"%PDF": ".pdf",
           b"GIF87a": ".gif", b"GIF89a": ".gif"}
 #: formats that are converted before TeX sees them
 CONVERTED = {".svg": ".pdf", ".gif": ".png"}
+#: turns an SVG (the entry named by its second argument) and the files it references
+#: (``svg_inputs``) into PDF bytes within a time limit: (PDF, "") or (None, why). Running a
+#: converter is a process, so the TeX room provides it (``md2tex.tex.svg.svg_to_pdf``) and
+#: the pipeline hands it in.
+SvgConverter = Callable[[dict[str, bytes], str, float], tuple[bytes | None, str]]
 #: wall-clock (and CPU) seconds for one rsvg-convert run
 CONVERT_TIMEOUT = 20.0
 #: seconds of conversion one post may spend on all its images together
 CONVERT_BUDGET = 60.0
-#: rsvg-convert's address space and largest file written
-CONVERT_MEMORY = 1024 * 1024 * 1024
-CONVERT_FSIZE = 64 * 1024 * 1024
 MAX_GIF_PIXELS = 25_000_000
 _CLEAN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/-]*")
 MAX_IMAGE_BYTES = 50 * 1024 * 1024
@@ -155,6 +156,8 @@ class ImageResolver:
     origins: dict[str, str] = field(default_factory=dict)
     #: conversion seconds left for this post (``CONVERT_BUDGET``)
     budget: float = CONVERT_BUDGET
+    #: the SVG converter (None: SVGs are a placeholder with a warning)
+    svg_to_pdf: SvgConverter | None = None
 
     def __post_init__(self) -> None:
         if self.site_root is None and self.base_dir is not None:
@@ -193,7 +196,7 @@ class ImageResolver:
                                 "GIF; a placeholder is shown"))
         if kind in CONVERTED:
             started = time.monotonic()
-            converted, problem = convert_image(path, kind, timeout=min(
+            converted, problem = convert_image(path, kind, self.svg_to_pdf, timeout=min(
                 CONVERT_TIMEOUT, self.budget))
             self.budget -= time.monotonic() - started
             if converted is None:
@@ -267,7 +270,7 @@ def _cache_folders() -> Iterable[Path]:
         yield spare
 
 
-def convert_image(path: Path, kind: str,
+def convert_image(path: Path, kind: str, svg_to_pdf: SvgConverter | None = None,
                   timeout: float = CONVERT_TIMEOUT) -> tuple[Path | None, str]:
     """``path`` as a file TeX can include (cached by the content of everything the
     conversion reads); (None, why) if impossible. ``timeout`` bounds rsvg-convert."""
@@ -297,9 +300,11 @@ def convert_image(path: Path, kind: str,
                 except (ValueError, IndexError, struct.error) as exc:
                     return None, f"unreadable GIF: {exc}"
             else:
+                if svg_to_pdf is None:
+                    return None, "no SVG converter was given"
                 if timeout <= 0:
                     return None, "the post's time for converting images is used up"
-                result, problem = svg_to_pdf(inputs, timeout)
+                result, problem = svg_to_pdf(inputs, SVG_NAME, timeout)
                 if result is None:
                     return None, problem
         try:
@@ -364,46 +369,6 @@ def _svg_refs(content: bytes) -> list[str]:
             continue
         refs.append(urllib.parse.unquote(value))
     return refs
-
-
-def svg_to_pdf(inputs: dict[str, bytes], timeout: float = CONVERT_TIMEOUT,
-               ) -> tuple[bytes | None, str]:
-    """Convert with ``rsvg-convert`` in a private folder holding only ``inputs``
-    (``svg_inputs``), under ``sandbox.run_helper``. (PDF bytes, "") or (None, why)."""
-    from md2tex.tex import sandbox
-
-    exe = shutil.which("rsvg-convert")
-    if exe is None:
-        return None, "rsvg-convert is not installed; apt-get install librsvg2-bin"
-    workdir = Path(tempfile.mkdtemp(prefix="md2tex-rsvg-"))
-    try:
-        os.chmod(workdir, 0o700)
-        src = workdir / "src"
-        for rel, content in inputs.items():
-            dest = src / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(content)
-        out = workdir / "out.pdf"
-        done = sandbox.run_helper([exe, "-f", "pdf", "-o", str(out), str(src / SVG_NAME)],
-                                  workdir, timeout, address_space=CONVERT_MEMORY,
-                                  fsize=CONVERT_FSIZE)
-        if done.timed_out:
-            return None, f"rsvg-convert did not finish within {timeout:g} s and was stopped"
-        try:
-            with out.open("rb") as fh:
-                pdf = fh.read(CONVERT_FSIZE + 1)
-        except OSError:
-            pdf = b""
-        if done.returncode != 0 or not pdf.startswith(b"%PDF") or len(pdf) > CONVERT_FSIZE:
-            message = done.stderr.strip().splitlines()
-            reason = message[0][:120] if message else (
-                f"killed by signal {-done.returncode}" if done.returncode < 0 else "failed")
-            return None, "rsvg-convert: " + reason
-        return pdf, ""
-    except OSError as exc:
-        return None, f"rsvg-convert could not run: {exc.strerror or exc}"
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- GIF

@@ -24,8 +24,8 @@ from jinja2.loaders import split_template_path
 from jinja2.sandbox import SandboxedEnvironment
 
 from md2tex.diagnostics import InputError, error
-from md2tex.latex.template import DEFAULT_TEMPLATE
 from md2tex.memo import private_dir
+from md2tex.options import DEFAULT_TEMPLATE
 
 #: the largest string or list ``*`` may make, and the largest integer ``**`` may make (bits)
 MAX_REPEAT = 1_000_000

@@ -15,6 +15,7 @@ from typing import Any
 
 from md2tex import budget
 from md2tex.diagnostics import Diagnostic, error, warning
+from md2tex.document import Formula
 from md2tex.escape import (
     escape_code,
     escape_text,
@@ -30,7 +31,6 @@ from md2tex.latex.images import Found, ImageResolver
 from md2tex.markdown.kramdown import is_toc_list, strip_ials
 from md2tex.math.macros import Definition
 from md2tex.math.safe import SafeMacros, Unsafe, check_math, image_allowed
-from md2tex.tex.probe import Formula
 
 Token = dict[str, Any]
 
@@ -94,6 +94,8 @@ class _Context:
     math_engine: str = "mathjax3"
     #: every display formula numbered (MathJax ``tags: "all"``): ``\\[..\\]`` is an equation
     number_all: bool = False
+    #: whether TeX here has an optional package (``tex.packages.installed``, handed in)
+    package_installed: Callable[[str], bool] | None = None
 
 
 class LatexRenderer:
@@ -501,7 +503,8 @@ class LatexRenderer:
             return mc.prepare(raw, display=display, path=self.ctx.path, line=line,
                               column=column, opener_len=opener, unicode=self.ctx.unicode,
                               numbered=self.ctx.numbered, macros=macros,
-                              engine=self.ctx.math_engine)
+                              engine=self.ctx.math_engine,
+                              package_installed=self.ctx.package_installed)
 
         result = check(self.ctx.macros)
         block = display and not self.ctx.in_argument
@@ -614,14 +617,15 @@ def render_body(tokens: Sequence[Token], *, path: str, unicode: bool, numbered: 
                 safe_macros: SafeMacros | None = None,
                 macros: Mapping[str, int] | None = None,
                 dollar_math: bool | str = True, site_url: str = "",
-                math_engine: str = "mathjax3", number_all: bool = False) -> RenderResult:
+                math_engine: str = "mathjax3", number_all: bool = False,
+                package_installed: Callable[[str], bool] | None = None) -> RenderResult:
     """Render a whole post's tokens."""
     ctx = _Context(path=path, unicode=unicode, numbered=numbered,
                    top_level=top_heading_level(tokens), images=images,
                    footnotes=collect_footnotes(tokens), anchors=label_headings(tokens),
                    safe=safe, safe_macros=safe_macros or SafeMacros(), macros=macros or {},
                    dollar_math=dollar_math, site_url=site_url, math_engine=math_engine,
-                   number_all=number_all)
+                   number_all=number_all, package_installed=package_installed)
     body = LatexRenderer(ctx).blocks(tokens)
     return RenderResult(body, ctx.features, ctx.packages, ctx.diagnostics, images.resources,
                         ctx.definitions, ctx.max_matrix_cols, ctx.formulas)

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from md2tex import memo
+from md2tex.options import DEFAULT_TEMPLATE
 
-DEFAULT_TEMPLATE = "article.tex.j2"
 #: the texts our template only inserts or tests: top-level values, then ``pdf.*`` ones
 _TEXTS = ("body", "title", "subtitle", "author", "date", "abstract")
 _PDF_TEXTS = ("title", "author", "subject", "keywords")

@@ -17,7 +17,7 @@ output.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 
 from md2tex.diagnostics import SHOWN_AS_ERROR, SHOWN_UNDEFINED, Diagnostic, Severity, error
@@ -135,7 +135,8 @@ def formula_location(raw: str, line: int | None, column: int | None, opener_len:
 def prepare(raw: str, *, display: bool, path: str = "<string>", line: int | None = None,
             column: int | None = None, opener_len: int = 0, unicode: bool = False,
             numbered: bool = False, macros: Mapping[str, int] | None = None,
-            macro_body: bool = False, engine: str = "mathjax3") -> MathResult:
+            macro_body: bool = False, engine: str = "mathjax3",
+            package_installed: Callable[[str], bool] | None = None) -> MathResult:
     """Validate and translate one formula.
 
     ``display``: the formula stands as display math; if it is a single amsmath display
@@ -144,6 +145,8 @@ def prepare(raw: str, *, display: bool, path: str = "<string>", line: int | None
     ``macro_body``: ``raw`` is a macro's body (``\\renewcommand{\\b}{\\mathbf}``), whose last
     command may take its arguments where the macro is used.
     ``engine``: the site's web math engine (``mathtable.MATH_ENGINES``): its commands and habits.
+    ``package_installed``: whether TeX here has an optional package (``tex.packages``);
+    without it every package is assumed installed.
     """
     loc = Locator(raw, path, line, column, opener_len)
     if len(raw) > _MAX_LEN:
@@ -154,6 +157,8 @@ def prepare(raw: str, *, display: bool, path: str = "<string>", line: int | None
     checker = Checker(raw, loc, macros or {}, unicode, display)
     checker.macro_body = macro_body
     checker.engine = engine
+    if package_installed is not None:
+        checker.package_installed = package_installed
     checker.numbered = numbered
     try:
         result = checker.run()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -152,6 +152,10 @@ def apply_edits(raw: str, edits: list[Edit]) -> str:
     return "".join(out)
 
 
+def _assume_installed(_package: str) -> bool:
+    return True
+
+
 class Scanner(ABC):
     """One formula's tokens, stack, edits and diagnostics; the reading helpers."""
 
@@ -170,6 +174,8 @@ class Scanner(ABC):
         self.display = display
         #: a macro's body: its last command may take its arguments where the macro is used
         self.macro_body = False
+        #: does TeX here have this optional package (the TeX room answers; by default yes)
+        self.package_installed: Callable[[str], bool] = _assume_installed
         self.result = MathResult(latex=raw)
         self.edits: list[Edit] = []
         self.toks = [(m.group(0), m.start()) for m in TOKEN_RE.finditer(raw)]
@@ -248,7 +254,7 @@ class Scanner(ABC):
     def need(self, package: str, pos: int | None = None) -> None:
         if package not in _TEMPLATE_PACKAGES:
             if package in mathtable.OPTIONAL_PACKAGES and pos is not None and \
-                    not mathtable.installed(package):
+                    not self.package_installed(package):
                 self.err(pos, "math-package-missing", f"this needs the LaTeX package "
                          f"{package}, which is not installed here",
                          hint=mathtable.OPTIONAL_PACKAGES[package])

@@ -30,7 +30,6 @@ __all__ = [
     "css_color",
     "engine_of",
     "environment",
-    "installed",
     "macro",
     "mathjax_only",
     "translations",
@@ -189,23 +188,6 @@ def _css_colors() -> Mapping[str, str]:
 def css_color(name: str) -> str | None:
     """The hex ``RRGGBB`` of a CSS colour name (case-insensitive, as browsers read it)."""
     return _css_colors().get(name.strip().lower())
-
-
-@cache
-def installed(package: str) -> bool:
-    """Whether TeX can find ``package``.sty (one ``kpsewhich`` run per package, cached)."""
-    import shutil
-    import subprocess
-
-    exe = shutil.which("kpsewhich")
-    if exe is None:
-        return False
-    try:
-        proc = subprocess.run([exe, package + ".sty"], capture_output=True, text=True,
-                              timeout=10, stdin=subprocess.DEVNULL, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return proc.returncode == 0 and bool(proc.stdout.strip())
 
 
 def macro(name: str) -> MacroInfo | None:

@@ -22,7 +22,7 @@ fails that post. Two posts with the same output name (``index.md`` and ``index.m
 get distinct names, deterministically: the ``.md`` one (else the first) keeps ``index.pdf``,
 the other gets ``index.markdown.pdf``, with a warning.
 
-Ctrl-C: pending posts are cancelled, running TeX process groups are killed (``build.cancel_all``),
+Ctrl-C: pending posts are cancelled, running TeX process groups are killed (``process.cancel_all``),
 worker temp dirs are removed by their ``finally``, outputs are only ever renamed into place, so
 no half-written file remains; ``convert_many`` then raises ``BatchInterrupted`` with the report.
 """
@@ -48,7 +48,7 @@ from md2tex.escape import has_cjk
 from md2tex.markdown.source import decode
 from md2tex.options import Options
 from md2tex.pipeline import convert
-from md2tex.tex import build
+from md2tex.tex import build, process
 from md2tex.tex.output import write_atomic, write_output
 from md2tex.version import __version__
 
@@ -436,7 +436,7 @@ def convert_many(paths: Iterable[str | Path], out_dir: str | Path,
                                           thread_name_prefix="md2tex")
     futures: dict[Future[PostResult], tuple[int, Job, str]] = {}
     interrupted = False
-    build.reset_cancel()
+    process.reset_cancel()
     try:
         for item in pending:
             futures[pool.submit(run_job, item[1])] = item
@@ -449,7 +449,7 @@ def convert_many(paths: Iterable[str | Path], out_dir: str | Path,
                 break
     except KeyboardInterrupt:
         interrupted = True
-        build.cancel_all()
+        process.cancel_all()
     finally:
         for future in futures:
             future.cancel()
@@ -473,7 +473,7 @@ def convert_many(paths: Iterable[str | Path], out_dir: str | Path,
                     reason=reason))
         if pending or entries != cache:
             _save_cache(out, entries)
-        build.reset_cancel()
+        process.reset_cancel()
     report = BatchReport([r for r in results if r is not None],
                          time.perf_counter() - started, interrupted)
     if interrupted:

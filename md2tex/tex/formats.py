@@ -15,7 +15,7 @@ text and metadata as the normal build; otherwise a ``.bad`` marker stops further
 
 TeX never gets a writable name for a format: it loads the cached file by its absolute path
 (``-fmt=/abs/NAME.fmt``), which ``openout_any=p`` forbids it to write, and under bubblewrap
-that file is bound read-only into the sandbox (``build.start_engine``). A post that
+that file is bound read-only into the sandbox (``process.start_engine``). A post that
 ``\\openout``s the format's name writes a new file in its own work dir, never the cache. The
 SHA-256 of a format is taken right after the dump, must be the same after the check build and
 after the copy into the cache, and is kept in ``NAME.sha256`` with the file's identity
@@ -55,7 +55,7 @@ from stat import S_ISREG
 from md2tex.diagnostics import Md2TexError
 from md2tex.document import Document
 from md2tex.memo import user_cache_dir
-from md2tex.tex import build
+from md2tex.tex import passes, process
 from md2tex.tex.output import write_atomic
 
 log = logging.getLogger(__name__)
@@ -253,7 +253,7 @@ _TEX_SAFE_PATH = re.compile(r'/[^\x00-\x1f\x7f"\\]+\.fmt')
 def fmt_args(fmt: Path) -> tuple[str, ...]:
     """TeX's arguments to load ``fmt`` from where it is: an absolute path outside the work
     dir, which TeX may read (``-fmt`` is not subject to ``openin_any``) but not write
-    (``openout_any=p``); ``build.start_engine`` binds it read-only under bubblewrap."""
+    (``openout_any=p``); ``process.start_engine`` binds it read-only under bubblewrap."""
     return (f"-fmt={fmt}",)
 
 
@@ -362,10 +362,10 @@ def use_format(document: Document, workdir: Path) -> FormatUse | None:
         # recently used: the .fmt's own times are part of its identity
         with contextlib.suppress(OSError):
             os.utime(_hash_file(fmt))
-        (workdir / f"{build.TEX_NAME}.tex").write_text(split.body, encoding="utf-8")
+        (workdir / f"{process.TEX_NAME}.tex").write_text(split.body, encoding="utf-8")
     except OSError as exc:
         log.debug("format %s not usable: %s", name, exc)
-        (workdir / f"{build.TEX_NAME}.tex").write_text(document.tex, encoding="utf-8")
+        (workdir / f"{process.TEX_NAME}.tex").write_text(document.tex, encoding="utf-8")
         return None
     return FormatUse(name, fmt, fmt_args(fmt), split.body)
 
@@ -431,7 +431,7 @@ def _dump_and_verify(document: Document, workdir: Path, split: Split, name: str,
                      directory: Path, timeout: float, scratch: list[Path]) -> bool:
     dumpdir = _scratch(scratch, "md2tex-fmt-")
     (dumpdir / "prefix.tex").write_text(ini_text(document.engine, split), encoding="utf-8")
-    status, _log = build.run_engine(dumpdir, document.engine, timeout,
+    status, _log = process.run_engine(dumpdir, document.engine, timeout,
                                     ("-ini", f"-jobname={name}", f"&{document.engine}"),
                                     source="prefix.tex", jobname=name)
     fmt = dumpdir / f"{name}.fmt"
@@ -449,10 +449,10 @@ def _dump_and_verify(document: Document, workdir: Path, split: Split, name: str,
     checkdir = _scratch(scratch, "md2tex-fmtcheck-")
     shutil.rmtree(checkdir)
     shutil.copytree(workdir, checkdir, symlinks=False,
-                    ignore=shutil.ignore_patterns(f"{build.TEX_NAME}.*", ".texmf-*", "*.fmt"))
-    (checkdir / f"{build.TEX_NAME}.tex").write_text(split.body, encoding="utf-8")
-    build._run_until_settled(document, checkdir, time.monotonic() + timeout, fmt_args(fmt))
-    normal, dumped = workdir / f"{build.TEX_NAME}.pdf", checkdir / f"{build.TEX_NAME}.pdf"
+                    ignore=shutil.ignore_patterns(f"{process.TEX_NAME}.*", ".texmf-*", "*.fmt"))
+    (checkdir / f"{process.TEX_NAME}.tex").write_text(split.body, encoding="utf-8")
+    passes.run_until_settled(document, checkdir, time.monotonic() + timeout, fmt_args(fmt))
+    normal, dumped = workdir / f"{process.TEX_NAME}.pdf", checkdir / f"{process.TEX_NAME}.pdf"
     if not same_pdf(normal, dumped):
         log.debug("format %s typesets differently; disabled", name)
         (directory / f"{name}.bad").write_text("output differs\n", encoding="utf-8")

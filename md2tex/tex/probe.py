@@ -41,7 +41,7 @@ from md2tex.diagnostics import (
     note,
     warning,
 )
-from md2tex.document import Document
+from md2tex.document import Document, Formula
 
 log = logging.getLogger(__name__)
 
@@ -54,33 +54,6 @@ MAX_RUNS = 12
 #: a formula the checker passes and TeX still rejects, which the build would find and show
 #: as an error, is reported by check too (one TeX run per post with math)
 PROBE_ALL: ContextVar[bool] = ContextVar("md2tex_probe_all", default=False)
-#: what in an uncertain formula can change the formulas after it (definitions, \global)
-_LEAKS = re.compile(r"\\(?:[egx]?def|let|futurelet|global|aftergroup|newcommand|"
-                    r"renewcommand|providecommand|newenvironment|renewenvironment|"
-                    r"DeclarePairedDelimiter\w*|MakeAboxedCommand|DeclareMathOperator|"
-                    r"hsize|chardef|mathchardef)(?![A-Za-z])")
-
-
-@dataclass(frozen=True)
-class Formula:
-    """One formula of the post as the document has it (``latex``: ``\\[...\\]``, ``$...$``
-    or an environment), where it is in the Markdown, and, when it is TeX programming, the
-    ``math-unverified`` warning the checker gave it."""
-
-    latex: str
-    line: int | None
-    column: int | None
-    unverified: Diagnostic | None = None
-    #: the formula's text (the probe looks for definitions and \global in it)
-    raw: str = ""
-    #: the LaTeX showing it as MathJax shows an error (``mathcheck.fallback_latex``)
-    fallback: str = ""
-
-    @property
-    def leaks(self) -> bool:
-        return self.unverified is not None and _LEAKS.search(self.raw) is not None
-
-
 @dataclass(frozen=True)
 class Verdict:
     #: "ok", "rejected", or "unknown" (TeX could not tell: broken preamble, run limit)
@@ -201,8 +174,8 @@ def _run(document: Document, head: str, formulas: Sequence[str],
     one TeX rejects), or None when TeX ran out of time."""
     import secrets
 
-    from md2tex.tex import build
     from md2tex.tex import formats as fmtcache
+    from md2tex.tex import process
 
     nonce = "md2tex-probe-" + secrets.token_hex(6)
     tex = probe_tex(head, formulas, nonce)
@@ -216,24 +189,24 @@ def _run(document: Document, head: str, formulas: Sequence[str],
         except Exception as exc:  # the format cache is only an optimisation
             log.debug("probe: no format: %s", exc)
         if fmt is None:
-            (workdir / f"{build.TEX_NAME}.tex").write_text(tex, encoding="utf-8")
+            (workdir / f"{process.TEX_NAME}.tex").write_text(tex, encoding="utf-8")
         try:
-            status, log_text = build.run_engine(workdir, document.engine, timeout,
+            status, log_text = process.run_engine(workdir, document.engine, timeout,
                                                 fmt.args if fmt else ())
         except BuildError:
             return None
         results = _parse(log_text, nonce, len(formulas))
         if fmt is not None and results and results[0].status == "unknown":
             # the preamble failed with the dumped format: once more without it
-            (workdir / f"{build.TEX_NAME}.tex").write_text(tex, encoding="utf-8")
+            (workdir / f"{process.TEX_NAME}.tex").write_text(tex, encoding="utf-8")
             try:
-                status, log_text = build.run_engine(workdir, document.engine, timeout)
+                status, log_text = process.run_engine(workdir, document.engine, timeout)
             except BuildError:
                 return None
             results = _parse(log_text, nonce, len(formulas))
         log.debug("probe: %d formula(s), status %s", len(formulas), status)
         if fmt is None and status == 0 and PROBE_ALL.get() and \
-                (workdir / f"{build.TEX_NAME}.pdf").exists():
+                (workdir / f"{process.TEX_NAME}.pdf").exists():
             # check probes every post: the next post with these packages loads them from a
             # format (dumped and verified as after a build) instead of the preamble
             fmtcache.create_format(probe_doc, workdir, timeout)
@@ -247,7 +220,7 @@ def _parse(log_text: str, nonce: str, count: int) -> list[Verdict]:
     no error before it are accepted; the one the first error follows is rejected."""
     marks = [(m.start(), m.group(1), int(m.group(2))) for m in re.finditer(
         re.escape(nonce) + r" (\d+|end) (\d+)", log_text)]
-    from md2tex.tex.build import TEX_ERROR
+    from md2tex.tex.passes import TEX_ERROR
 
     err = TEX_ERROR.search(log_text)
     err_at = err.start() if err else len(log_text) + 1

@@ -11,9 +11,9 @@ body file if the new document's format and predocument are the same, character f
 character (the body file then has those lines blank, so TeX's line numbers and the Markdown
 line mapping are unchanged); otherwise the process is killed and the build runs normally.
 
-The process is started exactly as ``build.run_engine`` would start TeX (same limits, minimal
+The process is started exactly as ``process.run_engine`` would start TeX (same limits, minimal
 environment, own session, the sandbox the build would use, registered for
-``build.cancel_all``), in the same kind of private work dir, without the source file: its
+``process.cancel_all``), in the same kind of private work dir, without the source file: its
 first line, given on the command line, reads the file name from stdin. TeX refuses to
 ``\\read`` from the terminal in the nonstop modes, so the process starts in errorstopmode
 (scrollmode while it runs the predocument: an error never waits for an answer) and switches
@@ -35,8 +35,8 @@ import threading
 from pathlib import Path
 
 from md2tex.document import Document
-from md2tex.tex import build, sandbox
 from md2tex.tex import formats as fmtcache
+from md2tex.tex import process, sandbox
 from md2tex.tex.formats import FormatUse
 
 log = logging.getLogger(__name__)
@@ -113,29 +113,29 @@ class EarlyTex:
             return False
         split = fmtcache.predocument(fmt.body) if self.predocument is not None else None
         if split is not None:
-            (self.workdir / f"{build.TEX_NAME}.tex").write_text(split[1], encoding="utf-8")
+            (self.workdir / f"{process.TEX_NAME}.tex").write_text(split[1], encoding="utf-8")
             self._body = fmt.body
         return True
 
     def finish(self, timeout: float) -> tuple[int, str]:
-        """Hand TeX the body file's name and wait for it as ``build.run_engine`` does."""
+        """Hand TeX the body file's name and wait for it as ``process.run_engine`` does."""
         self.used = True
         stdin = self.proc.stdin
         try:
             if stdin is not None:
                 with contextlib.suppress(OSError):  # TeX died: its status and log say why
-                    stdin.write(f"{build.TEX_NAME}.tex\n".encode())
+                    stdin.write(f"{process.TEX_NAME}.tex\n".encode())
                     stdin.close()
             log.debug("early TeX: first pass by the process started with format %s",
                       self.name)
-            return build.wait_engine(self.proc, self.workdir, self.engine, timeout)
+            return process.wait_engine(self.proc, self.workdir, self.engine, timeout)
         finally:
             with self._lock:
                 self._done = True
             self.released.set()
             if self._body is not None:  # for a further pass (references, a TOC)
                 with contextlib.suppress(OSError):
-                    (self.workdir / f"{build.TEX_NAME}.tex").write_text(self._body,
+                    (self.workdir / f"{process.TEX_NAME}.tex").write_text(self._body,
                                                                         encoding="utf-8")
 
     def discard(self, keep_dir: bool = False) -> None:
@@ -144,7 +144,7 @@ class EarlyTex:
         with self._lock:
             done, self._done = self._done, True
         if not done and self.proc.returncode is None:
-            build.stop_engine(self.proc)
+            process.stop_engine(self.proc)
         if self.proc.stdin is not None:
             with contextlib.suppress(OSError):
                 self.proc.stdin.close()
@@ -153,7 +153,7 @@ class EarlyTex:
             shutil.rmtree(self.workdir, ignore_errors=True)
             return
         # the build goes on here: drop what a run of a predocument may have written
-        for name in (PREDOCUMENT, *(f"{build.TEX_NAME}.{ext}" for ext in _TEX_OUTPUTS)):
+        for name in (PREDOCUMENT, *(f"{process.TEX_NAME}.{ext}" for ext in _TEX_OUTPUTS)):
             with contextlib.suppress(OSError):
                 (self.workdir / name).unlink()
 
@@ -208,7 +208,7 @@ def start_for(document: Document, timeout: float) -> EarlyTex | None:
 
 def _start(engine: str, name: str, fmt: Path, predocument: str | None, warm: str,
            timeout: float) -> EarlyTex:
-    exe = build.find_engine(engine)
+    exe = process.find_engine(engine)
     isolation = sandbox.choose(exe)
     workdir = Path(tempfile.mkdtemp(prefix="md2tex-"))
     try:
@@ -217,8 +217,8 @@ def _start(engine: str, name: str, fmt: Path, predocument: str | None, warm: str
         if predocument is not None:
             (workdir / PREDOCUMENT).write_text(predocument + warm + "\n", encoding="utf-8")
             first, interaction = PREDOCUMENT_LINE, "scrollmode"
-        proc = build.start_engine(workdir, engine, timeout,
-                                  (f"-jobname={build.TEX_NAME}", *fmtcache.fmt_args(fmt)),
+        proc = process.start_engine(workdir, engine, timeout,
+                                  (f"-jobname={process.TEX_NAME}", *fmtcache.fmt_args(fmt)),
                                   source=first, interaction=interaction,
                                   stdin=subprocess.PIPE, isolation=isolation)
     except BaseException:
