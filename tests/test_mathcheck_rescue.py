@@ -13,7 +13,7 @@ from helpers import compiles
 
 from md2tex import Options, convert
 from md2tex.math.check import prepare
-from md2tex.math.table import installed
+from md2tex.tex.packages import installed
 
 needs_tex = pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
 

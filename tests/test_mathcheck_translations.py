@@ -14,7 +14,7 @@ from helpers import compiles, needs_engine, needs_tex
 from md2tex import Options, convert
 from md2tex.math import table as mathtable
 from md2tex.math.check import prepare
-from md2tex.math.table import installed
+from md2tex.tex.packages import installed
 
 needs_mhchem = pytest.mark.skipif(not installed("mhchem"), reason="mhchem not installed")
 
