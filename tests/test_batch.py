@@ -154,3 +154,23 @@ def test_cli_batch_config_error_is_usage_error(tmp_path: Path) -> None:
                                        str(tmp_path / "bad.yaml")])
     assert result.exit_code == 2
     assert "bad.yaml" in result.stderr
+
+
+def test_batch_site_paths_start_at_the_folder_given(tmp_path: Path) -> None:
+    """``/img/x.png`` in a post of ``md2tex batch SITE`` is SITE/img/x.png, as Jekyll serves
+    it, also for a folder that is not a Jekyll site (no ``_config.yml``, no ``_posts``)."""
+    from helpers import make_png, run_md2tex
+
+    site = tmp_path / "site"
+    (site / "notes").mkdir(parents=True)
+    (site / "img").mkdir()
+    make_png(site / "img" / "dot.png")
+    (site / "notes" / "p.md").write_text("# P\n\n![a dot](/img/dot.png)\n", encoding="utf-8")
+    report = tmp_path / "report.json"
+    done = run_md2tex(["batch", site, "-o", tmp_path / "out", "--to", "tex", "--report",
+                       report])
+    assert done.returncode == 0, done.stderr
+    codes = [d["code"] for post in json.loads(report.read_text())["posts"]
+             for d in post["diagnostics"]]
+    assert not [c for c in codes if c.startswith("image-")], codes
+    assert "includegraphics" in (tmp_path / "out" / "notes" / "p.tex").read_text()

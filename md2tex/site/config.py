@@ -303,6 +303,8 @@ class SiteConfig:
     warnings: tuple[str, ...] = ()
     #: the md2tex config was found in the site (input), not given as ``--config``
     found: bool = False
+    #: the site root the configuration was loaded for: where a post's ``/...`` paths start
+    root: Path | None = None
 
     def apply(self, base: Options | None = None) -> Options:
         """``base`` (default: the defaults) with the config's options applied; a config
@@ -317,6 +319,8 @@ class SiteConfig:
                              "out of a site's files (give it with --template or --config)")
         if "variables" in values:
             values["variables"] = {**base.variables, **values["variables"]}
+        if base.site_root is None and self.root is not None:
+            values["site_root"] = self.root
         return base.merged(values)
 
 
@@ -440,4 +444,4 @@ def load_site_config(directory: Path | None = None, config_file: Path | None = N
     for message in warnings:
         log.debug("%s", message)
     from_site = origin is not None and not origin.trusted
-    return SiteConfig(options, batch, tuple(files), tuple(warnings), from_site)
+    return SiteConfig(options, batch, tuple(files), tuple(warnings), from_site, root)
