@@ -8,23 +8,31 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from md2tex.mathengine import ENGINES as MATH_ENGINES
-from md2tex.mathengine import EQUATION_NUMBERS, dollar_mode
+from md2tex import optionschema, texengine
+from md2tex.mathengine import dollar_mode
 
-ENGINES = ("pdflatex", "xelatex", "lualatex")
+#: the TeX engines ``engine`` may name (``texengine``)
+ENGINES = texengine.NAMES
 #: md2tex's own template (``templates/``), used unless ``template`` names another
 DEFAULT_TEMPLATE = "article.tex.j2"
 #: a *plain* template variable: an option list (``margin=2cm, a4paper``, ``12pt``), no TeX.
 #: Variables land in the preamble as TeX (``\usepackage[VALUE]{geometry}``), so under
 #: ``--safe`` (whoever set them) and from a config found in the site, only these are accepted
 PLAIN_VARIABLE = re.compile(r"[A-Za-z0-9=,.\- ]{0,200}")
+#: what the ``papersize`` template variable may list (the class option; geometry reads it
+#: too): LaTeX's and geometry's paper names and orientations. A raw TeX value is not judged
+#: here: it is trusted TeX, or refused under ``--safe`` (``check_variables``)
+PAPER_SIZES = frozenset(
+    [f"{s}{n}paper" for s in "abc" for n in range(7)] + [f"b{n}j" for n in range(7)]
+    + [f"ansi{c}paper" for c in "abcde"]
+    + ["letterpaper", "legalpaper", "executivepaper", "screen", "landscape", "portrait"])
 
 
 @dataclass(frozen=True)
 class Options:
     """Everything that changes how a post is converted or built."""
 
-    engine: str = "pdflatex"
+    engine: str = texengine.DEFAULT
     #: single-dollar ``$..$`` inline math: True (the math engine's rule: ``$ x $`` is math),
     #: False (kramdown sites often), ``"pandoc"`` (``$5 and $10`` stays text)
     dollar_math: bool | str = True
@@ -63,6 +71,22 @@ class Options:
     #: option names the user set on the command line; front matter does not override them
     cli_keys: frozenset[str] = frozenset()
 
+    def __post_init__(self) -> None:
+        """A bad value is a ``ValueError`` naming the field and what it allows, here rather
+        than as a puzzling failure deep in a build (``engine="foo"``: "foo not found")."""
+        for f in fields(self):
+            s = optionschema.BY_NAME.get(f.name)
+            if s is not None and s.checked:
+                optionschema.check(s, getattr(self, f.name))
+        paper = self.variables.get("papersize")
+        if paper is not None and PLAIN_VARIABLE.fullmatch(str(paper)):
+            unknown = [p for p in str(paper).replace(" ", "").split(",")
+                       if p and p not in PAPER_SIZES]
+            if unknown:
+                raise ValueError(f"Options.variables: papersize {', '.join(unknown)} is not "
+                                 f"allowed: expected paper names like a4paper, letterpaper, "
+                                 f"a5paper, b5paper, legalpaper (and landscape)")
+
     def merged(self, overrides: Mapping[str, Any]) -> Options:
         """Return a copy with known keys from ``overrides`` applied; unknown keys are ignored."""
         known = {f.name for f in fields(self)}
@@ -75,7 +99,7 @@ class Options:
 
 
 #: the options a post's front matter may set (under ``md2tex:`` or at the top level)
-POST_KEYS = frozenset({"dollar_math", "equation_numbers", "engine", "math_engine"})
+POST_KEYS = frozenset(s.name for s in optionschema.SETTINGS if s.front_matter)
 
 
 def options_from_front_matter(meta: Mapping[str, Any]) -> dict[str, Any]:
@@ -88,18 +112,13 @@ def options_from_front_matter(meta: Mapping[str, Any]) -> dict[str, Any]:
         # a post is untrusted: it may choose how its own text reads, never where files come
         # from, what the template or preamble is, time limits or --safe
         out.update({str(k): v for k, v in meta["md2tex"].items() if str(k) in POST_KEYS})
-    if out.get("equation_numbers") not in (None, *EQUATION_NUMBERS):
-        del out["equation_numbers"]
-    if "dollar_math" in out:
-        mode = dollar_mode(out["dollar_math"])
-        if mode is None:
-            del out["dollar_math"]
-        else:
-            out["dollar_math"] = mode
-    if "math_engine" in out and out["math_engine"] not in MATH_ENGINES:
-        del out["math_engine"]
-    if "engine" in out and out["engine"] not in ENGINES:
-        del out["engine"]
+    if "dollar_math" in out:  # the words a config takes too (``dollar_math: off``)
+        out["dollar_math"] = dollar_mode(out["dollar_math"])
+    for key in list(out):
+        try:
+            optionschema.check(optionschema.BY_NAME[key], out[key])
+        except ValueError:
+            del out[key]  # a value md2tex cannot use: the post keeps the site's setting
     return out
 
 

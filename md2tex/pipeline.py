@@ -7,7 +7,7 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from md2tex import budget, scripts
+from md2tex import budget, scripts, texengine
 from md2tex.diagnostics import Diagnostic, InputError, error, note
 from md2tex.document import Document, locate_formulas
 from md2tex.escape import escape_text, pdf_string
@@ -60,7 +60,7 @@ def _convert(text: str, options: Options, path: str) -> Document:
         options.equation_numbers == "auto" and _USES_REFERENCES.search(body) is not None)
     tokens, _env = parse_markdown(body, post.body_line, options.dollar_math,
                                   options.math_engine, liquid.dollar_lines)
-    unicode = options.engine != "pdflatex"
+    unicode = texengine.engine(options.engine).unicode
     images = ImageResolver(options.base_dir, options.resource_path, site_root=options.site_root,
                            svg_to_pdf=svg_to_pdf)
     safe_macros = SafeMacros()

@@ -52,6 +52,7 @@ from functools import lru_cache
 from pathlib import Path
 from stat import S_ISREG
 
+from md2tex import texengine
 from md2tex.diagnostics import Md2TexError
 from md2tex.document import Document
 from md2tex.memo import user_cache_dir
@@ -62,9 +63,8 @@ log = logging.getLogger(__name__)
 
 #: bump when the way formats are made changes
 FORMAT_VERSION = "3"
-ENGINES = ("pdflatex", "xelatex")
-#: the engine whose base format ``&pdflatex``/``&xelatex`` is (for ``kpsewhich -engine``)
-_BASE_ENGINE = {"pdflatex": "pdftex", "xelatex": "xetex", "lualatex": "luahbtex"}
+#: the engines whose preamble formats md2tex dumps (``texengine``: LuaTeX formats differ)
+ENGINES = tuple(e.name for e in texengine.ENGINES.values() if e.dumps_formats)
 #: xelatex: font set-up statements, kept in the body (they load OpenType fonts)
 _FONT_SETUP = re.compile(r"\\(?:IfFontExistsTF|setmainfont|setsansfont|setmonofont|setmathfont|"
                          r"newfontfamily|newfontface|defaultfontfeatures|setCJK\w*font|"
@@ -205,7 +205,8 @@ def _tex_version(engine: str) -> str | None:
     try:
         version = subprocess.run([exe, "--version"], capture_output=True, text=True,
                                  timeout=20, env=env, stdin=subprocess.DEVNULL).stdout
-        base_engine = _BASE_ENGINE.get(engine, engine)
+        row = texengine.ENGINES.get(engine)
+        base_engine = row.program if row else engine
         fmt = subprocess.run(["kpsewhich", f"-engine={base_engine}", f"{engine}.fmt"],
                              capture_output=True, text=True, timeout=20, env=env,
                              stdin=subprocess.DEVNULL).stdout.strip()

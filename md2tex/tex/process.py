@@ -15,6 +15,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from md2tex import texengine
 from md2tex.diagnostics import (
     BuildError,
     EngineMissingError,
@@ -26,10 +27,6 @@ log = logging.getLogger(__name__)
 
 
 TEX_NAME = "document"
-
-
-TEXLIVE_PACKAGES = ("texlive-latex-base texlive-latex-recommended texlive-latex-extra "
-                    "texlive-fonts-recommended lmodern")
 
 
 MAX_LOG_BYTES = 1 << 20
@@ -48,12 +45,9 @@ _cancelled = sandbox.CANCELLED
 def find_engine(engine: str) -> str:
     exe = shutil.which(engine)
     if exe is None:
-        hint = "texlive-xetex" if engine == "xelatex" else \
-            "texlive-luatex" if engine == "lualatex" else ""
         raise EngineMissingError(
-            f"{engine} not found: install TeX Live, e.g. as root: apt-get install "
-            f"{TEXLIVE_PACKAGES} {hint}".strip()
-            + "  (writing -o FILE.tex works without TeX)")
+            f"{engine} not found: install TeX Live, e.g. as root: "
+            f"{texengine.install_hint(engine)}  (writing -o FILE.tex works without TeX)")
     return exe
 
 
