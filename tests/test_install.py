@@ -1,8 +1,9 @@
 """A plain ``pip install .`` (not editable) into a fresh venv gives a working ``md2tex`` whose
 templates come from the installed package, not from the source tree.
 
-The venv sees the system site-packages so that the dependencies need no download; md2tex
-itself is built from a copy of the repository and installed with ``--no-deps``.
+The venv reads the running environment's packages through a path file, so that the
+dependencies need no download; md2tex itself is built from a copy of the repository and
+installed with ``--no-deps``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -48,9 +50,16 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     src = base / "src"
     shutil.copytree(ROOT, src, ignore=_SKIP)
     env_dir = base / "venv"
-    made = run([sys.executable, "-m", "venv", "--system-site-packages", str(env_dir)], cwd=base)
+    made = run([sys.executable, "-m", "venv", str(env_dir)], cwd=base)
     assert made.returncode == 0, made.stderr
     py = env_dir / "bin" / "python"
+    # the dependencies come from the running environment (a path file: its own .pth files,
+    # md2tex's editable install among them, are not read), so nothing is downloaded
+    site = run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+               cwd=base).stdout.strip()
+    paths = sysconfig.get_paths()
+    Path(site, "md2tex-test-deps.pth").write_text(
+        "\n".join(sorted({paths["purelib"], paths["platlib"]})) + "\n", encoding="utf-8")
     pip = run([str(py), "-m", "pip", "install", "--no-deps", "--no-build-isolation",
                "--no-index", "--disable-pip-version-check", "-q", str(src)], cwd=base)
     assert pip.returncode == 0, pip.stdout + pip.stderr
