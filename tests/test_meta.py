@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 import yaml
-from helpers import convert, preamble_of
+from helpers import convert, needs_tex, pdf_info, pdf_text, preamble_of, squash
 
+import md2tex
 from md2tex.escape import escape_text, pdf_string
 from md2tex.latex.meta import as_list, authors, readable_date, template_values
 
@@ -106,3 +108,23 @@ def test_document_keeps_raw_meta() -> None:
     doc = convert("---\ntitle: T\ncustom: {a: 1}\n---\nBody\n")
     assert doc.meta["custom"] == {"a": 1}
     assert doc.title == "T"
+
+
+@needs_tex
+def test_jekyll_front_matter_habits_reach_the_pdf(tmp_path: Path) -> None:
+    """What a Jekyll theme shows for the front matter: HTML character references decoded
+    and tags left out (titles print them as HTML), the date from the file name when the
+    front matter has none, the site's author when the post names none."""
+    post = tmp_path / "2018-06-19-habits.md"
+    post.write_text("---\ntitle: Bayes&#8217; rule &amp; friends\n"
+                    "description: An <em>emphatic</em> summary&nbsp;here\n---\n\nBody text.\n",
+                    encoding="utf-8")
+    doc = md2tex.convert_file(post, md2tex.Options(site={"author": "Site Author"}))
+    pdf = tmp_path / "habits.pdf"
+    md2tex.build_pdf(doc, pdf)
+    text = squash(pdf_text(pdf))
+    assert "Bayes\u2019 rule & friends" in text
+    assert "An emphatic summary here" in text and "<em>" not in text
+    assert "19 June 2018" in text
+    assert "Site Author" in text
+    assert pdf_info(pdf)["Title"] == "Bayes\u2019 rule & friends"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
+import posixpath
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -16,6 +18,23 @@ _DATE_RE = re.compile(
 
 #: the most characters of the description kept for the PDF's Subject
 SUBJECT_CHARS = 500
+#: a Jekyll post's file name starts with its date (``2018-06-19-title.md``)
+_FILE_DATE = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2})-")
+_TAG = re.compile(r"<[^<>]{0,500}>")
+
+
+def shown_text(value: Any) -> str:
+    """A front-matter value as the web page shows it: HTML tags left out, character
+    references decoded (``&#8217;``, ``&nbsp;``, ``&amp;``); Jekyll themes print these
+    fields as HTML."""
+    text = _TAG.sub("", str(value)) if "<" in str(value) else str(value)
+    return html.unescape(text).replace("\xa0", " ") if "&" in text else text
+
+
+def file_date(path: str) -> str:
+    """The date in a Jekyll post's file name, or ""."""
+    m = _FILE_DATE.match(posixpath.basename(path.replace("\\", "/")))
+    return m.group(1) if m else ""
 
 
 def readable_date(value: Any) -> str:
@@ -59,18 +78,22 @@ def authors(value: Any) -> list[str]:
 
 
 def template_values(meta: Mapping[str, Any], escape: Callable[[str], str],
-                    pdf: Callable[[str], str]) -> dict[str, Any]:
-    """Everything from the front matter a template may show, escaped as prose."""
-    title = str(meta.get("title") or "")
-    names = authors(meta.get("author", meta.get("authors")))
-    date = readable_date(meta["date"]) if meta.get("date") else ""
+                    pdf: Callable[[str], str], path: str = "",
+                    site: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Everything from the front matter a template may show, escaped as prose. Jekyll's
+    fallbacks apply: the date from the post's file name, the site's author."""
+    title = shown_text(meta.get("title") or "")
+    names = [shown_text(n) for n in authors(meta.get("author", meta.get("authors")))
+             or authors((site or {}).get("author"))]
+    when = meta.get("date") or file_date(path)
+    date = readable_date(when) if when else ""
     keywords = as_list(meta.get("tags")) + as_list(meta.get("categories"))
     if "category" in meta:
         keywords += as_list(meta.get("category"))
-    abstract = meta.get("description") or meta.get("excerpt") or ""
+    abstract = shown_text(meta.get("description") or meta.get("excerpt") or "")
     return {
         "title": escape(title),
-        "subtitle": escape(str(meta.get("subtitle") or "")),
+        "subtitle": escape(shown_text(meta.get("subtitle") or "")),
         "author": " \\and ".join(escape(n) for n in names),
         "date": escape(date),
         "abstract": escape(str(abstract)),
