@@ -84,6 +84,10 @@ def test_version() -> None:
     ["post.md", "-V", "novalue"],
     ["missing-file.md", "-o", "x.tex"],
     ["post.md", "--timeout", "soon"],
+    ["post.md", "--timeout", "0"],
+    ["post.md", "--timeout", "-5"],
+    ["post.md", "--timeout", "inf"],
+    ["post.md", "-V", "papersize=a4", "-o", "x.tex"],
 ])
 def test_usage_errors_exit_2(args: list[str], post: Path, monkeypatch: pytest.MonkeyPatch
                              ) -> None:
@@ -91,6 +95,35 @@ def test_usage_errors_exit_2(args: list[str], post: Path, monkeypatch: pytest.Mo
     result = invoke(args)
     assert result.exit_code == 2, result.output
     assert "Usage:" in result.output or "Error" in result.output
+
+
+def test_bad_timeout_names_the_flag_and_what_it_allows(post: Path) -> None:
+    result = invoke([str(post), "--timeout", "-1", "-o", "-"])
+    assert result.exit_code == 2
+    assert "--timeout" in result.output and "expected a positive number" in result.output
+
+
+@pytest.mark.parametrize("command", ["convert", "check", "batch", "watch"])
+def test_every_flag_of_the_schema_is_on_its_commands(command: str) -> None:
+    """The flags come from ``optionschema.SETTINGS``: each command has exactly its rows'."""
+    from md2tex.optionschema import SETTINGS
+
+    params = {p.name: p for p in main.commands[command].params}
+    for s in SETTINGS:
+        if s.flag and command in s.commands:
+            assert s.param_name in params, s.name
+            declared = {*params[s.param_name].opts, *params[s.param_name].secondary_opts}
+            assert {d for f in s.flag for d in f.split("/")} <= declared
+        elif s.flag:
+            assert s.param_name not in params or s.name == "to", s.name
+
+
+def test_engine_choices_and_default_come_from_the_engine_table() -> None:
+    from md2tex import texengine
+
+    result = invoke(["convert", "--help"])
+    assert f"[{'|'.join(texengine.NAMES)}]" in result.output
+    assert f"TeX engine (default {texengine.DEFAULT})." in result.output
 
 
 def test_conversion_error_exit_1(tmp_path: Path) -> None:

@@ -50,6 +50,29 @@ def test_bad_values_are_warnings_not_failures(tmp_path: Path) -> None:
     assert options == {} and len(warnings) == 4
 
 
+@pytest.mark.parametrize(("word", "value"), [("yes", True), ("off", False), ("1", True),
+                                           (False, False)])
+def test_booleans_read_like_dollar_math(tmp_path: Path, word: object, value: bool) -> None:
+    options, batch, warnings = parse_config({"strict": word, "force": word}, tmp_path / "c")
+    assert options == {"strict": value} and batch == {"force": value} and warnings == []
+
+
+def test_an_unreadable_boolean_is_a_warning(tmp_path: Path) -> None:
+    options, _batch, warnings = parse_config({"lenient": "maybe", "safe": [1]}, tmp_path / "c")
+    assert options == {}
+    assert [w.split(": ", 1)[1] for w in warnings] == [
+        "lenient: expected true or false; ignored", "safe: expected true or false; ignored"]
+
+
+def test_config_keys_are_the_schema_settings() -> None:
+    from md2tex.optionschema import SETTINGS
+    from md2tex.site.config import BATCH_KEYS, OPTION_KEYS, RULES
+
+    assert set(RULES) == {s.name for s in SETTINGS if s.config}
+    assert set(OPTION_KEYS) == {s.name for s in SETTINGS if s.section == "options"}
+    assert set(BATCH_KEYS) == {"to", "jobs", "fail_fast", "force", "report", "verbose", "quiet"}
+
+
 def test_unreadable_config_is_an_input_error(tmp_path: Path) -> None:
     (tmp_path / "md2tex.yaml").write_text("- a list\n- not a mapping\n")
     with pytest.raises(InputError):

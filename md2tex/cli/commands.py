@@ -8,14 +8,15 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import MISSING, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from md2tex.diagnostics import Diagnostic, Md2TexError, OutputError, Severity
-from md2tex.options import ENGINES, Options
+from md2tex.options import Options
+from md2tex.optionschema import BY_NAME, SETTINGS, Setting, check
 from md2tex.version import __version__
 
 if TYPE_CHECKING:
@@ -36,15 +37,17 @@ EXIT_INTERNAL = 70
 
 
 def convert(text: str, options: Options, path: str) -> Document:
+    from md2tex.memo import Memo
     from md2tex.pipeline import convert as convert_text
 
-    return convert_text(text, options, path)
+    return convert_text(text, options, path, memo=Memo.for_user())
 
 
 def convert_file(path: Path, options: Options) -> Document:
+    from md2tex.memo import Memo
     from md2tex.pipeline import convert_file as convert_path
 
-    return convert_path(path, options)
+    return convert_path(path, options, memo=Memo.for_user())
 
 
 def build_pdf(document: Document, output: Path, follow: bool = True) -> BuildResult:
@@ -135,58 +138,84 @@ def _parse_variables(values: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def common_options(func: Any) -> Any:
-    """Options shared by convert, check and batch."""
-    decorators = [
-        click.option("--engine", type=click.Choice(ENGINES), default=None,
-                     help="TeX engine (default pdflatex)."),
-        click.option("--template", type=click.Path(exists=True, dir_okay=False,
-                                                   path_type=Path),
-                     help="Jinja template (LaTeX-safe delimiters) to use instead of ours."),
-        click.option("-V", "variables", multiple=True, metavar="KEY=VALUE",
-                     help="Set a template variable, e.g. -V papersize=letterpaper."),
-        click.option("--dollar-math/--no-dollar-math", default=None,
-                     help="Treat single $..$ as inline math (default on)."),
-        click.option("--timeout", type=float, default=None, show_default="60",
-                     help="Seconds TeX may run before it is stopped."),
-        click.option("--lenient", is_flag=True, help="Replace undecodable bytes."),
-        click.option("--safe", is_flag=True,
-                     help="Untrusted posts: math only from the whitelist of known math "
-                          "macros, raw HTML as text, images only from the post's folder and "
-                          "the resource path (see SECURITY.md)."),
-        click.option("--macros", "macros_file", type=click.Path(exists=True, dir_okay=False,
-                                                                 path_type=Path),
-                     help="Site macros: a .tex/.txt of \\newcommand lines, or a YAML/JSON "
-                          "mapping like KaTeX's macros."),
-        click.option("--strict", is_flag=True, help="Treat warnings as errors."),
-        click.option("--no-probe", "no_probe", is_flag=True,
-                     help="Do not ask TeX about formulas with TeX programming (\\global, "
-                          "\\edef...); they get a warning (an error with --strict)."),
-        click.option("-v", "--verbose", count=True, help="Show notes and TeX details."),
-        click.option("-q", "--quiet", is_flag=True, help="Only print errors."),
-    ]
-    for deco in reversed(decorators):
-        func = deco(func)
-    return func
+def _default(name: str) -> Any:
+    """The ``Options`` field's default, for help texts."""
+    return next(f.default for f in fields(Options) if f.name == name)
 
 
-def build_options(engine: str | None, template: Path | None, variables: Sequence[str],
-                  dollar_math: bool | None, timeout: float | None, lenient: bool,
-                  strict: bool, safe: bool = False, base: Options | None = None,
-                  macros_file: Path | None = None, no_probe: bool = False,
-                  **_: Any) -> Options:
-    """The command line's options over ``base`` (the defaults, or what a config file set)."""
-    given: dict[str, Any] = {"engine": engine, "template": template,
-                             "dollar_math": dollar_math, "timeout": timeout}
-    explicit = {k: v for k, v in given.items() if v is not None}
+def _click_option(s: Setting) -> Callable[[Any], Any]:
+    """The click option of one setting, from its row in ``optionschema.SETTINGS``."""
+    default = _default(s.name) if s.section == "options" else s.default
+    kw: dict[str, Any] = {"help": s.help.replace("{default}", str(default)), "default": None}
+    if s.kind == "bool" and s.effect != "set":
+        kw["is_flag"] = True
+    elif s.kind == "count":
+        kw.update(count=True, default=0)
+    elif s.kind == "choice":
+        kw["type"] = click.Choice(s.choices)
+    elif s.kind == "seconds":
+        kw["type"] = float
+        if default is not MISSING:
+            kw["show_default"] = f"{default:g}"
+    elif s.kind == "jobs":
+        kw["type"] = click.IntRange(min=1)
+    elif s.kind == "file":
+        kw["type"] = click.Path(exists=True, dir_okay=False, path_type=Path)
+    elif s.kind == "outfile":
+        kw["type"] = click.Path(dir_okay=False, path_type=Path)
+    elif s.kind == "variables":
+        kw["multiple"] = True
+    if s.metavar:
+        kw["metavar"] = s.metavar
+    return click.option(*s.flag, s.param_name, **kw)
+
+
+def schema_options(command: str) -> Callable[[Any], Any]:
+    """The options of ``command`` declared in ``optionschema.SETTINGS``, in its order."""
+    def decorate(func: Any) -> Any:
+        for s in reversed(SETTINGS):
+            if s.flag and command in s.commands:
+                func = _click_option(s)(func)
+        return func
+    return decorate
+
+
+def _added(name: str, opts: Options, value: Any) -> Any:
+    """What a flag that adds to the config's value (``effect="add"``) makes of it."""
+    if name == "variables":
+        return {**opts.variables, **_parse_variables(value)}
+    if name == "macros":
+        return "\n".join(t for t in (opts.macros, _load_macros(value)) if t)
+    raise AssertionError(f"no way to add to {name}")
+
+
+def build_options(base: Options | None = None, **given: Any) -> Options:
+    """The command line's options (click's values, by parameter name) over ``base`` (the
+    defaults, or what a config file set). Each setting's ``effect`` says how its flag counts;
+    the ones set explicitly become ``cli_keys``, which the front matter does not override."""
     opts = base or Options()
-    opts = replace(opts, variables={**opts.variables, **_parse_variables(variables)},
-                   lenient=lenient or opts.lenient, strict=strict or opts.strict,
-                   safe=safe or opts.safe, probe_math=opts.probe_math and not no_probe)
-    if macros_file is not None:
-        opts = replace(opts, macros="\n".join(
-            t for t in (opts.macros, _load_macros(macros_file)) if t))
-    return replace(opts.merged(explicit), cli_keys=frozenset(explicit))
+    changes: dict[str, Any] = {}
+    explicit: set[str] = set()
+    for s in SETTINGS:
+        value = given.get(s.param_name)
+        if s.section != "options" or not s.flag or value is None:
+            continue
+        if s.effect == "set":
+            try:
+                check(s, value)
+            except ValueError:
+                raise click.BadParameter(f"{value!r}: expected {s.expected()}",
+                                         param_hint=s.flag[0]) from None
+            changes[s.name] = value
+            explicit.add(s.name)
+        elif s.effect == "add" and value:
+            changes[s.name] = _added(s.name, opts, value)
+        elif value and s.effect in ("on", "off"):
+            changes[s.name] = s.effect == "on"
+    try:
+        return replace(opts, **changes, cli_keys=frozenset(explicit))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 def _load_macros(path: Path) -> str:
@@ -226,10 +255,9 @@ def main() -> None:
 @click.argument("source", type=click.Path(allow_dash=True, path_type=Path))
 @click.option("-o", "--output", type=click.Path(allow_dash=True, path_type=Path),
               help="OUT.pdf, OUT.tex, or - for LaTeX on stdout (default: SOURCE as .pdf).")
-@click.option("--keep-tex", is_flag=True, help="Also write the .tex next to the PDF.")
-@common_options
-def convert_command(source: Path, output: Path | None, keep_tex: bool, verbose: int,
-                    quiet: bool, **kw: Any) -> None:
+@schema_options("convert")
+def convert_command(source: Path, output: Path | None, verbose: int, quiet: bool,
+                    **kw: Any) -> None:
     """Convert one post (SOURCE may be - for standard input)."""
     _setup_logging(verbose, quiet)
     options = build_options(**kw)
@@ -263,7 +291,7 @@ def convert_command(source: Path, output: Path | None, keep_tex: bool, verbose: 
             result = build_pdf(doc, out, follow=output is not None)
             if result.diagnostics and not quiet:  # formulas TeX rejected in the build
                 _print_diagnostics(result.diagnostics, verbose)
-            if keep_tex:
+            if options.keep_tex:
                 _write(out.with_suffix(".tex"), doc.tex.encode("utf-8"), follow=False)
             if verbose:
                 click.echo(f"md2tex: {out} ({result.runs} TeX run"
@@ -297,9 +325,9 @@ def _print_error(exc: Md2TexError, verbose: int) -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path),
               help="OUT.pdf or OUT.tex for a post; a folder for a folder of posts "
                    "(default: beside each post).")
-@click.option("--to", type=click.Choice(["pdf", "tex"]), default="pdf",
+@click.option("--to", type=click.Choice(BY_NAME["to"].choices), default="pdf",
               help="For a folder: write PDFs (default) or LaTeX files.")
-@common_options
+@schema_options("watch")
 def watch_command(source: Path, output: Path | None, to: str, verbose: int, quiet: bool,
                   **kw: Any) -> None:
     """Rebuild SOURCE (a post, or every post under a folder) on every save, until Ctrl-C.
@@ -364,7 +392,7 @@ def _watch_targets(source: Path, output: Path | None, to: str
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               help="text: compiler-style with the source line; json: a list of objects.")
-@common_options
+@schema_options("check")
 def check_command(files: Sequence[Path], fmt: str, verbose: int, quiet: bool,
                   **kw: Any) -> None:
     """Check posts (math, Markdown, front matter) without running TeX.
@@ -402,33 +430,21 @@ def check_command(files: Sequence[Path], fmt: str, verbose: int, quiet: bool,
 @click.option("-o", "--output", "out_dir", required=True,
               type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the outputs: OUTDIR/<relative path>.pdf (or .tex).")
-@click.option("--to", type=click.Choice(["pdf", "tex"]), default=None,
-              help="Write PDFs (default) or LaTeX files.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Posts converted at once (default: CPU count).")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False,
                                                          path_type=Path),
               help="Site config (YAML), trusted like the command line; default: "
                    "DIRECTORY/md2tex.yaml if present, read as input (files only inside the "
                    "site, timeout at most 300 s, no report: see SECURITY.md).")
-@click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write a JSON report: per post path, status, output, seconds, diagnostics.")
-@click.option("--fail-fast", is_flag=True, default=None, help="Stop at the first failed post.")
-@click.option("--force", is_flag=True, default=None, help="Rebuild unchanged posts too.")
-@click.option("--keep-tex", is_flag=True, default=None,
-              help="Also write each .tex beside its PDF.")
-@click.option("--no-format-cache", is_flag=True,
-              help="Do not use precompiled preamble formats.")
-@common_options
+@schema_options("batch")
 def batch_command(directory: Path, out_dir: Path, to: str | None, jobs: int | None,
                   config_file: Path | None, report_file: Path | None, fail_fast: bool | None,
-                  force: bool | None, keep_tex: bool | None, no_format_cache: bool,
-                  verbose: int, quiet: bool, **kw: Any) -> None:
+                  force: bool | None, verbose: int, quiet: bool, **kw: Any) -> None:
     """Convert every *.md/*.markdown under DIRECTORY (a Jekyll site root: its _posts/).
 
     Unchanged posts whose output exists are skipped (--force rebuilds). Exit status: 0 all
     converted, 1 some post failed, 2 usage or config error, 130 interrupted.
     """
+    from md2tex.memo import Memo
     from md2tex.site.batch import BatchInterrupted, convert_many, find_posts
     from md2tex.site.config import load_site_config
 
@@ -441,12 +457,7 @@ def batch_command(directory: Path, out_dir: Path, to: str | None, jobs: int | No
     for message in config.warnings:
         click.secho(f"md2tex: warning: {message}", fg="yellow", err=True)
     settings = config.batch
-    base = config.apply()
-    if keep_tex:
-        base = replace(base, keep_tex=True)
-    if no_format_cache:
-        base = replace(base, format_cache=False)
-    options = build_options(base=base, **kw)
+    options = build_options(base=config.apply(), **kw)
     to = to or str(settings.get("to", "pdf"))
     report_path = report_file or settings.get("report")
     root, posts = find_posts(directory, exclude=[out_dir])
@@ -457,7 +468,8 @@ def batch_command(directory: Path, out_dir: Path, to: str | None, jobs: int | No
         report = convert_many(posts, out_dir, options, root=root, to=to,
                               force=bool(force or settings.get("force")),
                               fail_fast=bool(fail_fast or settings.get("fail_fast")),
-                              jobs=jobs or settings.get("jobs"), on_result=progress)
+                              jobs=jobs or settings.get("jobs"), on_result=progress,
+                              memo=Memo.for_user())
     except BatchInterrupted as exc:
         progress.clear()
         _finish_batch(exc.report, report_path, quiet)

@@ -22,6 +22,9 @@ Trust: a file given as ``--config`` is part of the command line and trusted like
 with the posts, so it is input: each key's ``Rule`` in ``RULES`` says what such a config may do
 with it (files only inside the site root, a capped timeout, no report, plain variables, --safe
 only turned on). SECURITY.md states these bounds.
+
+The keys, their kinds and sections come from ``optionschema.SETTINGS``; the trust column
+(``_FOUND``) and what a value names (``_LOAD``) are here, keyed by setting name.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ from md2tex import mathengine
 from md2tex.diagnostics import InputError
 from md2tex.math.macros import MacroError
 from md2tex.math.sitemacros import file_text
-from md2tex.options import ENGINES, PLAIN_VARIABLE, Options, unplain_variables
+from md2tex.options import PLAIN_VARIABLE, Options, unplain_variables
+from md2tex.optionschema import SETTINGS, Setting, parse_bool
 
 log = logging.getLogger(__name__)
 
@@ -107,14 +111,11 @@ class Rule:
 # --- parse: what a value must look like, from any config
 
 
-def _as_bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "yes", "on", "1")
-    return bool(value)
-
-
 def _bool(value: Any, key: _Key) -> bool:
-    return _as_bool(value)
+    flag = parse_bool(value)
+    if flag is None:
+        raise _Ignored("expected true or false")
+    return flag
 
 
 def _dollar(value: Any, key: _Key) -> bool | str:
@@ -260,33 +261,44 @@ def _read_macros(path: Path, key: _Key) -> str:
         key.refuse(f"cannot read {path}: {exc}")
 
 
+def _parse_step(s: Setting) -> Step:
+    """How a config value of ``s``'s kind is read."""
+    if s.kind == "choice":
+        return _choice(*s.choices)
+    if s.kind in ("seconds", "jobs"):
+        return _positive(float if s.kind == "seconds" else int)
+    steps: dict[str, Step] = {"bool": _bool, "dollar": _dollar, "count": _count,
+                              "file": _path, "outfile": _path, "paths": _paths,
+                              "mapping": _mapping, "variables": _variables}
+    return steps[s.kind]
+
+
+#: the trust column: what a config found in the site may do with a key (SECURITY.md lists
+#: these bounds); a key not here is kept as read
+_FOUND: dict[str, Step] = {
+    "template": _template_in_site,
+    "timeout": _capped(MAX_FOUND_TIMEOUT),
+    "macros": _inside_site,
+    "resource_path": _inside_site,
+    "variables": _plain,
+    "safe": _safe_only_on,
+    "jobs": _jobs_capped,
+    "report": _refused("honoured only from --report or --config (the report quotes post text)"),
+}
+#: what a value names, read once it is allowed
+_LOAD: dict[str, Step] = {"macros": _read_macros}
+
 #: every key a config may set and how it is read
 RULES: dict[str, Rule] = {
-    "engine": Rule("options", _choice(*ENGINES)),
-    "template": Rule("options", _path, _template_in_site),
-    "timeout": Rule("options", _positive(float), _capped(MAX_FOUND_TIMEOUT)),
-    "lenient": Rule("options", _bool),
-    "strict": Rule("options", _bool),
-    "dollar_math": Rule("options", _dollar),
-    "math_engine": Rule("options", _choice(*mathengine.ENGINES)),
-    "equation_numbers": Rule("options", _choice(*mathengine.EQUATION_NUMBERS)),
-    "macros": Rule("options", _path, _inside_site, _read_macros),
-    "resource_path": Rule("options", _paths, _inside_site),
-    "variables": Rule("options", _variables, _plain),
-    "site": Rule("options", _mapping),
-    "format_cache": Rule("options", _bool),
-    "keep_tex": Rule("options", _bool),
-    "safe": Rule("options", _bool, _safe_only_on),
-    "probe_math": Rule("options", _bool),
-    "to": Rule("batch", _choice("pdf", "tex")),
-    "jobs": Rule("batch", _positive(int), _jobs_capped),
-    "fail_fast": Rule("batch", _bool),
-    "force": Rule("batch", _bool),
-    "report": Rule("batch", _path, _refused(
-        "honoured only from --report or --config (the report quotes post text)")),
-    "verbose": Rule("batch", _count),
-    "quiet": Rule("batch", _bool),
-}
+    s.name: Rule(s.section, _parse_step(s), _FOUND.get(s.name, _keep), _LOAD.get(s.name, _keep))
+    for s in SETTINGS if s.config}
+# a trust rule for a key that is not a setting would be silently unused, and a key naming
+# files with no trust rule would let a found config reach outside the site: both are bugs
+_UNBOUND = (set(_FOUND) | set(_LOAD)) - set(RULES) | {
+    s.name for s in SETTINGS
+    if s.config and s.kind in ("file", "outfile", "paths") and s.name not in _FOUND}
+if _UNBOUND:
+    raise AssertionError(f"config trust rules out of step with the schema: {sorted(_UNBOUND)}")
 #: keys that become Options fields, and keys for the batch run itself
 OPTION_KEYS = tuple(k for k, rule in RULES.items() if rule.section == "options")
 BATCH_KEYS = tuple(k for k, rule in RULES.items() if rule.section == "batch")
@@ -326,8 +338,8 @@ class SiteConfig:
 
 def _load_yaml(path: Path) -> dict[str, Any]:
     """A config file's mapping, read like front matter (it may come with the posts): at most
-    ``MAX_CONFIG_BYTES``, aliases within the node budget of ``yamlload``."""
-    from md2tex.markdown.yamlload import _AliasBomb, _BoundedLoader
+    ``MAX_CONFIG_BYTES``, within the limits of ``yamlload``."""
+    from md2tex.markdown.yamlload import TooMuch, load_bounded
 
     try:
         with path.open("rb") as f:
@@ -338,13 +350,13 @@ def _load_yaml(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read config: {exc}") from None
     try:
-        data = yaml.load(text, Loader=_BoundedLoader)  # a SafeLoader with a node budget
+        data = load_bounded(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
         raise InputError(f"{path}{where}: invalid YAML in config") from None
-    except _AliasBomb:
-        raise InputError(f"{path}: config expands too much (YAML alias bomb)") from None
+    except TooMuch as exc:
+        raise InputError(f"{path}: config {exc}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -358,7 +370,7 @@ def parse_config(data: Mapping[str, Any], where: Path, origin: Origin | None = N
     ``origin`` None means a trusted file (``--config``). Returns (options, batch settings,
     warnings); a value a found config may not have is an InputError naming file and key."""
     origin = origin or Origin(where)
-    if _as_bool(data.get("safe", False)) and not origin.safe:
+    if parse_bool(data.get("safe", False)) and not origin.safe:
         origin = Origin(origin.path, origin.trusted, origin.root, safe=True)
     sections: dict[str, dict[str, Any]] = {"options": {}, "batch": {}}
     warnings: list[str] = []
