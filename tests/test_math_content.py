@@ -13,6 +13,7 @@ from helpers import build, codes, needs_engine, needs_tex, pdf_text, pdf_words, 
 import md2tex
 from md2tex.math import table as mathtable
 from md2tex.math.macros import definitions_from_text
+from md2tex.math.safe import _known_macro as safe_whitelist
 
 pytestmark = needs_tex
 
@@ -57,6 +58,18 @@ def test_safe_mode_keeps_in_step(tmp_path: Path) -> None:
           "\\text{cell} \\end{darray}$$\n")
     _doc, text = typeset(tmp_path, md, safe=True, math_engine="katex")
     assert "safeiid" in text and "cell" in text
+
+
+def test_safe_mode_takes_what_check_translates() -> None:
+    """--safe lets through every command the checker rewrites (one set of tables decides):
+    ``\\amp`` becomes ``\\&`` with or without --safe, and is not refused."""
+    for safe in (False, True):
+        doc = md2tex.convert("Text $a \\amp b$ and $\\lt x$.\n", md2tex.Options(safe=safe))
+        assert "$a \\& b$" in doc.tex and "$< x$" in doc.tex
+        assert codes(doc) == ["mathjax-alias", "mathjax-alias"]
+    for name in [*mathtable.translations(None), *mathtable.rewrites()]:
+        if not name.startswith("{"):  # environments: checked by the emitter
+            assert safe_whitelist(name, True), name
 
 
 def test_macro_body_as_unbraced_script(tmp_path: Path) -> None:

@@ -603,10 +603,12 @@ def test_mathjax_equivalents_compile() -> None:
 
 def test_known_rows() -> None:
     frac = mathtable.macro("frac")
-    assert frac == MacroInfo("frac", 2, 0, "math", "kernel")
+    assert frac == MacroInfo("frac", 2, 0, "math", "kernel",
+                             frozenset({"script-ok", "braced-arg"}))
     sqrt = mathtable.macro("sqrt")
     assert sqrt is not None and (sqrt.args, sqrt.optional) == (1, 1)
-    assert mathtable.macro("mathbb") == MacroInfo("mathbb", 1, 0, "math", "amsfonts")
+    assert mathtable.macro("mathbb") == MacroInfo("mathbb", 1, 0, "math", "amsfonts",
+                                                  frozenset({"font", "script-ok"}))
     xra = mathtable.macro("xrightarrow")
     assert xra is not None and (xra.args, xra.optional, xra.package) == (1, 1, "amsmath")
     assert mathtable.macro("left") == MacroInfo("left", 0, 0, "math", "kernel")
@@ -615,6 +617,20 @@ def test_known_rows() -> None:
     large = mathtable.macro("LARGE")
     assert large is not None and large.mode == "text"
     assert mathtable.macro(",") is not None and mathtable.macro("\\") is not None
+
+
+def test_traits() -> None:
+    """The per-macro facts the checker asks about are columns of the table, not code."""
+    assert mathtable.has("sum", "operator") and mathtable.has("sum", "limits")
+    assert mathtable.has("hat", "accent") and mathtable.has("rm", "font-switch")
+    assert not mathtable.has("alpha", "operator") and not mathtable.has("nosuchmacro", "font")
+    for info in mathtable.all_macros().values():
+        assert info.traits <= mathtable.TRAITS.keys(), info.name
+    with_traits = {t: {n for n, i in mathtable.all_macros().items() if t in i.traits}
+                   for t in mathtable.TRAITS}
+    assert all(with_traits.values()), "a trait no row has"
+    assert with_traits["operator"] <= {n for n, i in mathtable.all_macros().items()
+                                       if i.args == 0}
 
 
 def test_unknown_and_mathjax_only_are_absent() -> None:

@@ -143,8 +143,6 @@ def _engine_commands(body: str) -> str:
         if info is not None and info.latex_equivalent:
             args = f"[{info.args}]" if info.args else ""
             out.append(f"\\providecommand{{\\{name}}}{args}{{{info.latex_equivalent}}}")
-        elif name in mathtable.ALIASES:  # \Bbb R, \bold
-            out.append(f"\\providecommand{{\\{name}}}{{{mathtable.ALIASES[name]}}}")
     return "".join(out)
 
 
@@ -152,16 +150,20 @@ def read_group(text: str, pos: int, comments: bool = False) -> tuple[str, int] |
     """The content of the brace group starting at ``text[pos]`` (after spaces) and the
     offset after its ``}``; None when there is no complete group. ``comments``: a ``%``
     comment hides the rest of its line (TeX source; not for verbatim-like arguments)."""
-    return _read_balanced(text, pos, "{", "}", comments)
+    return read_balanced(text, pos, "{", "}", comments)
 
 
 def _read_bracket(text: str, pos: int) -> tuple[str, int] | None:
     """Like ``read_group`` for an optional ``[...]`` argument (braces inside are skipped)."""
-    return _read_balanced(text, pos, "[", "]")
+    return read_balanced(text, pos, "[", "]")
 
 
-def _read_balanced(text: str, pos: int, open_: str, close: str,
-                   comments: bool = False) -> tuple[str, int] | None:
+def read_balanced(text: str, pos: int, open_: str, close: str,
+                  comments: bool = False) -> tuple[str, int] | None:
+    """The math room's one reader of a balanced ``{...}`` or ``[...]`` (after spaces): its
+    content and the offset after it, or None when there is none or it is never closed.
+    Braces nest, a backslash escapes the next character, and a ``}`` that closes more than
+    was opened ends the search (``[a}]`` is no argument)."""
     i = pos
     while i < len(text) and text[i] in " \t\n":
         i += 1
@@ -184,6 +186,8 @@ def _read_balanced(text: str, pos: int, open_: str, close: str,
             depth -= 1
             if close == "}" and depth == 0:
                 return text[i + 1 : j], j + 1
+            if depth < 0:
+                return None
         elif c == close and depth == 0:
             return text[i + 1 : j], j + 1
         j += 1

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from md2tex.math import table as mathtable
+from md2tex.math.macros import read_balanced
 
 #: never allowed, whatever the macro table says (defence in depth)
 FORBIDDEN = re.compile(
@@ -87,27 +88,10 @@ def _skip_space(text: str, i: int) -> int:
 
 def _group(text: str, i: int, open_: str = "{", close: str = "}") -> tuple[str, int]:
     """The balanced group starting at ``text[i] == open_``: (inner text, index after it)."""
-    depth = 0
-    j = i
-    while j < len(text):
-        c = text[j]
-        if c == "\\":
-            j += 2
-            continue
-        if c == "%":
-            nl = text.find("\n", j)
-            j = len(text) if nl < 0 else nl + 1
-            continue
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth < 0:
-                break
-        if depth == 0 and (c == close if open_ != "{" else c == "}"):
-            return text[i + 1:j], j + 1
-        j += 1
-    raise Unsafe(f"'{open_}' is never closed", i)
+    group = read_balanced(text, i, open_, close, comments=True)
+    if group is None:
+        raise Unsafe(f"'{open_}' is never closed", i)
+    return group
 
 
 def _argument(text: str, i: int) -> tuple[str, int]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from types import MappingProxyType
@@ -30,6 +30,7 @@ __all__ = [
     "css_color",
     "engine_of",
     "environment",
+    "has",
     "macro",
     "mathjax_only",
     "translations",
@@ -48,7 +49,8 @@ class MacroInfo:
 
     ``args`` counts the mandatory arguments TeX reads (0 for \\left, \\big, \\over..., whose
     operand is a delimiter or infix material), ``optional`` the ``[...]`` ones it may read;
-    ``mode`` says where it is valid; ``package`` is what must be loaded ("kernel": nothing).
+    ``mode`` says where it is valid; ``package`` is what must be loaded ("kernel": nothing);
+    ``traits`` are the facts the checker asks about it (``TRAITS``).
     """
 
     name: str
@@ -56,6 +58,7 @@ class MacroInfo:
     optional: int
     mode: Mode
     package: str
+    traits: frozenset[str] = field(default=frozenset())
 
 
 @dataclass(frozen=True)
@@ -90,15 +93,23 @@ SIZE_SWITCHES = frozenset(
      "huge", "Huge"])
 #: ``\\rlap`` & co.: MathJax typesets them in math mode (mathtools' \\mathrlap...)
 LAP = {"rlap": "mathrlap", "llap": "mathllap", "clap": "mathclap"}
-#: MathJax names LaTeX lacks, when the table has no row for them
-ALIASES = {"lt": "<", "gt": ">", "And": "\\&", "bold": "\\mathbf", "Bbb": "\\mathbb",
-           "le": "\\le", "ge": "\\ge", "ne": "\\ne", "amp": "\\&"}
+#: the ``traits`` column of math_macros.tsv: facts about a macro that decide how MathJax
+#: and TeX differ on it (comma-separated in a row; see ``has``)
+TRAITS = {
+    "operator": "built on \\mathop: TeX rejects it as an unbraced script or \\sqrt argument",
+    "limits": "a big operator: \\limits and \\sideset may follow it",
+    "accent": "a math accent: a font command as its unbraced argument fails",
+    "font": "a math font command (\\mathbf...)",
+    "script-ok": "takes arguments yet TeX accepts it as an unbraced script (x^\\frac12)",
+    "braced-arg": "fails as the unbraced argument of another command (\\hat\\frac12)",
+    "font-switch": "an old font switch (\\rm): MathJax applies it to the next argument",
+}
 
 
 def rewrites() -> frozenset[str]:
-    """Every name the checker rewrites itself besides the engine tables (aliases, size
-    switches, \\rlap...): what ``--safe`` lets through for it."""
-    return frozenset(ALIASES) | SIZE_SWITCHES | frozenset(LAP)
+    """Every name the checker rewrites itself besides the engine tables (size switches,
+    \\rlap...): what ``--safe`` lets through for it."""
+    return SIZE_SWITCHES | frozenset(LAP)
 
 
 _MODES = frozenset({"math", "text", "both"})
@@ -124,11 +135,16 @@ def _rows(filename: str, header: list[str]) -> list[dict[str, str]]:
 def all_macros() -> Mapping[str, MacroInfo]:
     """Every known macro by name (read-only)."""
     table: dict[str, MacroInfo] = {}
-    for row in _rows("math_macros.tsv", ["name", "args", "optional", "mode", "package"]):
+    for row in _rows("math_macros.tsv",
+                     ["name", "args", "optional", "mode", "package", "traits"]):
         if row["mode"] not in _MODES:
             raise ValueError(f"math_macros.tsv: bad mode {row['mode']!r} for {row['name']!r}")
+        traits = frozenset(row["traits"].split(",")) - {""}
+        if not traits <= TRAITS.keys():
+            raise ValueError(f"math_macros.tsv: unknown trait {sorted(traits - TRAITS.keys())} "
+                             f"for {row['name']!r}")
         table[row["name"]] = MacroInfo(row["name"], int(row["args"]), int(row["optional"]),
-                                       cast(Mode, row["mode"]), row["package"])
+                                       cast(Mode, row["mode"]), row["package"], traits)
     return MappingProxyType(table)
 
 
@@ -193,6 +209,12 @@ def css_color(name: str) -> str | None:
 def macro(name: str) -> MacroInfo | None:
     """The macro ``name`` (no backslash), or None if LaTeX does not know it."""
     return all_macros().get(name)
+
+
+def has(name: str, trait: str) -> bool:
+    """Whether LaTeX knows the macro ``name`` and its row has ``trait`` (one of ``TRAITS``)."""
+    info = all_macros().get(name)
+    return info is not None and trait in info.traits
 
 
 def environment(name: str) -> EnvironmentInfo | None:

@@ -13,7 +13,7 @@ from md2tex.escape import EMOJI_RE, unicode_char
 from md2tex.math import table as mathtable
 from md2tex.math.macros import RENAMED, MacroError, parse_definition, tex_name
 from md2tex.math.scan import DIMEN_PRIMITIVES, Frame
-from md2tex.math.table import ALIASES, SIZE_SWITCHES
+from md2tex.math.table import SIZE_SWITCHES
 from md2tex.math.translate import RAW_ARGS, Translations
 
 #: one-character text commands (accents, special letters) LaTeX has
@@ -83,13 +83,13 @@ class TextMode(Translations):
         info = mathtable.macro(name)
         if info is None:
             mj = self.engine_table().get(name)
-            if (mj is None and name not in ALIASES and (
+            if (mj is None and (
                     len(name) > 1 or name not in _TEXT_ONE_LETTER)) or \
                     name in SIZE_SWITCHES:
                 if name not in SIZE_SWITCHES and not re.fullmatch(r"[^A-Za-z]", name):
                     self.err(pos, "math-undefined", f"undefined control sequence \\{name}")
                 return i + 1
-            if mj is not None or name in ALIASES:
+            if mj is not None:
                 return self.unknown(i, name, pos, end)
             return i + 1
         self.need(info.package, pos)

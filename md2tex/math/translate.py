@@ -16,8 +16,9 @@ from md2tex.escape import EMOJI_RE, placeholder, unicode_char
 from md2tex.math import table as mathtable
 from md2tex.math.macros import Definition
 from md2tex.math.mhchem import ChemistryChecks, pu
+from md2tex.math.registry import Registry
 from md2tex.math.scan import DIMEN_PRIMITIVES, DIMEN_RE, Frame
-from md2tex.math.table import ALIASES, SIZE_SWITCHES
+from md2tex.math.table import SIZE_SWITCHES
 
 _LAP = mathtable.LAP
 _REQUIRE = {"cancel": "cancel", "mathtools": "mathtools", "bm": "bm", "boldsymbol": "",
@@ -72,108 +73,115 @@ _MATH_CHARS = {"\u2192": "\\rightarrow", "\u2190": "\\leftarrow", "\u2194": "\\l
                "\u2663": "\\clubsuit", "\u2665": "\\heartsuit", "\u2666": "\\diamondsuit"}
 
 
+#: MathJax habits rewritten into LaTeX, by command name (looked up after the operand checks
+#: and before the macro table)
+TRANSLATIONS: Registry[Translations] = Registry("translations")
+
+
 class Translations(ChemistryChecks):
     """MathJax-only commands and habits rewritten as LaTeX (with a note each)."""
 
-    def translate(self, i: int, name: str, pos: int, end: int) -> int | None:
-        """MathJax habits with a LaTeX form; returns the next token index when handled."""
-        if name in _LAP:
-            self.edit(pos, end, "\\" + _LAP[name])
-            self.result.packages.add("mathtools")
-            self.fixed(pos, "mathjax-lap", f"\\{name} in math became \\{_LAP[name]} (MathJax "
-                       f"typesets \\{name} in math mode; LaTeX needs mathtools' "
-                       f"\\{_LAP[name]})", fix=f"\\{_LAP[name]}")
-            self.atom("macro:" + name)
-            return i + 1
-        if name in SIZE_SWITCHES:
-            return self.size_switch(i, name, pos, end)
-        if name == "require":
-            arg, stop = self.arg_text(end)
-            pkg = _REQUIRE.get(arg.strip())
-            if pkg:
-                self.need(pkg)
-            self.edit(pos, stop, "")
-            self.fixed(pos, "mathjax-require", f"\\require{{{arg}}} (MathJax) was dropped"
-                       + (f"; package {pkg} is loaded" if pkg else ""))
-            self.skip_to = stop
-            return self.tok_index_at(stop, i)
-        if name in ("bbox", "class", "cssId", "style"):
-            stop = end
-            if name == "bbox":
-                b = self.bracket_at(stop)
-                if b is not None:
-                    stop = b[2]
-            else:
-                g = self.group_at(stop)
-                if g is None:
-                    self.err(pos, "math-html", f"\\{name} needs its argument in braces")
-                    return i + 1
-                stop = g[2]
-            self.edit(pos, stop, "")
-            self.fixed(pos, "mathjax-html", f"\\{name} (MathJax HTML styling) was removed; "
-                       "its content is kept")
-            self.skip_to = stop
-            return self.tok_index_at(stop, i)
-        if name == "pu":
-            g = self.group_at(end)
-            out = pu(g[0]) if g is not None else None
-            if g is None or out is None:
-                return None  # reported as MathJax-only
-            self.edit(pos, g[2], "{" + out + "}")
-            self.fixed(pos, "mathjax-pu", f"\\pu{{{g[0]}}} (mhchem units, which this TeX's "
-                       f"mhchem lacks) became {out}", fix=out)
-            self.atom("macro:" + name)
-            self.skip_to = g[2]
-            return self.tok_index_at(g[2], i)
-        if name == "unicode":
-            b = self.bracket_at(end)
-            stop = b[2] if b is not None else end
-            arg, stop = self.arg_text(stop)
-            s = arg.strip()
-            try:
-                code = int(s[1:], 16) if s[:1] in "xX" else int(s, 0 if s[:2] in
-                                                                   ("0x", "0X") else 10)
-                ch = chr(code)
-            except (ValueError, OverflowError):
-                self.err(pos, "math-unicode", f"\\unicode{{{arg}}}: not a character code")
+    @TRANSLATIONS(*_LAP)
+    def lap(self, i: int, name: str, pos: int, end: int) -> int | None:
+        self.edit(pos, end, "\\" + _LAP[name])
+        self.result.packages.add("mathtools")
+        self.fixed(pos, "mathjax-lap", f"\\{name} in math became \\{_LAP[name]} (MathJax "
+                   f"typesets \\{name} in math mode; LaTeX needs mathtools' "
+                   f"\\{_LAP[name]})", fix=f"\\{_LAP[name]}")
+        self.atom("macro:" + name)
+        return i + 1
+
+    @TRANSLATIONS("require")
+    def require(self, i: int, name: str, pos: int, end: int) -> int | None:
+        arg, stop = self.arg_text(end)
+        pkg = _REQUIRE.get(arg.strip())
+        if pkg:
+            self.need(pkg)
+        self.edit(pos, stop, "")
+        self.fixed(pos, "mathjax-require", f"\\require{{{arg}}} (MathJax) was dropped"
+                   + (f"; package {pkg} is loaded" if pkg else ""))
+        self.skip_to = stop
+        return self.tok_index_at(stop, i)
+
+    @TRANSLATIONS("bbox", "class", "cssId", "style")
+    def html_styling(self, i: int, name: str, pos: int, end: int) -> int | None:
+        stop = end
+        if name == "bbox":
+            b = self.bracket_at(stop)
+            if b is not None:
+                stop = b[2]
+        else:
+            g = self.group_at(stop)
+            if g is None:
+                self.err(pos, "math-html", f"\\{name} needs its argument in braces")
                 return i + 1
-            if ch.isascii() and ch.isprintable():
-                rep = ch if ch.isalnum() or ch in "+-=()[]<>/|!?.,;:*'@ " else "\\" + ch \
-                    if ch in "#$%&_{}" else ""
-                if not rep:
-                    self.err(pos, "math-unicode", f"\\unicode{{{arg}}}: '{ch}' needs its "
-                             "LaTeX command")
-                    return i + 1
-            else:
-                rep = ch if self.unicode else self.unicode_latex(ch, pos)
-            self.edit(pos, stop, rep)
-            self.fixed(pos, "mathjax-unicode", f"\\unicode{{{arg}}} became '{ch}'")
-            self.atom("char")
-            self.skip_to = stop
-            return self.tok_index_at(stop, i)
-        if name in DIMEN_PRIMITIVES:
-            return self.dimension(i, name, pos, end)
-        if name == "tag":
-            stop = end + 1 if self.raw.startswith("*", end) else end
-            stop = self.arg_end(stop)
-            af = self.alignment_frame()
-            key = (af.pos if af is not None else -1, self.rows)
-            if key in self.tag_rows:
-                self.err(pos, "math-tag", "two \\tag in one row (amsmath allows one)")
-            self.tag_rows.add(key)
-            self.tags.append((pos, stop, self.alignment_frame() is not None))
-            if self.alignment_frame() is not None:
-                self.alignment_frame_tags(pos, stop)
-            self.skip_to = stop
-            return self.tok_index_at(stop, i)
-        return None
+            stop = g[2]
+        self.edit(pos, stop, "")
+        self.fixed(pos, "mathjax-html", f"\\{name} (MathJax HTML styling) was removed; "
+                   "its content is kept")
+        self.skip_to = stop
+        return self.tok_index_at(stop, i)
+
+    @TRANSLATIONS("pu")
+    def units(self, i: int, name: str, pos: int, end: int) -> int | None:
+        g = self.group_at(end)
+        out = pu(g[0]) if g is not None else None
+        if g is None or out is None:
+            return None  # reported as MathJax-only
+        self.edit(pos, g[2], "{" + out + "}")
+        self.fixed(pos, "mathjax-pu", f"\\pu{{{g[0]}}} (mhchem units, which this TeX's "
+                   f"mhchem lacks) became {out}", fix=out)
+        self.atom("macro:" + name)
+        self.skip_to = g[2]
+        return self.tok_index_at(g[2], i)
+
+    @TRANSLATIONS("unicode")
+    def unicode_command(self, i: int, name: str, pos: int, end: int) -> int | None:
+        b = self.bracket_at(end)
+        stop = b[2] if b is not None else end
+        arg, stop = self.arg_text(stop)
+        s = arg.strip()
+        try:
+            code = int(s[1:], 16) if s[:1] in "xX" else int(s, 0 if s[:2] in
+                                                               ("0x", "0X") else 10)
+            ch = chr(code)
+        except (ValueError, OverflowError):
+            self.err(pos, "math-unicode", f"\\unicode{{{arg}}}: not a character code")
+            return i + 1
+        if ch.isascii() and ch.isprintable():
+            rep = ch if ch.isalnum() or ch in "+-=()[]<>/|!?.,;:*'@ " else "\\" + ch \
+                if ch in "#$%&_{}" else ""
+            if not rep:
+                self.err(pos, "math-unicode", f"\\unicode{{{arg}}}: '{ch}' needs its "
+                         "LaTeX command")
+                return i + 1
+        else:
+            rep = ch if self.unicode else self.unicode_latex(ch, pos)
+        self.edit(pos, stop, rep)
+        self.fixed(pos, "mathjax-unicode", f"\\unicode{{{arg}}} became '{ch}'")
+        self.atom("char")
+        self.skip_to = stop
+        return self.tok_index_at(stop, i)
+
+    @TRANSLATIONS("tag")
+    def tag(self, i: int, name: str, pos: int, end: int) -> int | None:
+        stop = end + 1 if self.raw.startswith("*", end) else end
+        stop = self.arg_end(stop)
+        af = self.alignment_frame()
+        key = (af.pos if af is not None else -1, self.rows)
+        if key in self.tag_rows:
+            self.err(pos, "math-tag", "two \\tag in one row (amsmath allows one)")
+        self.tag_rows.add(key)
+        self.tags.append((pos, stop, self.alignment_frame() is not None))
+        if self.alignment_frame() is not None:
+            self.alignment_frame_tags(pos, stop)
+        self.skip_to = stop
+        return self.tok_index_at(stop, i)
 
     def unknown(self, i: int, name: str, pos: int, end: int) -> int:
         mj = self.engine_table().get(name)
         if mj is not None and mj.latex_equivalent:
             return self.substitute(i, name, pos, end, mj.args, mj.latex_equivalent)
-        if name in ALIASES:
-            return self.substitute(i, name, pos, end, 0, ALIASES[name])
         if name in SIZE_SWITCHES:
             return self.size_switch(i, name, pos, end)
         if mj is not None:
@@ -219,6 +227,7 @@ class Translations(ChemistryChecks):
         self.skip_to = stop
         return self.tok_index_at(stop, i)
 
+    @TRANSLATIONS(*SIZE_SWITCHES)
     def size_switch(self, i: int, name: str, pos: int, end: int) -> int:
         f = self.top
         before = self.raw[:pos]
@@ -242,6 +251,7 @@ class Translations(ChemistryChecks):
                    "takes effect (LaTeX ignores size switches in math mode)")
         return i + 1
 
+    @TRANSLATIONS(*DIMEN_PRIMITIVES)
     def dimension(self, i: int, name: str, pos: int, end: int) -> int:
         """\\kern, \\hskip, \\mkern, \\mskip, \\mspace, \\raise, \\lower: TeX reads a
         dimension (MathJax also takes it in braces). The dimension is checked (mu units
