@@ -63,10 +63,11 @@ class Options:
     #: ``{% post_url NAME %}`` targets: post name (``2018-02-19-slug``) -> liquid.PostRef
     #: (title, url); batch code fills it with the posts it converts
     posts: Mapping[str, Any] = field(default_factory=dict)
-    #: reuse a precompiled format of the preamble (pdflatex; see fmtcache.py)
+    #: reuse a precompiled format of the preamble (the engines whose ``texengine`` row
+    #: ``dumps_formats``; see ``tex/formats.py``)
     format_cache: bool = True
     #: ask TeX about formulas that use TeX programming the checker cannot judge (a short
-    #: probe compile, only when a post has one; see mathprobe.py); off: they get a warning
+    #: probe compile, only when a post has one; see ``tex/probe.py``); off: they get a warning
     probe_math: bool = True
     #: option names the user set on the command line; front matter does not override them
     cli_keys: frozenset[str] = frozenset()
