@@ -178,3 +178,33 @@ def test_build_leaves_no_work_directories(tmp_path: Path, monkeypatch: pytest.Mo
     leftovers = [p for p in tmp.iterdir() if p.name.startswith("md2tex-")]
     assert leftovers == []
     assert shutil.which("pdflatex")
+
+
+#: a log with both kinds of error line: ``-file-line-error``'s ``file:line:`` and a package's
+#: ``!`` error, whose line only the ``l.NNN`` context gives
+TWO_ERRORS_LOG = r"""This is pdfTeX, Version 3.141592653
+./document.tex:12: Undefined control sequence.
+l.12 $\frac{a}{b} \nosuch
+                          {x}$
+! LaTeX Error: Environment foo undefined.
+
+See the LaTeX manual or LaTeX Companion for explanation.
+Type  H <return>  for immediate help.
+ ...
+
+l.20 \begin{foo}
+
+"""
+
+
+def test_build_and_probe_read_errors_from_one_reader() -> None:
+    from md2tex.tex import probe, texlog
+
+    found = list(texlog.errors(TWO_ERRORS_LOG))
+    assert [(e.line, e.message) for e in found] == [
+        (12, "Undefined control sequence."), (20, "LaTeX Error: Environment foo undefined.")]
+    assert found[0].undefined_name() == "\\nosuch" and found[1].undefined_name() is None
+    assert texlog.first_error(TWO_ERRORS_LOG) == found[0]
+    assert probe._message(found[0]) == "Undefined control sequence \\nosuch"
+    assert not texlog.finished(TWO_ERRORS_LOG)
+    assert texlog.finished(TWO_ERRORS_LOG + "Output written.\nTranscript written on x.log.\n")

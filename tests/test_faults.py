@@ -142,3 +142,42 @@ def test_tex_killed_mid_run(tmp_path: Path) -> None:
     assert out.read_bytes() == b"%PDF-1.5 earlier good output\n"
     assert list(tmpdir.iterdir()) == []
     assert _tex_pids_below(proc.pid) == []
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for a parent that does not reap orphans has ended)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False
+    return stat[stat.rfind(b")") + 2:].split()[0] not in (b"Z", b"X")
+
+
+def test_tex_dies_with_md2tex(tmp_path: Path) -> None:
+    """md2tex SIGKILLed while TeX spins, without bubblewrap (whose --die-with-parent would
+    do it): no ``finally`` runs, yet no TeX survives it (the kernel's parent-death signal)."""
+    template = looping_template(tmp_path)
+    post = tmp_path / "post.md"
+    post.write_text("# Hello\n\nA short post.\n", encoding="utf-8")
+    env = {**os.environ, "MD2TEX_ISOLATION": "none", "TMPDIR": str(tmp_path),
+           "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    proc = subprocess.Popen([*MD2TEX, str(post), "-o", str(tmp_path / "post.pdf"),
+                             "--template", str(template), "--timeout", "60"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    pids: list[int] = []
+    try:
+        pids = _spinning_tex_pids(proc.pid)
+        assert pids, "the spinning TeX run never started"
+        proc.kill()
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while any(map(_alive, pids)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [p for p in pids if _alive(p)], "TeX outlived md2tex"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in pids:  # never leave a spinning TeX behind, even when the test fails
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)

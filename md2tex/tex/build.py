@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 import shutil
 import tempfile
 import time
@@ -28,7 +27,7 @@ from md2tex.diagnostics import (
 )
 from md2tex.document import MAX_FALLBACKS, Document
 from md2tex.tex import formats as fmtcache
-from md2tex.tex import pdfcheck, sandbox
+from md2tex.tex import pdfcheck, private_dir, sandbox
 from md2tex.tex.output import check_output, write_output
 from md2tex.tex.passes import run_until_settled
 from md2tex.tex.process import (
@@ -201,11 +200,10 @@ def _build_pdf(document: Document, output: str | Path, timeout: float | None,
         early.discard()
         early = None
     try:
-        workdir = early.workdir if early else Path(tempfile.mkdtemp(prefix="md2tex-"))
+        workdir = early.workdir if early else private_dir.create()
     except OSError as exc:
         raise _workdir_error(document, Path(tempfile.gettempdir()), exc) from None
     try:
-        os.chmod(workdir, 0o700)
         try:
             runs, log_text = compile_document(document, workdir, timeout, early)
         except OSError as exc:
@@ -233,4 +231,4 @@ def _build_pdf(document: Document, output: str | Path, timeout: float | None,
         return BuildResult(output, runs, time.monotonic() - started, log_text[-2000:],
                            isolation, early is not None and early.used, tuple(glyphs))
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        private_dir.remove(workdir)

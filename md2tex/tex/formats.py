@@ -56,7 +56,7 @@ from md2tex import texengine
 from md2tex.diagnostics import Md2TexError
 from md2tex.document import Document
 from md2tex.memo import user_cache_dir
-from md2tex.tex import passes, process
+from md2tex.tex import passes, private_dir, process
 from md2tex.tex.output import write_atomic
 
 log = logging.getLogger(__name__)
@@ -395,17 +395,16 @@ def create_format(document: Document, workdir: Path, timeout: float) -> bool:
     except OSError as exc:
         log.debug("format cache %s not writable: %s", directory, exc)
         return False
-    scratch: list[Path] = []
     try:
         if not _try_lock(lock) or usable(document.engine, name) is not None:
             return False
-        return _dump_and_verify(document, workdir, split, name, directory, timeout, scratch)
+        with contextlib.ExitStack() as scratch:
+            return _dump_and_verify(document, workdir, split, name, directory, timeout,
+                                    scratch)
     except (OSError, subprocess.SubprocessError, Md2TexError) as exc:
         log.debug("format %s not made: %s", name, exc)
         return False
     finally:
-        for path in scratch:
-            shutil.rmtree(path, ignore_errors=True)
         os.close(lock)
 
 
@@ -421,16 +420,11 @@ def _try_lock(fd: int) -> bool:
     return True
 
 
-def _scratch(scratch: list[Path], prefix: str) -> Path:
-    path = Path(tempfile.mkdtemp(prefix=prefix))
-    scratch.append(path)
-    os.chmod(path, 0o700)
-    return path
-
-
 def _dump_and_verify(document: Document, workdir: Path, split: Split, name: str,
-                     directory: Path, timeout: float, scratch: list[Path]) -> bool:
-    dumpdir = _scratch(scratch, "md2tex-fmt-")
+                     directory: Path, timeout: float, scratch: contextlib.ExitStack) -> bool:
+    """Dump, check and install; the private folders it works in are removed with
+    ``scratch``."""
+    dumpdir = scratch.enter_context(private_dir.temporary("md2tex-fmt-"))
     (dumpdir / "prefix.tex").write_text(ini_text(document.engine, split), encoding="utf-8")
     status, _log = process.run_engine(dumpdir, document.engine, timeout,
                                     ("-ini", f"-jobname={name}", f"&{document.engine}"),
@@ -447,9 +441,8 @@ def _dump_and_verify(document: Document, workdir: Path, split: Split, name: str,
     digest = sha256_file(fmt)
     # the check: this very post, built with the format, must match the normal build; TeX
     # reads the format where it was dumped, outside its work dir, and cannot write it
-    checkdir = _scratch(scratch, "md2tex-fmtcheck-")
-    shutil.rmtree(checkdir)
-    shutil.copytree(workdir, checkdir, symlinks=False,
+    checkdir = scratch.enter_context(private_dir.temporary("md2tex-fmtcheck-"))
+    shutil.copytree(workdir, checkdir, symlinks=False, dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns(f"{process.TEX_NAME}.*", ".texmf-*", "*.fmt"))
     (checkdir / f"{process.TEX_NAME}.tex").write_text(split.body, encoding="utf-8")
     passes.run_until_settled(document, checkdir, time.monotonic() + timeout, fmt_args(fmt))

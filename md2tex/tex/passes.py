@@ -19,6 +19,7 @@ from md2tex.diagnostics import (
     error,
 )
 from md2tex.document import Document
+from md2tex.tex import texlog
 from md2tex.tex.process import TEX_NAME, run_engine
 
 log = logging.getLogger(__name__)
@@ -32,13 +33,6 @@ class WaitingRun(Protocol):
 
 _RERUN = re.compile(r"Rerun to get|Label\(s\) may have changed|Table widths have changed|"
                     r"Rerun LaTeX")
-
-
-_L_LINE = re.compile(r"^l\.(\d+) ", re.M)
-
-
-#: an error in TeX's log: ``./document.tex:LINE: message`` (-file-line-error) or ``! message``
-TEX_ERROR = re.compile(r"^(?:\./" + TEX_NAME + r"\.tex:(\d+): |! )(.*)$", re.M)
 
 
 #: hyperref's XeTeX driver asks for a second run to write /PageLabels from the .aux; when the
@@ -59,15 +53,7 @@ MAX_RUNS = 4
 
 def tex_errors(document: Document, log_text: str) -> list[Diagnostic]:
     """TeX's error messages, each at the Markdown line its .tex line came from."""
-    items: list[tuple[int | None, str]] = []
-    for m in TEX_ERROR.finditer(log_text):
-        message = m.group(2).strip()
-        if m.group(1):
-            tex_line: int | None = int(m.group(1))
-        else:
-            ln = _L_LINE.search(log_text, m.end(), m.end() + 2000)
-            tex_line = int(ln.group(1)) if ln else None
-        items.append((tex_line, message))
+    items = [(e.line, e.message) for e in texlog.errors(log_text)]
     real = [i for i in items if not _BOILERPLATE.search(i[1])]
     items = real or items
     seen: set[str] = set()
@@ -112,7 +98,7 @@ def _killed_by(status: int, log_text: str) -> str | None:
     128+N from bwrap, whose child TeX died without finishing its log."""
     if status < 0:
         number = -status
-    elif status > 128 and "Transcript written" not in log_text[-4000:]:
+    elif status > 128 and not texlog.finished(log_text):
         number = status - 128
     else:
         return None

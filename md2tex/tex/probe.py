@@ -24,14 +24,12 @@ under ``--strict``).
 from __future__ import annotations
 
 import logging
-import os
 import re
 import shutil
-import tempfile
 from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from md2tex.diagnostics import (
     SHOWN_AS_ERROR,
@@ -42,6 +40,9 @@ from md2tex.diagnostics import (
     warning,
 )
 from md2tex.document import Document, Formula
+
+if TYPE_CHECKING:
+    from md2tex.tex.texlog import TexError
 
 log = logging.getLogger(__name__)
 
@@ -175,13 +176,11 @@ def _run(document: Document, head: str, formulas: Sequence[str],
     import secrets
 
     from md2tex.tex import formats as fmtcache
-    from md2tex.tex import process
+    from md2tex.tex import private_dir, process
 
     nonce = "md2tex-probe-" + secrets.token_hex(6)
     tex = probe_tex(head, formulas, nonce)
-    workdir = Path(tempfile.mkdtemp(prefix="md2tex-probe-"))
-    try:
-        os.chmod(workdir, 0o700)
+    with private_dir.temporary("md2tex-probe-") as workdir:
         probe_doc = replace(document, tex=tex)
         fmt = None
         try:
@@ -211,19 +210,17 @@ def _run(document: Document, head: str, formulas: Sequence[str],
             # format (dumped and verified as after a build) instead of the preamble
             fmtcache.create_format(probe_doc, workdir, timeout)
         return results
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _parse(log_text: str, nonce: str, count: int) -> list[Verdict]:
     """Verdicts from the log: formulas whose next marker came at the same group level with
     no error before it are accepted; the one the first error follows is rejected."""
+    from md2tex.tex import texlog
+
     marks = [(m.start(), m.group(1), int(m.group(2))) for m in re.finditer(
         re.escape(nonce) + r" (\d+|end) (\d+)", log_text)]
-    from md2tex.tex.passes import TEX_ERROR
-
-    err = TEX_ERROR.search(log_text)
-    err_at = err.start() if err else len(log_text) + 1
+    err = texlog.first_error(log_text)
+    err_at = err.at if err else len(log_text) + 1
     out: list[Verdict] = []
     # no marker at all: TeX stopped in the preamble (reported below as "unknown")
     following: list[tuple[int, str, int] | None] = [*marks[1:], None] if marks else []
@@ -238,22 +235,17 @@ def _parse(log_text: str, nonce: str, count: int) -> list[Verdict]:
             out.append(Verdict("ok"))
             continue
         # the formula after this marker stopped TeX
-        out.append(Verdict("rejected", _message(log_text, err) if err else
+        out.append(Verdict("rejected", _message(err) if err else
                            "TeX stopped while reading it"))
         return out
     if not out and (not marks or marks[0][0] > err_at):
         return [Verdict("unknown", "TeX could not check it: the preamble fails: "
-                        + (_message(log_text, err) if err else "no log"))]
+                        + (_message(err) if err else "no log"))]
     return out
 
 
-def _message(log_text: str, err: re.Match[str]) -> str:
+def _message(err: TexError) -> str:
     """TeX's error in one line; for an undefined control sequence, its name."""
-    message = err.group(2).strip().rstrip(".")
-    if message.startswith("Undefined control sequence"):
-        ctx = re.search(r"^l\.\d+ (.*)$", log_text[err.end():err.end() + 2000], re.M)
-        if ctx:
-            names = re.findall(r"\\(?:[A-Za-z@]+|.)", ctx.group(1))
-            if names:
-                message += " " + names[-1]
-    return message
+    message = err.message.rstrip(".")
+    name = err.undefined_name()
+    return f"{message} {name}" if name else message

@@ -88,7 +88,10 @@ def start_engine(workdir: Path, engine: str, timeout: float, args: Sequence[str]
     """Launch one TeX pass (sandboxed, limited, minimal environment, its own session) and
     register it for ``cancel_all``; ``wait_engine`` finishes it. ``warmtex`` launches with
     ``stdin=PIPE``, ``interaction="errorstopmode"`` (so that TeX can read the file name) and
-    ``isolation=sandbox.expected(...)`` (so as not to wait for the probe)."""
+    ``isolation=sandbox.expected(...)`` (so as not to wait for the probe). The kernel kills
+    the pass when the thread that started it ends (``sandbox.die_with_us``), even when md2tex
+    is SIGKILLed and no ``finally`` runs: start it in the thread that waits for it, or in
+    one that outlives it."""
     exe = find_engine(engine)
     if _cancelled.is_set():
         raise KeyboardInterrupt
@@ -98,7 +101,7 @@ def start_engine(workdir: Path, engine: str, timeout: float, args: Sequence[str]
     wrapped = sandbox.wrap(tex, workdir, exe, isolation)
     if isolation == sandbox.BWRAP:
         wrapped = _bind_formats(wrapped, args)
-    cmd = [*_limits(timeout), *wrapped]
+    cmd = [*_limits(timeout), *sandbox.die_with_us(), *wrapped]
     proc = subprocess.Popen(cmd, cwd=workdir, stdin=stdin,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=_environment(workdir, exe), start_new_session=True)

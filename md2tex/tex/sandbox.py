@@ -33,6 +33,7 @@ from functools import cache
 from pathlib import Path
 
 from md2tex.diagnostics import BuildError, error
+from md2tex.tex import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -98,23 +99,19 @@ def _bwrap_works(exe: str) -> bool:
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         return False
-    import tempfile
-
-    probe = Path(tempfile.mkdtemp(prefix="md2tex-probe-"))
     try:
-        cmd = [*bwrap_command(probe, exe), "/bin/sh", "-c", "echo ok > probe"]
-        done = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, timeout=10, check=False,
-                              env={"PATH": "/usr/bin:/bin"})
-        ok = done.returncode == 0 and (probe / "probe").read_text().strip() == "ok"
+        with private_dir.temporary("md2tex-probe-") as probe:
+            cmd = [*bwrap_command(probe, exe), "/bin/sh", "-c", "echo ok > probe"]
+            done = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, timeout=10, check=False,
+                                  env={"PATH": "/usr/bin:/bin"})
+            ok = done.returncode == 0 and (probe / "probe").read_text().strip() == "ok"
         if not ok:
             log.debug("bwrap unusable here: %s", done.stderr.decode(errors="replace")[:200])
         return ok
     except (OSError, subprocess.SubprocessError) as exc:
         log.debug("bwrap unusable here: %s", exc)
         return False
-    finally:
-        shutil.rmtree(probe, ignore_errors=True)
 
 
 def choose(exe: str) -> str:
@@ -166,7 +163,7 @@ def limits(cpu_seconds: float, fsize: int = 512 * 1024 * 1024,
             f"--as={address_space}", "--"]
 
 
-def _die_with_us() -> list[str]:
+def die_with_us() -> list[str]:
     """``setpriv --pdeathsig KILL``: the child is killed by the kernel when the thread that
     started it ends, even when md2tex itself is SIGKILLed and no ``finally`` runs (bwrap's
     ``--die-with-parent`` then takes the sandbox's processes with it). If md2tex died
@@ -239,7 +236,7 @@ def run_helper(cmd: Sequence[str], workdir: Path, timeout: float, *,
     if CANCELLED.is_set():
         raise KeyboardInterrupt
     isolation = choose(exe)
-    full = [*limits(timeout, fsize, address_space), *_die_with_us(),
+    full = [*limits(timeout, fsize, address_space), *die_with_us(),
             *wrap(list(cmd), workdir, exe, isolation)]
     environment = dict(env) if env is not None else {
         "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "HOME": str(workdir),

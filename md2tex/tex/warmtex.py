@@ -26,17 +26,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import re
-import shutil
 import subprocess
-import tempfile
 import threading
 from pathlib import Path
 
 from md2tex.document import Document
 from md2tex.tex import formats as fmtcache
-from md2tex.tex import process, sandbox
+from md2tex.tex import private_dir, process, sandbox
 from md2tex.tex.formats import FormatUse
 
 log = logging.getLogger(__name__)
@@ -150,7 +147,7 @@ class EarlyTex:
                 self.proc.stdin.close()
         self.released.set()
         if not keep_dir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+            private_dir.remove(self.workdir)
             return
         # the build goes on here: drop what a run of a predocument may have written
         for name in (PREDOCUMENT, *(f"{process.TEX_NAME}.{ext}" for ext in _TEX_OUTPUTS)):
@@ -210,9 +207,8 @@ def _start(engine: str, name: str, fmt: Path, predocument: str | None, warm: str
            timeout: float) -> EarlyTex:
     exe = process.find_engine(engine)
     isolation = sandbox.choose(exe)
-    workdir = Path(tempfile.mkdtemp(prefix="md2tex-"))
+    workdir = private_dir.create()
     try:
-        os.chmod(workdir, 0o700)
         first, interaction = FIRST_LINE, "errorstopmode"
         if predocument is not None:
             (workdir / PREDOCUMENT).write_text(predocument + warm + "\n", encoding="utf-8")
@@ -222,6 +218,6 @@ def _start(engine: str, name: str, fmt: Path, predocument: str | None, warm: str
                                   source=first, interaction=interaction,
                                   stdin=subprocess.PIPE, isolation=isolation)
     except BaseException:
-        shutil.rmtree(workdir, ignore_errors=True)
+        private_dir.remove(workdir)
         raise
     return EarlyTex(proc, workdir, engine, name, timeout, isolation, predocument)
