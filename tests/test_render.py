@@ -213,6 +213,15 @@ def test_wide_table_uses_wrapping_columns() -> None:
     assert "p{" in tex and "\\raggedleft" in tex
 
 
+def test_markdown_and_html_tables_are_written_alike() -> None:
+    """One table writer: the same table from Markdown and from HTML is the same LaTeX (but
+    for the Markdown line markers)."""
+    markdown = body("| a | b |\n|---|---|\n| 1 | 2 |\n")
+    html = body("<table><tr><th>a</th><th>b</th></tr><tr><td>1</td><td>2</td></tr></table>\n")
+    unmarked = "\n".join(line for line in markdown.splitlines() if not line.startswith("%L"))
+    assert "\\begin{longtable}" in html and unmarked.strip() == html.strip()
+
+
 def test_footnotes_become_footnote_macro() -> None:
     tex = body("Text[^a] and more[^b].\n\n[^a]: First *note*.\n[^b]: Second $x$.\n")
     assert "Text\\footnote{First \\emph{note}.} and more\\footnote{Second $x$.}." in tex

@@ -17,6 +17,7 @@ from html.parser import HTMLParser
 from typing import Any, Protocol
 
 from md2tex.escape import escape_code, escape_url, url_scheme_allowed
+from md2tex.latex import tables
 from md2tex.markdown.kramdown import width_from_attrs
 
 Token = dict[str, Any]
@@ -410,9 +411,9 @@ class HtmlRenderer:
             # padding every row to the widest would multiply the post; no page is that wide
             self.r.warn("html-table", f"HTML table with {ncols:,} columns (more than "
                         f"{MAX_TABLE_COLUMNS}): its rows are printed as text")
-            return "\\par\n".join("; ".join(self.inlines_in_argument(c.children).strip()
-                                             for c in row) for row in rows)
-        rendered = []
+            return tables.as_paragraphs([[self.inlines_in_argument(c.children).strip()
+                                          for c in row] for row in rows])
+        rendered: list[list[str]] = []
         lengths = [0] * ncols
         for row in rows:
             cells_out = []
@@ -429,25 +430,16 @@ class HtmlRenderer:
                 cells_out.append(text)
                 col += span
             cells_out += [""] * (ncols - col)
-            rendered.append(" & ".join(cells_out) + " \\\\")
+            rendered.append(cells_out)
         if self.r.ctx.in_argument:
-            return "\\par\n".join(r.removesuffix(" \\\\").replace(" & ", "; ") for r in rendered)
+            return tables.as_paragraphs(rendered)
         self.r.ctx.features.add("table")
-        total = sum(lengths)
-        if total <= 70:
-            spec = "l" * ncols
-        else:
-            spec = "".join(f">{{\\raggedright\\arraybackslash}}p{{{0.97 / ncols:.3f}\\linewidth}}"
-                           for _ in range(ncols))
-        head = rows[0] and all(c.tag == "th" for c in rows[0])
-        lines = [f"\\begin{{longtable}}[l]{{@{{}}{spec}@{{}}}}", "\\toprule"]
-        if head:
-            lines += [rendered[0], "\\midrule", "\\endhead"]
-            body = rendered[1:]
-        else:
-            body = rendered
-        lines += ["\\bottomrule", "\\endlastfoot", *body, "\\end{longtable}"]
-        return "\n".join(lines)
+        # widths measured around cells spanning columns are rough: the columns share equally
+        spec = tables.column_spec([None] * ncols, lengths, equal=True)
+        lines = [tables.row(cells) for cells in rendered]
+        if rows[0] and all(c.tag == "th" for c in rows[0]):
+            return tables.longtable(spec, lines[:1], lines[1:])
+        return tables.longtable(spec, None, lines)
 
     # -------------------------------------------------------------------- inline
     def inlines_in_argument(self, nodes: Sequence[Element | str]) -> str:

@@ -26,6 +26,7 @@ from md2tex.escape import (
     url_scheme_allowed,
 )
 from md2tex.latex import highlight as hl
+from md2tex.latex import tables
 from md2tex.latex.html import HtmlRenderer, strip_comments
 from md2tex.latex.images import Found, ImageResolver
 from md2tex.markdown.kramdown import is_toc_list, strip_ials
@@ -336,8 +337,7 @@ class LatexRenderer:
         for row in [head_cells, *rows]:
             for i, cell in enumerate(row[:ncols]):
                 widths[i] = max(widths[i], len(self.plain(cell.get("children", []))))
-        spec = _column_spec(aligns[:ncols], widths)
-        lines = [f"\\begin{{longtable}}[l]{{@{{}}{spec}@{{}}}}", "\\toprule"]
+        spec = tables.column_spec(aligns[:ncols], widths)
         # one row per Markdown line (header, delimiter, body rows): a marker before each row
         # keeps TeX errors in a cell on their own line
         line = tok.get("line") if not self.ctx.in_argument else None
@@ -345,20 +345,17 @@ class LatexRenderer:
         def mark(offset: int) -> list[str]:
             return [f"%L{line + offset}"] if line else []
 
-        head_row = self.table_row(head_cells, ncols, bold=True)
-        lines += [*mark(0), head_row, "\\midrule", "\\endhead", "\\bottomrule",
-                  "\\endlastfoot"]
-        for i, r in enumerate(rows):
-            lines += [*mark(2 + i), self.table_row(r, ncols)]
-        lines.append("\\end{longtable}")
-        return "\n".join(lines)
+        head_lines = [*mark(0), self.table_row(head_cells, ncols, bold=True)]
+        body_lines = [part for i, r in enumerate(rows)
+                      for part in (*mark(2 + i), self.table_row(r, ncols))]
+        return tables.longtable(spec, head_lines, body_lines)
 
     def table_row(self, cells: Sequence[Token], ncols: int, bold: bool = False) -> str:
         out = []
         for cell in list(cells[:ncols]) + [{"children": []}] * (ncols - len(cells)):
             text = self.inline_in_argument(cell.get("children", [])).strip()
             out.append(f"\\textbf{{{text}}}" if bold and text else text)
-        return " & ".join(out) + " \\\\"
+        return tables.row(out)
 
     def b_def_list(self, tok: Token) -> str:
         items: list[str] = []
@@ -544,23 +541,6 @@ class LatexRenderer:
         where = mc.formula_location(raw, line, column, opener, start)
         self.ctx.formulas.append(Formula(out, where[0], where[1], unverified, raw, fallback))
         return out
-
-
-def _column_spec(aligns: Sequence[str | None], widths: Sequence[int]) -> str:
-    letters = {"left": "l", "center": "c", "right": "r", None: "l"}
-    total = sum(widths)
-    if total <= 70:
-        return "".join(letters[a] for a in aligns)
-    ragged = {"left": "\\raggedright", "center": "\\centering", "right": "\\raggedleft",
-              None: "\\raggedright"}
-    cols = []
-    n = len(widths)
-    norm = max(1.0, sum(max(x / total, 0.5 / n) for x in widths))  # once, not per column
-    for align, w in zip(aligns, widths, strict=True):
-        share = max(w / total, 0.5 / n) if total else 1 / n
-        frac = share * 0.97 / norm
-        cols.append(f">{{{ragged[align]}\\arraybackslash}}p{{{frac:.3f}\\linewidth}}")
-    return "".join(cols)
 
 
 def collect_footnotes(tokens: Sequence[Token]) -> dict[str, Token]:
