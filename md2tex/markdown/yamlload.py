@@ -20,10 +20,8 @@ from md2tex.diagnostics import InputError, error
 
 def load_front_matter(yaml_text: str, path: str) -> Any:
     """The YAML value, or InputError at the Markdown line (front matter starts on line 2)."""
-    loader = _BoundedLoader(yaml_text)
-    loader.char_budget = budget.output_cap(len(yaml_text))
     try:
-        loaded = loader.get_single_data()
+        return load_bounded(yaml_text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 2
@@ -32,17 +30,36 @@ def load_front_matter(yaml_text: str, path: str) -> Any:
         raise InputError("invalid front matter", [
             error("front-matter", f"invalid YAML front matter: {problem}", line,
                   column=column, path=path)]) from None
+    except TooMuch as exc:
+        raise InputError(f"front matter {exc.short}", [
+            error("front-matter", f"YAML front matter {exc}", 2, path=path)]) from None
+
+
+def load_bounded(yaml_text: str) -> Any:
+    """The value of ``yaml_text`` within the limits above, for every YAML a post or a site
+    brings (front matter, ``md2tex.yaml``, ``_config.yml``). ``yaml.YAMLError`` (with its
+    ``problem_mark``) when it does not parse or holds an impossible value; ``TooMuch`` when
+    it expands too much or nests too deep."""
+    loader = _BoundedLoader(yaml_text)
+    loader.char_budget = budget.output_cap(len(yaml_text))
+    try:
+        return loader.get_single_data()
     except _AliasBomb:
-        raise InputError("front matter alias bomb", [
-            error("front-matter", "YAML front matter expands too much (alias bomb)", 2,
-                  path=path)]) from None
+        raise TooMuch("expands too much (alias bomb)", "alias bomb") from None
     except RecursionError:
-        raise InputError("front matter nested too deep", [
-            error("front-matter", "YAML front matter is nested too deep", 2,
-                  path=path)]) from None
+        raise TooMuch("is nested too deep", "nested too deep") from None
     finally:
         loader.dispose()
-    return loaded
+
+
+class TooMuch(Exception):
+    """YAML whose text is small enough but whose value is not. ``str()``: what is wrong, to
+    follow the name of the file or section ("... expands too much (alias bomb)");
+    ``short``: the same in two words."""
+
+    def __init__(self, message: str, short: str) -> None:
+        super().__init__(message)
+        self.short = short
 
 
 class _AliasBomb(Exception):

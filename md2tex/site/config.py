@@ -338,8 +338,8 @@ class SiteConfig:
 
 def _load_yaml(path: Path) -> dict[str, Any]:
     """A config file's mapping, read like front matter (it may come with the posts): at most
-    ``MAX_CONFIG_BYTES``, aliases within the node budget of ``yamlload``."""
-    from md2tex.markdown.yamlload import _AliasBomb, _BoundedLoader
+    ``MAX_CONFIG_BYTES``, within the limits of ``yamlload``."""
+    from md2tex.markdown.yamlload import TooMuch, load_bounded
 
     try:
         with path.open("rb") as f:
@@ -350,13 +350,13 @@ def _load_yaml(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read config: {exc}") from None
     try:
-        data = yaml.load(text, Loader=_BoundedLoader)  # a SafeLoader with a node budget
+        data = load_bounded(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
         raise InputError(f"{path}{where}: invalid YAML in config") from None
-    except _AliasBomb:
-        raise InputError(f"{path}: config expands too much (YAML alias bomb)") from None
+    except TooMuch as exc:
+        raise InputError(f"{path}: config {exc}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
