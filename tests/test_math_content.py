@@ -12,8 +12,10 @@ from helpers import build, codes, needs_engine, needs_tex, pdf_text, pdf_words, 
 
 import md2tex
 from md2tex.math import table as mathtable
+from md2tex.math.commands import _OLD_FORMS as OLD_FORMS
 from md2tex.math.macros import definitions_from_text
 from md2tex.math.safe import _known_macro as safe_whitelist
+from md2tex.math.translate import TRANSLATIONS
 
 pytestmark = needs_tex
 
@@ -67,9 +69,14 @@ def test_safe_mode_takes_what_check_translates() -> None:
         doc = md2tex.convert("Text $a \\amp b$ and $\\lt x$.\n", md2tex.Options(safe=safe))
         assert "$a \\& b$" in doc.tex and "$< x$" in doc.tex
         assert codes(doc) == ["mathjax-alias", "mathjax-alias"]
-    for name in [*mathtable.translations(None), *mathtable.rewrites()]:
+    for name in [*mathtable.translations(None), *TRANSLATIONS]:
         if not name.startswith("{"):  # environments: checked by the emitter
             assert safe_whitelist(name, True), name
+    for name, env in OLD_FORMS.items():  # \pmatrix{...}: a row, so --safe takes it too
+        assert mathtable.mathjax_only()[name].latex_equivalent == \
+            f"\\begin{{{env}}}#1\\end{{{env}}}"
+    doc = md2tex.convert("$$\\array{a&b\\\\c&d}$$\n", md2tex.Options(safe=True))
+    assert "\\begin{matrix}" in doc.tex and codes(doc) == ["math-old-form"]
 
 
 def test_macro_body_as_unbraced_script(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +45,6 @@ FORBIDDEN = re.compile(
     r"afterdocument|AtBeginDocument|AtEndDocument|protect|ensuremath)$")
 #: control symbols ``\X`` (non-letter X) that may stand in math
 CONTROL_SYMBOLS = frozenset([*",;:!> {}|#%&_$*\\", "\n", "\t"])
-#: MathJax habits that ``mathcheck.prepare`` rewrites into LaTeX after this check (the
-#: checker's own tables, so the two stay in step)
-MATHCHECK_REWRITES = mathtable.rewrites()
 MAX_EXPANSIONS = 2_000
 MAX_EXPANDED = 50_000
 MAX_ARGS = 9
@@ -197,10 +195,20 @@ def expand(text: str, macros: SafeMacros) -> str:
 
 
 # --------------------------------------------------------------------------- whitelist
+@cache
+def mathcheck_rewrites() -> frozenset[str]:
+    """MathJax habits the checker (``check.prepare``) rewrites into LaTeX after this check:
+    the names of its translation handlers, so the two stay in step (imported on first use,
+    as the checker is)."""
+    from md2tex.math.translate import TRANSLATIONS
+
+    return frozenset(TRANSLATIONS)
+
+
 def _known_macro(name: str, in_math: bool) -> bool:
     if FORBIDDEN.match(name):
         return False
-    if in_math and name in MATHCHECK_REWRITES:
+    if in_math and name in mathcheck_rewrites():
         return True
     info = mathtable.macro(name)
     if info is not None:
@@ -209,7 +217,7 @@ def _known_macro(name: str, in_math: bool) -> bool:
             return True  # a text symbol: mathcheck puts it in \text{...}
         return info.mode == "both" or info.mode == ("math" if in_math else "text")
     # any engine's table: under another engine the checker reports the name itself
-    return name in mathtable.translations(None) or name in MATHCHECK_REWRITES
+    return name in mathtable.translations(None) or name in mathcheck_rewrites()
 
 
 def _node_kind(node: Any, kind: Any) -> bool:

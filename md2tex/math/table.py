@@ -87,12 +87,6 @@ OPTIONAL_PACKAGES = {
     "mhchem": "install it: apt-get install texlive-science, or tlmgr install mhchem",
 }
 
-#: size switches: LaTeX ignores them in math, MathJax applies them (the checker wraps them)
-SIZE_SWITCHES = frozenset(
-    ["tiny", "scriptsize", "footnotesize", "small", "normalsize", "large", "Large", "LARGE",
-     "huge", "Huge"])
-#: ``\\rlap`` & co.: MathJax typesets them in math mode (mathtools' \\mathrlap...)
-LAP = {"rlap": "mathrlap", "llap": "mathllap", "clap": "mathclap"}
 #: the ``traits`` column of math_macros.tsv: facts about a macro that decide how MathJax
 #: and TeX differ on it (comma-separated in a row; see ``has``)
 TRAITS = {
@@ -104,12 +98,6 @@ TRAITS = {
     "braced-arg": "fails as the unbraced argument of another command (\\hat\\frac12)",
     "font-switch": "an old font switch (\\rm): MathJax applies it to the next argument",
 }
-
-
-def rewrites() -> frozenset[str]:
-    """Every name the checker rewrites itself besides the engine tables (size switches,
-    \\rlap...): what ``--safe`` lets through for it."""
-    return SIZE_SWITCHES | frozenset(LAP)
 
 
 _MODES = frozenset({"math", "text", "both"})

@@ -13,8 +13,7 @@ from md2tex.escape import EMOJI_RE, unicode_char
 from md2tex.math import table as mathtable
 from md2tex.math.macros import RENAMED, MacroError, parse_definition, tex_name
 from md2tex.math.scan import DIMEN_PRIMITIVES, Frame
-from md2tex.math.table import SIZE_SWITCHES
-from md2tex.math.translate import RAW_ARGS, Translations
+from md2tex.math.translate import RAW_ARGS, SIZE_SWITCHES, Translations
 
 #: one-character text commands (accents, special letters) LaTeX has
 _TEXT_ONE_LETTER = frozenset("'`^\"~=.uvHtcdbrijoOlLPSk,;:!> -_&#%$@/{}|\\")

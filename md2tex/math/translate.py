@@ -18,9 +18,13 @@ from md2tex.math.macros import Definition
 from md2tex.math.mhchem import ChemistryChecks, pu
 from md2tex.math.registry import Registry
 from md2tex.math.scan import DIMEN_PRIMITIVES, DIMEN_RE, Frame
-from md2tex.math.table import SIZE_SWITCHES
 
-_LAP = mathtable.LAP
+#: size switches: LaTeX ignores them in math, MathJax applies them (wrapped in \\text)
+SIZE_SWITCHES = frozenset(
+    ["tiny", "scriptsize", "footnotesize", "small", "normalsize", "large", "Large", "LARGE",
+     "huge", "Huge"])
+#: ``\\rlap`` & co.: MathJax typesets them in math mode (mathtools' \\mathrlap...)
+_LAP = {"rlap": "mathrlap", "llap": "mathllap", "clap": "mathclap"}
 _REQUIRE = {"cancel": "cancel", "mathtools": "mathtools", "bm": "bm", "boldsymbol": "",
             "ams": "", "amscd": "amscd", "color": "", "braket": "braket", "upgreek": "upgreek",
             "gensymb": "gensymb", "mathrsfs": "mathrsfs", "esint": "esint",
