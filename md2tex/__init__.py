@@ -6,6 +6,7 @@ The public API::
     doc = md2tex.convert(text, md2tex.Options())      # no disk; TeX only for TeX programming
     doc.tex, doc.diagnostics
     md2tex.build_pdf(doc, "post.pdf")                 # runs TeX, writes atomically
+    md2tex.convert(text, memo=md2tex.Memo.for_user())  # as the CLI: with the user's cache
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from md2tex.version import __version__
 
 if TYPE_CHECKING:
     from md2tex.document import Document
+    from md2tex.memo import Memo
     from md2tex.pipeline import convert, convert_file
     from md2tex.site.batch import BatchReport, PostResult, convert_many
     from md2tex.tex.build import BuildResult, build_pdf
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
 #: imports this package first) does not pay for the Markdown parser, Jinja or the TeX runner
 _LAZY = {"BatchReport": "site.batch", "PostResult": "site.batch", "convert_many": "site.batch",
          "BuildResult": "tex.build", "build_pdf": "tex.build", "Document": "document",
-         "convert": "pipeline", "convert_file": "pipeline"}
+         "convert": "pipeline", "convert_file": "pipeline", "Memo": "memo"}
 
 
 def __getattr__(name: str) -> Any:
@@ -62,6 +64,7 @@ __all__ = [
     "EngineMissingError",
     "InputError",
     "Md2TexError",
+    "Memo",
     "Options",
     "OutputError",
     "PostResult",

@@ -3,20 +3,22 @@
 A small post must not be able to make md2tex work or allocate without end before TeX even
 starts. Two kinds of limits cover the Python stages:
 
-* **time**: ``convert`` runs under ``limit(options.timeout, path, len(text))``, a deadline
-  in a context variable (so threads and batch jobs each have their own). Loops whose length
-  the post decides call ``check(line)``: per Liquid tag (liquid.py), per block parsed
-  (parse.py), per inline formula found (mathsyntax.py), per block and formula rendered
-  (render.py). Past the deadline, ``check`` raises ``InputError`` with a
-  ``time-budget`` diagnostic at the Markdown line being worked on. Outside ``limit`` (a
-  direct call of a stage, as tests do) nothing is checked. This is the one place the pure
-  conversion looks at a clock: its result is the same or it is this error.
+* **time**: ``convert`` makes one ``Budget(options.timeout, path, len(text))`` and hands it
+  to each stage (``LiquidContext.budget``, ``parse_markdown(budget=...)``, which puts it in
+  mistune's ``env``, ``render_body(budget=...)``), so threads and batch jobs each have their
+  own and no stage finds it by a hidden switch. Loops whose length the post decides call
+  ``check(line)``: per Liquid tag (liquid.py), per block parsed (parse.py), per inline
+  formula found (delimiters.py), per block and formula rendered (render.py). Past the
+  deadline, ``check`` raises ``InputError`` with a ``time-budget`` diagnostic at the
+  Markdown line being worked on. A stage called without one (as tests do) runs under
+  ``UNLIMITED``. This is the one place the pure conversion looks at a clock: its result is
+  the same or it is this error.
 * **size**: wherever text can grow faster than the input, the growth is capped in
   proportion to the input with a hard ceiling (``output_cap``): Liquid's output, captured
   and assigned values (liquid.py); the characters YAML aliases repeat (yamlload.py). The
   LaTeX the renderer writes has its own, wider cap (``latex_cap``: escaping makes text
   longer, but a footnote or link referenced thousands of times must not make gigabytes):
-  render.py reports what it writes to ``spend``, which raises an ``output-budget``
+  render.py reports what it writes to ``Budget.spend``, which raises an ``output-budget``
   InputError past the cap. An input over a cap is an error, never a large allocation.
 
 Scanners are linear in their input (no regex that backtracks on a long run, no recounting
@@ -25,24 +27,10 @@ of lines from the start per item), so the deadline is a guard, not the usual way
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 
 from md2tex.diagnostics import InputError, error
-
-
-class _Running:
-    """The conversion running in this context: its deadline, path and LaTeX written."""
-
-    __slots__ = ("cap", "deadline", "path", "written")
-
-    def __init__(self, deadline: float, path: str, cap: int) -> None:
-        self.deadline, self.path, self.cap, self.written = deadline, path, cap, 0
-
-
-_DEADLINE: ContextVar[_Running | None] = ContextVar("md2tex_deadline", default=None)
 
 #: the most characters any stage may produce from a post, whatever its size
 HARD_CAP = 5_000_000
@@ -69,46 +57,44 @@ def latex_cap(input_size: int) -> int:
     return min(LATEX_HARD_CAP, max(LATEX_FLOOR, LATEX_GROWTH * input_size))
 
 
-@contextmanager
-def limit(seconds: float, path: str = "<string>", input_size: int = 0) -> Iterator[None]:
-    """Run the body under a deadline ``seconds`` from now (nested calls keep the earliest)
-    and the LaTeX cap of an input of ``input_size`` characters."""
-    deadline = time.monotonic() + max(float(seconds), 0.0)
-    outer = _DEADLINE.get()
-    if outer is not None and outer.deadline < deadline:
-        deadline = outer.deadline
-    token = _DEADLINE.set(_Running(deadline, path, latex_cap(input_size)))
-    try:
-        yield
-    finally:
-        _DEADLINE.reset(token)
+class Budget:
+    """One conversion's deadline and LaTeX cap, and the LaTeX written so far."""
+
+    __slots__ = ("cap", "deadline", "path", "written")
+
+    def __init__(self, seconds: float = math.inf, path: str = "<string>",
+                 input_size: int | None = None) -> None:
+        """``seconds`` from now; the LaTeX cap of an input of ``input_size`` characters
+        (None: no cap)."""
+        self.deadline = time.monotonic() + max(float(seconds), 0.0)
+        self.path = path
+        self.cap: float = math.inf if input_size is None else latex_cap(input_size)
+        self.written = 0
+
+    def expired(self) -> bool:
+        """Has the conversion used up its time?"""
+        return time.monotonic() > self.deadline
+
+    def check(self, line: int | None = None) -> None:
+        """Raise the ``time-budget`` InputError when the conversion is out of time."""
+        if time.monotonic() > self.deadline:
+            raise InputError("conversion exceeded its time budget", [error(
+                "time-budget", "conversion exceeded its time budget (the --timeout limit); "
+                "the post is too large or too repetitive to convert", line, path=self.path,
+                hint="split the post or raise --timeout")])
+
+    def spend(self, size: int, line: int | None = None) -> None:
+        """Count ``size`` characters of LaTeX written; past the cap, raise the
+        ``output-budget`` InputError (the post expands too much: a footnote or link used
+        thousands of times)."""
+        self.written += size
+        if self.written > self.cap:
+            raise InputError("conversion output too large", [error(
+                "output-budget", f"the post expands to more than {int(self.cap):,} "
+                "characters of LaTeX (a long footnote or link referenced many times?)",
+                line, path=self.path)])
 
 
-def expired() -> bool:
-    """Has the running conversion used up its time?"""
-    current = _DEADLINE.get()
-    return current is not None and time.monotonic() > current.deadline
-
-
-def check(line: int | None = None) -> None:
-    """Raise the ``time-budget`` InputError when the running conversion is out of time."""
-    current = _DEADLINE.get()
-    if current is not None and time.monotonic() > current.deadline:
-        raise InputError("conversion exceeded its time budget", [error(
-            "time-budget", "conversion exceeded its time budget (the --timeout limit); the "
-            "post is too large or too repetitive to convert", line, path=current.path,
-            hint="split the post or raise --timeout")])
-
-
-def spend(size: int, line: int | None = None) -> None:
-    """Count ``size`` characters of LaTeX written; past the cap, raise the ``output-budget``
-    InputError (the post expands too much: a footnote or link used thousands of times)."""
-    current = _DEADLINE.get()
-    if current is None:
-        return
-    current.written += size
-    if current.written > current.cap:
-        raise InputError("conversion output too large", [error(
-            "output-budget", f"the post expands to more than {current.cap:,} characters of "
-            "LaTeX (a long footnote or link referenced many times?)", line,
-            path=current.path)])
+#: for a stage called on its own (not by ``convert``): no deadline, no cap. Shared, so
+#: its ``written`` count means nothing
+UNLIMITED = Budget()

@@ -2,14 +2,17 @@
 
 Rebuilding a post repeats the same front matter, code blocks and preamble, and parsing them
 takes PyYAML, Pygments and Jinja: ~70 ms of imports in every fresh ``md2tex`` process for
-about 1 ms of work. Each result is a JSON file in ``$XDG_CACHE_HOME/md2tex/memo/KIND/``
-(or ``~/.cache/...``), named by the SHA-256 of everything it depends on: the step's inputs,
-md2tex's version and the library's own source (``library_id``), so an upgrade is a miss.
+about 1 ms of work. A ``Memo`` is a cache folder the caller hands to ``convert``: without
+one a conversion reads and writes no cache (a library call stays pure); the CLI passes
+``Memo.for_user()``, ``$XDG_CACHE_HOME/md2tex`` (or ``~/.cache/...``). In it, each result is
+a JSON file in ``memo/KIND/``, named by the SHA-256 of everything it depends on: the step's
+inputs, md2tex's version and the library's own source (``library_id``), so an upgrade is a
+miss; ``images/`` keeps converted SVG and GIF images, ``jinja/`` the compiled template.
 Only a folder that is this user's and writable by nobody else is used (what comes back
 becomes LaTeX); anything unreadable or malformed is a miss; files are replaced atomically;
 beyond ``MAX_FILES`` per kind the oldest are removed now and then. ``MD2TEX_MEMO=0`` turns
-it off. Values are JSON plus dates and times, and a value that does not come back from JSON
-exactly as it was (types included) is not stored.
+the remembered results of ``Memo.for_user()`` off. Values are JSON plus dates and times, and
+a value that does not come back from JSON exactly as it was (types included) is not stored.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import os
 import random
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -45,10 +49,7 @@ def user_cache_dir(name: str) -> Path:
     return Path(base) / "md2tex" / name
 
 
-def private_dir(name: str) -> Path | None:
-    """``user_cache_dir(name)``, made if missing, but only if it is this user's and nobody
-    else can write there (for caches whose content becomes code or LaTeX)."""
-    directory = user_cache_dir(name)
+def _private(directory: Path) -> Path | None:
     try:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         info = directory.stat()
@@ -63,13 +64,6 @@ def turned_off(variable: str) -> bool:
     """Is the on-by-default switch ``variable`` (``MD2TEX_MEMO``, ``MD2TEX_EARLY_TEX``) set
     to 0, no, off or false?"""
     return os.environ.get(variable, "1").strip().lower() in ("0", "no", "off", "false")
-
-
-@cache
-def _root() -> Path | None:
-    if turned_off(ENV):
-        return None
-    return private_dir("memo")
 
 
 @cache
@@ -108,70 +102,92 @@ def key(*parts: str) -> str:
     return digest.hexdigest()
 
 
-def recall(kind: str, name: str | None, make: Callable[[], T],
-           accept: Callable[[Any], bool] = lambda value: value is not None) -> T:
-    """The value remembered under ``name`` if ``accept`` takes it; else ``make()``'s, which
-    is then remembered. ``name`` None (see ``name_for``): nothing is remembered."""
-    if name is not None:
-        value = get(kind, name)
-        if accept(value):
-            return cast(T, value)
-    made = make()
-    if name is not None:
-        put(kind, name, made)
-    return made
+@dataclass(frozen=True)
+class Memo:
+    """md2tex's cache folder (``memo/``, ``images/``, ``jinja/`` in it), handed explicitly to
+    the steps that may use it. ``entries`` False: no remembered results (``MD2TEX_MEMO=0``),
+    converted images and the compiled template are still kept."""
 
+    folder: Path
+    entries: bool = True
 
-def get(kind: str, name: str) -> Any | None:
-    """The value stored under ``name``, or None."""
-    root = _root()
-    if root is None:
-        return None
-    try:
-        with (root / kind / f"{name}.json").open("rb") as fh:
-            data = json.loads(fh.read(_MAX_BYTES + 1))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("key") != name or "value" not in data:
-        return None
-    try:
-        return _decode(data["value"])
-    except (TypeError, ValueError):
-        return None
+    @classmethod
+    def for_user(cls) -> Memo:
+        """The user's cache folder, what the CLI uses (``MD2TEX_MEMO=0``: no entries)."""
+        return cls(user_cache_dir(""), entries=not turned_off(ENV))
 
+    def private(self, name: str) -> Path | None:
+        """The folder ``name`` in it, made if missing, but only if it is this user's and
+        nobody else can write there (for caches whose content becomes code or LaTeX)."""
+        return _private(self.folder / name)
 
-def put(kind: str, name: str, value: Any) -> None:
-    """Store ``value`` under ``name`` (silently not, if it cannot be stored exactly)."""
-    root = _root()
-    if root is None:
-        return
-    try:
-        encoded = _encode(value)
-        if not _same(_decode(encoded), value):
+    def recall(self, kind: str, name: str | None, make: Callable[[], T],
+               accept: Callable[[Any], bool] = lambda value: value is not None) -> T:
+        """The value remembered under ``name`` if ``accept`` takes it; else ``make()``'s,
+        which is then remembered. ``name`` None (see ``name_for``): nothing is remembered."""
+        if name is not None:
+            value = self.get(kind, name)
+            if accept(value):
+                return cast(T, value)
+        made = make()
+        if name is not None:
+            self.put(kind, name, made)
+        return made
+
+    def get(self, kind: str, name: str) -> Any | None:
+        """The value stored under ``name``, or None."""
+        root = self._root()
+        if root is None:
+            return None
+        try:
+            with (root / kind / f"{name}.json").open("rb") as fh:
+                data = json.loads(fh.read(_MAX_BYTES + 1))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("key") != name or "value" not in data:
+            return None
+        try:
+            return _decode(data["value"])
+        except (TypeError, ValueError):
+            return None
+
+    def put(self, kind: str, name: str, value: Any) -> None:
+        """Store ``value`` under ``name`` (silently not, if it cannot be stored exactly)."""
+        root = self._root()
+        if root is None:
             return
-        data = json.dumps({"key": name, "value": encoded}, ensure_ascii=False,
-                          allow_nan=False).encode("utf-8", "surrogatepass")
-    except (TypeError, ValueError, UnicodeError):
-        return
-    if len(data) > _MAX_BYTES:
-        return
-    folder = root / kind
-    tmp = None
-    try:
-        folder.mkdir(exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(prefix=".memo-", suffix=".part", dir=folder)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, folder / f"{name}.json")
+        try:
+            encoded = _encode(value)
+            if not _same(_decode(encoded), value):
+                return
+            data = json.dumps({"key": name, "value": encoded}, ensure_ascii=False,
+                              allow_nan=False).encode("utf-8", "surrogatepass")
+        except (TypeError, ValueError, UnicodeError):
+            return
+        if len(data) > _MAX_BYTES:
+            return
+        folder = root / kind
         tmp = None
-        if random.random() < _PRUNE_CHANCE:
-            _prune(folder)
-    except OSError:
-        pass
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        try:
+            folder.mkdir(exist_ok=True, mode=0o700)
+            fd, tmp = tempfile.mkstemp(prefix=".memo-", suffix=".part", dir=folder)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, folder / f"{name}.json")
+            tmp = None
+            if random.random() < _PRUNE_CHANCE:
+                _prune(folder)
+        except OSError:
+            pass
+        finally:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+
+    def _root(self) -> Path | None:
+        # checked on every use (two system calls): a folder that became writable by others
+        # since the last entry is not trusted
+        return self.private("memo") if self.entries else None
 
 
 def _prune(folder: Path) -> None:

@@ -1,5 +1,8 @@
 """Markdown text to Document: source, Liquid, parse, render, template. Pure (no disk, no
-TeX) except for the rare formula only TeX can judge: mathprobe.py asks TeX about it."""
+TeX) except for the rare formula only TeX can judge: mathprobe.py asks TeX about it. What
+the steps share is handed to them: one ``Budget`` (the time and size limits) and the
+caller's ``Memo``, if any (None: no cache is read or written; an SVG or GIF image is
+converted into a temporary folder of this process)."""
 
 from __future__ import annotations
 
@@ -7,7 +10,8 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from md2tex import budget, scripts, texengine
+from md2tex import scripts, texengine
+from md2tex.budget import Budget
 from md2tex.diagnostics import Diagnostic, InputError, error, note
 from md2tex.document import Document, locate_formulas
 from md2tex.escape import escape_text, pdf_string
@@ -22,6 +26,7 @@ from md2tex.markdown.source import decode, load_post
 from md2tex.math import sitemacros
 from md2tex.math import table as mathtable
 from md2tex.math.safe import SafeMacros, Unsafe, load_site_macros
+from md2tex.memo import Memo
 from md2tex.options import Options, check_variables, options_from_front_matter
 from md2tex.tex import packages
 from md2tex.tex import probe as mathprobe
@@ -31,17 +36,23 @@ from md2tex.version import __version__
 _USES_REFERENCES = re.compile(r"\\(?:label|eqref|ref)\s*\{")
 
 
-def convert(text: str, options: Options | None = None, path: str = "<string>") -> Document:
+def convert(text: str, options: Options | None = None, path: str = "<string>", *,
+            memo: Memo | None = None, check: bool = False) -> Document:
     """Convert a post's text to a LaTeX Document. Raises InputError for unreadable input
     (bad front matter) or a conversion over its budget (``--timeout``: budget.py); problems
-    inside the post are diagnostics on the Document."""
+    inside the post are diagnostics on the Document. ``memo``: where the results of earlier
+    conversions are remembered (``Memo.for_user()``, as the CLI does); None, nothing is.
+    ``check`` (``md2tex check``): the diagnostics only: code blocks are scanned, not
+    highlighted (the .tex has none), and with TeX installed every formula is typeset in the
+    probe run, so every formula the build would reject is reported."""
     options = options or Options()
-    with budget.limit(options.timeout, path, len(text)):
-        return _convert(text, options, path)
+    limits = Budget(options.timeout, path, len(text))
+    return _convert(text, options, path, limits, memo, check)
 
 
-def _convert(text: str, options: Options, path: str) -> Document:
-    post = load_post(text, path)
+def _convert(text: str, options: Options, path: str, limits: Budget, memo: Memo | None,
+             check: bool) -> Document:
+    post = load_post(text, path, memo)
     options = options.with_front_matter(post.meta)
     check_variables(options, path)
     auto_notes: list[Diagnostic] = []
@@ -54,15 +65,16 @@ def _convert(text: str, options: Options, path: str) -> Document:
         auto_notes.append(_engine_note(script_plan))
     auto_notes += scripts.engine_diagnostics(script_plan, options.engine, path)
     liquid = render_liquid(post.body, LiquidContext(site=options.site, page=post.meta,
-                                                    posts=options.posts), post.body_line)
+                                                    posts=options.posts, budget=limits),
+                           post.body_line)
     body = liquid.text
     numbered = options.equation_numbers in ("ams", "all") or (
         options.equation_numbers == "auto" and _USES_REFERENCES.search(body) is not None)
     tokens, _env = parse_markdown(body, post.body_line, options.dollar_math,
-                                  options.math_engine, liquid.dollar_lines)
+                                  options.math_engine, liquid.dollar_lines, budget=limits)
     unicode = texengine.engine(options.engine).unicode
     images = ImageResolver(options.base_dir, options.resource_path, site_root=options.site_root,
-                           svg_to_pdf=svg_to_pdf)
+                           svg_to_pdf=svg_to_pdf, memo=memo)
     safe_macros = SafeMacros()
     site_macros = options.macros.strip()
     if options.safe and site_macros:
@@ -80,7 +92,8 @@ def _convert(text: str, options: Options, path: str) -> Document:
                            site_url=_site_url(options),
                            math_engine=mathtable.engine_of(options),
                            number_all=options.equation_numbers == "all",
-                           package_installed=packages.installed)
+                           package_installed=packages.installed, budget=limits, memo=memo,
+                           highlight_code=not check)
     site_macros = sitemacros.preamble([*user_macros.definitions, *rendered.definitions],
                                       rendered.max_matrix_cols)
 
@@ -102,7 +115,7 @@ def _convert(text: str, options: Options, path: str) -> Document:
         engine=options.engine,
         features={f: True for f in features},
         math_packages=sorted(p for p in rendered.packages if p not in ("amsmath", "amssymb")),
-        pygments_styles=style_definitions() if "code" in features else "",
+        pygments_styles=style_definitions(memo) if "code" in features else "",
         macros=site_macros,
         var=dict(options.variables),
         version=__version__,
@@ -112,7 +125,7 @@ def _convert(text: str, options: Options, path: str) -> Document:
         if cjk else "",
         lua_fallback=scripts.lua_fallback(script_plan) if options.engine == "lualatex" else "",
     )
-    tex = render_template(values, options.template)
+    tex = render_template(values, options.template, memo)
     diagnostics: list[Diagnostic] = [*auto_notes, *post.diagnostics, *liquid.diagnostics,
                                      *user_macros.diagnostics, *rendered.diagnostics]
     document = Document(
@@ -133,7 +146,8 @@ def _convert(text: str, options: Options, path: str) -> Document:
     if rendered.formulas:
         document = replace(document, formulas=locate_formulas(tex, [
             (f.latex, f.line, f.column, f.fallback) for f in rendered.formulas]))
-    diagnostics, rejected = mathprobe.verify(document, rendered.formulas, diagnostics)
+    diagnostics, rejected = mathprobe.verify(document, rendered.formulas, diagnostics,
+                                             probe_all=check)
     if rejected:  # shown as MathJax shows an error; the post is built
         document = document.with_fallbacks(rejected)
     # (a site macro file's warnings name that file)
@@ -173,10 +187,12 @@ def read_post(path: Path, lenient: bool = False) -> str:
     return decode(data, str(path), lenient)
 
 
-def convert_file(path: str | Path, options: Options | None = None) -> Document:
-    """Convert a post file; its folder is where relative images are looked up."""
+def convert_file(path: str | Path, options: Options | None = None, *,
+                 memo: Memo | None = None) -> Document:
+    """Convert a post file; its folder is where relative images are looked up. ``memo``:
+    as for ``convert``."""
     path = Path(path)
     options = options or Options()
     if options.base_dir is None:
         options = replace(options, base_dir=path.resolve().parent)
-    return convert(read_post(path, options.lenient), options, str(path))
+    return convert(read_post(path, options.lenient), options, str(path), memo=memo)

@@ -1,7 +1,8 @@
 """``md2tex.memo``: results of front matter parsing, highlighting and template filling are
-remembered between processes, so a rebuild imports neither PyYAML, Pygments nor Jinja; what
-comes back is exactly what the library would have produced, and a folder anyone could write
-to, a damaged entry or ``MD2TEX_MEMO=0`` is simply not used."""
+remembered between processes in the ``Memo`` the CLI hands to ``convert``, so a rebuild
+imports neither PyYAML, Pygments nor Jinja; what comes back is exactly what the library would
+have produced without one, and a folder anyone could write to, a damaged entry or
+``MD2TEX_MEMO=0`` is simply not used."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from md2tex import memo
+from md2tex.memo import Memo
 
 POST = """---
 title: Remembered
@@ -33,12 +35,14 @@ def f(x):
 ```
 """
 
-#: converts a post in a fresh interpreter; prints which libraries it imported and the .tex
+#: converts a post in a fresh interpreter as the CLI does (with the user's memo); prints
+#: which libraries it imported and the .tex
 PROBE = """
 import json, sys
 from pathlib import Path
 import md2tex
-doc = md2tex.convert_file(sys.argv[1])
+from md2tex.memo import Memo
+doc = md2tex.convert_file(sys.argv[1], memo=Memo.for_user())
 loaded = sorted({m.split(".")[0] for m in sys.modules} & {"yaml", "pygments", "jinja2"})
 print(json.dumps({"loaded": loaded, "tex": doc.tex, "errors": len(doc.errors)}))
 """
@@ -57,9 +61,12 @@ def _convert(post: Path, env: dict[str, str]) -> dict[str, object]:
 def private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.delenv(memo.ENV, raising=False)
-    memo._root.cache_clear()
     yield tmp_path / "xdg" / "md2tex" / "memo"
-    memo._root.cache_clear()
+
+
+@pytest.fixture()
+def user() -> Memo:
+    return Memo.for_user()
 
 
 def test_a_rebuild_imports_none_of_the_three_and_gives_the_same_tex(tmp_path: Path) -> None:
@@ -106,35 +113,41 @@ def test_an_edited_body_reuses_the_rest_and_matches_a_fresh_conversion(tmp_path:
     assert bare["tex"] == _convert(post, {**env, "MD2TEX_MEMO": "0"})["tex"]
 
 
-def test_values_come_back_exactly_or_are_not_stored(private: Path) -> None:
+def test_values_come_back_exactly_or_are_not_stored(private: Path, user: Memo) -> None:
     value = {"date": dt.date(2024, 3, 1),
              "when": dt.datetime(2024, 3, 1, 10, 30, tzinfo=dt.timezone(dt.timedelta(hours=1))),
              "naive": dt.datetime(2024, 3, 1, 10, 30), "list": [1, 1.0, True, None, "x"],
              "nested": {"a": ["\u00e9", {"b": 2}]}}
-    memo.put("t", "k1", value)
-    back = memo.get("t", "k1")
+    user.put("t", "k1", value)
+    back = user.get("t", "k1")
     assert back == value and memo._same(back, value)
     assert isinstance(back["list"][1], float) and back["list"][2] is True
     for bad in ({1: "int key"}, {"s": {1, 2}}, float("nan"), b"bytes", {"\0date": "x"}):
-        memo.put("t", "bad", bad)
-        assert memo.get("t", "bad") is None
+        user.put("t", "bad", bad)
+        assert user.get("t", "bad") is None
 
 
-def test_a_folder_others_can_write_to_or_a_damaged_entry_is_not_used(private: Path) -> None:
-    memo.put("t", "k", "value")
-    assert memo.get("t", "k") == "value"
+def test_a_folder_others_can_write_to_or_a_damaged_entry_is_not_used(private: Path,
+                                                                     user: Memo) -> None:
+    user.put("t", "k", "value")
+    assert user.get("t", "k") == "value"
     (private / "t" / "k.json").write_text("{garbage", encoding="utf-8")
-    assert memo.get("t", "k") is None
+    assert user.get("t", "k") is None
     (private / "t" / "k.json").write_text(json.dumps({"key": "other", "value": "v"}),
                                           encoding="utf-8")
-    assert memo.get("t", "k") is None  # a file under another name is not this entry
-    memo.put("t", "k", "value")
+    assert user.get("t", "k") is None  # a file under another name is not this entry
+    user.put("t", "k", "value")
     private.chmod(0o777)
-    memo._root.cache_clear()
-    assert memo.get("t", "k") is None
+    assert user.get("t", "k") is None
     private.chmod(0o700)
-    memo._root.cache_clear()
-    assert memo.get("t", "k") == "value"
+    assert user.get("t", "k") == "value"
+
+
+def test_memo_off_keeps_no_entries(private: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(memo.ENV, "0")
+    off = Memo.for_user()
+    off.put("t", "k", "value")
+    assert off.get("t", "k") is None and not private.exists()
 
 
 def test_names_depend_on_every_part_and_the_library_identity() -> None:
@@ -145,10 +158,11 @@ def test_names_depend_on_every_part_and_the_library_identity() -> None:
     assert memo.library_id("md2tex.latex.highlight") and memo.library_id("md2tex.markdown.yamlload")
 
 
-def test_pruning_keeps_the_newest(private: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pruning_keeps_the_newest(private: Path, user: Memo,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(memo, "MAX_FILES", 3)
     for n in range(6):
-        memo.put("p", f"k{n}", n)
+        user.put("p", f"k{n}", n)
         os.utime(private / "p" / f"k{n}.json", (n, n))
     memo._prune(private / "p")
     assert sorted(p.stem for p in (private / "p").glob("*.json")) == ["k3", "k4", "k5"]
@@ -161,3 +175,19 @@ def test_the_skeleton_key_ignores_what_the_template_never_reads() -> None:
     assert {b"title", b"body", b"pdf", b"features", b"var"} <= names
     assert b"page" not in names and b"keywords" not in names
     assert b"page" in template._names(b"x ((( page.title ))) y ((* if page *))z((* endif *))")
+
+
+def test_the_cli_remembers(tmp_path: Path) -> None:
+    """``md2tex post.md -o post.tex`` passes the user's memo: the front matter, the code and
+    the template skeleton are stored, and a second run gives the same .tex."""
+    post = tmp_path / "post.md"
+    post.write_text(POST, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]),
+           "XDG_CACHE_HOME": str(tmp_path / "xdg"), "MD2TEX_EARLY_TEX": "0"}
+    run = [sys.executable, "-m", "md2tex", str(post), "-o", str(tmp_path / "post.tex")]
+    subprocess.run(run, check=True, env=env, capture_output=True)
+    first = (tmp_path / "post.tex").read_text(encoding="utf-8")
+    kinds = {p.name for p in (tmp_path / "xdg" / "md2tex" / "memo").iterdir()}
+    assert {"yaml", "code", "template"} <= kinds
+    subprocess.run(run, check=True, env=env, capture_output=True)
+    assert (tmp_path / "post.tex").read_text(encoding="utf-8") == first

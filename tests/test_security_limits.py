@@ -249,11 +249,38 @@ def test_time_budget_covers_the_whole_conversion(tmp_path: Path) -> None:
 
 def test_time_budget_in_the_library() -> None:
     with pytest.raises(InputError) as caught:
-        md2tex.convert("a\n\nb\n", md2tex.Options(timeout=0))
+        md2tex.convert("a\n\nb\n", md2tex.Options(timeout=1e-9))
     assert [d.code for d in caught.value.diagnostics] == ["time-budget"]
     # outside convert() no deadline applies: the same stages run unlimited
     assert render_liquid("{{ site.x }}", LiquidContext(site={"x": "y"})).text == "y"
     assert md2tex.convert("a\n\nb\n").ok
+
+
+def test_each_stage_keeps_to_the_budget_it_is_handed() -> None:
+    """The deadline is an object ``convert`` hands to each stage (no hidden switch): a
+    stage given a spent one stops with ``time-budget``, the same stage given none runs."""
+    import time
+
+    from md2tex.budget import Budget
+    from md2tex.markdown.parse import parse_markdown
+
+    spent = Budget(0, "post.md")
+    time.sleep(0.01)
+    with pytest.raises(InputError) as caught:
+        render_liquid("{{ site.x }}", LiquidContext(site={"x": "y"}, budget=spent))
+    assert [(d.code, d.path) for d in caught.value.diagnostics] == [("time-budget", "post.md")]
+    with pytest.raises(InputError):
+        parse_markdown("a\n\nb\n", budget=spent)
+    assert parse_markdown("a\n\nb\n")[0]
+    # two conversions do not share a budget: one over its time leaves the other alone
+    with pytest.raises(InputError):
+        md2tex.convert("a\n\nb\n", md2tex.Options(timeout=1e-9))
+    assert md2tex.convert("a\n\nb\n", md2tex.Options(timeout=60)).ok
+    capped = Budget(60, "post.md", input_size=0)
+    capped.spend(capped.cap - 1)  # type: ignore[arg-type]
+    with pytest.raises(InputError) as caught:
+        capped.spend(2, 7)
+    assert [(d.code, d.line) for d in caught.value.diagnostics] == [("output-budget", 7)]
 
 
 # ------------------------------------------------------------------------ front matter

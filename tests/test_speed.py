@@ -183,9 +183,12 @@ def test_an_english_post_does_not_import_pylatexenc() -> None:
 def test_compiled_template_is_cached_only_in_a_private_folder(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from md2tex.latex import jinjaenv as template
+    from md2tex.memo import Memo
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    cache = template._bytecode_cache()
+    assert template._bytecode_cache(None) is None  # a library call without a memo
+    user = Memo.for_user()
+    cache = template._bytecode_cache(user)
     assert cache is not None
     folder = tmp_path / "xdg" / "md2tex" / "jinja"
     env = template._environment([template._package_loader()])
@@ -194,11 +197,11 @@ def test_compiled_template_is_cached_only_in_a_private_folder(
     assert len(list(folder.glob("*.cache"))) == 1
     assert folder.stat().st_mode & 0o777 == 0o700
     folder.chmod(0o777)  # anyone could plant code here: not used
-    assert template._bytecode_cache() is None
+    assert template._bytecode_cache(user) is None
     folder.chmod(0o700)
     for item in folder.iterdir():
         item.write_bytes(b"garbage")  # a damaged entry is recompiled, not an error
     fresh = template._environment([template._package_loader()])
-    fresh.bytecode_cache = template._bytecode_cache()
+    fresh.bytecode_cache = template._bytecode_cache(user)
     assert "\\begin{document}" in fresh.get_template(template.DEFAULT_TEMPLATE).render(
         body="x", features={}, var={}, pdf={}, math_packages=[], engine="pdflatex")

@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from md2tex.diagnostics import Diagnostic, Md2TexError, Severity
-from md2tex.latex.highlight import CHECK_ONLY
+from md2tex.memo import Memo
 from md2tex.options import Options
 from md2tex.pipeline import convert, read_post
-from md2tex.tex.probe import PROBE_ALL
 
 
 @dataclass
@@ -34,23 +33,21 @@ class CheckResult:
         return sum(d.severity is Severity.WARNING for d in self.diagnostics)
 
 
-def check_text(text: str, options: Options | None = None, path: str = "<string>") -> CheckResult:
-    """Convert and keep the diagnostics. Code blocks are scanned, not highlighted (Pygments
-    reports nothing a check needs and was most of its time); with TeX installed every
-    formula is typeset in the probe run (``mathprobe.PROBE_ALL``)."""
-    token = CHECK_ONLY.set(True)
-    every = PROBE_ALL.set(True)  # every formula TeX would reject in the build, found now
+def check_text(text: str, options: Options | None = None, path: str = "<string>",
+               memo: Memo | None = None) -> CheckResult:
+    """Convert (``convert(check=True)``) and keep the diagnostics. Code blocks are scanned,
+    not highlighted (Pygments reports nothing a check needs and was most of its time); with
+    TeX installed every formula is typeset in the probe run, so every formula TeX would
+    reject in the build is found now. ``memo``: the CLI's cache (default: the user's)."""
     try:
-        doc = convert(text, options, path)
+        doc = convert(text, options, path, memo=memo or Memo.for_user(), check=True)
     except Md2TexError as exc:
         return CheckResult(path, list(exc.diagnostics), text)
-    finally:
-        PROBE_ALL.reset(every)
-        CHECK_ONLY.reset(token)
     return CheckResult(path, list(doc.diagnostics), text)
 
 
-def check_file(path: str | Path, options: Options | None = None) -> CheckResult:
+def check_file(path: str | Path, options: Options | None = None,
+               memo: Memo | None = None) -> CheckResult:
     p = Path(path)
     options = options or Options()
     try:
@@ -61,7 +58,7 @@ def check_file(path: str | Path, options: Options | None = None) -> CheckResult:
     if options.base_dir is None:
         from dataclasses import replace
         options = replace(options, base_dir=p.resolve().parent)
-    return check_text(text, options, str(p))
+    return check_text(text, options, str(p), memo)
 
 
 def format_diagnostic(d: Diagnostic, lines: Sequence[str]) -> str:

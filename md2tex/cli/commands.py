@@ -37,15 +37,17 @@ EXIT_INTERNAL = 70
 
 
 def convert(text: str, options: Options, path: str) -> Document:
+    from md2tex.memo import Memo
     from md2tex.pipeline import convert as convert_text
 
-    return convert_text(text, options, path)
+    return convert_text(text, options, path, memo=Memo.for_user())
 
 
 def convert_file(path: Path, options: Options) -> Document:
+    from md2tex.memo import Memo
     from md2tex.pipeline import convert_file as convert_path
 
-    return convert_path(path, options)
+    return convert_path(path, options, memo=Memo.for_user())
 
 
 def build_pdf(document: Document, output: Path, follow: bool = True) -> BuildResult:
@@ -442,6 +444,7 @@ def batch_command(directory: Path, out_dir: Path, to: str | None, jobs: int | No
     Unchanged posts whose output exists are skipped (--force rebuilds). Exit status: 0 all
     converted, 1 some post failed, 2 usage or config error, 130 interrupted.
     """
+    from md2tex.memo import Memo
     from md2tex.site.batch import BatchInterrupted, convert_many, find_posts
     from md2tex.site.config import load_site_config
 
@@ -465,7 +468,8 @@ def batch_command(directory: Path, out_dir: Path, to: str | None, jobs: int | No
         report = convert_many(posts, out_dir, options, root=root, to=to,
                               force=bool(force or settings.get("force")),
                               fail_fast=bool(fail_fast or settings.get("fail_fast")),
-                              jobs=jobs or settings.get("jobs"), on_result=progress)
+                              jobs=jobs or settings.get("jobs"), on_result=progress,
+                              memo=Memo.for_user())
     except BatchInterrupted as exc:
         progress.clear()
         _finish_batch(exc.report, report_path, quiet)

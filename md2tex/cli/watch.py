@@ -69,6 +69,7 @@ def build_once(source: Path, output: Path, options: Options, warm: EarlyTex | No
                ) -> tuple[Event, EarlyTex | None]:
     """Convert ``source`` and write ``output`` (.pdf, else LaTeX); returns the event and the
     TeX process started for the next build of the same post, if any."""
+    from md2tex.memo import Memo
     from md2tex.pipeline import convert_file
     from md2tex.tex import warmtex
     from md2tex.tex.build import build_pdf
@@ -79,7 +80,7 @@ def build_once(source: Path, output: Path, options: Options, warm: EarlyTex | No
     next_warm = None
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
-        document = event.document = convert_file(source, options)
+        document = event.document = convert_file(source, options, memo=Memo.for_user())
         if document.ok:
             if output.suffix.lower() == ".pdf":
                 early, warm = warm, None

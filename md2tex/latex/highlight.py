@@ -1,21 +1,19 @@
 """Code through Pygments only: its LaTeX escaping is what keeps code from turning into TeX.
 
 Pygments' output for a code block, its style macros and which languages it knows are
-remembered (``memo``, keyed by Pygments' own source): a rebuild imports no Pygments for the
-code blocks it has highlighted before (~25 ms)."""
+remembered in the ``Memo`` the caller gives (keyed by Pygments' own source): a rebuild
+imports no Pygments for the code blocks it has highlighted before (~25 ms). Without a memo
+nothing is read from or written to a cache."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
-from md2tex import memo
+from md2tex.memo import Memo, name_for
 
-#: True while ``md2tex check`` converts: code is scanned for diagnostics, not highlighted
-CHECK_ONLY: ContextVar[bool] = ContextVar("md2tex_check_only", default=False)
 #: Pygments command prefix; the template defines the style macros once
 COMMAND_PREFIX = "PY"
 STYLE = "friendly"
@@ -66,7 +64,7 @@ def _lexer(language: str) -> Any:
 
 
 def _memo_name(*parts: str) -> str | None:
-    return memo.name_for("pygments", "md2tex.latex.highlight", *parts)
+    return name_for("pygments", "md2tex.latex.highlight", *parts)
 
 
 def _is_text(value: object) -> bool:
@@ -77,26 +75,27 @@ def _style_defs() -> str:
     return str(_formatter_class()(commandprefix=COMMAND_PREFIX, style=STYLE).get_style_defs())
 
 
-def known_language(language: str) -> bool:
-    name = _memo_name("lexer", language.strip().lower())
-    if name is not None and memo.get("lexer", name) is True:
+def known_language(language: str, memo: Memo | None = None) -> bool:
+    name = _memo_name("lexer", language.strip().lower()) if memo is not None else None
+    if memo is not None and name is not None and memo.get("lexer", name) is True:
         return True
     known = _lexer(language) is not None
-    if known and name is not None:  # an unknown name may become known (a plugin)
+    if known and memo is not None and name is not None:  # an unknown may become known
         memo.put("lexer", name, True)
     return known
 
 
 def highlight(code: str, language: str, linenos: bool = False, unicode: bool = True,
-              missing: Callable[[str], None] | None = None) -> str:
+              missing: Callable[[str], None] | None = None, memo: Memo | None = None,
+              scan_only: bool = False) -> str:
     """A ``Verbatim`` environment with ``\\PY`` markup; unknown languages are plain text.
 
     ``unicode=False`` (pdflatex): Pygments leaves non-ASCII characters as they are, which
     pdflatex rejects unless inputenc knows them; each becomes its LaTeX command (``\\'e``) or
-    a visible placeholder (``missing`` is told), as in prose."""
-    if CHECK_ONLY.get():
-        # md2tex check: the diagnostics of code blocks (characters pdflatex cannot show)
-        # without running Pygments, which is most of a check's time on code-heavy posts
+    a visible placeholder (``missing`` is told), as in prose. ``scan_only`` (md2tex check):
+    those diagnostics without running Pygments, which is most of a check's time on
+    code-heavy posts; the result is empty."""
+    if scan_only:
         if not unicode:
             for ch in _NON_ASCII.findall(code):
                 _ascii_latex(ch, missing)
@@ -104,8 +103,15 @@ def highlight(code: str, language: str, linenos: bool = False, unicode: bool = T
     options = r"breaklines,breakanywhere,fontsize=\mdcodesize"
     if linenos:
         options += ",numbers=left,numbersep=6pt"
-    name = _memo_name("highlight", COMMAND_PREFIX, STYLE, options, language, code)
-    out = memo.recall("code", name, lambda: _pygments(code, language, options), _is_text)
+
+    def make() -> str:
+        return _pygments(code, language, options)
+
+    if memo is None:
+        out = make()
+    else:
+        name = _memo_name("highlight", COMMAND_PREFIX, STYLE, options, language, code)
+        out = memo.recall("code", name, make, _is_text)
     if not unicode:
         out = _NON_ASCII.sub(lambda m: _ascii_latex(m.group(0), missing), out)
     return out.strip("\n")
@@ -131,9 +137,12 @@ def _ascii_latex(ch: str, missing: Callable[[str], None] | None) -> str:
     return char_latex(ch, missing)
 
 
-@lru_cache(maxsize=1)
-def style_definitions() -> str:
+@lru_cache(maxsize=4)
+def style_definitions(memo: Memo | None = None) -> str:
     """The ``\\PY`` macro definitions for the preamble, emitted once per document."""
-    name = _memo_name("style", COMMAND_PREFIX, STYLE)
-    defs = memo.recall("style", name, _style_defs, _is_text)
+    if memo is None:
+        defs = _style_defs()
+    else:
+        defs = memo.recall("style", _memo_name("style", COMMAND_PREFIX, STYLE), _style_defs,
+                           _is_text)
     return defs + "\n" + _STRAIGHT_QUOTES

@@ -262,7 +262,8 @@ class HtmlRenderer:
             tokens, _env = parse_markdown(core.replace("\n", " "), self.r.ctx.line or 1,
                                           getattr(self.r.ctx, "dollar_math", True),
                                           getattr(self.r.ctx, "math_engine", "mathjax3"),
-                                          raw_html=not isinstance(text, _Outside))
+                                          raw_html=not isinstance(text, _Outside),
+                                          budget=self.r.ctx.budget)
             body = self.r.inline(_inline_children(tokens))
         lead = " " if collapsed[:1] == " " else ""
         tail = " " if collapsed[-1:] == " " else ""

@@ -6,9 +6,11 @@ spelling (``..``, an absolute path, ``file:``, percent-encoding, a symlink that 
 In Jekyll a path starting with ``/`` is relative to the site root, not the filesystem.
 
 PNG, JPEG and PDF are included as they are. SVG is converted to PDF with ``rsvg-convert``
-(Debian: librsvg2-bin) and a GIF's first frame to PNG (pure Python, linear); both results are
-cached by content in the user cache directory, so converting a post stays cheap and the build
-only copies files. ``rsvg-convert`` runs like TeX (``sandbox.run_helper``: bwrap, limits, its
+(Debian: librsvg2-bin) and a GIF's first frame to PNG (pure Python, linear); the build only
+copies files, so a result is a file: kept by content in the ``images`` folder of the
+``Memo`` the caller gives (converting a post again stays cheap), or without one in a private
+temporary folder of this process, removed when it exits (a library ``convert`` leaves no
+cache behind). ``rsvg-convert`` runs like TeX (``sandbox.run_helper``: bwrap, limits, its
 own process group) on a private copy of the SVG and the files below its folder that it
 references; it cannot read anything else, so the cache key (the bytes of all those files)
 covers everything the conversion read. Without a converter the image becomes a placeholder
@@ -17,15 +19,18 @@ with a warning.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import html
 import logging
 import os
 import posixpath
 import re
+import shutil
 import stat
 import struct
 import tempfile
+import threading
 import time
 import urllib.parse
 import zlib
@@ -33,7 +38,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from md2tex.memo import private_dir, user_cache_dir
+from md2tex.memo import Memo, user_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +163,8 @@ class ImageResolver:
     budget: float = CONVERT_BUDGET
     #: the SVG converter (None: SVGs are a placeholder with a warning)
     svg_to_pdf: SvgConverter | None = None
+    #: where converted images are kept (None: a temporary folder of this process)
+    memo: Memo | None = None
 
     def __post_init__(self) -> None:
         if self.site_root is None and self.base_dir is not None:
@@ -197,7 +204,7 @@ class ImageResolver:
         if kind in CONVERTED:
             started = time.monotonic()
             converted, problem = convert_image(path, kind, self.svg_to_pdf, timeout=min(
-                CONVERT_TIMEOUT, self.budget))
+                CONVERT_TIMEOUT, self.budget), memo=self.memo)
             self.budget -= time.monotonic() - started
             if converted is None:
                 return Found(None, ("image-convert", f"image {src!r} could not be converted "
@@ -249,15 +256,21 @@ def _kind(path: Path) -> str | None:
 
 # --------------------------------------------------------------------------- conversion cache
 def cache_dir() -> Path:
-    """Where converted images are kept (``$XDG_CACHE_HOME/md2tex/images``)."""
+    """Where the CLI keeps converted images (``$XDG_CACHE_HOME/md2tex/images``)."""
     return user_cache_dir("images")
 
 
-def _cache_folders() -> Iterable[Path]:
-    """The user's image cache, else a folder in the temporary directory; either only if it
-    is this user's, a real folder and writable by nobody else (a converted image becomes
-    part of a PDF: a folder others can write would let them choose it)."""
-    folder = private_dir("images")
+def _cache_folders(memo: Memo | None) -> Iterable[Path]:
+    """With a memo: its ``images`` folder, else a folder in the temporary directory; either
+    only if it is this user's, a real folder and writable by nobody else (a converted image
+    becomes part of a PDF: a folder others can write would let them choose it). Without
+    one: this process's own temporary folder."""
+    if memo is None:
+        scratch = _scratch_folder()
+        if scratch is not None:
+            yield scratch
+        return
+    folder = memo.private("images")
     if folder is not None:
         yield folder
     spare = Path(tempfile.gettempdir()) / f"md2tex-images-{os.getuid()}"
@@ -270,10 +283,38 @@ def _cache_folders() -> Iterable[Path]:
         yield spare
 
 
+_SCRATCH: list[Path] = []
+_SCRATCH_LOCK = threading.Lock()
+
+
+def _scratch_folder() -> Path | None:
+    """A private folder (``mkdtemp``: 0700) for the images this process converts without a
+    memo, made on first use and removed when the process exits: the Document names files in
+    it, which the build copies."""
+    with _SCRATCH_LOCK:
+        if _SCRATCH and _SCRATCH[-1].is_dir():
+            return _SCRATCH[-1]
+        try:
+            folder = Path(tempfile.mkdtemp(prefix="md2tex-images-"))
+        except OSError:
+            return None
+        if not _SCRATCH:
+            atexit.register(_remove_scratch)
+        _SCRATCH.append(folder)
+        return folder
+
+
+def _remove_scratch() -> None:
+    for folder in _SCRATCH:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def convert_image(path: Path, kind: str, svg_to_pdf: SvgConverter | None = None,
-                  timeout: float = CONVERT_TIMEOUT) -> tuple[Path | None, str]:
-    """``path`` as a file TeX can include (cached by the content of everything the
-    conversion reads); (None, why) if impossible. ``timeout`` bounds rsvg-convert."""
+                  timeout: float = CONVERT_TIMEOUT,
+                  memo: Memo | None = None) -> tuple[Path | None, str]:
+    """``path`` as a file TeX can include (named by the content of everything the
+    conversion reads, kept in ``memo`` if given: ``_cache_folders``); (None, why) if
+    impossible. ``timeout`` bounds rsvg-convert."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -289,7 +330,7 @@ def convert_image(path: Path, kind: str, svg_to_pdf: SvgConverter | None = None,
     key = digest.hexdigest()[:32]
     target_ext = CONVERTED[kind]
     result: bytes | None = None
-    for folder in _cache_folders():
+    for folder in _cache_folders(memo):
         target = folder / f"{key}{target_ext}"
         if target.is_file():
             return target, ""

@@ -24,7 +24,7 @@ from jinja2.loaders import split_template_path
 from jinja2.sandbox import SandboxedEnvironment
 
 from md2tex.diagnostics import InputError, error
-from md2tex.memo import private_dir
+from md2tex.memo import Memo
 from md2tex.options import DEFAULT_TEMPLATE
 
 #: the largest string or list ``*`` may make, and the largest integer ``**`` may make (bits)
@@ -109,16 +109,17 @@ class _BytecodeCache(jinja2.FileSystemBytecodeCache):
             super().dump_bytecode(bucket)
 
 
-def _bytecode_cache() -> jinja2.BytecodeCache | None:
-    """``$XDG_CACHE_HOME/md2tex/jinja`` (or ``~/.cache/...``), only if it is this user's and
-    nobody else can write there (compiled templates are code). Its own file names: code
-    compiled for the sandbox (intercepted operators) differs from a plain environment's."""
-    directory = private_dir("jinja")
+def _bytecode_cache(memo: Memo | None) -> jinja2.BytecodeCache | None:
+    """The memo's ``jinja`` folder, only if it is this user's and nobody else can write there
+    (compiled templates are code); None without a memo. Its own file names: code compiled
+    for the sandbox (intercepted operators) differs from a plain environment's."""
+    directory = None if memo is None else memo.private("jinja")
     return None if directory is None else _BytecodeCache(str(directory),
                                                          "__md2tex_sandbox_%s.cache")
 
 
-def _environment(loaders: list[jinja2.BaseLoader]) -> jinja2.Environment:
+def _environment(loaders: list[jinja2.BaseLoader],
+                 memo: Memo | None = None) -> jinja2.Environment:
     return _Sandbox(
         loader=jinja2.ChoiceLoader(loaders),
         block_start_string="((*",
@@ -132,7 +133,7 @@ def _environment(loaders: list[jinja2.BaseLoader]) -> jinja2.Environment:
         autoescape=False,
         keep_trailing_newline=True,
         undefined=jinja2.ChainableUndefined,
-        bytecode_cache=_bytecode_cache(),
+        bytecode_cache=_bytecode_cache(memo),
     )
 
 
@@ -142,12 +143,14 @@ def _package_loader() -> jinja2.BaseLoader:
 
 
 @lru_cache(maxsize=16)
-def environment(user_dir: str | None = None) -> jinja2.Environment:
+def environment(user_dir: str | None = None, memo: Memo | None = None) -> jinja2.Environment:
+    """The environment for templates in ``user_dir`` (and ours); compiled templates are
+    kept in ``memo`` when one is given."""
     loaders: list[jinja2.BaseLoader] = []
     if user_dir:
         loaders.append(_FolderLoader(user_dir))
     loaders.append(_package_loader())
-    return _environment(loaders)
+    return _environment(loaders, memo)
 
 
 def _bounded(tpl: jinja2.Template, values: Mapping[str, Any]) -> str:
@@ -166,15 +169,16 @@ def _bounded(tpl: jinja2.Template, values: Mapping[str, Any]) -> str:
     return "".join(chunks)
 
 
-def render(values: Mapping[str, Any], template: Path | None = None) -> str:
+def render(values: Mapping[str, Any], template: Path | None = None,
+           memo: Memo | None = None) -> str:
     """Fill the template (the user's file if given, else ours) with the document's values.
     A broken or refused user template is an InputError naming the template file and line."""
     try:
         if template is not None:
             resolved = template.resolve()
-            env = environment(str(resolved.parent))
+            env = environment(str(resolved.parent), memo)
             return _bounded(env.get_template(resolved.name), values)
-        return environment(None).get_template(DEFAULT_TEMPLATE).render(**values)
+        return environment(None, memo).get_template(DEFAULT_TEMPLATE).render(**values)
     except jinja2.TemplateError as exc:
         where = getattr(exc, "filename", None) or (str(template) if template else
                                                     DEFAULT_TEMPLATE)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from md2tex import budget
+from md2tex.budget import UNLIMITED, Budget
 from md2tex.diagnostics import Diagnostic, error, warning
 from md2tex.document import Formula
 from md2tex.escape import (
@@ -32,6 +32,7 @@ from md2tex.latex.images import Found, ImageResolver
 from md2tex.markdown.kramdown import is_toc_list, strip_ials
 from md2tex.math.macros import Definition
 from md2tex.math.safe import SafeMacros, Unsafe, check_math, image_allowed
+from md2tex.memo import Memo
 
 Token = dict[str, Any]
 
@@ -97,6 +98,12 @@ class _Context:
     number_all: bool = False
     #: whether TeX here has an optional package (``tex.packages.installed``, handed in)
     package_installed: Callable[[str], bool] | None = None
+    #: the conversion's deadline and LaTeX cap (``budget.py``)
+    budget: Budget = UNLIMITED
+    #: where highlighted code is remembered (None: nowhere)
+    memo: Memo | None = None
+    #: False (md2tex check): code blocks are scanned for their diagnostics, not highlighted
+    highlight_code: bool = True
 
 
 class LatexRenderer:
@@ -133,7 +140,7 @@ class LatexRenderer:
                 self.ctx.line = line
             else:
                 line = None
-            budget.check(self.ctx.line)
+            self.ctx.budget.check(self.ctx.line)
             out = self.block(tok)
             if not out:
                 continue
@@ -178,7 +185,7 @@ class LatexRenderer:
                            else self.text(tok.get("raw", "")))
             else:
                 out.append(method(tok))
-            budget.spend(len(out[-1]), self.ctx.line)
+            self.ctx.budget.spend(len(out[-1]), self.ctx.line)
         out.append(HtmlRenderer.close_all(html_stack))
         return "".join(out)
 
@@ -249,7 +256,7 @@ class LatexRenderer:
         lang = re.sub(r"^\{?\.?", "", lang).rstrip("}")
         linenos = "linenos" in words[1:]
         code = tok.get("raw", "")
-        if lang and not hl.known_language(lang):
+        if lang and not hl.known_language(lang, self.ctx.memo):
             self.warn("code-language", f"no highlighter for language '{lang}'; shown as "
                       "plain text")
         if self.ctx.in_argument:
@@ -257,7 +264,8 @@ class LatexRenderer:
             return "{\\ttfamily\\small " + "\\\\\n".join(lines) + "}"
         self.ctx.features.add("code")
         return hl.highlight(code, lang, linenos, unicode=self.ctx.unicode,
-                            missing=self._missing_char)
+                            missing=self._missing_char, memo=self.ctx.memo,
+                            scan_only=not self.ctx.highlight_code)
 
     def b_block_quote(self, tok: Token) -> str:
         self.ctx.features.add("quote")
@@ -483,7 +491,7 @@ class LatexRenderer:
 
     def math(self, raw: str, display: bool, line: int | None, column: int | None, opener: int,
              source: str) -> str:
-        budget.check(line)
+        self.ctx.budget.check(line)
         if self.ctx.safe:
             try:
                 raw = check_math(raw, self.ctx.safe_macros)
@@ -598,14 +606,17 @@ def render_body(tokens: Sequence[Token], *, path: str, unicode: bool, numbered: 
                 macros: Mapping[str, int] | None = None,
                 dollar_math: bool | str = True, site_url: str = "",
                 math_engine: str = "mathjax3", number_all: bool = False,
-                package_installed: Callable[[str], bool] | None = None) -> RenderResult:
+                package_installed: Callable[[str], bool] | None = None,
+                budget: Budget = UNLIMITED, memo: Memo | None = None,
+                highlight_code: bool = True) -> RenderResult:
     """Render a whole post's tokens."""
     ctx = _Context(path=path, unicode=unicode, numbered=numbered,
                    top_level=top_heading_level(tokens), images=images,
                    footnotes=collect_footnotes(tokens), anchors=label_headings(tokens),
                    safe=safe, safe_macros=safe_macros or SafeMacros(), macros=macros or {},
                    dollar_math=dollar_math, site_url=site_url, math_engine=math_engine,
-                   number_all=number_all, package_installed=package_installed)
+                   number_all=number_all, package_installed=package_installed,
+                   budget=budget, memo=memo, highlight_code=highlight_code)
     body = LatexRenderer(ctx).blocks(tokens)
     return RenderResult(body, ctx.features, ctx.packages, ctx.diagnostics, images.resources,
                         ctx.definitions, ctx.max_matrix_cols, ctx.formulas)

@@ -2,11 +2,11 @@
 
 Our own template inserts the body, the title, subtitle, author, date, abstract and PDF
 metadata as they are (or tests whether they are empty). So the rest of its output depends
-only on the other values, and is remembered (``memo``) as a *skeleton*, with a marker where
-each of those texts goes: a rebuild, or a new post of a site whose options and features
-are those of a post built before, fills the markers in and never imports Jinja (~30 ms). A
-skeleton is stored only after filling it in gave exactly Jinja's output for the post it was
-made with."""
+only on the other values, and is remembered (in the ``Memo`` the caller gives) as a
+*skeleton*, with a marker where each of those texts goes: a rebuild, or a new post of a site
+whose options and features are those of a post built before, fills the markers in and never
+imports Jinja (~30 ms). A skeleton is stored only after filling it in gave exactly Jinja's
+output for the post it was made with. Without a memo, Jinja renders every time."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from md2tex import memo
+from md2tex.memo import Memo, library_id, name_for
 from md2tex.options import DEFAULT_TEMPLATE
 
 #: the texts our template only inserts or tests: top-level values, then ``pdf.*`` ones
@@ -31,20 +31,22 @@ _EXPRESSION = re.compile(rb"\(\([(*]((?:(?![*)]\)\)).)*)", re.S)
 _NAME = re.compile(rb"(?<![.\w])[A-Za-z_]\w*")
 
 
-def render_template(values: Mapping[str, Any], template: Path | None = None) -> str:
+def render_template(values: Mapping[str, Any], template: Path | None = None,
+                    memo: Memo | None = None) -> str:
     """Fill the template (the user's file if given, else ours) with the document's values.
     A broken user template is an InputError naming the template file and line."""
-    found = _skeleton(values) if template is None else None
+    found = _skeleton(values) if template is None and memo is not None else None
     if found is not None:
         name, marked, texts = found
+        assert memo is not None
         skeleton = memo.get("template", name)
         if isinstance(skeleton, str) and skeleton.count(_marker("body")) == 1:
             return _fill(skeleton, texts)
     from md2tex.latex.jinjaenv import render
 
-    tex = render(values, template)
-    if found is not None:
-        skeleton = render(marked, template)
+    tex = render(values, template, memo)
+    if found is not None and memo is not None:
+        skeleton = render(marked, template, memo)
         if skeleton.count(_marker("body")) == 1 and _fill(skeleton, texts) == tex:
             memo.put("template", name, skeleton)
     return tex
@@ -86,9 +88,9 @@ def _skeleton(values: Mapping[str, Any]) -> tuple[str, dict[str, Any], dict[str,
                          sort_keys=True, ensure_ascii=False, default=_repr)
     except (TypeError, ValueError, OSError):
         return None
-    name = memo.name_for("jinja2", "md2tex.latex.template", "template",
-                         memo.library_id("md2tex.latex.jinjaenv") or "",
-                         hashlib.sha256(source).hexdigest(), key)
+    name = name_for("jinja2", "md2tex.latex.template", "template",
+                    library_id("md2tex.latex.jinjaenv") or "",
+                    hashlib.sha256(source).hexdigest(), key)
     return None if name is None else (name, marked, texts)
 
 

@@ -17,7 +17,8 @@ import sys
 from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from md2tex import budget, mathengine
+from md2tex import mathengine
+from md2tex.budget import UNLIMITED, Budget
 
 if TYPE_CHECKING:
     from mistune import Markdown
@@ -498,8 +499,9 @@ def _append_inline_math(state: InlineState, opener: str, raw: str, pos: int,
     """``opener`` "" is a bare environment: no delimiters around ``raw``."""
     src = state.src
     lines = line_counter(state, src)
-    if budget.expired():
-        budget.check(None)  # the renderer names the line; here only the paragraph is known
+    limit: Budget = state.env.get("budget", UNLIMITED)
+    if limit.expired():
+        limit.check(None)  # the renderer names the line; here only the paragraph is known
     state.append_token({
         "type": "math",
         "raw": _content(opener, raw),

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
 from md2tex import budget
+from md2tex.budget import UNLIMITED, Budget
 from md2tex.diagnostics import Diagnostic, error, warning
 
 #: the start of a tag, ``{%`` and its name; the tag ends at the first ``%}`` after the name
@@ -82,6 +83,8 @@ class LiquidContext:
     variables: dict[str, Any] = field(default_factory=dict)
     #: the longest value a filter may make (set from the post's size while rendering)
     max_value: int = budget.HARD_CAP
+    #: the conversion's deadline (``convert`` makes it; alone, a stage has none)
+    budget: Budget = UNLIMITED
 
     def lookup(self, expr: str) -> Any:
         """Resolve ``site.url | relative_url``-style expressions (the common filters)."""
@@ -419,8 +422,8 @@ class _Renderer:
             m = self._next(pos)
             if not m:
                 break
-            if budget.expired():
-                budget.check(self.line_at(m.start()))
+            if self.ctx.budget.expired():
+                self.ctx.budget.check(self.line_at(m.start()))
             self.emit(self.src[pos : m.start()])
             self.line_at(m.start())
             if m.kind == "tag":

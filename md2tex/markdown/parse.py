@@ -12,7 +12,7 @@ from mistune.block_parser import BlockParser
 from mistune.core import BlockState
 from mistune.plugins import import_plugin
 
-from md2tex import budget
+from md2tex.budget import UNLIMITED, Budget
 from md2tex.markdown.delimiters import line_counter, math_plugin
 from md2tex.mathengine import DEFAULT_ENGINE
 
@@ -77,8 +77,9 @@ class LineBlockParser(BlockParser):
 
     def parse_method(self, m: re.Match[str], state: BlockState) -> int | None:
         assert isinstance(state, LineState)
-        if budget.expired():
-            budget.check(state.line_at(m.start()))
+        limit: Budget = state.env.get("budget", UNLIMITED)
+        if limit.expired():
+            limit.check(state.line_at(m.start()))
         saved = state.block_start, state.pending_child_line
         state.block_start, state.pending_child_line = m.start(), None
         try:
@@ -163,12 +164,13 @@ _MD: mistune.Markdown | None = None
 
 def parse_markdown(text: str, first_line: int = 1, dollar_math: bool | str = True,
                    math_engine: str = DEFAULT_ENGINE,
-                   dollar_lines: Sequence[tuple[int, int]] = (), raw_html: bool = False
-                   ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+                   dollar_lines: Sequence[tuple[int, int]] = (), raw_html: bool = False,
+                   budget: Budget = UNLIMITED) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Tokens for ``text``; lines are counted from ``first_line``. Returns (tokens, env).
     ``dollar_math``: True (the engine's rule), False or "pandoc"; ``dollar_lines``: the
     line ranges of ``{% katexmm %}`` blocks, the only places single ``$`` is math if any;
-    ``raw_html``: ``text`` is the text of raw HTML, which MathJax reads as it stands."""
+    ``raw_html``: ``text`` is the text of raw HTML, which MathJax reads as it stands;
+    ``budget``: the conversion's deadline, for the block and inline rules (``env["budget"]``)."""
     global _MD
     if _MD is None:
         _MD = make_markdown()
@@ -178,6 +180,7 @@ def parse_markdown(text: str, first_line: int = 1, dollar_math: bool | str = Tru
     state.env["math_engine"] = math_engine
     state.env["dollar_lines"] = tuple(dollar_lines)
     state.env["raw_html"] = raw_html
+    state.env["budget"] = budget
     tokens, final = _MD.parse(text, state)
     assert isinstance(tokens, list)
     return tokens, dict(final.env)

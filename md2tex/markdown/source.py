@@ -1,4 +1,7 @@
-"""Decode a post, split its YAML front matter and remember where the body starts."""
+"""Decode a post, split its YAML front matter and remember where the body starts.
+
+The parsed front matter is remembered in the ``Memo`` the caller gives (a rebuild then
+imports no PyYAML); without one nothing is read from or written to a cache."""
 
 from __future__ import annotations
 
@@ -6,8 +9,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from md2tex import memo
 from md2tex.diagnostics import Diagnostic, InputError, error, warning
+from md2tex.memo import Memo, name_for
 
 _FRONT_OPEN = re.compile(r"---[ \t]*\n")
 _FRONT_CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.M)
@@ -62,7 +65,7 @@ def normalise(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
-def load_post(text: str, path: str = "<string>") -> Post:
+def load_post(text: str, path: str = "<string>", memo: Memo | None = None) -> Post:
     """Split front matter from body; invalid YAML is an error at its Markdown line."""
     if len(text) > MAX_POST_CHARS:
         raise InputError("post too large", [error(
@@ -80,17 +83,24 @@ def load_post(text: str, path: str = "<string>") -> Post:
     body_start = text.find("\n", close.start())
     body = "" if body_start < 0 else text[body_start + 1 :]
     body_line = text.count("\n", 0, body_start) + 2 if body_start >= 0 else 1
-    meta, diags = _parse_yaml(yaml_text, path)
+    meta, diags = _parse_yaml(yaml_text, path, memo)
     return Post(meta, body, path, body_line, tuple(diags))
 
 
-def _parse_yaml(yaml_text: str, path: str) -> tuple[dict[str, Any], list[Diagnostic]]:
+def _parse_yaml(yaml_text: str, path: str,
+                memo: Memo | None) -> tuple[dict[str, Any], list[Diagnostic]]:
     if len(yaml_text) > _MAX_FRONT_MATTER:
         raise InputError("front matter too large", [
             error("front-matter", "front matter is larger than 256 KiB", 2, path=path)])
     # a rebuild parses the same front matter again: remembered, PyYAML is not even imported
-    name = memo.name_for("yaml", "md2tex.markdown.yamlload", "front-matter", yaml_text)
-    loaded = memo.recall("yaml", name, lambda: _load_yaml(yaml_text, path))
+    def load() -> Any:
+        return _load_yaml(yaml_text, path)
+
+    if memo is None:
+        loaded = load()
+    else:
+        name = name_for("yaml", "md2tex.markdown.yamlload", "front-matter", yaml_text)
+        loaded = memo.recall("yaml", name, load)
     if loaded is None:
         return {}, []
     if not isinstance(loaded, dict):

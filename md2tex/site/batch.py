@@ -46,6 +46,7 @@ from typing import Any
 from md2tex.diagnostics import Diagnostic, Md2TexError, OutputError, Severity, error, note, warning
 from md2tex.escape import has_cjk
 from md2tex.markdown.source import decode
+from md2tex.memo import Memo
 from md2tex.options import Options
 from md2tex.pipeline import convert
 from md2tex.tex import build, process
@@ -70,6 +71,8 @@ class Job:
     out_dir: str | None = None
     #: warnings about this post found before it ran (e.g. its output name was taken)
     notes: tuple[Diagnostic, ...] = ()
+    #: the cache the conversion may use (``convert_many``'s ``memo``)
+    memo: Memo | None = None
 
 
 @dataclass(frozen=True)
@@ -293,7 +296,8 @@ def run_job(job: Job) -> PostResult:
             data = read_post_bytes(source)
         except OSError as exc:
             raise _unreadable(job.display, exc) from None
-        doc = convert(decode(data, job.display, options.lenient), options, job.display)
+        doc = convert(decode(data, job.display, options.lenient), options, job.display,
+                      memo=job.memo)
         diagnostics += doc.diagnostics
         if doc.ok:
             output = Path(job.output)
@@ -359,7 +363,8 @@ def convert_many(paths: Iterable[str | Path], out_dir: str | Path,
                  options: Options | None = None, executor: Executor | None = None, *,
                  root: str | Path | None = None, to: str = "pdf", force: bool = False,
                  fail_fast: bool = False, jobs: int | None = None,
-                 on_result: ResultCallback | None = None) -> BatchReport:
+                 on_result: ResultCallback | None = None,
+                 memo: Memo | None = None) -> BatchReport:
     """Convert ``paths`` (post files) into ``out_dir`` (``<path relative to root>.pdf``, or
     ``.tex`` with ``to="tex"``), skipping unchanged posts unless ``force``.
 
@@ -367,7 +372,8 @@ def convert_many(paths: Iterable[str | Path], out_dir: str | Path,
     CPU count by default); it is not shut down when given. ``on_result(result, done,
     total)`` is called in the calling thread as each post finishes. Posts are submitted
     longest first (``estimated_cost``; input order with ``fail_fast``); the report keeps the
-    input order. Returns the report;
+    input order. ``memo``: the cache the conversions may use (the CLI's is
+    ``Memo.for_user()``; None: none, as for ``convert``). Returns the report;
     raises ``BatchInterrupted`` (a KeyboardInterrupt carrying the report) on Ctrl-C."""
     if to not in ("pdf", "tex"):
         raise ValueError(f"to must be 'pdf' or 'tex', not {to!r}")
@@ -424,7 +430,7 @@ def convert_many(paths: Iterable[str | Path], out_dir: str | Path,
                 continue
         entries.pop(rel, None)
         pending.append((index, Job(str(post.resolve()), str(post), str(target), to, options,
-                                   str(out), notes), key))
+                                   str(out), notes, memo), key))
         costs[index] = estimated_cost(data)
     if not fail_fast:
         # longest first (the report keeps the input order); --fail-fast keeps the input

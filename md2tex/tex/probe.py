@@ -27,7 +27,6 @@ import logging
 import re
 import shutil
 from collections.abc import Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -51,10 +50,6 @@ log = logging.getLogger(__name__)
 PROBE_TIMEOUT = 20.0
 #: runs per post at most (each rejected formula costs one); the rest stay unverified
 MAX_RUNS = 12
-#: ``md2tex check`` (when TeX is here) typesets every formula, not only the uncertain ones:
-#: a formula the checker passes and TeX still rejects, which the build would find and show
-#: as an error, is reported by check too (one TeX run per post with math)
-PROBE_ALL: ContextVar[bool] = ContextVar("md2tex_probe_all", default=False)
 @dataclass(frozen=True)
 class Verdict:
     #: "ok", "rejected", or "unknown" (TeX could not tell: broken preamble, run limit)
@@ -73,21 +68,24 @@ def probe_set(formulas: Sequence[Formula]) -> list[int]:
     return out
 
 
-def verify(document: Document, formulas: Sequence[Formula],
-           diagnostics: list[Diagnostic]) -> tuple[list[Diagnostic], list[int]]:
+def verify(document: Document, formulas: Sequence[Formula], diagnostics: list[Diagnostic],
+           probe_all: bool = False) -> tuple[list[Diagnostic], list[int]]:
     """``diagnostics`` with TeX's verdicts, and the formulas (indices) TeX rejects, which the
     pipeline shows as MathJax shows an error: each ``math-unverified`` warning of a formula
     TeX accepts becomes a note, of one TeX rejects a ``math-tex-rejected`` warning; a checked
     formula that TeX rejects gets one too. Unchanged when probing is off, TeX is missing or
-    nothing is uncertain. Under ``PROBE_ALL`` every formula is typeset."""
-    everything = PROBE_ALL.get() and bool(formulas)
+    nothing is uncertain. ``probe_all`` (``md2tex check``, when TeX is here): every formula
+    is typeset, not only the uncertain ones, so a formula the checker passes and TeX still
+    rejects, which the build would find and show as an error, is reported by check too (one
+    TeX run per post with math)."""
+    everything = probe_all and bool(formulas)
     if not everything and not any(f.unverified is not None for f in formulas):
         return diagnostics, []
     if not getattr(document.options, "probe_math", True) or \
             shutil.which(document.engine) is None:
         return diagnostics, []
     chosen = list(range(len(formulas))) if everything else probe_set(formulas)
-    verdicts = run_probe(document, [formulas[k].latex for k in chosen])
+    verdicts = run_probe(document, [formulas[k].latex for k in chosen], keep_format=everything)
     if verdicts is None:
         return diagnostics, []
     rejected: list[int] = []
@@ -129,9 +127,11 @@ def probe_tex(preamble: str, formulas: Sequence[str], nonce: str) -> str:
     return "\n".join(parts)
 
 
-def run_probe(document: Document, formulas: Sequence[str]) -> list[Verdict] | None:
+def run_probe(document: Document, formulas: Sequence[str],
+              keep_format: bool = False) -> list[Verdict] | None:
     """TeX's verdict on each formula (typeset after ``document``'s preamble); None when TeX
-    cannot be run at all."""
+    cannot be run at all. ``keep_format`` (check probes every post): the preamble is dumped
+    as a format for the next post with these packages."""
     head, sep, _rest = document.tex.partition("\\begin{document}")
     if not sep:
         return None
@@ -144,7 +144,7 @@ def run_probe(document: Document, formulas: Sequence[str]) -> list[Verdict] | No
         while pending and runs < MAX_RUNS:
             runs += 1
             batch = pending[:1] if one_by_one else pending
-            results = _run(document, head, [formulas[k] for k in batch], timeout)
+            results = _run(document, head, [formulas[k] for k in batch], timeout, keep_format)
             if results is None:  # timed out: find the looping formula one run at a time
                 if len(batch) > 1:
                     one_by_one = True
@@ -169,8 +169,8 @@ def run_probe(document: Document, formulas: Sequence[str]) -> list[Verdict] | No
             for v in verdicts]
 
 
-def _run(document: Document, head: str, formulas: Sequence[str],
-         timeout: float) -> list[Verdict] | None:
+def _run(document: Document, head: str, formulas: Sequence[str], timeout: float,
+         keep_format: bool = False) -> list[Verdict] | None:
     """One probe run; verdicts for a prefix of ``formulas`` (up to and including the first
     one TeX rejects), or None when TeX ran out of time."""
     import secrets
@@ -204,7 +204,7 @@ def _run(document: Document, head: str, formulas: Sequence[str],
                 return None
             results = _parse(log_text, nonce, len(formulas))
         log.debug("probe: %d formula(s), status %s", len(formulas), status)
-        if fmt is None and status == 0 and PROBE_ALL.get() and \
+        if fmt is None and status == 0 and keep_format and \
                 (workdir / f"{process.TEX_NAME}.pdf").exists():
             # check probes every post: the next post with these packages loads them from a
             # format (dumped and verified as after a build) instead of the preamble
