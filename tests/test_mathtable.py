@@ -643,13 +643,20 @@ def test_unknown_and_mathjax_only_are_absent() -> None:
 
 
 def test_environments() -> None:
-    assert mathtable.environment("align*") == EnvironmentInfo("align*", 0, "display", "amsmath")
+    assert mathtable.environment("align*") == EnvironmentInfo("align*", 0, "display", "amsmath",
+                                                              frozenset({"empheq-inner"}))
     assert mathtable.environment("array") == EnvironmentInfo("array", 1, "inner", "kernel")
     alignedat = mathtable.environment("alignedat")
     assert alignedat is not None and alignedat.args == 1 and alignedat.kind == "inner"
     dcases = mathtable.environment("dcases")
     assert dcases is not None and dcases.package == "mathtools"
     assert mathtable.environment("tabular") is None
+    assert mathtable.environment_has("align", "numbered")
+    assert not mathtable.environment_has("align*", "numbered")
+    assert mathtable.environment_has("pmatrix", "matrix")
+    assert not mathtable.environment_has("nosuchenv", "matrix")
+    for env in mathtable.all_environments().values():
+        assert env.traits <= mathtable.ENVIRONMENT_TRAITS.keys(), env.name
 
 
 def test_tables_are_consistent() -> None:

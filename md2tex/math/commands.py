@@ -18,11 +18,11 @@ from md2tex.math import table as mathtable
 from md2tex.math.definitions import TEX_PROGRAMMING, DefinitionChecks
 from md2tex.math.environments import (
     COLUMN_SPEC_ENVS,
-    MATRICES,
     MAX_MATRIX_COLS,
-    NO_ROWS,
     TABS,
     EnvironmentChecks,
+    is_matrix,
+    no_rows,
 )
 from md2tex.math.macros import RENAMED, tex_name
 from md2tex.math.registry import Registry
@@ -150,7 +150,7 @@ class CommandChecks(TextMode, DefinitionChecks, EnvironmentChecks):
     @STRUCTURE("cr")
     def carriage_return(self, i: int, name: str, pos: int, end: int) -> int | None:
         rows = next((f for f in reversed(self.stack) if f.kind == "env" or f.env), None)
-        if rows is None or rows.env in NO_ROWS:
+        if rows is None or no_rows(rows.env):
             self.err(pos, "math-cr", "\\cr outside an alignment", hint="use \\\\ in "
                      "aligned, or remove it")
             return i + 1
@@ -161,7 +161,7 @@ class CommandChecks(TextMode, DefinitionChecks, EnvironmentChecks):
         af = self.alignment_frame()
         if name == "\\" and (self.raw.startswith("[", end + (self.raw[end:end + 1] == "*"))
                                or (self.raw[end:].lstrip(" \t").startswith("[") and (
-                                   af is None or not (af.env in MATRICES or af.env in
+                                   af is None or not (is_matrix(af.env) or af.env in
                                                       COLUMN_SPEC_ENVS or "cases" in
                                                       af.env)))):
             self.row_skip(end + (self.raw[end:end + 1] == "*"))
@@ -475,7 +475,7 @@ class CommandChecks(TextMode, DefinitionChecks, EnvironmentChecks):
         a formula, only in an array's column spec)."""
         before = self.raw[:pos].rstrip()
         f = self.alignment_frame()
-        ok = name != "columncolor" and f is not None and f.env not in NO_ROWS and (
+        ok = name != "columncolor" and f is not None and not no_rows(f.env) and (
             before.endswith(("\\\\", "\\hline", "\\hdashline", "}", "\\cr")) and
             (before.endswith(("\\\\", "\\hline", "\\hdashline", "\\cr")) or
              re.search(r"\\(?:begin\{[^{}]*\}(?:\{[^{}]*\})?|cline\{[^{}]*\}|"

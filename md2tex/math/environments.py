@@ -24,18 +24,6 @@ _INNER_FORM = {"align": "aligned", "align*": "aligned", "gather": "gathered",
                "eqnarray*": "aligned", "displaymath": "", "split": "aligned",
                "xalignat": "alignedat", "xalignat*": "alignedat", "empheq": "",
                "numcases": "", "subnumcases": "", "xxalignat": ""}
-#: display environments with no inner form: valid only as the whole formula
-_ALONE = frozenset({"empheq", "numcases", "subnumcases", "xxalignat"})
-_EMPHEQ_INNER = frozenset({"align", "align*", "gather", "gather*", "alignat", "alignat*",
-                           "multline", "multline*", "flalign", "flalign*", "equation",
-                           "equation*", "xalignat", "xalignat*"})
-#: environments where \cr and \hline have no rows to end
-NO_ROWS = frozenset({"equation", "equation*", "displaymath", "math", ""})
-_NUMBERED = {"equation", "align", "alignat", "gather", "multline", "flalign", "eqnarray",
-             "xalignat"}
-MATRICES = {"matrix", "pmatrix", "bmatrix", "Bmatrix", "vmatrix", "Vmatrix", "smallmatrix",
-            "matrix*", "pmatrix*", "bmatrix*", "Bmatrix*", "vmatrix*", "Vmatrix*",
-            "psmallmatrix", "bsmallmatrix", "vsmallmatrix", "Bsmallmatrix", "Vsmallmatrix"}
 #: & allowed per row (None: any number)
 TABS: dict[str, int | None] = {
     "equation": 0, "equation*": 0, "gather": 0, "gather*": 0, "gathered": 0,
@@ -59,8 +47,17 @@ _WIDE_FORMS: dict[str, tuple[str, str, tuple[str, ...], str, str]] = {
 }
 #: where a row may have more cells than columns (MathJax's leniency)
 _WIDENABLE = frozenset({"array", "darray", *_WIDE_FORMS})
-_ALIGNAT = {"alignat", "alignat*", "alignedat", "xalignat", "xalignat*"}
 MAX_MATRIX_COLS = 10
+
+
+def no_rows(env: str) -> bool:
+    """Whether \\cr and \\hline have no rows to end in ``env`` ("": no environment)."""
+    return env == "" or mathtable.environment_has(env, "no-rows")
+
+
+def is_matrix(env: str) -> bool:
+    """Whether ``env`` is a matrix (no column spec; MathJax allows any number of cells)."""
+    return mathtable.environment_has(env, "matrix")
 
 
 class EnvironmentChecks(Scanner):
@@ -106,7 +103,7 @@ class EnvironmentChecks(Scanner):
             self.err(pos, "math-array-columns", f"this row has more cells than the "
                      f"{limit + 1} column{'s' if limit else ''} of the {env}'s column spec",
                      hint="add columns to the spec, e.g. {ccc}")
-        elif env in _ALIGNAT:
+        elif mathtable.environment_has(env, "alignat"):
             self.err(pos, "math-alignat-columns", f"{env}{{{(limit + 1) // 2}}} allows "
                      f"{limit} '&' per row; this row has more",
                      hint=f"raise the number: \\begin{{{env}}}{{{(f.tabs + 2) // 2}}}")
@@ -187,12 +184,13 @@ class EnvironmentChecks(Scanner):
                 self.err(pos, "math-env-option", f"\\begin{{{name}}}{what}")
             f = Frame("env", pos, env=name, max_tabs=TABS.get(name))
             f.name_span = name_span
-            if name in MATRICES:
+            if is_matrix(name):
                 f.max_tabs = None
             if name == "empheq":
                 b = self.bracket_at(stop)
                 inner = self.group_at(b[2] if b else stop)
-                if inner is None or inner[0].strip() not in _EMPHEQ_INNER:
+                if inner is None or not mathtable.environment_has(inner[0].strip(),
+                                                                  "empheq-inner"):
                     self.err(pos, "math-env-option", "empheq needs an amsmath environment "
                              "name, e.g. \\begin{empheq}{align}")
             if name in COLUMN_SPEC_ENVS:
@@ -206,7 +204,7 @@ class EnvironmentChecks(Scanner):
                     stop = spec[2]
                     if column_prefix:
                         self.prefix_columns(spec[0], spec[1] + 1, column_prefix)
-            elif name in _ALIGNAT:
+            elif mathtable.environment_has(name, "alignat"):
                 num = self.group_at(stop)
                 if num is not None and re.fullmatch(r"\s*-?\d+\s*", num[0]):
                     # TeX takes 0 and negative numbers too (no column count then)
@@ -247,7 +245,7 @@ class EnvironmentChecks(Scanner):
         f.end_pos = pos
         if f.max_tabs is not None and f.row_cols > f.max_tabs + 1 and f.env in _WIDENABLE:
             self.widen(f)
-        if f.env in MATRICES and f.row_cols > MAX_MATRIX_COLS:
+        if is_matrix(f.env) and f.row_cols > MAX_MATRIX_COLS:
             self.result.max_matrix_cols = max(self.result.max_matrix_cols, f.row_cols)
             self.fixed(f.pos, "math-matrix-columns", f"{f.env} with {f.row_cols} columns: "
                        "the preamble raises amsmath's MaxMatrixCols (10)")
@@ -372,14 +370,14 @@ def resolve_environments(ck: Scanner, display: bool, numbered: bool) -> None:
     for f in ck.envs:
         if f is whole:
             name = f.env
-            if name.rstrip("*") in _NUMBERED and not name.endswith("*") and not numbered:
+            if mathtable.environment_has(name, "numbered") and not numbered:
                 _rename(ck, f, name + "*")
                 name += "*"
             res.environment = name
             continue
         if f.env == "split" and display and not f.split_wide:
             continue
-        if f.env in _ALONE:
+        if mathtable.environment_has(f.env, "alone"):
             ck.err(f.pos, "math-env-alone", f"{f.env} must be the whole display formula "
                    "(LaTeX has no inner form of it)")
             continue

@@ -30,6 +30,7 @@ __all__ = [
     "css_color",
     "engine_of",
     "environment",
+    "environment_has",
     "has",
     "macro",
     "mathjax_only",
@@ -63,12 +64,14 @@ class MacroInfo:
 
 @dataclass(frozen=True)
 class EnvironmentInfo:
-    """An environment: ``display`` ones stand alone, ``inner`` ones go inside math."""
+    """An environment: ``display`` ones stand alone, ``inner`` ones go inside math;
+    ``traits`` are the facts the checker asks about it (``ENVIRONMENT_TRAITS``)."""
 
     name: str
     args: int
     kind: Kind
     package: str
+    traits: frozenset[str] = field(default=frozenset())
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,26 @@ TRAITS = {
 }
 
 
+#: the ``traits`` column of math_environments.tsv (see ``environment_has``)
+ENVIRONMENT_TRAITS = {
+    "numbered": "amsmath numbers its rows (the starred form does not)",
+    "matrix": "a matrix: at most MAX_MATRIX_COLS columns, no column spec",
+    "alignat": "takes its number of column pairs as an argument",
+    "alone": "a display with no inner form: valid only as the whole formula",
+    "empheq-inner": "may be the environment inside empheq",
+    "no-rows": "one row: \\cr and \\hline have no rows to end in it",
+}
+
+
+def _traits(filename: str, row: dict[str, str], known: Mapping[str, str]) -> frozenset[str]:
+    """The comma-separated ``traits`` of a row, each one of ``known``."""
+    traits = frozenset(row["traits"].split(",")) - {""}
+    if not traits <= known.keys():
+        raise ValueError(f"{filename}: unknown trait {sorted(traits - known.keys())} "
+                         f"for {row['name']!r}")
+    return traits
+
+
 _MODES = frozenset({"math", "text", "both"})
 _KINDS = frozenset({"display", "inner"})
 
@@ -127,12 +150,9 @@ def all_macros() -> Mapping[str, MacroInfo]:
                      ["name", "args", "optional", "mode", "package", "traits"]):
         if row["mode"] not in _MODES:
             raise ValueError(f"math_macros.tsv: bad mode {row['mode']!r} for {row['name']!r}")
-        traits = frozenset(row["traits"].split(",")) - {""}
-        if not traits <= TRAITS.keys():
-            raise ValueError(f"math_macros.tsv: unknown trait {sorted(traits - TRAITS.keys())} "
-                             f"for {row['name']!r}")
         table[row["name"]] = MacroInfo(row["name"], int(row["args"]), int(row["optional"]),
-                                       cast(Mode, row["mode"]), row["package"], traits)
+                                       cast(Mode, row["mode"]), row["package"],
+                                       _traits("math_macros.tsv", row, TRAITS))
     return MappingProxyType(table)
 
 
@@ -140,11 +160,13 @@ def all_macros() -> Mapping[str, MacroInfo]:
 def all_environments() -> Mapping[str, EnvironmentInfo]:
     """Every known math environment by name (read-only)."""
     table: dict[str, EnvironmentInfo] = {}
-    for row in _rows("math_environments.tsv", ["name", "args", "kind", "package"]):
+    for row in _rows("math_environments.tsv", ["name", "args", "kind", "package", "traits"]):
         if row["kind"] not in _KINDS:
             raise ValueError(f"math_environments.tsv: bad kind {row['kind']!r}")
         table[row["name"]] = EnvironmentInfo(row["name"], int(row["args"]),
-                                             cast(Kind, row["kind"]), row["package"])
+                                             cast(Kind, row["kind"]), row["package"],
+                                             _traits("math_environments.tsv", row,
+                                                     ENVIRONMENT_TRAITS))
     return MappingProxyType(table)
 
 
@@ -208,6 +230,12 @@ def has(name: str, trait: str) -> bool:
 def environment(name: str) -> EnvironmentInfo | None:
     """The environment ``name``, or None if it is not a known math environment."""
     return all_environments().get(name)
+
+
+def environment_has(name: str, trait: str) -> bool:
+    """Whether ``name`` is a known math environment whose row has ``trait``."""
+    info = all_environments().get(name)
+    return info is not None and trait in info.traits
 
 
 def closest_macros(name: str, n: int = 3) -> list[str]:
