@@ -103,7 +103,7 @@ def _convert(text: str, options: Options, path: str, limits: Budget, memo: Memo 
     def pdf_text(s: str) -> str:
         return pdf_string(s, unicode)
 
-    values = template_values(post.meta, esc, pdf_text)
+    values = template_values(post.meta, esc, pdf_text, path, options.site)
     features = set(rendered.features)
     if numbered:
         features.add("references")

@@ -14,6 +14,8 @@ from helpers import HAVE_PDFLATEX, HAVE_POPPLER, SAMPLES, pdf_text
 
 import md2tex
 from md2tex.latex.images import ImageResolver, gif_first_frame_png
+from md2tex.memo import Memo
+from md2tex.tex.svg import svg_to_pdf
 
 IMAGES = SAMPLES / "images"
 EVERY = SAMPLES / "2024-05-18-every-image-case.md"
@@ -61,14 +63,16 @@ def test_resolution_conversion_and_cache(tmp_path: Path) -> None:
     shutil.copy(IMAGES / "spinner.gif", site / "assets" / "spin.gif")
     post_dir = tmp_path / "posts"
     post_dir.mkdir()
-    resolver = ImageResolver(post_dir, (site,))
+    memo = Memo.for_user()
+    resolver = ImageResolver(post_dir, (site,), svg_to_pdf=svg_to_pdf, memo=memo)
     svg = resolver.resolve("/assets/chart.svg")
     gif = resolver.resolve("/assets/spin.gif")
     assert svg.name == "assets/chart.pdf" and gif.name == "assets/spin.png"
     converted = Path(resolver.resources["assets/chart.pdf"])
     assert converted.read_bytes().startswith(b"%PDF")
     assert converted.parent == tmp_path / "cache" / "md2tex" / "images"
-    again = ImageResolver(post_dir, (site,)).resolve("/assets/chart.svg")
+    again = ImageResolver(post_dir, (site,), svg_to_pdf=svg_to_pdf, memo=memo).resolve(
+        "/assets/chart.svg")
     assert again.name == "assets/chart.pdf"
     missing = ImageResolver(post_dir, (site,)).resolve("/assets/none.png").diagnostic
     assert missing is not None and missing[0] == "image-missing"
@@ -76,7 +80,7 @@ def test_resolution_conversion_and_cache(tmp_path: Path) -> None:
 
 def test_svg_without_converter_is_a_placeholder(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(shutil, "which", lambda name: None)
-    found = ImageResolver(IMAGES).resolve("chart.svg")
+    found = ImageResolver(IMAGES, svg_to_pdf=svg_to_pdf).resolve("chart.svg")
     assert found.name is None
     assert found.diagnostic is not None and "librsvg2-bin" in found.diagnostic[1]
 

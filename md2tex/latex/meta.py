@@ -20,7 +20,9 @@ _DATE_RE = re.compile(
 SUBJECT_CHARS = 500
 #: a Jekyll post's file name starts with its date (``2018-06-19-title.md``)
 _FILE_DATE = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2})-")
-_TAG = re.compile(r"<[^<>]{0,500}>")
+#: the inline HTML themes' front matter text uses; other ``<words>`` are text
+_TAG = re.compile(r"</?(?:a|abbr|b|br|cite|code|del|em|font|i|ins|kbd|mark|q|s|small|span|"
+                  r"strong|sub|sup|u)(?:\s[^<>]{0,500})?/?>", re.I)
 
 
 def shown_text(value: Any) -> str:
