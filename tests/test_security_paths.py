@@ -26,6 +26,7 @@ import md2tex
 from md2tex.latex import images
 from md2tex.latex.images import ImageResolver, _lzw_decode, gif_first_frame_png, resolve_inside
 from md2tex.tex import sandbox
+from md2tex.tex.svg import svg_to_pdf
 
 HAVE_RSVG = shutil.which("rsvg-convert") is not None
 needs_rsvg = pytest.mark.skipif(not HAVE_RSVG, reason="needs rsvg-convert (librsvg2-bin)")
@@ -223,7 +224,7 @@ def test_svg_cache_keyed_on_referenced_files(tmp_path: Path) -> None:
         folder = tmp_path / f"post-{colour[0]}"
         make_png(folder / "neighbour.png", rgb=colour)
         (folder / "pic.svg").write_bytes(svg_with("neighbour.png"))
-        resolver = ImageResolver(folder)
+        resolver = ImageResolver(folder, svg_to_pdf=svg_to_pdf)
         found = resolver.resolve("pic.svg")
         assert found.name is not None
         results.append(Path(resolver.resources[found.name]))
@@ -247,7 +248,7 @@ def test_svg_reads_nothing_outside_its_folder(tmp_path: Path) -> None:
                         (f"file://{tmp_path}/secret.png", 0), ("link.png", 0),
                         ("sub/ok.png", 1)):
         (site / "pic.svg").write_bytes(svg_with(href))
-        resolver = ImageResolver(site)
+        resolver = ImageResolver(site, svg_to_pdf=svg_to_pdf)
         found = resolver.resolve("pic.svg")
         assert found.name is not None, (href, found.diagnostic)
         assert len(pdf_images(Path(resolver.resources[found.name]))) == drawn, href
@@ -289,7 +290,7 @@ def test_svg_bomb_is_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bo
     monkeypatch.setattr(tempfile, "tempdir", str(work))
     (tmp_path / "bomb.svg").write_text(BOMBS[bomb])
     started = time.monotonic()
-    found = ImageResolver(tmp_path).resolve("bomb.svg")
+    found = ImageResolver(tmp_path, svg_to_pdf=svg_to_pdf).resolve("bomb.svg")
     elapsed = time.monotonic() - started
     assert elapsed < 4.0 + 8.0
     if found.name is None:
@@ -315,7 +316,7 @@ def test_cancel_all_stops_rsvg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
     def worker() -> None:
         try:
-            outcome.append(ImageResolver(tmp_path).resolve("bomb.svg"))
+            outcome.append(ImageResolver(tmp_path, svg_to_pdf=svg_to_pdf).resolve("bomb.svg"))
         except BaseException as exc:
             outcome.append(exc)
 
@@ -329,14 +330,14 @@ def test_cancel_all_stops_rsvg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         assert len(outcome) == 1 and isinstance(outcome[0], KeyboardInterrupt)
         assert _gone(work)
         with pytest.raises(KeyboardInterrupt):  # no new helper while cancelled
-            ImageResolver(tmp_path).resolve("bomb.svg")
+            ImageResolver(tmp_path, svg_to_pdf=svg_to_pdf).resolve("bomb.svg")
     finally:
         process.reset_cancel()
         thread.join(15)
 
 
 def test_budget_is_shared_by_a_posts_images(tmp_path: Path) -> None:
-    resolver = ImageResolver(tmp_path, budget=0.0)
+    resolver = ImageResolver(tmp_path, budget=0.0, svg_to_pdf=svg_to_pdf)
     (tmp_path / "a.svg").write_bytes(svg_with("x.png"))
     found = resolver.resolve("a.svg")
     assert found.name is None and found.diagnostic is not None
