@@ -643,8 +643,8 @@ def test_unknown_and_mathjax_only_are_absent() -> None:
 
 
 def test_environments() -> None:
-    assert mathtable.environment("align*") == EnvironmentInfo("align*", 0, "display", "amsmath",
-                                                              frozenset({"empheq-inner"}))
+    assert mathtable.environment("align*") == EnvironmentInfo(
+        "align*", 0, "display", "amsmath", frozenset({"empheq-inner", "display-cells"}))
     assert mathtable.environment("array") == EnvironmentInfo("array", 1, "inner", "kernel")
     alignedat = mathtable.environment("alignedat")
     assert alignedat is not None and alignedat.args == 1 and alignedat.kind == "inner"

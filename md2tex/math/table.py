@@ -1,8 +1,9 @@
 """What LaTeX (TeX Live, pdflatex) knows about math macros and environments.
 
-The tables in ``md2tex/data`` are checked row by row against a real pdflatex by
+The tables in ``md2tex/math/data`` are checked row by row against a real pdflatex by
 ``tests/test_mathtable.py``; this module only loads them, lazily, so that importing md2tex
-stays cheap for runs that never validate math.
+stays cheap for runs that never validate math. Their ``traits`` columns hold the facts the
+checker asks about one macro or environment, so such a fact is a row, not a set in code.
 """
 
 from __future__ import annotations
@@ -100,6 +101,7 @@ TRAITS = {
     "script-ok": "takes arguments yet TeX accepts it as an unbraced script (x^\\frac12)",
     "braced-arg": "fails as the unbraced argument of another command (\\hat\\frac12)",
     "font-switch": "an old font switch (\\rm): MathJax applies it to the next argument",
+    "color": "takes a colour argument (xcolor's model or name, CSS hex or name)",
 }
 
 
@@ -111,6 +113,7 @@ ENVIRONMENT_TRAITS = {
     "alone": "a display with no inner form: valid only as the whole formula",
     "empheq-inner": "may be the environment inside empheq",
     "no-rows": "one row: \\cr and \\hline have no rows to end in it",
+    "display-cells": "its cells are in display style (array, matrix and cases cells are not)",
 }
 
 

@@ -39,12 +39,6 @@ RAW_ARGS = {"label": 1, "ref": 1, "eqref": 1, "href": 1, "url": 1, "hspace": 1,
             "setlength": 2, "addtolength": 2, "moveleft": 0, "moveright": 0,
             "hyperref": 0, "nolinkurl": 1, "multicolumn": 2, "cline": 1,
             "ce": 1}
-#: environments whose cells are in display style (array, matrix and cases cells are not)
-_DISPLAY_CELLS = frozenset({"aligned", "gathered", "split", "alignedat", "align", "align*",
-                            "gather", "gather*", "equation", "equation*", "multline",
-                            "multline*", "alignat", "alignat*", "flalign", "flalign*",
-                            "eqnarray", "eqnarray*", "dcases", "drcases"})
-_COLOR_CMDS = frozenset({"color", "textcolor", "colorbox", "fcolorbox"})
 #: colours xcolor knows with the template's dvipsnames option
 _XCOLOR_NAMES = frozenset({
     "red", "green", "blue", "cyan", "magenta", "yellow", "black", "gray", "white", "darkgray",
@@ -247,7 +241,8 @@ class Translations(ChemistryChecks):
             return i + 1
         # the box's math starts in text style: a display formula's own style is kept
         af = self.alignment_frame()
-        style = "\\displaystyle " if self.display and (af is None or af.env in _DISPLAY_CELLS) \
+        display_cells = af is None or mathtable.environment_has(af.env, "display-cells")
+        style = "\\displaystyle " if self.display and display_cells \
             and not any(x.script_arg or x.is_arg for x in self.stack) else ""
         self.edit(pos, end, f"\\text{{\\{name}${style}")
         f.pending.append("$}")
@@ -322,7 +317,7 @@ class Translations(ChemistryChecks):
         b = self.bracket_at(stop)
         if b is not None:
             stop = b[2]
-            if name in ("color", "textcolor", "colorbox", "fcolorbox"):
+            if mathtable.has(name, "color"):
                 g0 = self.group_at(stop)
                 if g0 is not None:
                     self.color_spec(b[0], g0[0], self.toks[i][1])
@@ -336,7 +331,7 @@ class Translations(ChemistryChecks):
             g = self.group_at(stop)
             if g is None:
                 break
-            if name in _COLOR_CMDS and (g[0].strip().startswith("#") or (
+            if mathtable.has(name, "color") and (g[0].strip().startswith("#") or (
                     b is None and (_ == 0 or name == "fcolorbox"))):
                 self.color_arg(g, name == "colorbox" or (name == "fcolorbox" and _ == 1))
             if name == "definecolor" and _ == 0:
