@@ -155,7 +155,7 @@ def test_names_depend_on_every_part_and_the_library_identity() -> None:
     assert memo.library_id("yaml") and memo.library_id("no_such_library_here") is None
     assert memo.library_id("yaml") != memo.library_id("jinja2")
     # md2tex's own modules that make remembered results are part of their names too
-    assert memo.library_id("md2tex.latex.highlight") and memo.library_id("md2tex.markdown.yamlload")
+    assert memo.library_id("md2tex.latex.highlight") and memo.library_id("md2tex.yamlload")
 
 
 def test_pruning_keeps_the_newest(private: Path, user: Memo,

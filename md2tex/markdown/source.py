@@ -99,7 +99,7 @@ def _parse_yaml(yaml_text: str, path: str,
     if memo is None:
         loaded = load()
     else:
-        name = name_for("yaml", "md2tex.markdown.yamlload", "front-matter", yaml_text)
+        name = name_for("yaml", "md2tex.yamlload", "front-matter", yaml_text)
         loaded = memo.recall("yaml", name, load)
     if loaded is None:
         return {}, []
@@ -121,6 +121,6 @@ def _check_meta(meta: dict[Any, Any], path: str) -> list[Diagnostic]:
 
 
 def _load_yaml(yaml_text: str, path: str) -> Any:
-    from md2tex.markdown.yamlload import load_front_matter
+    from md2tex.yamlload import load_front_matter
 
     return load_front_matter(yaml_text, path)

@@ -354,10 +354,14 @@ def load_macro_file(path: str | Path) -> tuple[list[Definition], list[str]]:
     if suffix in (".json", ".yaml", ".yml"):
         import yaml  # only for a macro file: a post's conversion need not import it
 
+        from md2tex.yamlload import TooMuch, load_bounded
+
         try:
-            data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
+            data = json.loads(text) if suffix == ".json" else load_bounded(text)
         except (ValueError, yaml.YAMLError) as exc:
             raise MacroError(f"{path}: cannot read: {exc}") from None
+        except TooMuch as exc:
+            raise MacroError(f"{path}: {exc}") from None
         if isinstance(data, Mapping) and isinstance(data.get("macros"), Mapping):
             data = data["macros"]
         return definitions_from_value(data)

@@ -339,7 +339,7 @@ class SiteConfig:
 def _load_yaml(path: Path) -> dict[str, Any]:
     """A config file's mapping, read like front matter (it may come with the posts): at most
     ``MAX_CONFIG_BYTES``, within the limits of ``yamlload``."""
-    from md2tex.markdown.yamlload import TooMuch, load_bounded
+    from md2tex.yamlload import TooMuch, load_bounded
 
     try:
         with path.open("rb") as f:
