@@ -78,9 +78,13 @@ def test_resolution_conversion_and_cache(tmp_path: Path) -> None:
     assert missing is not None and missing[0] == "image-missing"
 
 
-def test_svg_without_converter_is_a_placeholder(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_svg_without_converter_is_a_placeholder(monkeypatch: pytest.MonkeyPatch,
+                                                tmp_path: Path) -> None:
+    # bytes no other test converted: the process's image folder cannot already hold it
+    svg = (IMAGES / "chart.svg").read_bytes().replace(b"</svg>", b"<!-- unseen --></svg>")
+    (tmp_path / "chart.svg").write_bytes(svg)
     monkeypatch.setattr(shutil, "which", lambda name: None)
-    found = ImageResolver(IMAGES, svg_to_pdf=svg_to_pdf).resolve("chart.svg")
+    found = ImageResolver(tmp_path, svg_to_pdf=svg_to_pdf).resolve("chart.svg")
     assert found.name is None
     assert found.diagnostic is not None and "librsvg2-bin" in found.diagnostic[1]
 

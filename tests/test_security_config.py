@@ -197,8 +197,9 @@ from md2tex import pipeline
 from md2tex.latex import template
 seen = []
 real = pipeline.render_template
-pipeline.render_template = lambda values, tpl=None: seen.append(values) or real(values, tpl)
-doc = md2tex.convert_file(sys.argv[1])
+pipeline.render_template = lambda values, tpl=None, memo=None: (
+    seen.append(values) or real(values, tpl, memo))
+doc = md2tex.convert_file(sys.argv[1], memo=md2tex.Memo.for_user())  # as the CLI
 loaded = "jinja2" in sys.modules
 import jinja2, jinja2.sandbox
 from md2tex.latex import jinjaenv
