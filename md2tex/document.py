@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
+from md2tex import texengine
 from md2tex.diagnostics import SHOWN_AS_ERROR, Diagnostic, Severity, warning
 from md2tex.options import Options
 
@@ -64,7 +65,7 @@ class Document:
     resources: Mapping[str, str]
     options: Options
     path: str = "<string>"
-    engine: str = "pdflatex"
+    engine: str = texengine.DEFAULT
     title: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
     #: the formulas of ``tex`` that can be swapped for their fallback (``with_fallbacks``)

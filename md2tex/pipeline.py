@@ -57,11 +57,11 @@ def _convert(text: str, options: Options, path: str, limits: Budget, memo: Memo 
     check_variables(options, path)
     auto_notes: list[Diagnostic] = []
     script_plan = scripts.plan(text.lstrip("\ufeff"))  # a BOM is no character of the post
-    if (options.engine == "pdflatex" and script_plan.needs != scripts.ANY
+    if (not texengine.engine(options.engine).unicode and script_plan.needs != scripts.ANY
             and "engine" not in options.cli_keys
             and "engine" not in options_from_front_matter(post.meta)):
         # pdflatex has no fonts for CJK, Cyrillic, symbols or emoji: xelatex (+ xeCJK) has
-        options = replace(options, engine="xelatex")
+        options = replace(options, engine=texengine.UNICODE_DEFAULT)
         auto_notes.append(_engine_note(script_plan))
     auto_notes += scripts.engine_diagnostics(script_plan, options.engine, path)
     liquid = render_liquid(post.body, LiquidContext(site=options.site, page=post.meta,
@@ -108,7 +108,7 @@ def _convert(text: str, options: Options, path: str, limits: Budget, memo: Memo 
     if numbered:
         features.add("references")
     # xeCJK sets CJK text and gives symbols and emoji their font in every text font
-    cjk = options.engine == "xelatex" and script_plan.needs != scripts.ANY \
+    cjk = texengine.engine(options.engine).cjk == "xecjk" and script_plan.needs != scripts.ANY \
         and script_plan.names - {"latin", "greek", "cyrillic"} != set()
     values.update(
         body=rendered.body,
@@ -123,7 +123,8 @@ def _convert(text: str, options: Options, path: str, limits: Budget, memo: Memo 
         cjk_font=options.variables.get("cjk_font", ""),
         xecjk_setup=scripts.xecjk_setup(script_plan, options.variables.get("cjk_font", ""))
         if cjk else "",
-        lua_fallback=scripts.lua_fallback(script_plan) if options.engine == "lualatex" else "",
+        lua_fallback=scripts.lua_fallback(script_plan)
+        if texengine.engine(options.engine).cjk == "fallback" else "",
     )
     tex = render_template(values, options.template, memo)
     diagnostics: list[Diagnostic] = [*auto_notes, *post.diagnostics, *liquid.diagnostics,

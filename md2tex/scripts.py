@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from md2tex import texengine
 from md2tex.diagnostics import Diagnostic, error, warning
 from md2tex.escape import unicode_char
 
@@ -198,7 +199,7 @@ def engine_diagnostics(p: Plan, engine: str, path: str) -> list[Diagnostic]:
     """What the chosen engine cannot typeset, said before TeX runs: CJK text outside
     xelatex (md2tex sets up xeCJK only; LuaTeX cannot cache a CJK font within a build's time)
     is an error when the post is written in it, else a warning."""
-    if engine == "xelatex" or p.cjk is None:
+    if texengine.engine(engine).cjk == "xecjk" or p.cjk is None:
         return []
     names = ", ".join(name for name, _ in p.counts if _BY_NAME[name].needs == CJK)
     message = (f"{engine} has no fonts for the post's CJK text ({names}): it would be "
@@ -321,7 +322,7 @@ def missing_glyphs(document: Document, log_text: str) -> list[Diagnostic]:
 def _font_hint(script: Script, engine: str) -> str:
     if not script.package:
         return f"md2tex sets up no font for {script.name} text"
-    if script.needs == CJK and engine != "xelatex":
+    if script.needs == CJK and texengine.engine(engine).cjk != "xecjk":
         return "build it with --engine xelatex (md2tex sets up CJK fonts for xelatex only)"
     return f"install the Debian package {script.package}"
 

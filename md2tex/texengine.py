@@ -27,6 +27,11 @@ class TexEngine:
     program: str
     #: a dumped preamble format (``md2tex.tex.formats``) works for it
     dumps_formats: bool
+    #: how CJK text gets its fonts: "xecjk" (xeCJK), "fallback" (a luaotfload font fallback
+    #: for symbols; CJK posts need xelatex), "" (none: CJK needs another engine)
+    cjk: str = ""
+    #: font set-up lines stay after a dumped format (XeTeX cannot dump OpenType fonts)
+    fonts_after_format: bool = False
 
 
 DEFAULT = "pdflatex"
@@ -37,9 +42,9 @@ _TABLE = (
     TexEngine("pdflatex", unicode=False, debian_packages="", program="pdftex",
               dumps_formats=True),
     TexEngine("xelatex", unicode=True, debian_packages="texlive-xetex", program="xetex",
-              dumps_formats=True),
+              dumps_formats=True, cjk="xecjk", fonts_after_format=True),
     TexEngine("lualatex", unicode=True, debian_packages="texlive-luatex", program="luahbtex",
-              dumps_formats=False),
+              dumps_formats=False, cjk="fallback"),
 )
 ENGINES: Mapping[str, TexEngine] = MappingProxyType({e.name: e for e in _TABLE})
 NAMES: tuple[str, ...] = tuple(ENGINES)

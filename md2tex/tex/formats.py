@@ -112,7 +112,7 @@ def cache_dir() -> Path:
     return user_cache_dir("formats")
 
 
-def split_tex(tex: str, engine: str = "pdflatex") -> Split | None:
+def split_tex(tex: str, engine: str = texengine.DEFAULT) -> Split | None:
     """Split after the last package-loading line of the preamble (template definitions
     between packages go into the format too; post-specific lines such as ``\\hypersetup``
     with the title come after the packages and stay out). Under xelatex, font set-up
@@ -123,7 +123,8 @@ def split_tex(tex: str, engine: str = "pdflatex") -> Split | None:
         return None
     lines = tex.split("\n")
     preamble = head.count("\n")
-    kept = _font_setup_lines(lines[:preamble]) if engine == "xelatex" else set()
+    kept = _font_setup_lines(lines[:preamble]) if texengine.engine(engine).fonts_after_format \
+        else set()
     cuts = [i for i, line in enumerate(lines[:preamble])
             if i not in kept and _DUMPABLE.match(line.strip())]
     if not any(lines[i].lstrip().startswith("\\documentclass") for i in cuts):
@@ -160,7 +161,7 @@ def _font_setup_lines(preamble: list[str]) -> set[int]:
 
 def ini_text(engine: str, split: Split) -> str:
     """What the ini run reads: the prefix, wrapped for xelatex in the TFM-twin set-up."""
-    if engine != "xelatex":
+    if not texengine.engine(engine).fonts_after_format:
         return split.prefix + "\\dump\n"
     save = "\\expandafter\\let\\csname {0}\\expandafter\\endcsname\\csname {1}\\endcsname"
     begin = ["\\makeatletter"]
