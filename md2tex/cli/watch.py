@@ -8,8 +8,9 @@ formats are in the cache, and after each build ``warmtex`` starts the next TeX r
 same format and predocument, so that a save only costs the conversion and the body's pages.
 
 Changes are found by polling each post's ``stat`` (no dependency, works on every filesystem,
-network mounts included); a change is built once the file has stopped changing for one poll
-interval, so an editor's truncate-then-write is not built half-written. Every output is
+network mounts included); a change is built once the file has stopped changing for a few
+milliseconds (``SETTLE``), so an editor's truncate-then-write is not built half-written (a
+file still changing is looked at again on the next poll). Every output is
 written atomically by the build; a post with errors leaves the previous PDF in place.
 """
 
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
 #: (post, output) pairs to watch, asked again every ``RESCAN`` seconds (a folder gains posts)
 Targets = Callable[[], Iterable[tuple[Path, Path]]]
 RESCAN = 1.0
+#: a changed file is built once it has not changed again for this long (an editor's
+#: truncate-then-write is not built half-written)
+SETTLE = 0.005
 #: a file's identity and content stamp: a change of any part is a save
 Stamp = tuple[int, int, int]
 
@@ -100,7 +104,7 @@ def build_once(source: Path, output: Path, options: Options, warm: EarlyTex | No
 
 
 def watch(targets: Targets, options: Options, on_event: Callable[[Event], None], *,
-          interval: float = 0.02, stop: Callable[[], bool] = lambda: False) -> None:
+          interval: float = 0.01, stop: Callable[[], bool] = lambda: False) -> None:
     """Build every target now, then again after each save, until ``stop()`` is true or
     Ctrl-C (every waiting TeX process is ended on the way out)."""
     watched: dict[Path, _Watched] = {}
@@ -116,9 +120,10 @@ def watch(targets: Targets, options: Options, on_event: Callable[[Event], None],
                 if stamp is None or stamp == state.stamp:
                     state.pending = None
                     continue
-                if stamp != state.pending:  # changed since the last look: let it settle
-                    state.pending = stamp
-                    if state.stamp is not None:
+                if stamp != state.pending and state.stamp is not None:
+                    time.sleep(SETTLE)  # changed since the last look: still being written?
+                    if _stamp(source) != stamp:
+                        state.pending = stamp
                         continue
                 state.stamp, state.pending = stamp, None
                 event, state.warm = build_once(source, state.output, options, state.warm)
