@@ -336,3 +336,15 @@ def build(doc: md2tex.Document, pdf: Path) -> Path:
 
 def lines_of(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def png_pixels(png: bytes) -> tuple[int, int, bytes]:
+    """A PNG's width, height and inflated image data (filter bytes included)."""
+    width, height = struct.unpack(">II", png[16:24])
+    pos, idat = 8, b""
+    while pos < len(png):
+        (length,) = struct.unpack(">I", png[pos : pos + 4])
+        if png[pos + 4 : pos + 8] == b"IDAT":
+            idat += png[pos + 8 : pos + 8 + length]
+        pos += 12 + length
+    return width, height, zlib.decompress(idat)

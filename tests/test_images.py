@@ -4,13 +4,11 @@ case (samples/2024-05-18-every-image-case.md) read back with poppler."""
 from __future__ import annotations
 
 import shutil
-import struct
 import subprocess
-import zlib
 from pathlib import Path
 
 import pytest
-from helpers import HAVE_PDFLATEX, HAVE_POPPLER, SAMPLES, pdf_text
+from helpers import HAVE_PDFLATEX, HAVE_POPPLER, SAMPLES, pdf_text, png_pixels
 
 import md2tex
 from md2tex.latex.images import ImageResolver, gif_first_frame_png
@@ -24,17 +22,6 @@ EVERY = SAMPLES / "2024-05-18-every-image-case.md"
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-
-
-def png_pixels(png: bytes) -> tuple[int, int, bytes]:
-    width, height = struct.unpack(">II", png[16:24])
-    pos, idat = 8, b""
-    while pos < len(png):
-        (length,) = struct.unpack(">I", png[pos : pos + 4])
-        if png[pos + 4 : pos + 8] == b"IDAT":
-            idat += png[pos + 8 : pos + 8 + length]
-        pos += 12 + length
-    return width, height, zlib.decompress(idat)
 
 
 def test_gif_first_frame() -> None:

@@ -20,7 +20,15 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import HAVE_PDFLATEX, HAVE_POPPLER, body_of, cmdline, make_png, processes_mentioning
+from helpers import (
+    HAVE_PDFLATEX,
+    HAVE_POPPLER,
+    body_of,
+    cmdline,
+    make_png,
+    png_pixels,
+    processes_mentioning,
+)
 
 import md2tex
 from md2tex.latex import images
@@ -460,16 +468,7 @@ def make_gif(width: int, height: int, pixels: bytes, palette: bytes,
 
 
 def png_rgba(png: bytes) -> bytes:
-    import zlib
-
-    width, height = struct.unpack(">II", png[16:24])
-    pos, idat = 8, b""
-    while pos < len(png):
-        (length,) = struct.unpack(">I", png[pos : pos + 4])
-        if png[pos + 4 : pos + 8] == b"IDAT":
-            idat += png[pos + 8 : pos + 8 + length]
-        pos += 12 + length
-    raw = zlib.decompress(idat)
+    width, height, raw = png_pixels(png)
     stride = 1 + 4 * width
     assert all(raw[y * stride] == 0 for y in range(height))
     return b"".join(raw[y * stride + 1 : (y + 1) * stride] for y in range(height))

@@ -126,23 +126,11 @@ def wait_engine(proc: subprocess.Popen[bytes], workdir: Path, engine: str, timeo
                 jobname: str = TEX_NAME) -> tuple[int, str]:
     """Wait for a pass from ``start_engine`` (at most ``timeout`` seconds, then its group is
     killed: ``tex-timeout``); returns (exit status, log text)."""
-    try:
-        _wait_exactly(proc, timeout)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
+    if sandbox.wait_registered(proc, timeout):
         raise BuildError(f"TeX did not finish within {timeout:g} s (killed)", [
             error("tex-timeout", f"{engine} did not finish within {timeout:g} seconds and was "
                   "stopped; the post may make TeX loop", hint="raise --timeout if the post "
-                  "is just very long")]) from None
-    except BaseException:
-        _kill_group(proc)
-        raise
-    finally:
-        _kill_group(proc, only_survivors=True)
-        with _live_lock:
-            _live.discard(proc)
-    if _cancelled.is_set():
-        raise KeyboardInterrupt
+                  "is just very long")])
     return proc.returncode, _read_log(workdir, jobname)
 
 

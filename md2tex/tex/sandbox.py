@@ -221,6 +221,29 @@ class HelperResult:
     isolation: str
 
 
+def wait_registered(proc: subprocess.Popen[bytes], timeout: float) -> bool:
+    """Wait for a process started in its own session and added to ``LIVE`` (TeX, a helper):
+    at most ``timeout`` seconds, then its whole group is killed (True: it timed out). Any
+    other way out kills the group too; survivors are reaped, the process leaves ``LIVE``, and
+    a cancelled run (Ctrl-C, ``cancel_all``) ends in ``KeyboardInterrupt``."""
+    timed_out = False
+    try:
+        wait_exactly(proc, timeout)
+    except subprocess.TimeoutExpired:
+        kill_group(proc)
+        timed_out = True
+    except BaseException:
+        kill_group(proc)
+        raise
+    finally:
+        kill_group(proc, only_survivors=True)
+        with LIVE_LOCK:
+            LIVE.discard(proc)
+    if CANCELLED.is_set():
+        raise KeyboardInterrupt
+    return timed_out
+
+
 def run_helper(cmd: Sequence[str], workdir: Path, timeout: float, *,
                address_space: int = 1024 * 1024 * 1024, fsize: int = 64 * 1024 * 1024,
                env: Mapping[str, str] | None = None) -> HelperResult:
@@ -248,21 +271,7 @@ def run_helper(cmd: Sequence[str], workdir: Path, timeout: float, *,
                                 start_new_session=True)
     with LIVE_LOCK:
         LIVE.add(proc)
-    timed_out = False
-    try:
-        wait_exactly(proc, timeout)
-    except subprocess.TimeoutExpired:
-        kill_group(proc)
-        timed_out = True
-    except BaseException:
-        kill_group(proc)
-        raise
-    finally:
-        kill_group(proc, only_survivors=True)
-        with LIVE_LOCK:
-            LIVE.discard(proc)
-    if CANCELLED.is_set():
-        raise KeyboardInterrupt
+    timed_out = wait_registered(proc, timeout)
     try:
         with err_path.open("rb") as fh:
             stderr = fh.read(4096).decode("utf-8", "replace")
