@@ -125,6 +125,9 @@ CODES: Mapping[str, str] = MappingProxyType({
     "math-vcenter":
         "\\vcenter needs a vertical box (LaTeX rejects \\vcenter{...} with math inside)",
     "math-verb": "\\verb needs its text between two equal characters on one line, e.g. \\verb|x|",
+    "mathjax-accent-group":
+        "an accent with scripts closing a group that takes a script got an empty group after "
+        "it (a double script in TeX, shown by MathJax)",
     "mathjax-alias": "\\... (...) became ...",
     "mathjax-ce-arrow":
         "spaces were put around the arrows in \\ce{...} (LaTeX's mhchem needs them)",

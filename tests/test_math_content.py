@@ -239,3 +239,18 @@ def test_unicode_symbols_in_math(tmp_path: Path, engine: str) -> None:
         assert missing == {"⚀", "⋘"} and "U+2680" in flat
     else:  # the symbol font the post's scripts chose has it
         assert missing == set() and "⚀" in flat
+
+
+@needs_tex
+def test_accent_with_scripts_in_a_group_takes_another_script(tmp_path: Path) -> None:
+    """``{\\hat{y}_{r-1}^{(i)}}^2`` is a double superscript for amsmath (its accents read the
+    group and the accent's scripts as one nucleus) and fine for MathJax: it is typeset."""
+    post = ("Second derivative $\\cfrac{\\partial^2 l}{\\partial {\\hat{y}_{r-1}^{(i)}}^2}$ "
+            "and $ {\\tilde{x}_a}_b + {\\bar{x}^2}_c $ here.\n")
+    doc = md2tex.convert(post)
+    assert "mathjax-accent-group" in [d.code for d in doc.diagnostics]
+    pdf = tmp_path / "accents.pdf"
+    result = md2tex.build_pdf(doc, pdf)
+    assert not result.diagnostics  # no formula needed its fallback
+    text = squash(pdf_text(pdf))
+    assert "Second derivative" in text and "\\hat" not in text and "here." in text

@@ -119,6 +119,8 @@ class Frame:
     tags: list[tuple[int, int]] = field(default_factory=list)
     #: groups that belong to the previous macro (so scripts survive \mathrm{d})
     arg_groups: int = 0
+    #: the current nucleus (``atom``'s ``what``), kept while scripts attach to it
+    nucleus: str = ""
     is_arg: bool = False
     end_span: tuple[int, int] = (0, 0)
     #: for a macro's argument group: the macro's name
@@ -342,6 +344,7 @@ class Scanner(ABC):
             return
         f.sup, f.sub = 0, False
         f.last = what
+        f.nucleus = what
         if f.kind == "root" and not what.startswith("env"):
             self.root_content.append(0)
 
@@ -429,7 +432,21 @@ class Scanner(ABC):
         elif f.is_arg:
             pass
         else:
+            self.accent_group(f, pos)
             self.atom("group")
+
+    def accent_group(self, f: Frame, pos: int) -> None:
+        """``{\\hat{y}_a^b}^2``: amsmath's accents take a group that ends in an accent with
+        scripts for the accent's own nucleus, so a script after the group is a double script
+        in TeX; MathJax shows it. An empty group closing the braces keeps them apart."""
+        following = self.raw[pos + 1:pos + 65].lstrip()
+        if not (following[:1] in ("^", "_", "'") and (f.sup or f.sub)
+                and f.nucleus.startswith("macro:") and mathtable.has(f.nucleus[6:], "accent")):
+            return
+        self.edit(pos, pos, "{}")
+        self.fixed(pos, "mathjax-accent-group", "an accent with scripts closing a group that "
+                   "takes a script of its own got an empty group after it (amsmath reads "
+                   "them as one nucleus: a double script in TeX; MathJax shows it)")
 
     def flush_pending(self, f: Frame, pos: int) -> None:
         for text in reversed(f.pending):
