@@ -246,3 +246,20 @@ def pdf_string(text: str, unicode: bool = True) -> str:
     under every engine, so non-ASCII characters stay as they are (an ``\\ensuremath`` would
     be dropped from a PDF string); only TeX's specials are escaped."""
     return escape_text(re.sub(r"\s+", " ", text).strip(), unicode)
+
+
+def without_spans(text: str, opener: str, closer: str) -> str:
+    """``text`` with every ``opener``...``closer`` span removed, as a lazy regular expression
+    would (``<!--.*?-->``), in one pass: once an opener has no closer after it, no later one
+    has, so the rest is kept as it is (a regex would reread it for every opener)."""
+    parts: list[str] = []
+    pos = 0
+    while True:
+        start = text.find(opener, pos)
+        end = text.find(closer, start + len(opener)) if start >= 0 else -1
+        if end < 0:
+            break
+        parts.append(text[pos:start])
+        pos = end + len(closer)
+    parts.append(text[pos:])
+    return "".join(parts)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any, Protocol
 
-from md2tex.escape import escape_code, escape_url, url_scheme_allowed
+from md2tex.escape import escape_code, escape_url, url_scheme_allowed, without_spans
 from md2tex.latex import tables
 from md2tex.markdown.kramdown import width_from_attrs
 
@@ -160,18 +160,8 @@ def _join_text(root: Element) -> None:
 
 def strip_comments(raw: str) -> str:
     """``<!-- ... -->`` removed, as ``re.sub(r"<!--.*?-->", "", raw, flags=re.S)`` would,
-    in one pass: once a ``<!--`` has no ``-->`` after it, no later one has."""
-    parts: list[str] = []
-    pos = 0
-    while True:
-        start = raw.find("<!--", pos)
-        end = raw.find("-->", start + 4) if start >= 0 else -1
-        if end < 0:
-            break
-        parts.append(raw[pos:start])
-        pos = end + 3
-    parts.append(raw[pos:])
-    return "".join(parts)
+    in one pass."""
+    return without_spans(raw, "<!--", "-->")
 
 
 def tag_attrs(raw: str) -> tuple[str, dict[str, str], bool]:

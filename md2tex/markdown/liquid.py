@@ -32,6 +32,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from md2tex import budget
 from md2tex.budget import UNLIMITED, Budget
 from md2tex.diagnostics import Diagnostic, error, warning
+from md2tex.escape import without_spans
 
 #: the start of a tag, ``{%`` and its name; the tag ends at the first ``%}`` after the name
 _TAG_HEAD = re.compile(r"\{%-?\s*(?P<name>[A-Za-z_]\w*)")
@@ -751,17 +752,7 @@ class _Renderer:
 def _strip_html(text: str) -> str:
     """Liquid's ``strip_html``: ``<...>`` removed (a scan, not a regex that rereads the rest
     of the text for every ``<`` without a ``>``)."""
-    parts: list[str] = []
-    pos = 0
-    while True:
-        lt = text.find("<", pos)
-        gt = text.find(">", lt) if lt >= 0 else -1
-        if gt < 0:
-            break
-        parts.append(text[pos:lt])
-        pos = gt + 1
-    parts.append(text[pos:])
-    return "".join(parts)
+    return without_spans(text, "<", ">")
 
 
 def _markdown_image(src: str, alt: str, caption: str, width: Any) -> str:

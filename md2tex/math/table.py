@@ -174,20 +174,21 @@ def all_environments() -> Mapping[str, EnvironmentInfo]:
 
 
 @cache
+def _engine_only(filename: str) -> Mapping[str, MathJaxOnlyInfo]:
+    """A web engine's commands LaTeX lacks (``name``, ``args``, ``latex_equivalent``)."""
+    table = {row["name"]: MathJaxOnlyInfo(row["name"], int(row["args"]),
+                                          row["latex_equivalent"])
+             for row in _rows(filename, ["name", "args", "latex_equivalent"])}
+    return MappingProxyType(table)
+
+
 def mathjax_only() -> Mapping[str, MathJaxOnlyInfo]:
     """MathJax macros that LaTeX (with the packages above) does not have."""
-    table = {row["name"]: MathJaxOnlyInfo(row["name"], int(row["args"]),
-                                          row["latex_equivalent"])
-             for row in _rows("mathjax_only.tsv", ["name", "args", "latex_equivalent"])}
-    return MappingProxyType(table)
+    return _engine_only("mathjax_only.tsv")
 
 
-@cache
 def _katex_only() -> Mapping[str, MathJaxOnlyInfo]:
-    table = {row["name"]: MathJaxOnlyInfo(row["name"], int(row["args"]),
-                                          row["latex_equivalent"])
-             for row in _rows("katex_only.tsv", ["name", "args", "latex_equivalent"])}
-    return MappingProxyType(table)
+    return _engine_only("katex_only.tsv")
 
 
 def engine_of(options: object) -> str:

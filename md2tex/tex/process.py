@@ -158,9 +158,6 @@ def reset_cancel() -> None:
     _cancelled.clear()
 
 
-_wait_exactly = sandbox.wait_exactly
-
-
 _kill_group = sandbox.kill_group
 
 

@@ -65,14 +65,10 @@ class EarlyTex:
         self.predocument = predocument
         #: the whole body file, put back after the first pass when a predocument was run
         self._body: str | None = None
-        #: its start was logged
-        self.announced = False
         #: it did the document's first pass
         self.used = False
         self._done = False
         self._lock = threading.Lock()
-        #: set once the process is finished or killed (see ``hold``)
-        self.released = threading.Event()
 
     def fits(self, document: Document, timeout: float, isolation: str) -> bool:
         """Does this process run the pass ``build_pdf`` would start for ``document``? (Asked
@@ -123,13 +119,12 @@ class EarlyTex:
                 with contextlib.suppress(OSError):  # TeX died: its status and log say why
                     stdin.write(f"{process.TEX_NAME}.tex\n".encode())
                     stdin.close()
-            log.debug("early TeX: first pass by the process started with format %s",
+            log.debug("warm TeX: first pass by the process started with format %s",
                       self.name)
             return process.wait_engine(self.proc, self.workdir, self.engine, timeout)
         finally:
             with self._lock:
                 self._done = True
-            self.released.set()
             if self._body is not None:  # for a further pass (references, a TOC)
                 with contextlib.suppress(OSError):
                     (self.workdir / f"{process.TEX_NAME}.tex").write_text(self._body,
@@ -145,7 +140,6 @@ class EarlyTex:
         if self.proc.stdin is not None:
             with contextlib.suppress(OSError):
                 self.proc.stdin.close()
-        self.released.set()
         if not keep_dir:
             private_dir.remove(self.workdir)
             return
