@@ -152,31 +152,62 @@ class Document:
             found = inside or found
         return found[0] if found else None
 
-    def fallback_for(self, tex_errors: Sequence[Diagnostic], log: str = "",
-                     ) -> tuple[Document, Diagnostic] | None:
-        """After TeX failed with ``tex_errors`` (``build.tex_errors``; ``log``: its log):
-        when the first one is inside a formula, this document with that formula shown as
-        MathJax shows an error, and a warning at the formula's Markdown line; None for any
-        other failure, and under ``strict`` (the post is refused, as for any math error)."""
+    def blamed_line(self, tex_line: int, name: str | None = None) -> int:
+        """The .tex line an error at ``tex_line`` is about. TeX reads an amsmath environment
+        whole before it typesets it, so an error inside one is reported at its ``\\end``
+        line; ``name`` (the control sequence TeX stopped at, as the document wrote it) is
+        then looked for in the formula's lines, the last one holding it wins."""
+        k = self.formula_at(tex_line)
+        lines = self.tex.split("\n")
+        if name is None or k is None or not 0 < tex_line <= len(lines) \
+                or _written(name, lines[tex_line - 1]):
+            return tex_line
+        first = self.tex.count("\n", 0, self.formulas[k].start) + 1
+        for number in range(tex_line - 1, first - 1, -1):
+            if _written(name, lines[number - 1]):
+                return number
+        return tex_line
+
+    def error_line(self, tex_line: int, name: str | None = None) -> int | None:
+        """The Markdown line of a TeX error at ``tex_line`` (``blamed_line``, then
+        ``markdown_line``)."""
+        return self.markdown_line(self.blamed_line(tex_line, name))
+
+    def fallback_for(self, tex_errors: Sequence[Diagnostic], context: str = "",
+                     name: str | None = None) -> tuple[Document, Diagnostic] | None:
+        """After TeX failed with ``tex_errors`` (``passes.tex_errors``; ``context``: what TeX
+        had read of the line it stopped in, ``name``: the control sequence there as the
+        document wrote it, both from ``texlog``): when the first error is inside a formula,
+        this document with that formula shown as MathJax shows an error, and a warning at
+        the Markdown line TeX stopped in (the formula's column when that is its first line);
+        None for any other failure, and under ``strict`` (the post is refused, as for any
+        math error)."""
         if self.options.strict or not tex_errors or tex_errors[0].code != "tex-error":
             return None
         m = _TEX_LINE.search(tex_errors[0].message)
         if m is None:
             return None
-        context = re.search(rf"^l\.{m.group(1)} (.*)$", log, re.M)
-        k = self.formula_at(int(m.group(1)), context.group(1) if context else "")
+        tex_line = int(m.group(1))
+        k = self.formula_at(tex_line, context)
         if k is None:
             return None
         span = self.formulas[k]
         message = tex_errors[0].message.removeprefix("TeX: ")
         message = _TEX_LINE.sub("", message).strip().rstrip(".")
-        names = re.findall(r"\\(?:[A-Za-z@]+|.)", context.group(1)) if context else []
-        if message == "Undefined control sequence" and names:
-            message += " " + names[-1]  # TeX stopped right after it
+        if message == "Undefined control sequence" and name:
+            message += " " + name
+        line = self.error_line(tex_line, name) or span.line
+        column = span.column if line == span.line else None
         d = warning("math-tex-rejected", f"TeX rejects this formula: {message}; "
-                    f"{SHOWN_AS_ERROR}", span.line, column=span.column, path=self.path,
+                    f"{SHOWN_AS_ERROR}", line, column=column, path=self.path,
                     hint="TeX stopped with this error while building the PDF")
         return self.with_fallbacks([k]), d
+
+
+def _written(name: str, line: str) -> bool:
+    """Does ``line`` hold the control sequence ``name`` (not a longer one it starts)?"""
+    return re.search(re.escape(name) + ("(?![A-Za-z@])" if name[-1:].isalpha() else ""),
+                     line) is not None
 
 
 #: what in an uncertain formula can change the formulas after it (definitions, \global)

@@ -43,6 +43,12 @@ TEX_ERROR_POSTS = [
      f"Then {UNDEFINED}.\n", 5),
     ("after-footnote", f"Text[^n] here\nthen {UNDEFINED} on line 2.\n\n[^n]: Para one.\n\n"
      "    Para two.\n\n    Para three.\n", 2),
+    ("after-liquid-include", f"Intro.\n\n{{% include toc.html %}}\n\nAfter the include,\n"
+     f"then {UNDEFINED} here.\n", 6),
+    ("html-block", f"Intro.\n\n<div class=\"note\">\n<p>one</p>\n<p>two {UNDEFINED}</p>\n"
+     "</div>\n\nEnd.\n", 5),
+    ("image-in-paragraph", f"Text before\n![dot](img/dot.png) and\nthen {UNDEFINED} after.\n", 3),
+    ("display-third-line", "Intro.\n\n$$\na + b\n= c\n+ \\texfails\n$$\n", 6),
 ]
 
 
@@ -52,7 +58,8 @@ def test_tex_error_is_reported_at_the_markdown_line(name: str, markdown: str, li
                                                     tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    doc = md2tex.convert(markdown, trap_options(tmp_path), path="post.md")
+    make_png(tmp_path / "img" / "dot.png")
+    doc = md2tex.convert(markdown, trap_options(tmp_path, base_dir=tmp_path), path="post.md")
     assert doc.ok, [d.format() for d in doc.diagnostics]
     with pytest.raises(md2tex.BuildError) as info:
         md2tex.build_pdf(doc, out / "post.pdf")
@@ -62,6 +69,33 @@ def test_tex_error_is_reported_at_the_markdown_line(name: str, markdown: str, li
     assert "LaTeX line" in first.message
     assert info.value.exit_code == 3
     assert list(out.iterdir()) == []
+
+
+#: (name, markdown, Markdown line): without --strict a formula TeX rejects is shown as an
+#: error and warned about at the line TeX stopped in, also inside an amsmath environment
+#: (whose errors TeX reports at its \\end) and inside an HTML block
+REJECTED_FORMULA_POSTS = [
+    ("align-third-row", "Intro.\n\n\\begin{align}\na &= b \\\\\nc &= d \\\\\n"
+     "e &= \\texfails\n\\end{align}\n", 6),
+    ("display-third-line", "Intro.\n\n$$\na + b\n= c\n+ \\texfails\n$$\n", 6),
+    ("html-block", f"Intro.\n\n<div>\n<p>one</p>\n<p>two {UNDEFINED}</p>\n</div>\n", 5),
+    ("second-line-of-paragraph", f"Text before\n![dot](img/dot.png) and\nthen {UNDEFINED}.\n",
+     3),
+]
+
+
+@pytest.mark.parametrize(("name", "markdown", "line"), REJECTED_FORMULA_POSTS,
+                         ids=[p[0] for p in REJECTED_FORMULA_POSTS])
+def test_rejected_formula_is_warned_at_the_line_tex_stopped_in(
+        name: str, markdown: str, line: int, tmp_path: Path) -> None:
+    make_png(tmp_path / "img" / "dot.png")
+    doc = md2tex.convert(markdown, trap_options(tmp_path, base_dir=tmp_path, strict=False),
+                         path="post.md")
+    result = md2tex.build_pdf(doc, tmp_path / "post.pdf")
+    [rejected] = [d for d in result.diagnostics if d.code == "math-tex-rejected"]
+    assert rejected.line == line, rejected.format()
+    assert "Undefined control sequence \\texfails;" in rejected.message
+    assert "\\texfails" in pdf_text(tmp_path / "post.pdf")  # its source, shown in red
 
 
 def test_error_inside_amsmath_environment_points_into_it(tmp_path: Path) -> None:
@@ -208,3 +242,26 @@ def test_build_and_probe_read_errors_from_one_reader() -> None:
     assert probe._message(found[0]) == "Undefined control sequence \\nosuch"
     assert not texlog.finished(TWO_ERRORS_LOG)
     assert texlog.finished(TWO_ERRORS_LOG + "Output written.\nTranscript written on x.log.\n")
+
+
+#: TeX stopped inside an align: ``l.NNN`` is its ``\end``, the macro TeX was expanding is
+#: the one the post wrote
+ALIGN_LOG = r"""./document.tex:56: Undefined control sequence.
+\texfails ->\undefinedmacro
+
+l.56 \end{align*}
+
+./document.tex:56:  ==> Fatal error occurred, no output PDF file produced!
+"""
+
+
+def test_the_name_the_post_wrote_is_read_from_the_expansion_stack() -> None:
+    from md2tex.tex import texlog
+
+    first = texlog.first_error(ALIGN_LOG)
+    assert first is not None and first.line == 56
+    assert first.stack == ("\\texfails ->\\undefinedmacro",)
+    assert first.written_name() == "\\texfails"
+    assert first.undefined_name() == "\\end"  # the last name TeX read, not the culprit
+    found = texlog.first_error(TWO_ERRORS_LOG)
+    assert found is not None and found.written_name() == "\\nosuch"

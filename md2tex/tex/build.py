@@ -27,7 +27,7 @@ from md2tex.diagnostics import (
 )
 from md2tex.document import MAX_FALLBACKS, Document
 from md2tex.tex import formats as fmtcache
-from md2tex.tex import pdfcheck, private_dir, sandbox
+from md2tex.tex import pdfcheck, private_dir, sandbox, texlog
 from md2tex.tex.output import check_output, write_output
 from md2tex.tex.passes import run_until_settled
 from md2tex.tex.process import (
@@ -171,7 +171,10 @@ def build_pdf(document: Document, output: str | Path, timeout: float | None = No
             except BuildError as exc:
                 # TeX failed inside a formula the checker passed: that formula is shown as
                 # MathJax shows an error and the post is built again (a few times at most)
-                swapped = document.fallback_for(exc.diagnostics, exc.log) \
+                stopped = texlog.first_error(exc.log)
+                swapped = document.fallback_for(
+                    exc.diagnostics, stopped.context if stopped else "",
+                    stopped.written_name() if stopped else None) \
                     if len(fallbacks) < MAX_FALLBACKS else None
                 if swapped is None:
                     raise

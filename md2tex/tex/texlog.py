@@ -20,6 +20,9 @@ from md2tex.tex.process import TEX_NAME
 _ERROR = re.compile(r"^(?:\./" + TEX_NAME + r"\.tex:(\d+): |! )(.*)$", re.M)
 #: the context line after an error: ``l.NNN what TeX had read``
 _CONTEXT = re.compile(r"^l\.(\d+) (.*)$", re.M)
+#: a macro expansion level in an error's context: ``\\name ->replacement``, or with
+#: parameters ``\\name #1->...``
+_MACRO_LEVEL = re.compile(r"^(\\(?:[A-Za-z@]+|.))(?: ?#\d)*(?: ?[^-]*)?->")
 #: how far after an error line its context line may be
 _CONTEXT_WINDOW = 2000
 #: the last line of a log TeX finished (a process killed mid-run leaves none)
@@ -37,12 +40,28 @@ class TexError:
     line: int | None
     context: str
     at: int
+    #: the macro expansions TeX was inside, innermost first (``\\texfails ->\\undefinedmacro``
+    #: lines between the error and ``l.NNN``)
+    stack: tuple[str, ...] = ()
 
     def undefined_name(self) -> str | None:
         """For ``Undefined control sequence``: the control sequence (the last one TeX read)."""
         if not self.message.startswith("Undefined control sequence"):
             return None
         names = re.findall(r"\\(?:[A-Za-z@]+|.)", self.context)
+        return names[-1] if names else None
+
+    def written_name(self) -> str | None:
+        """The control sequence as the document wrote it where TeX stopped: the outermost
+        macro TeX was expanding (an error inside ``\\texfails``'s expansion is
+        ``\\texfails``'s), else the last one TeX read on the line. Inside an amsmath
+        environment the line is its ``\\end``, which is never the one to blame."""
+        for level in reversed(self.stack):
+            m = _MACRO_LEVEL.match(level)
+            if m:
+                return m.group(1)
+        names = [n for n in re.findall(r"\\(?:[A-Za-z@]+|.)", self.context)
+                 if n not in ("\\end", "\\begin")]
         return names[-1] if names else None
 
 
@@ -54,7 +73,10 @@ def errors(log_text: str) -> Iterator[TexError]:
             line: int | None = int(m.group(1))
         else:
             line = int(ctx.group(1)) if ctx else None
-        yield TexError(m.group(2).strip(), line, ctx.group(2) if ctx else "", m.start())
+        between = log_text[m.end():ctx.start()] if ctx else ""
+        stack = tuple(text.strip() for text in between.split("\n")[1:] if text.strip())
+        yield TexError(m.group(2).strip(), line, ctx.group(2) if ctx else "", m.start(),
+                       stack)
 
 
 def first_error(log_text: str) -> TexError | None:
