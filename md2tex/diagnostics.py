@@ -22,6 +22,13 @@ class Severity(str, Enum):
     WARNING = "warning"
     NOTE = "note"
 
+    def __str__(self) -> str:
+        """``error``, ``warning`` or ``note``, as a compiler prints it (not ``Severity.ERROR``)."""
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
 
 @dataclass(frozen=True)
 class Diagnostic:
@@ -103,14 +110,23 @@ class InputError(Md2TexError):
 
 class BuildError(Md2TexError):
     """TeX ran and failed; diagnostics point at Markdown lines. ``log``: TeX's log, when it
-    has one (where on its line TeX stopped tells which formula failed)."""
+    has one (where on its line TeX stopped tells which formula failed); ``tex``: the LaTeX
+    that was built, when the caller knows it (``md2tex.build_pdf`` fills it in)."""
 
     exit_code = 3
+    #: how much of the end of TeX's log ``log_tail`` keeps
+    TAIL_CHARS = 2000
 
     def __init__(self, message: str, diagnostics: Sequence[Diagnostic] = (),
-                 log: str = "") -> None:
+                 log: str = "", tex: str = "") -> None:
         super().__init__(message, diagnostics)
         self.log = log
+        self.tex = tex
+
+    @property
+    def log_tail(self) -> str:
+        """The end of TeX's log, where its error is (empty when TeX wrote none)."""
+        return self.log[-self.TAIL_CHARS:]
 
 
 class EngineMissingError(Md2TexError):

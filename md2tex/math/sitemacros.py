@@ -7,6 +7,7 @@ stays undefined, so where a post uses it MathJax's noundefined fallback applies.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -19,42 +20,94 @@ from md2tex.math.macros import (
     KnownMacros,
     MacroError,
     definitions_from_value,
-    load_macro_file,
     scan_definitions,
     to_text,
 )
+from md2tex.options import MACROS_FILE_TAG, MACROS_MAPPING_TAG, macros_text
 
 _PARAM = re.compile(r"#+(\d)")
-#: ``Options.macros`` text from a file starts with this comment naming the file
-_FILE_TAG = "%md2tex-macros-file: "
 #: a definition of a macro file that could not be read (a YAML/JSON mapping's entry)
 _ERROR_TAG = "%md2tex-macros-error: "
 _COMMENT = re.compile(r"(?<!\\)((?:\\\\)*)%[^\n]*")
 _LEFT_UNDEFINED = "; left undefined"
+_MAPPING_SUFFIXES = (".json", ".yaml", ".yml")
 
 
 def file_text(path: str | Path) -> str:
-    """A site macro file as ``Options.macros`` text that remembers where each definition
-    came from: a tag naming the file, then its lines as they are (``.tex``), or for a
-    YAML/JSON mapping its definitions and the entries that could not be read. Raises
-    OSError, UnicodeDecodeError, or MacroError (the mapping does not parse)."""
+    """A site macro file as ``Options.macros`` text (``options.macros_text``): a tag naming
+    the file, then its text. Raises OSError, UnicodeDecodeError, or MacroError (a YAML/JSON
+    mapping that does not parse), so a config or the command line can refuse it."""
     path = Path(path)
-    if path.suffix.lower() in (".json", ".yaml", ".yml"):
-        defs, errors = load_macro_file(path)
-        body = "\n".join([to_text(defs), *(_ERROR_TAG + e.replace("\n", " ") for e in errors)])
-    else:
-        body = path.read_text(encoding="utf-8")
-    return f"{_FILE_TAG}{path}\n{body}"
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() in _MAPPING_SUFFIXES:
+        _mapping_definitions(text, path.suffix.lower(), str(path))
+    return f"{MACROS_FILE_TAG}{path.resolve()}\n{text}"
+
+
+def _mapping_definitions(text: str, suffix: str, where: str,
+                         ) -> tuple[list[Definition], list[str]]:
+    """A YAML/JSON macro mapping's definitions and the entries that could not be read (the
+    mapping may sit under a ``macros:`` key, as in a KaTeX or MathJax configuration)."""
+    import yaml  # only for a macro mapping: a post's conversion need not import it
+
+    from md2tex.yamlload import TooMuch, load_bounded
+
+    try:
+        data = json.loads(text) if suffix == ".json" else load_bounded(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise MacroError(f"{where}: cannot read: {exc}") from None
+    except TooMuch as exc:
+        raise MacroError(f"{where}: {exc}") from None
+    if isinstance(data, Mapping) and isinstance(data.get("macros"), Mapping):
+        data = data["macros"]
+    return definitions_from_value(data)
+
+
+def site_text(value: Any) -> str:
+    """``Options.macros`` with every mapping (a YAML/JSON file's, or one given as a Python
+    mapping) written as ``\\newcommand`` lines, plus a tag line for each entry that could
+    not be read: the text ``collect`` and ``--safe`` read."""
+    text = macros_text(value)
+    if MACROS_MAPPING_TAG not in text and not any(
+            (name or "").lower().endswith(_MAPPING_SUFFIXES)
+            for _t, name, _e in _site_parts(text)):
+        return text
+    given: list[str] = []
+    out: list[str] = []
+    for part, name, _exact in _site_parts(text):
+        lines = []
+        for line in part.splitlines():
+            if line.startswith(MACROS_MAPPING_TAG):
+                given.append(_as_text(line[len(MACROS_MAPPING_TAG):], ".json", "macros"))
+            else:
+                lines.append(line)
+        part = "\n".join(lines)
+        if name is None:
+            given.append(part)
+        elif name.lower().endswith(_MAPPING_SUFFIXES):
+            out.append(f"{MACROS_FILE_TAG}{name}\n"
+                       f"{_as_text(part, Path(name).suffix.lower(), name)}")
+        else:
+            out.append(f"{MACROS_FILE_TAG}{name}\n{part}")
+    return "\n".join([*given, *out])
+
+
+def _as_text(mapping: str, suffix: str, where: str) -> str:
+    try:
+        defs, errors = _mapping_definitions(mapping, suffix, where)
+    except MacroError as exc:
+        defs, errors = [], [str(exc)]
+    return "\n".join([to_text(defs), *(_ERROR_TAG + e.replace("\n", " ") for e in errors)])
 
 
 def _site_parts(text: str) -> Iterator[tuple[str, str | None, bool]]:
     """(text, file, lines are the file's) for each part of ``Options.macros`` text."""
-    parts = text.split(_FILE_TAG)
+    parts = text.split(MACROS_FILE_TAG)
     if parts[0].strip():
         yield parts[0], None, False
     for part in parts[1:]:
         name, _nl, body = part.partition("\n")
-        yield body, name, not name.lower().endswith((".json", ".yaml", ".yml"))
+        yield body, name, not name.lower().endswith(_MAPPING_SUFFIXES)
 
 
 @dataclass
