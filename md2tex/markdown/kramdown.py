@@ -1,17 +1,78 @@
-"""kramdown's attribute lists (``{: …}``, ``{:toc}``, ``{::options …/}``) in mistune tokens.
+"""kramdown, Jekyll's Markdown reader, where posts rely on it reading unlike CommonMark.
 
-kramdown consumes them; mistune sees them as text. They are removed here before rendering: an
-IAL right after an image gives it a width (``style="width: 80%"``, ``width="50%"``, pixels),
-``{:toc}`` asks for a table of contents, everything else is dropped silently.
+``Flavour``: whether a site is read as kramdown (Jekyll's default) and the kramdown options
+that change parsing (``parse_block_html``, GFM input's ``hard_wrap``), from the site's
+``kramdown:`` settings and ``{::options …/}`` lines in the post.
+
+Attribute lists (``{: …}``, ``{:toc}``, ``{::options …/}``): kramdown consumes them; mistune
+sees them as text. They are removed here before rendering: an IAL right after an image gives
+it a width (``style="width: 80%"``, ``width="50%"``, pixels), ``{:toc}`` asks for a table of
+contents, everything else is dropped silently.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
+from md2tex.optionschema import parse_bool
+
 Token = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Flavour:
+    """How a post's Markdown is read. ``kramdown``: kramdown's rules where they differ from
+    CommonMark (emphasis, tables, HTML blocks, ``![^1]``); ``parse_block_html``: the content
+    of block HTML is Markdown; ``hard_wrap``: a line break in a paragraph is a line break."""
+
+    kramdown: bool = True
+    parse_block_html: bool = False
+    hard_wrap: bool = False
+
+
+#: Jekyll's reading when a site says nothing: kramdown, GFM input, no hard wrap
+JEKYLL_DEFAULT = Flavour()
+
+#: Jekyll's ``markdown:`` values that name kramdown (Jekyll's default when there is none)
+_KRAMDOWN_NAMES = frozenset({"kramdown"})
+#: kramdown's option names (``parse_block_html`` or ``parse-block-html``) -> Flavour field
+_OPTION_FIELDS = {"parse_block_html": "parse_block_html", "hard_wrap": "hard_wrap"}
+
+
+def flavour_of(site: Mapping[str, Any]) -> Flavour:
+    """The flavour a Jekyll site's settings (``site.markdown``, ``site.kramdown``) ask for.
+    ``hard_wrap`` belongs to kramdown's GFM input, Jekyll's default input; Jekyll turns it
+    off unless the site turns it on."""
+    name = str(site.get("markdown") or "kramdown").strip().lower()
+    if name not in _KRAMDOWN_NAMES:
+        return Flavour(kramdown=False)
+    settings = site.get("kramdown")
+    if not isinstance(settings, Mapping):
+        return Flavour()
+    flavour = with_options(Flavour(), {str(k): v for k, v in settings.items()})
+    if str(settings.get("input") or "GFM").strip().lower() != "gfm":
+        flavour = replace(flavour, hard_wrap=False)
+    return flavour
+
+
+def with_options(flavour: Flavour, options: Mapping[str, Any]) -> Flavour:
+    """``flavour`` with kramdown options applied (unknown names and values: unchanged)."""
+    changes: dict[str, bool] = {}
+    for key, value in options.items():
+        name = _OPTION_FIELDS.get(key.strip().lower().replace("-", "_"))
+        on = parse_bool(value)
+        if name is not None and on is not None:
+            changes[name] = on
+    return replace(flavour, **changes) if changes else flavour
+
+
+#: kramdown's options extension on a line of its own: ``{::options parse_block_html="true" /}``
+OPTIONS_LINE = r"^ {0,3}\{::options\b(?P<kd_options>[^{}\n]*?)/?\}[ \t]*(?:\n|$)"
 
 IAL = re.compile(r"\{:(?![:/])(?P<body>[^{}\n]*)\}|\{::[^{}\n]*\}|\{:/[^{}\n]*\}")
 _ATTR = re.compile(r"""(?P<key>[\w-]+)\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>\S+))""")
@@ -132,3 +193,283 @@ def is_toc_list(tok: Token) -> bool:
         return False
     return any(c["type"] == "text" and re.search(r"\{:\s*toc\s*\}", c.get("raw", ""))
                for c in blocks[0].get("children", []))
+
+
+# --------------------------------------------------------------- kramdown's parsing rules
+# Rules for mistune's parsers where kramdown reads differently from CommonMark; parse.py
+# registers them on the kramdown parser only. Each block rule takes (block, match, state) and
+# returns where parsing goes on, as mistune's own rules do.
+
+def _flavour(env: Mapping[str, Any]) -> Flavour:
+    flavour = env.get("kramdown")
+    return flavour if isinstance(flavour, Flavour) else Flavour()
+
+
+def flavour_at(env: Mapping[str, Any], line: int | None) -> Flavour:
+    """The flavour in force at a Markdown line: the site's, changed by ``{::options}``
+    lines above it (``env["kramdown_changes"]``: (line, flavour) in document order)."""
+    current = _flavour(env)
+    for start, flavour in env.get("kramdown_changes", ()):
+        if line is None or start > line:
+            break
+        current = flavour
+    return current
+
+
+def parse_options_line(block: Any, m: re.Match[str], state: Any) -> int:
+    """``{::options key="value" /}``: kramdown's settings from here on; nothing is shown."""
+    flavour = with_options(_flavour(state.env), attributes(m["kd_options"]))
+    state.env["kramdown"] = flavour
+    state.env.setdefault("kramdown_changes", []).append((state.line_at(m.start()), flavour))
+    return m.end()
+
+
+#: the start of a block HTML element: ``<tag`` at a line's start (up to three spaces in)
+HTML_START = r"^ {0,3}<(?P<kd_tag>[A-Za-z][A-Za-z0-9-]*)(?=[\s/>])"
+#: elements whose content is text even when Markdown is asked for (kramdown's raw model)
+_RAW_CONTENT = frozenset({"pre", "script", "style", "textarea", "math", "svg", "code",
+                          "option", "kbd", "samp", "var"})
+#: elements whose content, when it spans blank lines, is read as Markdown by default (as
+#: CommonMark and the browsers' readers show it); other elements stay whole HTML
+_MARKDOWN_CONTAINERS = frozenset({"div", "details", "section", "article", "aside", "header",
+                                  "footer", "main", "nav", "center", "figure", "blockquote"})
+#: the HTML tags mistune treats as blocks (anything else: its own rules decide)
+_BLOCK_TAGS = frozenset({
+    "address", "article", "aside", "base", "basefont", "blockquote", "body", "caption",
+    "center", "col", "colgroup", "dd", "details", "dialog", "dir", "div", "dl", "dt",
+    "fieldset", "figcaption", "figure", "footer", "form", "frame", "frameset", "h1", "h2",
+    "h3", "h4", "h5", "h6", "head", "header", "hr", "html", "iframe", "legend", "li", "link",
+    "main", "menu", "menuitem", "meta", "nav", "noframes", "ol", "optgroup", "option", "p",
+    "param", "section", "source", "summary", "table", "tbody", "td", "tfoot", "th", "thead",
+    "title", "tr", "track", "ul"})
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_SUMMARY = re.compile(r"\s*<summary\b[^>]*>.*?</summary\s*>", re.I | re.S)
+_TAG_LINE = re.compile(r"^[ \t]{4,}(?=</?[A-Za-z!])", re.M)
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})", re.M)
+
+
+def html_mode(tag: str, attrs: Mapping[str, str], flavour: Flavour, blank_lines: bool
+              ) -> str | None:
+    """How kramdown reads a block HTML element's content: ``block`` (Markdown blocks),
+    ``span`` (one paragraph's inline Markdown), ``raw`` (the whole element is HTML), or None
+    (mistune's own HTML block rule, which ends at a blank line)."""
+    asked = attrs.get("markdown")
+    if asked is not None:
+        return {"1": "block", "block": "block", "span": "span", "0": "raw"}.get(
+            asked.strip().lower(), "block")
+    if tag in _RAW_CONTENT:
+        return None
+    if flavour.parse_block_html or tag == "details":
+        # <details> holds proofs and code: its content is shown typeset, code as code
+        return "block"
+    if blank_lines:
+        return "block" if tag in _MARKDOWN_CONTAINERS else "raw"
+    return None
+
+
+@functools.lru_cache(maxsize=64)
+def _tag_events(tag: str) -> re.Pattern[str]:
+    return re.compile(rf"<(/?){re.escape(tag)}(?=[\s/>])[^>]*>", re.I)
+
+
+def element_ends(src: str, tag: str) -> dict[int, tuple[int, int]]:
+    """Each ``<tag>`` of ``src`` that is closed -> the span of its ``</tag>``, nesting
+    counted (one pass over the text)."""
+    ends: dict[int, tuple[int, int]] = {}
+    opened: list[int] = []
+    for event in _tag_events(tag).finditer(src):
+        if event[1]:
+            if opened:
+                ends[opened.pop()] = event.span()
+        elif not event[0].endswith("/>"):
+            opened.append(event.start())
+    return ends
+
+
+def _close_of(state: Any, tag: str, start: int) -> tuple[int, int] | None:
+    """The close tag of the element opened at ``start`` (tag positions are found once per
+    text and tag, kept on the parser state)."""
+    cache: dict[str, dict[int, tuple[int, int]]] | None = getattr(state, "_md2tex_html", None)
+    if cache is None or getattr(state, "_md2tex_html_src", None) is not state.src:
+        cache = {}
+        state._md2tex_html = cache
+        state._md2tex_html_src = state.src
+    if tag not in cache:
+        cache[tag] = element_ends(state.src, tag)
+    return cache[tag].get(start)
+
+
+def markdown_inside(text: str) -> str:
+    """An element's content as Markdown: its common indentation removed (HTML source is
+    indented for its tags, not for code blocks), and nested tags indented four spaces or
+    more brought to the margin (outside fenced code), so they stay HTML."""
+    text = textwrap.dedent(text)
+    if not _TAG_LINE.search(text):
+        return text
+    out: list[str] = []
+    fence = ""
+    for line in text.split("\n"):
+        m = _FENCE.match(line)
+        if m and (not fence or (m[1][0] == fence[0] and len(m[1]) >= len(fence))):
+            fence = "" if fence else m[1]
+        out.append(line if fence else _TAG_LINE.sub("", line))
+    return "\n".join(out)
+
+
+def parse_html_element(block: Any, m: re.Match[str], state: Any) -> int | None:
+    """A block HTML element read as kramdown reads it: up to its matching close tag, blank
+    lines and indented nested tags included; its content parsed as Markdown when
+    ``markdown="1"``, ``parse_block_html`` or the element asks for it (see ``html_mode``).
+    The HTML around the content stays ``block_html`` tokens (the open tag, with a
+    ``<details>``' ``<summary>``; the close tag), which the HTML renderer takes as they are."""
+    tag = m["kd_tag"].lower()
+    src: str = state.src
+    lt = m.start("kd_tag") - 1
+    open_end = src.find(">", lt) + 1
+    close = _close_of(state, tag, lt) if tag in _BLOCK_TAGS and open_end > 0 else None
+    mode = None
+    if close is not None and close[0] >= open_end:
+        attrs = attributes(src[m.end("kd_tag"):open_end - 1].rstrip("/"))
+        inner = src[open_end:close[0]]
+        mode = html_mode(tag, attrs, _flavour(state.env), bool(_BLANK_LINE.search(inner)))
+    if mode is None or close is None:
+        fallback = re.compile(block.RAW_HTML, re.M).match(src, m.start())
+        found: int | None = block.parse_raw_html(fallback, state) if fallback else None
+        return found
+    end: int = state.find_line_end_at(close[1])
+    if mode == "raw" or state.depth() >= block.max_nested_level - 1:
+        state.append_token({"type": "block_html", "raw": src[m.start():end]})
+        return end
+    if tag == "details":
+        summary = _SUMMARY.match(src, open_end, close[0])
+        if summary:
+            open_end = summary.end()
+    state.append_token({"type": "block_html", "raw": src[m.start():open_end]})
+    inner_line = state.line_at(open_end)
+    inner = src[open_end:close[0]]
+    if mode == "span":
+        if inner.strip():
+            state.append_token({"type": "paragraph", "text": inner.strip(), "line": inner_line})
+    else:
+        state.pending_child_line = inner_line
+        child = state.child_state(markdown_inside(inner))
+        block.parse(child, block.rules)
+        state.tokens.extend(child.tokens)
+    state.append_token({"type": "block_html", "raw": src[close[0]:end],
+                        "line": state.line_at(close[0])})
+    return end
+
+
+#: a table line: one unescaped ``|`` or more (kramdown's TABLE_LINE)
+TABLE_START = r"^ {0,3}(?=\S)(?:\||[^\n]*?[^\\\n]\|)[^\n]*(?:\n|$)"
+_TABLE_LINE = re.compile(r"(?:\||.*?[^\\\n]\|)")
+_TABLE_SEP = re.compile(r"^([+|: -]*?-[+|: -]*?)[ \t]*$")
+_TABLE_FOOT_SEP = re.compile(r"^[+|: =]*?=[+|: =]*?[ \t]*$")
+_TABLE_ALIGN = re.compile(r" ?(:?)-+(:?) ?")
+_CODE_RUN = re.compile(r"`+")
+
+
+def table_cells(row: str) -> list[str]:
+    """A table line's cells: split at ``|`` that is neither escaped nor inside a code span."""
+    cells: list[str] = []
+    current: list[str] = []
+    i = 0
+    while i < len(row):
+        ch = row[i]
+        if ch == "\\" and row[i + 1 : i + 2] == "|":
+            current.append("\\|")
+            i += 2
+            continue
+        if ch == "`":
+            run = _CODE_RUN.match(row, i)
+            assert run is not None
+            closing = row.find(run[0], run.end())
+            if closing >= 0:
+                current.append(row[i : closing + len(run[0])])
+                i = closing + len(run[0])
+                continue
+        if ch == "|":
+            cells.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+        i += 1
+    cells.append("".join(current))
+    return cells
+
+
+def _alignments(sep: str) -> list[str | None]:
+    names = {("", ""): None, (":", ""): "left", ("", ":"): "right", (":", ":"): "center"}
+    return [names[(m[1], m[2])] for m in _TABLE_ALIGN.finditer(sep)]
+
+
+def parse_table(block: Any, m: re.Match[str], state: Any) -> int | None:
+    """A kramdown table: rows of cells separated by ``|`` (leading and trailing pipes
+    optional), a separator line after the header rows, no separator for a table without
+    header. As kramdown: it starts after a block boundary only (a line right after a
+    paragraph line belongs to the paragraph) and must end at one (a blank line)."""
+    last = state.last_token()
+    if last is not None and last["type"] == "paragraph":
+        return None
+    src: str = state.src
+    first = m.group(0)
+    leading_pipe = first.lstrip().startswith("|")
+    pos = m.start()
+    head: list[tuple[int, list[str]]] | None = None
+    rows: list[tuple[int, list[str]]] = []
+    aligns: list[str | None] = []
+    while pos < state.cursor_max:
+        end = state.find_line_end_at(pos)
+        line = src[pos:end].rstrip("\n")
+        if not _TABLE_LINE.match(line):
+            break
+        if _TABLE_SEP.match(line) and not _TABLE_FOOT_SEP.match(line):
+            if rows and head is None:
+                head, rows, aligns = rows, [], _alignments(line)
+        elif _TABLE_FOOT_SEP.match(line):
+            pass  # a footer: its rows join the body
+        else:
+            cells = table_cells(line.strip())
+            if leading_pipe and len(cells) > 1 and not cells[0].strip():
+                cells.pop(0)
+            if len(cells) > 1 and not cells[-1].strip():
+                cells.pop()
+            rows.append((state.line_at(pos), [c.strip() for c in cells]))
+        pos = end
+    if not rows:
+        return None  # kramdown: a table without body is no table
+    rest = src[pos:state.find_line_end_at(pos)]
+    if pos < state.cursor_max and rest.strip() and not rest.lstrip().startswith("{:"):
+        return None  # not followed by a block boundary: paragraph text
+    columns = max(len(cells) for _, cells in [*(head or []), *rows])
+    aligns = (aligns + [None] * columns)[:columns]
+
+    def cells_of(cells: list[str], is_head: bool) -> list[Token]:
+        padded = cells + [""] * (columns - len(cells))
+        return [{"type": "table_cell", "text": text,
+                 "attrs": {"align": aligns[i], "head": is_head}}
+                for i, text in enumerate(padded)]
+
+    children: list[Token] = []
+    if head:
+        # one header row, as LaTeX and the renderer have it; further header rows join it
+        merged = [" ".join(filter(None, column)) for column in zip(
+            *[cells + [""] * (columns - len(cells)) for _, cells in head], strict=True)]
+        children.append({"type": "table_head", "children": cells_of(merged, True),
+                         "line": head[0][0]})
+    children.append({"type": "table_body", "children": [
+        {"type": "table_row", "children": cells_of(cells, False), "line": line}
+        for line, cells in rows]})
+    state.append_token({"type": "table", "children": children})
+    return pos
+
+
+# ----------------------------------------------------------------- kramdown's inline rules
+
+def parse_bang_before_footnote(inline: Any, m: re.Match[str], state: Any) -> int:
+    """``Wow![^1]``: kramdown reads a footnote after the ``!`` (no image has a ``^`` label)."""
+    state.append_token({"type": "text", "raw": "!"})
+    return m.end()
+
+
+BANG_BEFORE_FOOTNOTE = r"!(?=\[\^[^\]\s]+\])"

@@ -1,4 +1,7 @@
-"""Markdown to mistune tokens, with our math rules and a Markdown line on every block token."""
+"""Markdown to mistune tokens, with our math rules and a Markdown line on every block token.
+
+Two parsers: kramdown's reading (Jekyll's default: ``kramdown.py``'s rules swapped in) and
+CommonMark's, chosen by the post's ``Flavour``."""
 
 from __future__ import annotations
 
@@ -8,12 +11,16 @@ from typing import Any
 
 import mistune
 from mistune import list_parser as _list_parser
+from mistune._inline import emphasis as _emphasis
 from mistune.block_parser import BlockParser
-from mistune.core import BlockState
+from mistune.core import BlockState, InlineState
+from mistune.inline_parser import InlineParser
 from mistune.plugins import import_plugin
 
 from md2tex.budget import UNLIMITED, Budget
+from md2tex.markdown import kramdown
 from md2tex.markdown.delimiters import line_counter, math_plugin
+from md2tex.markdown.kramdown import JEKYLL_DEFAULT, Flavour
 from md2tex.mathengine import DEFAULT_ENGINE
 
 #: deepest list/quote nesting we parse as structure; deeper input stays text (TeX's limit)
@@ -146,34 +153,126 @@ class LineMarkdown(mistune.Markdown):
             yield tok
 
 
-def make_markdown() -> mistune.Markdown:
-    """Our Markdown parser: CommonMark + GFM plugins + math; renders to tokens (AST)."""
+class KramdownInlineParser(InlineParser):
+    """Inline rules as kramdown has them: emphasis opens before a non-space and closes after
+    one (``**정규화(regularization)**란`` is bold; CommonMark's flanking rules refuse it),
+    and with ``hard_wrap`` a line break in a paragraph is a line break."""
+
+    def parse_softbreak(self, m: re.Match[str], state: InlineState) -> int:
+        flavour = kramdown.flavour_at(state.env, state.env.get("block_line"))
+        state.append_token({"type": "linebreak" if flavour.hard_wrap else "softbreak"})
+        return m.end()
+
+    def finalize_tokens(self, tokens: list[dict[str, Any]], depth: int
+                        ) -> list[dict[str, Any]]:
+        remaining = self.max_nested_level - depth
+        if "emphasis" not in self.rules or remaining <= 0:
+            return super().finalize_tokens(tokens, depth)
+        return _kramdown_emphasis(tokens, remaining)
+
+
+def _kramdown_emphasis(tokens: list[dict[str, Any]], max_depth: int) -> list[dict[str, Any]]:
+    """mistune's delimiter matching with kramdown's rule for which runs may open and close."""
+    e = _emphasis
+    if len(tokens) > 1:
+        tokens = e._coalesce_emphasis_text(tokens)
+    if not e._contains_emphasis_marker(tokens):
+        return [e._clean_emphasis_token(token) for token in tokens]
+    parts: list[dict[str, Any]] = []
+    delimiters: list[Any] = []
+    source = e._emphasis_source_text(tokens)
+    source_pos = 0
+    for token in tokens:
+        if token["type"] == "text" and token.get("_emphasis", True):
+            _split_kramdown_runs(token["raw"], source, source_pos, parts, delimiters)
+        else:
+            parts.append(e._clean_emphasis_token(token))
+        source_pos += e._emphasis_source_length(token)
+    if not e._process_dense_emphasis(parts, delimiters):
+        e._process_emphasis_delimiters(parts, delimiters, max_depth)
+    merged: list[dict[str, Any]] = e._merge_text_tokens(parts)
+    return merged
+
+
+def _split_kramdown_runs(text: str, source: str, start: int, parts: list[dict[str, Any]],
+                         delimiters: list[Any]) -> None:
+    """Text and ``*``/``_`` runs; a run opens unless a space follows, closes unless a space
+    precedes; ``_`` between letters or digits does neither (kramdown's emphasis.rb)."""
+    pos = 0
+    while pos < len(text):
+        if text[pos] not in "*_":
+            end = _emphasis._next_delimiter_run(text, pos)
+            parts.append({"type": "text", "raw": text[pos:end]})
+            pos = end
+            continue
+        marker = text[pos]
+        end = pos
+        while end < len(text) and text[end] == marker:
+            end += 1
+        at = start + pos
+        before = source[at - 1] if at > 0 else "\n"
+        after = source[at + end - pos] if at + end - pos < len(source) else "\n"
+        inside_word = marker == "_" and before.isalnum() and after.isalnum()
+        can_open = not after.isspace() and not inside_word
+        can_close = not before.isspace() and not inside_word and not (
+            marker == "_" and after.isalnum())
+        index = len(parts)
+        parts.append({"type": "text", "raw": text[pos:end]})
+        if can_open or can_close:
+            delimiters.append(_emphasis._Delimiter(index, marker, end - pos, can_open,
+                                                   can_close, end - pos, len(delimiters)))
+        pos = end
+
+
+_PLUGINS = ("strikethrough", "footnotes", "table", "task_lists", "url", "def_list")
+
+
+def make_markdown(kramdown_rules: bool = True) -> mistune.Markdown:
+    """Our Markdown parser: CommonMark + GFM plugins + math; renders to tokens (AST).
+    ``kramdown_rules``: kramdown's reading where it differs (tables, HTML blocks, emphasis,
+    ``{::options}``, ``![^1]``)."""
     block = LineBlockParser(max_nested_level=MAX_NESTING)
-    md = LineMarkdown(
-        renderer=None,
-        block=block,
-        plugins=[import_plugin(name) for name in
-                 ("strikethrough", "footnotes", "table", "task_lists", "url", "def_list")],
-    )
+    inline = (KramdownInlineParser if kramdown_rules else InlineParser)(
+        max_nested_level=MAX_NESTING)
+    md = LineMarkdown(renderer=None, block=block, inline=inline,
+                      plugins=[import_plugin(name) for name in _PLUGINS])
     math_plugin(md)
+    if kramdown_rules:
+        _swap_in_kramdown(md)
     return md
 
 
-_MD: mistune.Markdown | None = None
+def _swap_in_kramdown(md: mistune.Markdown) -> None:
+    block, inline = md.block, md.inline
+    for name in ("table", "nptable"):
+        block.rules.remove(name)
+    block.register("kramdown_options", kramdown.OPTIONS_LINE, kramdown.parse_options_line,
+                   before="raw_html")
+    block.register("kramdown_html", kramdown.HTML_START, kramdown.parse_html_element,
+                   before="raw_html")
+    block.register("kramdown_table", kramdown.TABLE_START, kramdown.parse_table)
+    inline.register("kramdown_bang", kramdown.BANG_BEFORE_FOOTNOTE,
+                    kramdown.parse_bang_before_footnote, before="link")
+
+
+_PARSERS: dict[bool, mistune.Markdown] = {}
 
 
 def parse_markdown(text: str, first_line: int = 1, dollar_math: bool | str = True,
                    math_engine: str = DEFAULT_ENGINE,
                    dollar_lines: Sequence[tuple[int, int]] = (), raw_html: bool = False,
-                   budget: Budget = UNLIMITED) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+                   budget: Budget = UNLIMITED, flavour: Flavour = JEKYLL_DEFAULT
+                   ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Tokens for ``text``; lines are counted from ``first_line``. Returns (tokens, env).
     ``dollar_math``: True (the engine's rule), False or "pandoc"; ``dollar_lines``: the
     line ranges of ``{% katexmm %}`` blocks, the only places single ``$`` is math if any;
     ``raw_html``: ``text`` is the text of raw HTML, which MathJax reads as it stands;
-    ``budget``: the conversion's deadline, for the block and inline rules (``env["budget"]``)."""
-    global _MD
-    if _MD is None:
-        _MD = make_markdown()
+    ``budget``: the conversion's deadline, for the block and inline rules (``env["budget"]``);
+    ``flavour``: kramdown's reading (Jekyll's default) or CommonMark's, and kramdown's options
+    (``kramdown.flavour_of`` the site's settings)."""
+    md = _PARSERS.get(flavour.kramdown)
+    if md is None:
+        md = _PARSERS[flavour.kramdown] = make_markdown(flavour.kramdown)
     state = LineState()
     state.line_base = first_line
     state.env["dollar_math"] = dollar_math
@@ -181,6 +280,8 @@ def parse_markdown(text: str, first_line: int = 1, dollar_math: bool | str = Tru
     state.env["dollar_lines"] = tuple(dollar_lines)
     state.env["raw_html"] = raw_html
     state.env["budget"] = budget
-    tokens, final = _MD.parse(text, state)
+    state.env["kramdown"] = flavour
+    state.env["kramdown_changes"] = []
+    tokens, final = md.parse(text, state)
     assert isinstance(tokens, list)
     return tokens, dict(final.env)
