@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
+import re
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import MISSING, fields, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -88,6 +89,50 @@ def _interrupted() -> NoReturn:
     sys.exit(EXIT_INTERRUPTED)
 
 
+_CITATIONS = "citations come from the post's bibliography automatically"
+_READER = ("md2tex reads Markdown as the site's math engine does: set math_engine and "
+           "dollar_math in md2tex.yaml or the front matter")
+_WRITER = "the output kind comes from -o's extension: .pdf or .tex"
+_MATH = ("formulas are typeset as LaTeX; the site's web engine is math_engine in md2tex.yaml "
+         "(mathjax2, mathjax3, katex)")
+_FILTERS = "md2tex runs no filters: change the LaTeX with --template or -H FILE"
+_BLOCKS = "write a template that extends md2tex's (md2tex template) and overrides its blocks"
+#: pandoc flags md2tex does not have, and the md2tex way to get what they do
+PANDOC_ONLY: Mapping[str, str] = MappingProxyType({
+    "--citeproc": _CITATIONS, "-C": _CITATIONS, "--bibliography": _CITATIONS,
+    "--csl": _CITATIONS, "--natbib": _CITATIONS, "--biblatex": _CITATIONS,
+    "-f": _READER, "--from": _READER, "-r": _READER, "--read": _READER,
+    "-t": _WRITER, "-w": _WRITER, "--write": _WRITER,
+    "--mathjax": _MATH, "--katex": _MATH, "--mathml": _MATH, "--webtex": _MATH,
+    "--gladtex": _MATH,
+    "-F": _FILTERS, "--filter": _FILTERS, "-L": _FILTERS, "--lua-filter": _FILTERS,
+    "--listings": "code is highlighted by Pygments: --highlight-style NAME or --no-highlight",
+    "-D": "md2tex template prints the template", "--print-default-template":
+        "md2tex template prints the template",
+    "--data-dir": "a template is --template FILE; settings are md2tex.yaml or --config FILE",
+    "-B": _BLOCKS, "--include-before-body": _BLOCKS, "-A": _BLOCKS,
+    "--include-after-body": _BLOCKS, "--top-level-division": _BLOCKS,
+    "--shift-heading-level-by": _BLOCKS,
+    "--self-contained": "a PDF holds its images already",
+    "--embed-resources": "a PDF holds its images already",
+    "--fail-if-warnings": "use --strict",
+    "--wrap": "the .tex keeps the post's lines (each LaTeX line maps to its Markdown line)",
+    "--columns": "the .tex keeps the post's lines (each LaTeX line maps to its Markdown line)",
+    "--reference-doc": _WRITER,
+})
+
+
+def _refuse_pandoc_only(args: Sequence[str]) -> None:
+    """A usage error naming the md2tex way for a pandoc flag md2tex does not have."""
+    for arg in args:
+        if arg == "--":
+            return
+        way = PANDOC_ONLY.get(arg.split("=", 1)[0])
+        if way is not None:
+            raise click.UsageError(f"{arg.split('=', 1)[0]} is a pandoc option md2tex does "
+                                   f"not have: {way}")
+
+
 class _DefaultGroup(click.Group):
     """``md2tex post.md -o post.pdf`` runs ``convert`` without naming it."""
 
@@ -97,6 +142,12 @@ class _DefaultGroup(click.Group):
             args = ["convert", *args]
         elif not args:
             args = ["convert", "--help"]
+        if args[0] == "convert":
+            try:
+                _refuse_pandoc_only(args[1:])
+            except click.UsageError as exc:
+                exc.ctx = ctx
+                raise
         try:
             return super().parse_args(ctx, args)
         except KeyboardInterrupt:
@@ -163,7 +214,7 @@ def _click_option(s: Setting) -> Callable[[Any], Any]:
         kw["type"] = click.Path(exists=True, dir_okay=False, path_type=Path)
     elif s.kind == "outfile":
         kw["type"] = click.Path(dir_okay=False, path_type=Path)
-    elif s.kind == "variables":
+    elif s.kind in ("variables", "codes"):
         kw["multiple"] = True
     if s.metavar:
         kw["metavar"] = s.metavar
@@ -251,57 +302,198 @@ def main() -> None:
     """
 
 
+#: the output kinds ``-o`` names by its extension
+OUTPUT_SUFFIXES = (".pdf", ".tex")
+
+
+def config_option(func: Any) -> Any:
+    """``--config FILE``, on every command."""
+    return click.option(
+        "--config", "config_file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Site config (YAML), trusted like the command line; default: the md2tex.yaml "
+             "(and Jekyll _config.yml) of the site root, found by walking up from the post "
+             "(read as input: files only inside the site, timeout at most 300 s, no report: "
+             "see SECURITY.md).")(func)
+
+
+class _SiteOptions:
+    """Each post's options: the configuration of its site (``--config``, or the md2tex.yaml
+    and _config.yml found by walking up from it) under the command line's flags. Each
+    site's configuration is read once; its warnings are printed once."""
+
+    def __init__(self, config_file: Path | None, given: dict[str, Any]) -> None:
+        self.config_file = config_file
+        self.given = given
+        self.loaded: dict[Path, tuple[Options, dict[str, Any]]] = {}
+
+    def batch_settings(self, where: Path | None) -> dict[str, Any]:
+        return self._load(where)[1]
+
+    def __call__(self, where: Path | None) -> Options:
+        """The options for a post or folder (None: standard input, from the current
+        folder); a refused config is a usage error (exit 2)."""
+        return self._load(where)[0]
+
+    def _load(self, where: Path | None) -> tuple[Options, dict[str, Any]]:
+        from md2tex.site.config import load_site_config, site_root
+
+        where = where if where is not None else Path.cwd()
+        key = site_root(where)
+        if key not in self.loaded:
+            try:
+                config = load_site_config(where, self.config_file,
+                                          safe=bool(self.given.get("safe")))
+            except Md2TexError as exc:
+                _print_error(exc, 0)
+                sys.exit(EXIT_USAGE)
+            for message in config.warnings:
+                click.secho(f"md2tex: warning: {message}", fg="yellow", err=True)
+            self.loaded[key] = (build_options(base=config.apply(), **self.given),
+                                dict(config.batch))
+        return self.loaded[key]
+
+
+def _is_folder_name(output: str | None) -> bool:
+    """``-o dir/`` or an existing folder."""
+    return output is not None and (output.endswith(("/", os.sep)) or Path(output).is_dir())
+
+
+def _convert_targets(sources: Sequence[Path], named: str | None) -> list[tuple[Path, Path]]:
+    """(post, output) for each input; a usage error for what cannot be meant: a folder as
+    input, standard input without ``-o``, several inputs into one file, an output kind
+    md2tex does not write."""
+    output = None if named is None else Path(named)
+    folder = _is_folder_name(named)
+    stdin = [s for s in sources if str(s) == "-"]
+    if stdin and len(sources) > 1:
+        raise click.UsageError("standard input (-) is converted alone")
+    if stdin and output is None:
+        raise click.UsageError("reading standard input needs -o: OUT.pdf, OUT.tex, or - for "
+                               "LaTeX on standard output")
+    for source in sources:
+        if source.is_dir():
+            raise click.BadParameter(f"{source} is a folder: to convert every post in it, "
+                                     f"use md2tex batch {source} -o OUTDIR",
+                                     param_hint="SOURCE")
+        if str(source) != "-" and not source.is_file():
+            raise click.BadParameter(f"{source}: no such file", param_hint="SOURCE")
+    if len(sources) > 1 and not folder:
+        raise click.UsageError(f"{len(sources)} inputs need -o FOLDER/ (or no -o: each "
+                               "output beside its post)")
+    if output is not None and not folder and str(output) != "-" and output.suffix \
+            and output.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise click.BadParameter(f"{output}: md2tex writes {' or '.join(OUTPUT_SUFFIXES)} "
+                                 "(or - for LaTeX on standard output)", param_hint="-o")
+    targets = []
+    for source in sources:
+        if str(source) == "-":
+            assert output is not None
+            if folder:
+                raise click.UsageError("standard input needs -o FILE, not a folder")
+            targets.append((source, output))
+        elif output is None:
+            targets.append((source, source.with_suffix(".pdf")))
+        elif folder:
+            targets.append((source, output / source.with_suffix(".pdf").name))
+        else:
+            targets.append((source, output))
+    return targets
+
+
 @main.command("convert")
-@click.argument("source", type=click.Path(allow_dash=True, path_type=Path))
-@click.option("-o", "--output", type=click.Path(allow_dash=True, path_type=Path),
-              help="OUT.pdf, OUT.tex, or - for LaTeX on stdout (default: SOURCE as .pdf).")
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...",
+                type=click.Path(allow_dash=True, path_type=Path))
+@click.option("-o", "--output", type=click.Path(allow_dash=True),
+              help="OUT.pdf, OUT.tex, - for LaTeX on stdout, or FOLDER/ for FOLDER/POST.pdf "
+                   "(default: beside SOURCE as .pdf).")
+@click.option("-s", "--standalone/--body-only", default=True,
+              help="A .tex output is a whole document (default; -s is accepted for pandoc "
+                   "command lines), or with --body-only only what goes between "
+                   "\\begin{document} and \\end{document}.")
+@config_option
 @schema_options("convert")
-def convert_command(source: Path, output: Path | None, verbose: int, quiet: bool,
-                    **kw: Any) -> None:
-    """Convert one post (SOURCE may be - for standard input)."""
+def convert_command(sources: Sequence[Path], output: str | None, standalone: bool,
+                    config_file: Path | None, verbose: int, quiet: bool, **kw: Any) -> None:
+    """Convert posts (SOURCE may be - for standard input)."""
     _setup_logging(verbose, quiet)
-    options = build_options(**kw)
-    if output is None or (str(output) != "-" and output.suffix.lower() != ".tex"):
+    targets = _convert_targets(sources, output)
+    options_for = _SiteOptions(config_file, kw)
+    if _is_folder_name(output):
+        Path(str(output)).mkdir(parents=True, exist_ok=True)
+    status = EXIT_OK
+    for source, out in targets:
+        post = None if str(source) == "-" else source
+        code = _convert_one(post, out, options_for(post), named=output is not None,
+                            standalone=standalone, verbose=verbose, quiet=quiet,
+                            prewarm=status == EXIT_OK and targets[0][0] == source)
+        status = status or code
+    sys.exit(status)
+
+
+def _convert_one(source: Path | None, out: Path, options: Options, named: bool,
+                 standalone: bool, verbose: int, quiet: bool, prewarm: bool) -> int:
+    """One post to ``out``; its exit status. ``named``: the user named the output (written
+    through a link; ``output.write_output``)."""
+    if prewarm and str(out) != "-" and out.suffix.lower() != ".tex":
         _prewarm(options.engine)
     try:
-        if str(source) == "-":
+        if source is None:
             doc = convert(sys.stdin.read(), options, "<stdin>")
-            default_out = Path("stdin.pdf")
         else:
-            if not source.is_file():
-                raise click.BadParameter(f"{source}: no such file", param_hint="SOURCE")
             doc = convert_file(source, options)
-            default_out = source.with_suffix(".pdf")
-        out = output or default_out
-        if output is not None and out.is_dir():
-            out = out / default_out.name
         if not quiet or not doc.ok:
             _print_diagnostics(doc.diagnostics if not quiet else doc.errors, verbose)
         if not doc.ok:
             n = len(doc.errors)
             click.secho(f"{doc.path}: {n} error{'s' if n != 1 else ''}; nothing written",
                         fg="red", err=True)
-            sys.exit(EXIT_CONVERSION)
+            return EXIT_CONVERSION
+        tex = doc.tex if standalone else _body_only(doc.tex)
         if str(out) == "-":
-            click.echo(doc.tex, nl=False)
-            return
+            click.echo(tex, nl=False)
+            return EXIT_OK
         if out.suffix.lower() == ".tex":
-            _write(out, doc.tex.encode("utf-8"))
-        else:
-            result = build_pdf(doc, out, follow=output is not None)
-            if result.diagnostics and not quiet:  # formulas TeX rejected in the build
-                _print_diagnostics(result.diagnostics, verbose)
-            if options.keep_tex:
-                _write(out.with_suffix(".tex"), doc.tex.encode("utf-8"), follow=False)
-            if verbose:
-                click.echo(f"md2tex: {out} ({result.runs} TeX run"
-                           f"{'s' if result.runs != 1 else ''}, {result.seconds:.2f} s, "
-                           f"isolation: {result.isolation})", err=True)
+            _write(out, tex.encode("utf-8"))
+            return EXIT_OK
+        result = build_pdf(doc, out, follow=named)
+        if result.diagnostics and not quiet:  # formulas TeX rejected in the build
+            _print_diagnostics(result.diagnostics, verbose)
+        if options.keep_tex:
+            _write(out.with_suffix(".tex"), doc.tex.encode("utf-8"), follow=False)
+        if verbose:
+            click.echo(f"md2tex: {out} ({result.runs} TeX run"
+                       f"{'s' if result.runs != 1 else ''}, {result.seconds:.2f} s, "
+                       f"isolation: {result.isolation})", err=True)
+        return EXIT_OK
     except Md2TexError as exc:
         _print_error(exc, verbose)
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except KeyboardInterrupt:
         _interrupted()
+
+
+#: the Markdown line marker the renderer writes before each block of the body
+_FIRST_BLOCK = re.compile(r"^%L\d+$", re.M)
+
+
+def _body_only(tex: str) -> str:
+    """The post's body: from its first block to ``\\end{document}``, without the
+    preamble, PDF metadata and title (pandoc's output without ``-s``)."""
+    start = tex.find("\\begin{document}")
+    stop = tex.rfind("\\end{document}")
+    first = _FIRST_BLOCK.search(tex, max(start, 0))
+    if start < 0 or stop < start:
+        return tex
+    return tex[first.start():stop] if first is not None and first.start() < stop else ""
+
+
+@main.command("template")
+def template_command() -> None:
+    """Print md2tex's LaTeX template (a starting point for --template FILE)."""
+    from md2tex.latex.template import default_template_text
+
+    click.echo(default_template_text(), nl=False)
 
 
 def _write(path: Path, data: bytes, follow: bool = True) -> None:
@@ -327,9 +519,10 @@ def _print_error(exc: Md2TexError, verbose: int) -> None:
                    "(default: beside each post).")
 @click.option("--to", type=click.Choice(BY_NAME["to"].choices), default="pdf",
               help="For a folder: write PDFs (default) or LaTeX files.")
+@config_option
 @schema_options("watch")
-def watch_command(source: Path, output: Path | None, to: str, verbose: int, quiet: bool,
-                  **kw: Any) -> None:
+def watch_command(source: Path, output: Path | None, to: str, config_file: Path | None,
+                  verbose: int, quiet: bool, **kw: Any) -> None:
     """Rebuild SOURCE (a post, or every post under a folder) on every save, until Ctrl-C.
 
     One process stays up with everything loaded and the next TeX run started, so a save
@@ -339,7 +532,7 @@ def watch_command(source: Path, output: Path | None, to: str, verbose: int, quie
     from md2tex.cli.watch import Event, watch
 
     _setup_logging(verbose, quiet)
-    options = build_options(**kw)
+    options = _SiteOptions(config_file, kw)(source)
     targets = _watch_targets(source, output, to)
 
     def report(event: Event) -> None:
@@ -388,41 +581,30 @@ def _watch_targets(source: Path, output: Path | None, to: str
 
 
 @main.command("check")
-@click.argument("files", nargs=-1, required=True,
-                type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              help="text: compiler-style with the source line; json: a list of objects.")
+@click.argument("files", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]),
+              default="text", help="text: compiler-style with the source line; json: a list "
+              "of objects; github: GitHub Actions annotations; sarif: SARIF 2.1.0.")
+@click.option("--stdin-filename", metavar="NAME",
+              help="The name standard input (-) has in messages; its folder finds the config.")
+@config_option
 @schema_options("check")
-def check_command(files: Sequence[Path], fmt: str, verbose: int, quiet: bool,
-                  **kw: Any) -> None:
-    """Check posts (math, Markdown, front matter) without running TeX.
+def check_command(files: Sequence[str], fmt: str, stdin_filename: str | None,
+                  config_file: Path | None, verbose: int, quiet: bool, ignore: Sequence[str],
+                  select: Sequence[str], **kw: Any) -> None:
+    """Check posts (math, Markdown, front matter) as the build reads them; FILES are posts,
+    folders (their *.md and *.markdown) or - (standard input).
 
-    Exit status: 0 no errors, 1 errors found (with --strict, warnings count as errors).
+    Shows errors and warnings (notes with -v). Exit status: 0 no errors, 1 errors found
+    (with --strict, warnings count as errors), 2 usage error (an unknown code, a missing
+    file, a refused config).
     """
-    from md2tex.cli.check import check_file, format_result
-    from md2tex.cli.check import to_json as check_to_json
+    from md2tex.cli.check import run
 
     _setup_logging(verbose, quiet)
-    options = build_options(**kw)
-    results = [check_file(f, options) for f in files]
-    if fmt == "json":
-        click.echo(json.dumps([x for r in results for x in check_to_json(r)], indent=2,
-                              ensure_ascii=False))
-    else:
-        for r in results:
-            for text in format_result(r, show_notes=not quiet):
-                if quiet and ": error:" not in text.split("\n")[0]:
-                    continue
-                sev = text.split("\n")[0].split(": ")[1] if ": " in text else "error"
-                click.secho(text, fg={"error": "red", "warning": "yellow"}.get(sev, "cyan"))
-        n_err = sum(r.errors for r in results)
-        n_warn = sum(r.warnings for r in results)
-        if not quiet:
-            click.echo(f"{len(results)} file{'s' if len(results) != 1 else ''} checked: "
-                       f"{n_err} error{'s' if n_err != 1 else ''}, {n_warn} "
-                       f"warning{'s' if n_warn != 1 else ''}", err=True)
-    if any(r.errors for r in results):
-        sys.exit(EXIT_CONVERSION)
+    site = _SiteOptions(config_file, kw)
+    sys.exit(run(files, site, site.batch_settings, fmt=fmt, verbose=verbose, quiet=quiet,
+                 ignore=ignore, select=select, stdin_filename=stdin_filename))
 
 
 @main.command("batch")
@@ -430,11 +612,7 @@ def check_command(files: Sequence[Path], fmt: str, verbose: int, quiet: bool,
 @click.option("-o", "--output", "out_dir", required=True,
               type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the outputs: OUTDIR/<relative path>.pdf (or .tex).")
-@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False,
-                                                         path_type=Path),
-              help="Site config (YAML), trusted like the command line; default: "
-                   "DIRECTORY/md2tex.yaml if present, read as input (files only inside the "
-                   "site, timeout at most 300 s, no report: see SECURITY.md).")
+@config_option
 @schema_options("batch")
 def batch_command(directory: Path, out_dir: Path, to: str | None, jobs: int | None,
                   config_file: Path | None, report_file: Path | None, fail_fast: bool | None,
@@ -446,18 +624,11 @@ def batch_command(directory: Path, out_dir: Path, to: str | None, jobs: int | No
     """
     from md2tex.memo import Memo
     from md2tex.site.batch import BatchInterrupted, convert_many, find_posts
-    from md2tex.site.config import load_site_config
 
     _setup_logging(verbose, quiet)
-    try:
-        config = load_site_config(directory, config_file, safe=bool(kw.get("safe")))
-    except Md2TexError as exc:
-        _print_error(exc, verbose)
-        sys.exit(EXIT_USAGE)
-    for message in config.warnings:
-        click.secho(f"md2tex: warning: {message}", fg="yellow", err=True)
-    settings = config.batch
-    options = build_options(base=config.apply(), **kw)
+    site = _SiteOptions(config_file, kw)
+    options = site(directory)
+    settings = site.batch_settings(directory)
     to = to or str(settings.get("to", "pdf"))
     report_path = report_file or settings.get("report")
     root, posts = find_posts(directory, exclude=[out_dir])

@@ -117,3 +117,9 @@ def template_source_hash(template: Path | None) -> str:
     """Identifies the template's text, for batch caching."""
     data = template.read_bytes() if template is not None else _builtin_source()
     return hashlib.sha256(data).hexdigest()[:16]
+
+
+def default_template_text() -> str:
+    """md2tex's own template, as ``md2tex template`` prints it (a starting point for
+    ``--template``)."""
+    return _builtin_source().decode("utf-8")

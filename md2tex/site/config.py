@@ -269,8 +269,24 @@ def _parse_step(s: Setting) -> Step:
         return _positive(float if s.kind == "seconds" else int)
     steps: dict[str, Step] = {"bool": _bool, "dollar": _dollar, "count": _count,
                               "file": _path, "outfile": _path, "paths": _paths,
-                              "mapping": _mapping, "variables": _variables}
+                              "mapping": _mapping, "variables": _variables,
+                              "codes": _codes}
     return steps[s.kind]
+
+
+def _codes(value: Any, key: _Key) -> tuple[str, ...]:
+    """Diagnostic codes: a list, or one text of comma-separated codes; an unknown one is
+    refused (a typo would silently report everything)."""
+    from md2tex.diagnostic_codes import CODES
+
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        key.refuse("expected a list of diagnostic codes")
+    codes = tuple(i.strip() for i in items if i.strip())
+    unknown = [c for c in codes if c not in CODES]
+    if unknown:
+        key.refuse(f"unknown diagnostic code {', '.join(unknown)} (docs/diagnostics.md)")
+    return codes
 
 
 #: the trust column: what a config found in the site may do with a key (SECURITY.md lists
@@ -407,42 +423,60 @@ def jekyll_site(path: Path) -> tuple[dict[str, Any], list[str]]:
     return site, []
 
 
-def find_site_root(directory: Path) -> Path | None:
-    """``directory`` if it is a Jekyll site root (has ``_config.yml`` or ``_posts/``)."""
-    if (directory / JEKYLL_CONFIG).is_file() or (directory / "_posts").is_dir():
-        return directory
-    if directory.name == "_posts" and (directory.parent / JEKYLL_CONFIG).is_file():
-        return directory.parent
+def _is_site_root(folder: Path) -> bool:
+    """A Jekyll site root (``_config.yml`` or ``_posts/``) or a folder with ``md2tex.yaml``."""
+    return ((folder / JEKYLL_CONFIG).is_file() or (folder / CONFIG_NAME).is_file()
+            or (folder / "_posts").is_dir())
+
+
+def discover(post_or_folder: Path) -> Path | None:
+    """The site root of a post or folder, found as Jekyll finds its configuration: walking
+    up from the folder (a post: its folder), the first one with ``_config.yml``,
+    ``md2tex.yaml`` or ``_posts/``; None when a ``.git`` folder or the filesystem root comes
+    first. Resolved."""
+    start = post_or_folder if post_or_folder.is_dir() else post_or_folder.parent
+    try:
+        folder = start.resolve()
+    except (OSError, RuntimeError):
+        return None
+    for candidate in (folder, *folder.parents):
+        if _is_site_root(candidate):
+            return candidate
+        if (candidate / ".git").exists():
+            return None
     return None
 
 
 def site_root(directory: Path) -> Path:
-    """The folder a found config's files must lie in: the Jekyll site root of
-    ``directory``, else ``directory`` itself; resolved."""
-    return (find_site_root(directory) or directory).resolve()
+    """The folder a found config's files must lie in: the discovered site root of
+    ``directory``, else ``directory`` itself (a post: its folder); resolved."""
+    found = discover(directory)
+    if found is not None:
+        return found
+    return (directory if directory.is_dir() else directory.parent).resolve()
 
 
 def load_site_config(directory: Path | None = None, config_file: Path | None = None,
                      safe: bool = False) -> SiteConfig:
-    """The configuration for converting ``directory``: ``config_file`` if given (trusted),
-    else ``md2tex.yaml`` found in ``directory`` (input: ``RULES`` bound it); plus the Jekyll
-    ``_config.yml`` of its site root. ``safe``: the command line's ``--safe``."""
+    """The configuration for converting ``directory`` (a site's folder or one post): its
+    site root is found by walking up (``discover``); ``config_file`` if given (trusted),
+    else the root's ``md2tex.yaml`` (input: ``RULES`` bound it); plus the root's Jekyll
+    ``_config.yml``. ``safe``: the command line's ``--safe``."""
     files: list[Path] = []
     warnings: list[str] = []
     site: dict[str, Any] = {}
+    jekyll_root = None if directory is None else discover(directory)
     root = None if directory is None else site_root(directory)
-    if directory is not None:
-        jekyll_root = find_site_root(directory)
-        if jekyll_root is not None and (jekyll_root / JEKYLL_CONFIG).is_file():
-            jekyll, found = jekyll_site(jekyll_root / JEKYLL_CONFIG)
-            site.update(jekyll)
-            warnings += found
-            files.append(jekyll_root / JEKYLL_CONFIG)
+    if jekyll_root is not None and (jekyll_root / JEKYLL_CONFIG).is_file():
+        jekyll, found = jekyll_site(jekyll_root / JEKYLL_CONFIG)
+        site.update(jekyll)
+        warnings += found
+        files.append(jekyll_root / JEKYLL_CONFIG)
     origin: Origin | None = None
     if config_file is not None:
         origin = Origin(config_file, trusted=True, root=root, safe=safe)
-    elif directory is not None and (directory / CONFIG_NAME).is_file():
-        origin = Origin(directory / CONFIG_NAME, trusted=False, root=root, safe=safe)
+    elif jekyll_root is not None and (jekyll_root / CONFIG_NAME).is_file():
+        origin = Origin(jekyll_root / CONFIG_NAME, trusted=False, root=root, safe=safe)
     options: dict[str, Any] = {}
     batch: dict[str, Any] = {}
     if origin is not None:

@@ -1,0 +1,258 @@
+"""The command line as a pandoc user expects it: one configuration for every command (found
+by walking up from the post, or ``--config``), output paths, pandoc's flags and what md2tex
+says about the ones it does not have.
+
+Each test drives the real ``md2tex`` command (click's runner in-process, or a child process
+where the process boundary matters) on Markdown written here; PDFs are typeset by TeX Live
+and read back with poppler."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+from helpers import ROOT, SAMPLES, body_of, md2tex_cmd, needs_tex, pdf_text, run_md2tex
+
+from md2tex.cli.commands import PANDOC_ONLY, main
+from md2tex.site.config import RULES, discover, parse_config
+
+POST = """---
+title: Flag post
+---
+
+Costs $x$ here.
+
+```python
+print("hi")
+```
+"""
+
+
+def invoke(args: Sequence[object], input: str | None = None) -> Result:
+    return CliRunner().invoke(main, [str(a) for a in args], input=input)
+
+
+@pytest.fixture()
+def site(tmp_path: Path) -> Path:
+    """A Jekyll site in a git checkout: _config.yml and md2tex.yaml at its root, a post in
+    _posts/."""
+    (tmp_path / ".git").mkdir()
+    root = tmp_path / "blog"
+    (root / "_posts").mkdir(parents=True)
+    (root / "_config.yml").write_text("title: Blog\nurl: https://blog.example\n")
+    (root / "md2tex.yaml").write_text("dollar_math: false\nvariables: {papersize: a5paper}\n")
+    (root / "_posts" / "2024-01-02-p.md").write_text(POST, encoding="utf-8")
+    return root
+
+
+def _post(site: Path) -> Path:
+    return site / "_posts" / "2024-01-02-p.md"
+
+
+def _reads_config(tex: str) -> bool:
+    """The site's md2tex.yaml was applied: a5 paper, and single $ is a dollar sign."""
+    return "a5paper" in tex.split("\n", 1)[0] and "Costs \\$x\\$ here." in tex
+
+
+# ------------------------------------------------------------------ config discovery
+
+
+def test_discover_walks_up_to_the_site_root_and_stops_at_git(site: Path) -> None:
+    assert discover(_post(site)) == site.resolve()
+    assert discover(site / "_posts") == site.resolve()
+    lone = site.parent / "notes" / "deep"
+    lone.mkdir(parents=True)
+    assert discover(lone) is None  # the checkout's .git comes before any config
+    (site.parent / "md2tex.yaml").write_text("strict: true\n")
+    assert discover(lone) == site.parent.resolve()
+
+
+def test_convert_reads_the_sites_config_found_above_the_post(site: Path) -> None:
+    result = invoke([_post(site), "-o", "-"])
+    assert result.exit_code == 0, result.output
+    assert _reads_config(result.stdout)
+    assert "https://blog.example" not in result.stdout  # (the post names no site.url)
+
+
+def test_a_git_folder_ends_the_search(site: Path, tmp_path: Path) -> None:
+    outer = tmp_path / "outer"
+    (outer / "repo" / ".git").mkdir(parents=True)
+    (outer / "md2tex.yaml").write_text("dollar_math: false\n")
+    post = outer / "repo" / "p.md"
+    post.write_text(POST, encoding="utf-8")
+    result = invoke([post, "-o", "-"])
+    assert result.exit_code == 0, result.output
+    assert "Costs $x$ here." in result.stdout  # the config beyond .git was not read
+
+
+def test_check_reads_each_posts_site_config(site: Path, tmp_path: Path) -> None:
+    (site / "md2tex.yaml").write_text("strict: true\n")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "_config.yml").write_text("title: Other\n")
+    (other / "p.md").write_text("Fine $x$.\n\n```foolang\nx\n```\n", encoding="utf-8")
+    bad = _post(site)
+    bad.write_text("Fine.\n\n```foolang\nx\n```\n", encoding="utf-8")
+    result = invoke(["check", bad, other / "p.md"])
+    assert result.exit_code == 1, result.output
+    # strict only in the first site: its warning is an error, the other post's is not
+    assert re.search(r"2024-01-02-p\.md:3:(\d+:)? error: .*\[code-language\]", result.stdout)
+    assert re.search(r"other/p\.md:3:(\d+:)? warning: .*\[code-language\]", result.stdout)
+
+
+def test_batch_finds_the_config_of_the_site_a_subfolder_belongs_to(site: Path) -> None:
+    out = site.parent / "out"
+    result = invoke(["batch", site / "_posts", "-o", out, "--to", "tex"])
+    assert result.exit_code == 0, result.output
+    assert _reads_config((out / "2024-01-02-p.tex").read_text(encoding="utf-8"))
+
+
+def test_watch_reads_the_sites_config(site: Path) -> None:
+    out = site.parent / "w.tex"
+    proc = subprocess.Popen([*md2tex_cmd(), "watch", str(_post(site)), "-o", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not out.is_file() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert out.is_file(), "watch wrote nothing"
+        assert _reads_config(out.read_text(encoding="utf-8"))
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+
+
+@pytest.mark.parametrize("command", ["convert", "check", "batch", "watch"])
+def test_every_command_takes_config(command: str) -> None:
+    result = invoke([command, "--help"])
+    assert result.exit_code == 0 and "--config" in result.stdout
+
+
+def test_config_flag_is_trusted_and_a_found_config_is_input(site: Path, tmp_path: Path
+                                                           ) -> None:
+    raw = "variables: {geometry: 'margin=1in\\relax'}\n"
+    (site / "md2tex.yaml").write_text(raw)
+    found = invoke([_post(site), "-o", "-"])
+    assert found.exit_code == 2
+    assert "md2tex.yaml: variables" in found.output and "plain option list" in found.output
+    given = tmp_path / "trusted.yaml"
+    given.write_text(raw)
+    trusted = invoke([_post(site), "-o", "-", "--config", given])
+    assert trusted.exit_code == 0, trusted.output
+    assert "\\usepackage[margin=1in\\relax]{geometry}" in trusted.stdout
+    assert "a5paper" not in trusted.stdout  # --config replaces the found md2tex.yaml
+
+
+def test_a_found_config_cannot_weaken_safe(site: Path) -> None:
+    (site / "mine.tex.j2").write_text('((* extends "article.tex.j2" *))\n')
+    (site / "md2tex.yaml").write_text("safe: false\ntemplate: mine.tex.j2\n")
+    result = invoke([_post(site), "-o", "-", "--safe"])
+    assert result.exit_code == 2
+    assert "template" in result.output and "--safe" in result.output
+
+
+# ----------------------------------------------------------------- the sample config
+
+
+def test_sample_config_documents_every_key_and_reads_cleanly() -> None:
+    path = SAMPLES / "md2tex.yaml"
+    text = path.read_text(encoding="utf-8")
+    documented = set(re.findall(r"^#? ?([a-z_]+):", text, re.M))
+    assert set(RULES) <= documented, sorted(set(RULES) - documented)
+    options, batch, warnings = parse_config(yaml.safe_load(text), path)
+    assert warnings == []
+    assert options["engine"] == "pdflatex" and batch["to"] == "pdf"
+
+
+def test_readme_batch_example_works_as_written(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"^(md2tex batch samples .*--config samples/md2tex\.yaml)", readme, re.M)
+    assert match, "README shows the batch example with the sample config"
+    command = match.group(1).split("#")[0].split()
+    shutil.copytree(SAMPLES, tmp_path / "samples")
+    proc = run_md2tex(command[1:], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "report.json").is_file()
+    posts = sorted(p.stem for p in SAMPLES.glob("*.md"))
+    outputs = sorted(p.stem for p in (tmp_path / "out").iterdir())
+    assert outputs == posts
+
+
+# ---------------------------------------------------------------------- output paths
+
+
+@needs_tex
+def test_output_folder_writes_folder_slash_post_pdf(site: Path, tmp_path: Path) -> None:
+    made = tmp_path / "made"
+    result = invoke([_post(site), "-o", f"{made}/"])
+    assert result.exit_code == 0, result.output
+    assert "Costs $x$ here." in pdf_text(made / "2024-01-02-p.pdf")
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    tex = invoke([_post(site), "-o", existing, "--body-only", "-o", existing / "b.tex"])
+    assert tex.exit_code == 0
+    assert (existing / "b.tex").is_file()
+
+
+@needs_tex
+def test_several_inputs_into_a_folder(site: Path, tmp_path: Path) -> None:
+    second = tmp_path / "second.md"
+    second.write_text("Second post.\n", encoding="utf-8")
+    out = tmp_path / "many"
+    out.mkdir()
+    result = invoke([_post(site), second, "-o", out])
+    assert result.exit_code == 0, result.output
+    assert "Costs $x$ here." in pdf_text(out / "2024-01-02-p.pdf")
+    assert "Second post." in pdf_text(out / "second.pdf")
+    refused = invoke([_post(site), second, "-o", tmp_path / "one.pdf"])
+    assert refused.exit_code == 2 and "2 inputs need -o FOLDER/" in refused.output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["{post}", "-o", "x.html"], "md2tex writes .pdf or .tex"),
+    (["{post}", "-o", "x.docx"], "md2tex writes .pdf or .tex"),
+    (["{folder}"], "use md2tex batch"),
+    (["-"], "reading standard input needs -o"),
+    (["{post}", "--citeproc"], "citations come from the post's bibliography"),
+    (["{post}", "--bibliography=refs.bib"], "citations come from the post's bibliography"),
+    (["{post}", "-t", "html"], "-o's extension"),
+    (["{post}", "--mathjax"], "math_engine"),
+    (["{post}", "--lua-filter", "f.lua"], "runs no filters"),
+])
+def test_usage_errors_name_the_md2tex_way(site: Path, args: list[str], message: str) -> None:
+    filled = [a.format(post=_post(site), folder=site / "_posts") for a in args]
+    result = invoke(filled, input="text\n")
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert not (Path.cwd() / "stdin.pdf").exists()
+
+
+def test_every_pandoc_only_flag_has_an_answer() -> None:
+    assert all(way and not way.endswith(".") for way in PANDOC_ONLY.values())
+    own = {opt for command in main.commands.values() for p in command.params
+           for opt in (*p.opts, *p.secondary_opts)}
+    assert not own & set(PANDOC_ONLY), "a flag md2tex has is not pandoc-only"
+
+
+def test_body_only_tex_is_the_posts_body(site: Path) -> None:
+    whole = invoke([_post(site), "-s", "-o", "-"])
+    body = invoke([_post(site), "--body-only", "-o", "-"])
+    assert whole.exit_code == body.exit_code == 0
+    assert whole.stdout.startswith("\\documentclass")
+    assert "\\documentclass" not in body.stdout and "\\maketitle" not in body.stdout
+    assert body.stdout.strip() and body.stdout in body_of(whole.stdout)
+
+
+def test_template_command_prints_the_default_template() -> None:
+    result = invoke(["template"])
+    assert result.exit_code == 0
+    assert result.stdout == (ROOT / "templates" / "article.tex.j2").read_text(encoding="utf-8")
