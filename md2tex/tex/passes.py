@@ -19,7 +19,7 @@ from md2tex.diagnostics import (
     error,
 )
 from md2tex.document import Document
-from md2tex.tex import texlog
+from md2tex.tex import bibtex, texlog
 from md2tex.tex.process import TEX_NAME, run_engine
 
 log = logging.getLogger(__name__)
@@ -111,8 +111,10 @@ def _killed_by(status: int, log_text: str) -> str | None:
 def run_until_settled(document: Document, workdir: Path, deadline: float,
                        args: Sequence[str], early: WaitingRun | None = None) -> tuple[int, str]:
     """Run TeX until the log stops asking for a rerun (a single pass for most posts). The
-    first pass is ``early``'s waiting process when given (same arguments, same limits)."""
+    first pass is ``early``'s waiting process when given (same arguments, same limits).
+    A post that cites gets bibtex after its first pass (``_references``) and two more."""
     runs = 0
+    at_least = 1
     while True:
         runs += 1
         remaining = max(1.0, deadline - time.monotonic())
@@ -130,8 +132,20 @@ def run_until_settled(document: Document, workdir: Path, deadline: float,
         if status != 0 or not (workdir / f"{TEX_NAME}.pdf").exists():
             raise BuildError("TeX failed", _disk_full(workdir, document)
                              or tex_errors(document, log_text), log=log_text)
-        if runs >= MAX_RUNS or not needs_rerun(log_text, workdir):
+        if runs == 1 and _references(document, workdir, deadline):
+            at_least = 3
+        if runs >= MAX_RUNS or (runs >= at_least and not needs_rerun(log_text, workdir)):
             return runs, log_text
+
+
+def _references(document: Document, workdir: Path, deadline: float) -> bool:
+    """bibtex, when the first pass cited anything: the References for the next passes. Its
+    complaints are logged; the build goes on (a citation it could not resolve shows ``?``)."""
+    if not bibtex.wanted(workdir):
+        return False
+    for problem in bibtex.run(workdir, max(1.0, deadline - time.monotonic())):
+        log.warning("%s: bibtex: %s", document.path, problem)
+    return True
 
 
 def needs_rerun(log_text: str, workdir: Path) -> bool:
