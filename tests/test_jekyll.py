@@ -74,8 +74,48 @@ def test_figure_include_and_toc_include() -> None:
     result = render_liquid(src, LiquidContext())
     assert result.toc
     assert result.text.count("\n") == src.count("\n")
-    assert '![A cap](</img/a.png> "A cap"){: width="50%"}' in result.text
+    assert ('<figure><img src="/img/a.png" alt="A cap" width="50%">'
+            "<figcaption>A cap</figcaption></figure>") in result.text
     assert "\n{:toc}\n" in result.text
+
+
+def test_post_url_after_site_baseurl_is_one_address_with_its_fragment() -> None:
+    text, diags = liquid("[see]({{ site.baseurl }}{% post_url 2019-01-02-x %}#part) and "
+                         "[two]({{ site.url }}{{ site.baseurl }}{% post_url 2019-01-02-x %})")
+    url = "https://blog.example.org/notes/2019/01/02/x.html"
+    assert text == f"[see]({url}#part) and [two]({url})"
+    assert diags == []
+
+
+def test_post_url_follows_the_site_permalink_style() -> None:
+    def address(style: str) -> str:
+        site = {**SITE, "permalink": style}
+        return render_liquid("({% post_url 2019-03-04-my-post %})",
+                             LiquidContext(site=site)).text
+
+    base = "(https://blog.example.org/notes"
+    assert address("pretty") == f"{base}/2019/03/04/my-post/)"
+    assert address("none") == f"{base}/my-post.html)"
+    assert address("/articles/:title") == f"{base}/articles/my-post)"
+    assert address("/:year/:i_month/:title/") == f"{base}/2019/3/my-post/)"
+
+
+def test_post_url_without_a_known_site_url_leaves_only_the_link_text() -> None:
+    doc = md2tex.convert("See [the earlier post]({{ site.baseurl }}{% post_url 2019-01-02-x "
+                         "%}#frag) and {% post_url 2019-01-02-older-one %}.\n",
+                         md2tex.Options(site={"baseurl": "/blog"}))
+    body = doc.tex.split("\\begin{document}")[1]
+    assert "See the earlier post and Older one." in body
+    assert "\\href" not in body and "2019" not in body
+    assert not doc.diagnostics
+
+
+def test_link_tag_names_posts_and_pages() -> None:
+    text, _ = liquid("[a]({% link _posts/2016-07-26-name.md %}) "
+                     "[b]({{ site.baseurl }}{% link about.md %}) [c]({% link docs/index.md %})")
+    assert text == ("[a](https://blog.example.org/notes/2016/07/26/name.html) "
+                    "[b](https://blog.example.org/notes/about.html) "
+                    "[c](https://blog.example.org/notes/docs/)")
 
 
 def test_ial_parsing_and_widths() -> None:

@@ -112,7 +112,7 @@ def test_comment_is_dropped() -> None:
     assert not doc.diagnostics
 
 
-@pytest.mark.parametrize("tag", ["{% youtube abc123 %}", "{% gist 12345 %}",
+@pytest.mark.parametrize("tag", ["{% youtube abc123 %}", "{% vimeo 12345 %}",
                                  "{% twitter https://x.org/status/1 %}"])
 def test_unknown_tag_warns_at_its_line_and_leaves_no_text(tag: str) -> None:
     doc = convert(f"Line one.\n\nBefore {tag} after.\n")

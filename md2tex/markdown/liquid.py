@@ -9,8 +9,13 @@ Handled: output tags ``{{ site.* }}``, ``{{ page.* }}``, ``{{ 'literal' | filter
 captured/assigned names, with the filters Jekyll posts use in URLs and text; ``{% raw %}``,
 ``{% highlight %}``, ``{% comment %}``, ``{% if/elsif/else/unless/case/when %}`` (conditions on
 known values are evaluated; an unknown value is false), ``{% capture %}``, ``{% assign %}``,
-``{% post_url %}``, figure and TOC ``{% include %}``s. Anything else is a warning and leaves
-no text behind.
+``{% post_url %}``/``{% link %}`` (the post's address in the site's permalink style when
+``site.url`` is known, else the link's text only), ``{% tabs %}``/``{% tab %}`` (each tab's
+title as a bold line, its content kept) and the figure block ``{% figure %}…{% endfigure %}``.
+Theme includes and plugin tags (figures, Tufte notes, citations…) go to their handler in
+``includes.py``; a note becomes a kramdown footnote whose definition is appended after the
+body (``LiquidResult.note_lines`` maps its line back to the tag's). An unknown include keeps
+the prose of its parameters; an unknown tag leaves no text behind. Both are warnings.
 
 A post controls how much work this is, so the scan is linear: tags and outputs are found
 with ``str.find`` and bounded matches, each remembered until the scan passes it (a search
@@ -25,14 +30,24 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Protocol, TypeVar
 
 from md2tex import budget
 from md2tex.budget import UNLIMITED, Budget
 from md2tex.diagnostics import Diagnostic, error, warning
 from md2tex.escape import without_spans
+from md2tex.markdown.includes import (
+    Call,
+    Handler,
+    Includes,
+    Made,
+    figure_html,
+    html_text,
+    parse_arguments,
+    prose,
+)
 
 #: the start of a tag, ``{%`` and its name; the tag ends at the first ``%}`` after the name
 _TAG_HEAD = re.compile(r"\{%-?\s*(?P<name>[A-Za-z_]\w*)")
@@ -58,11 +73,26 @@ _WHEN_SPLIT = re.compile(r",|(?<!\s)\s+or\s+")
 _NEWLINE = re.compile(r"\n")
 _INK = re.compile(r"\S")
 _END_FOR = re.compile(r"\{%-?\s*(?P<name>for|tablerow|endfor|endtablerow)\b[^%]*%\}")
-_INCLUDE_ARG = re.compile(r"(?<![\w-])(?P<key>[\w-]+)\s*=\s*(?P<value>" + _LITERAL + r"|[^\s'\"]+)")
-_FIGURE_KEYS = ("path", "image_path", "image", "src", "url", "file", "img")
-_CAPTION_KEYS = ("caption", "title", "alt", "description")
-#: text that marks a table of contents for the renderer (kramdown's own marker)
-TOC_MARKER = "{:toc}"
+#: ``{{ site.baseurl }}`` right before ``{% post_url %}``/``{% link %}``: the tag writes the
+#: whole address, so the output is left out (bounded: one more output at most)
+_ADDRESS_TAG_AHEAD = re.compile(
+    r"(?:\{\{-?[ \t]{0,8}site\.(?:url|baseurl)[ \t]{0,8}-?\}\})?\{%-?[ \t]{0,8}(?:post_url|link)\b")
+_FIGURE_BLOCK = re.compile(r"\{%-?\s*(?P<name>figure|endfigure)\b")
+#: a figure block holding just a Markdown image
+_LONE_IMAGE = re.compile(r"\s*!\[(?P<alt>[^\]\n]*)\]\(\s*<?(?P<src>[^\s)>]+)>?"
+                         r"(?:\s+\"[^\"\n]*\")?\s*\)\s*")
+#: Liquid outputs inside a quoted parameter (``url="{{ site.baseurl }}/a.png"``)
+_INNER_OUTPUT = re.compile(r"\{\{-?\s*([^{}]{1,200}?)\s*-?\}\}")
+#: Jekyll's permalink styles (``permalink: pretty``); anything else is a pattern itself
+_PERMALINKS = {
+    "date": "/:categories/:year/:month/:day/:title:output_ext",
+    "pretty": "/:categories/:year/:month/:day/:title/",
+    "ordinal": "/:categories/:year/:y_day/:title:output_ext",
+    "weekdate": "/:categories/:year/W:week/:short_day/:title:output_ext",
+    "none": "/:categories/:title:output_ext",
+}
+#: the prefix of the footnotes Liquid makes of side and margin notes
+NOTE_KEY = "md2tex-note-"
 
 
 @dataclass(frozen=True)
@@ -76,12 +106,15 @@ class PostRef:
 @dataclass
 class LiquidContext:
     """What Liquid variables resolve against: ``site.*``, ``page.*`` and, for
-    ``{% post_url %}``, the posts of a batch (name such as ``2018-02-19-slug`` -> PostRef)."""
+    ``{% post_url %}``, the posts of a batch (name such as ``2018-02-19-slug`` -> PostRef);
+    ``includes``: the site's ``includes`` setting (include or tag name -> handler name or
+    Jinja snippet, see ``includes.py``)."""
 
     site: Mapping[str, Any] = field(default_factory=dict)
     page: Mapping[str, Any] = field(default_factory=dict)
     posts: Mapping[str, PostRef] = field(default_factory=dict)
     variables: dict[str, Any] = field(default_factory=dict)
+    includes: Mapping[str, Any] = field(default_factory=dict)
     #: the longest value a filter may make (set from the post's size while rendering)
     max_value: int = budget.HARD_CAP
     #: the conversion's deadline (``convert`` makes it; alone, a stage has none)
@@ -163,18 +196,65 @@ class LiquidContext:
         return value
 
     def post(self, name: str) -> PostRef:
-        """The post ``{% post_url name %}`` means: from the batch if known, else a link in
-        Jekyll's default permalink style."""
+        """The post ``{% post_url name %}`` means: from the batch if known, else its address
+        in the site's permalink style (``site.permalink``, Jekyll's ``date`` by default)."""
         name = name.strip().strip("'\"")
         ref = self.posts.get(name) or self.posts.get(name.rsplit("/", 1)[-1])
         if ref is not None:
             return ref
-        base = name.rsplit("/", 1)[-1]
+        base = re.sub(r"\.(?:md|markdown|html)$", "", name.rsplit("/", 1)[-1])
         m = re.match(r"(\d{4})-(\d{2})-(\d{2})-(.+)$", base)
-        path = f"/{m[1]}/{m[2]}/{m[3]}/{m[4]}.html" if m else f"/{base}.html"
-        url = self._filter("absolute_url", path, None)
-        title = m[4].replace("-", " ") if m else base
-        return PostRef(title=title[:1].upper() + title[1:], url=str(url))
+        title = m[4] if m else base
+        style = str(self.site.get("permalink") or "date")
+        path = _permalink(_PERMALINKS.get(style, style), title,
+                          dt.date(int(m[1]), int(m[2]), int(m[3])) if m and _valid_date(m)
+                          else None)
+        title = title.replace("-", " ")
+        return PostRef(title=title[:1].upper() + title[1:], url=self.address(path))
+
+    def page_ref(self, name: str) -> PostRef:
+        """What ``{% link path %}`` means: a post under ``_posts/``, else the page's address
+        (``about.md`` -> ``/about.html``, ``docs/index.md`` -> ``/docs/``)."""
+        path = name.strip().strip("'\"").lstrip("/")
+        if "_posts/" in path or path.startswith("_posts"):
+            return self.post(path)
+        page = re.sub(r"\.(?:md|markdown|html)$", ".html", path)
+        page = re.sub(r"(?:^|(?<=/))index\.html$", "", page)
+        stem = page.rstrip("/").rsplit("/", 1)[-1].removesuffix(".html") or "home"
+        return PostRef(title=stem[:1].upper() + stem[1:], url=self.address("/" + page))
+
+    def address(self, path: str) -> str:
+        """``path`` on the site: absolute when ``site.url`` is a web address, else from the
+        base URL (a PDF shows such a link as its text only)."""
+        url = str(self.site.get("url") or "").strip()
+        base = str(self.site.get("baseurl") or "").strip().strip("/")
+        prefix = (url.rstrip("/") if url.startswith(("http://", "https://")) else "") + (
+            "/" + base if base else "")
+        return prefix + "/" + path.lstrip("/")
+
+
+def _valid_date(m: re.Match[str]) -> bool:
+    try:
+        dt.date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        return False
+    return True
+
+
+def _permalink(pattern: str, title: str, date: dt.date | None) -> str:
+    """A Jekyll permalink pattern filled for a post (no categories: md2tex does not know
+    the linked post's); placeholders it cannot fill are left empty."""
+    values: dict[str, str] = {"title": title, "slug": title, "name": title,
+                              "output_ext": ".html", "categories": "", "hour": "00",
+                              "minute": "00", "second": "00"}
+    if date is not None:
+        values.update(year=f"{date.year:04d}", month=f"{date.month:02d}",
+                      day=f"{date.day:02d}", i_month=str(date.month), i_day=str(date.day),
+                      short_year=f"{date.year % 100:02d}",
+                      y_day=f"{date.timetuple().tm_yday:03d}",
+                      week=f"{date.isocalendar()[1]:02d}", short_day=date.strftime("%a"))
+    path = re.sub(r":([a-z_]+)", lambda m: values.get(m[1], ""), pattern[:300])
+    return "/" + re.sub(r"/{2,}", "/", path).lstrip("/")
 
 
 def _split_filters(expr: str) -> list[str]:
@@ -213,6 +293,19 @@ class LiquidResult:
     #: line ranges (of ``text``) of ``{% katexmm %}`` blocks: with jekyll-katex, single ``$``
     #: is math there only
     dollar_lines: tuple[tuple[int, int], ...] = ()
+    #: the lines after the body that hold notes' footnote definitions -> the tag's line
+    note_lines: Mapping[int, int] = field(default_factory=dict)
+
+    def origin_line(self, line: int | None) -> int | None:
+        """The post's line for a line of ``text`` (a note's definition: its tag's line)."""
+        return self.note_lines.get(line, line) if line is not None else None
+
+    def relocated(self, diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:
+        """``diagnostics`` of later stages with the lines of notes moved to their tags."""
+        if not self.note_lines:
+            return list(diagnostics)
+        return [replace(d, line=self.origin_line(d.line)) if d.line in self.note_lines else d
+                for d in diagnostics]
 
 
 def _newlines(text: str) -> str:
@@ -312,7 +405,15 @@ class _Renderer:
             "include": self._include, "include_relative": self._include,
             "for": self._for, "tablerow": self._for,
             "katexmm": self._katexmm, "endkatexmm": self._endkatexmm,
+            "tabs": self._tabs, "endtabs": self._tabs, "tab": self._tab, "endtab": self._tabs,
+            "figure": self._figure, "endfigure": self._endfigure,
         }
+        self.includes = Includes(ctx.includes)
+        self.notes = _Notes()
+        #: captions of open ``{% figure %}`` blocks, written at their ``{% endfigure %}``
+        self.captions: list[str] = []
+        self._figure_tags: _Ahead[re.Match[str]] = _Ahead(
+            lambda p: _FIGURE_BLOCK.search(src, p))
         self.dollar_lines: list[tuple[int, int]] = []
         self.katexmm_start: int | None = None
         self._counted = (0, 0)  # (items of self.out counted, their newlines)
@@ -497,7 +598,8 @@ class _Renderer:
 
     # ----------------------------------------------------------------------- output
     def _output(self, m: _Found) -> int:
-        if not self.active:
+        if not self.active or (m.group("expr") in ("site.url", "site.baseurl")
+                               and _ADDRESS_TAG_AHEAD.match(self.src, m.end())):
             self.out.append(_newlines(m.group(0)))
             return m.end()
         value = self.ctx.lookup(m.group("expr"))
@@ -689,41 +791,134 @@ class _Renderer:
 
     # ------------------------------------------------------------------------ Jekyll
     def _post_url(self, m: _Found) -> int:
+        """``{% post_url name %}``/``{% link path %}``: the address inside a link target,
+        else a link titled after the post (with no known ``site.url``, the PDF shows only
+        the link's text)."""
         self.out.append(_newlines(m.group(0)))
         if not self.active:
             return m.end()
-        ref = self.ctx.post(m.group("args"))
-        before = self.src[max(0, m.start() - 2) : m.start()]
-        in_link = before.endswith("(") or before.endswith("]:") or before.endswith(": ") \
-            or before.endswith("=\"") or before.endswith("='")
-        if in_link:
+        if m.group("name") == "link":
+            ref = self.ctx.page_ref(m.group("args"))
+        else:
+            ref = self.ctx.post(m.group("args"))
+        if self._in_link_target(m.start()):
             self.emit(ref.url)
         else:
             title = ref.title.replace("[", "\\[").replace("]", "\\]")
             self.emit(f"[{title}]({ref.url})")
         return m.end()
 
+    def _in_link_target(self, pos: int) -> bool:
+        """Is ``pos`` where a link's address starts (``](``, ``]: ``, ``href="``), maybe
+        after ``{{ site.url }}{{ site.baseurl }}`` (which the address already holds)?"""
+        before = self.src[max(0, pos - 80) : pos]
+        before = re.sub(r"(?:\{\{-?\s*site\.(?:url|baseurl)\s*-?\}\})+$", "", before)
+        return before.endswith(("(", "]:", ": ", '="', "='"))
+
+    def _call(self, name: str, args: str) -> Call:
+        """A tag's arguments as a handler sees them (quoted texts with their Liquid outputs
+        filled in, bare values looked up)."""
+        def literal(text: str) -> str:
+            if "{{" not in text:
+                return text
+            return _INNER_OUTPUT.sub(lambda o: _as_text(self.ctx.lookup(o[1])), text)
+
+        def resolve(word: str) -> str:
+            value = self.ctx.value(word)
+            return word if value is None else _as_text(value)
+
+        positional, params = parse_arguments(args, resolve, literal)
+        return Call(name=name, args=positional, params=params, page=self.ctx.page,
+                    site=self.ctx.site)
+
+    def _handled(self, m: _Found, handler: Handler | None, call: Call, code: str) -> bool:
+        """Run ``handler`` on ``call`` and place what it makes; False if it cannot show it."""
+        problem = self.includes.problem(call.name)
+        if problem is not None:
+            self.warn(code, f"{problem}; the built-in behaviour is used", m.start())
+        if handler is None:
+            return False
+        self.notes.line = self.line_at(m.start())
+        made = handler(call, self.notes)
+        if made is None:
+            return False
+        self._place(m, made, code)
+        return True
+
+    def _place(self, m: _Found, made: Made, code: str) -> None:
+        if made.warning:
+            self.warn(code, f"{{% {m.group('name')} {call_name(m)} %}}: {made.warning}",
+                      m.start())
+        self.toc = self.toc or made.toc
+        text = made.markdown
+        self.emit(self._own_block(m, text) if made.own_block and text else text)
+
     def _include(self, m: _Found) -> int:
         self.out.append(_newlines(m.group(0)))
         if not self.active:
             return m.end()
-        args = m.group("args").strip()
-        file, _, rest = args.partition(" ")
-        params = {a["key"]: self.ctx.value(a["value"]) for a in _INCLUDE_ARG.finditer(rest)}
-        stem = file.rsplit("/", 1)[-1].lower()
-        if re.match(r"(toc|table[-_]of[-_]contents)\b", stem):
-            self.toc = True
-            self.emit(self._own_block(m, TOC_MARKER))
+        file, _, rest = m.group("args").strip().partition(" ")
+        call = self._call(file, rest)
+        if self._handled(m, self.includes.for_include(file), call, "liquid-include"):
             return m.end()
-        src = next((params[k] for k in _FIGURE_KEYS if params.get(k)), None)
-        if src is not None and re.search(r"fig|image|img|photo|picture", stem):
-            caption = next((str(params[k]) for k in _CAPTION_KEYS if params.get(k)), "")
-            alt = str(params.get("alt") or caption or "figure")
-            self.emit(self._own_block(m, _markdown_image(str(src), alt, caption,
-                                                        params.get("width"))))
+        text = prose(call, call.args)
+        if text:
+            self.warn("liquid-include", f"{{% include {file} %}} is part of the site's "
+                      "theme, which md2tex does not have; the text of its parameters is kept",
+                      m.start())
+            self.emit(text)
             return m.end()
         self.warn("liquid-include", f"{{% include {file} %}} is part of the site's theme, "
                   "which md2tex does not have; it is left out", m.start())
+        return m.end()
+
+    def _tabs(self, m: _Found) -> int:
+        """``{% tabs group %}`` and the end tags: the tabs are shown one after another."""
+        self.out.append(_newlines(m.group(0)))
+        return m.end()
+
+    def _tab(self, m: _Found) -> int:
+        """``{% tab group Title %}``: the title as a bold line (a line break after it when the
+        tab's content follows on the next line, so no line is added)."""
+        self.out.append(_newlines(m.group(0)))
+        if not self.active:
+            return m.end()
+        words = m.group("args").split(None, 1)
+        title = (words[1] if len(words) > 1 else words[0] if words else "").strip()
+        title = title.strip("'\"").replace("*", "\\*")
+        if title:
+            end = self.line_end(m.end())
+            content_follows = not self.blank_after(m.end()) or (
+                end < len(self.src) and not self.blank_line(end + 1))
+            self.emit(f"**{title}**" + ("<br>" if content_follows else ""))
+        return m.end()
+
+    def _figure(self, m: _Found) -> int:
+        """``{% figure … %}``: jekyll-figure's block (``caption:"…"`` around Markdown, up to
+        ``{% endfigure %}``) or a one-tag figure (its handler)."""
+        after = self._figure_tags(m.end())
+        if after is None or after.group("name") != "endfigure":
+            return self._other(m)
+        self.out.append(_newlines(m.group(0)))
+        call = self._call("figure", m.group("args"))
+        caption = call.param("caption", "title")
+        inner = self.src[m.end() : after.start()]
+        image = _LONE_IMAGE.fullmatch(inner)
+        close = self.src.find("%}", after.end())
+        stop = len(self.src) if close < 0 else close + 2
+        if image is not None:
+            self.out.append(_newlines(inner))
+            self.emit(figure_html([image["src"]], caption or image["alt"], image["alt"]))
+            self.out.append(_newlines(self.src[after.start() : stop]))
+            return stop
+        self.captions.append(caption)
+        return m.end()
+
+    def _endfigure(self, m: _Found) -> int:
+        self.out.append(_newlines(m.group(0)))
+        caption = self.captions.pop() if self.captions else ""
+        if caption and self.active:
+            self.emit(f"<figcaption>{html_text(caption)}</figcaption>")
         return m.end()
 
     def _own_block(self, m: _Found, text: str) -> str:
@@ -741,29 +936,64 @@ class _Renderer:
     def _other(self, m: _Found) -> int:
         name = m.group("name")
         self.out.append(_newlines(m.group(0)))
-        if name.startswith("end"):
+        if name.startswith("end") or not self.active:
             return m.end()
-        if self.active:
-            self.warn("liquid-tag", f"Liquid tag {{% {name} %}} is not supported and is left "
-                      "out", m.start())
+        call = self._call(name, m.group("args"))
+        if self._handled(m, self.includes.for_tag(name), call, "liquid-tag"):
+            return m.end()
+        self.warn("liquid-tag", f"Liquid tag {{% {name} %}} is not supported: the tag is left "
+                  "out (text between it and an end tag is kept)", m.start())
         return m.end()
+
+
+def call_name(m: _Found) -> str:
+    """A tag's first argument, for messages (``figure.html``, a gist's id)."""
+    return m.group("args").split(None, 1)[0] if m.group("args").strip() else ""
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+class _Notes:
+    """Side and margin notes as kramdown footnotes: a reference in the text, the definition
+    after the body, remembered with the line of its tag."""
+
+    def __init__(self) -> None:
+        self.line = 0
+        self.kept: list[tuple[str, int]] = []
+
+    def add(self, markdown: str) -> str:
+        text = re.sub(r"\s*\n\s*", " ", markdown).strip()
+        if not text:
+            return ""
+        self.kept.append((text, self.line))
+        return f"[^{NOTE_KEY}{len(self.kept)}]"
+
+    def definitions(self, text: str, first_line: int) -> tuple[str, dict[int, int]]:
+        """``text`` with the notes' definitions after it, and their lines -> tag lines."""
+        if not self.kept:
+            return text, {}
+        line = first_line + text.count("\n") + (0 if text.endswith("\n") else 1)
+        parts = [text if text.endswith("\n") else text + "\n"]
+        lines: dict[int, int] = {}
+        for number, (note, tag_line) in enumerate(self.kept, 1):
+            parts.append(f"\n[^{NOTE_KEY}{number}]: {note}\n")
+            line += 2
+            lines[line - 1] = tag_line
+        return "".join(parts), lines
 
 
 def _strip_html(text: str) -> str:
     """Liquid's ``strip_html``: ``<...>`` removed (a scan, not a regex that rereads the rest
     of the text for every ``<`` without a ``>``)."""
     return without_spans(text, "<", ">")
-
-
-def _markdown_image(src: str, alt: str, caption: str, width: Any) -> str:
-    """A Markdown image (its own paragraph) with the caption as title and a width hint."""
-    def clean(s: str) -> str:
-        return re.sub(r"\s+", " ", s).replace("\\", "\\\\").replace('"', '\\"')
-
-    alt = clean(alt).replace("[", "\\[").replace("]", "\\]")
-    title = f' "{clean(caption)}"' if caption else ""
-    hint = f'{{: width="{clean(str(width))}"}}' if width else ""
-    return f"![{alt}](<{src.replace('>', '%3E')}>{title}){hint}"
 
 
 def render_liquid(body: str, ctx: LiquidContext | None = None, first_line: int = 1) -> LiquidResult:
@@ -781,4 +1011,5 @@ def render_liquid(body: str, ctx: LiquidContext | None = None, first_line: int =
             r.line0 + r._line_count)])
     if r.katexmm_start is not None:  # never closed: to the end, as jekyll-katex reads it
         r.dollar_lines.append((r.katexmm_start, r.out_line()))
-    return LiquidResult("".join(r.out), r.diags, r.toc, tuple(r.dollar_lines))
+    text, note_lines = r.notes.definitions("".join(r.out), first_line)
+    return LiquidResult(text, r.diags, r.toc, tuple(r.dollar_lines), note_lines)
