@@ -4,18 +4,29 @@ with an error is a warning (the PDF shows it as MathJax shows an error); --stric
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
+import yaml
 from click.testing import CliRunner
+from helpers import ROOT
 
 from md2tex.cli.commands import main
 
 POST = "# T\n\nSome math: $x^a^b$ and $\\mathbb{2}$.\n\n$$\\text{a_b}$$\n"
 
 
-def run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, list(args))
+def run(*args: str, stdin: str | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), input=stdin)
     return result.exit_code, result.output
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
 
 
 def test_text_format(tmp_path: Path) -> None:
@@ -29,7 +40,9 @@ def test_text_format(tmp_path: Path) -> None:
     assert "       |                ^" in out
     assert "[math-double-script]" in out
     assert "warning: \\mathbb{2}" in out
-    assert "note: '_' inside \\text{} became \\_" in out
+    assert "note:" not in out  # notes only with -v, as convert shows them
+    code, out = run("check", "-v", str(p))
+    assert code == 0 and "note: '_' inside \\text{} became \\_" in out
     code, out = run("check", "--strict", str(p))
     assert code == 1
     assert f"{p}:3:16: error: double superscript" in out
@@ -83,3 +96,121 @@ def test_convert_reports_same_diagnostics(tmp_path: Path) -> None:
     code, out = run(str(p), "-o", str(tmp_path / "strict.tex"), "--strict")
     assert code == 1
     assert f"{p}:3:16: error: double superscript" in out
+
+
+#: one warning (line 3) and one error under --strict; a second kind of warning on line 5
+TWO_WARNINGS = "# T\n\nSome math: $x^a^b$.\n\n$$\\mathbb{2}$$\n"
+
+
+def test_folders_are_searched_for_posts(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    for name in ("a.md", "sub/b.markdown", "_site/c.md", "node_modules/x/d.md", "vendor/e.md",
+                 ".git/f.md", ".jekyll-cache/g.md"):
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_text(TWO_WARNINGS)
+    (site / "notes.txt").write_text(TWO_WARNINGS)
+    code, out = run("check", "--select", "math-double-script", str(site))
+    assert code == 0
+    warned = [line.split(":")[0] for line in out.splitlines() if ": warning:" in line]
+    assert warned == [str(site / "a.md"), str(site / "sub" / "b.markdown")]
+    assert "2 files checked: 0 errors, 2 warnings" in out
+    # a name that does not exist is a usage error
+    assert run("check", str(site / "nope.md"))[0] == 2
+
+
+def test_standard_input_with_a_name(tmp_path: Path) -> None:
+    code, out = run("check", "-", "--stdin-filename", "_posts/x.md", stdin=TWO_WARNINGS)
+    assert code == 0 and "_posts/x.md:3:16: warning: double superscript" in out
+    assert "     3 | Some math: $x^a^b$." in out
+    code, out = run("check", "-", stdin=TWO_WARNINGS)
+    assert "<stdin>:3:16: warning:" in out
+
+
+def test_ignore_and_select(tmp_path: Path) -> None:
+    p = tmp_path / "post.md"
+    p.write_text(TWO_WARNINGS)
+    code, out = run("check", "--strict", str(p))
+    assert code == 1 and "[math-double-script]" in out and "[math-mathbb]" in out
+    code, out = run("check", "--strict", "--ignore", "math-double-script", str(p))
+    assert code == 1 and "[math-double-script]" not in out and "[math-mathbb]" in out
+    # repeatable and comma lists: everything ignored, nothing left to fail
+    code, out = run("check", "--strict", "--ignore", "math-double-script,math-mathbb",
+                    str(p))
+    assert code == 0 and "0 errors, 0 warnings" in out
+    code, out = run("check", "--strict", "--ignore", "math-mathbb", "--ignore",
+                    "math-double-script", str(p))
+    assert code == 0
+    code, out = run("check", "--select", "math-mathbb", str(p))
+    assert "[math-mathbb]" in out and "[math-double-script]" not in out
+    code, out = run("check", "--ignore", "math-nosuch", str(p))
+    assert code == 2 and "unknown diagnostic code math-nosuch" in out
+
+
+def test_ignore_and_select_from_the_site_config(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site / "_posts").mkdir(parents=True)
+    post = site / "_posts" / "p.md"
+    post.write_text(TWO_WARNINGS)
+    (site / "md2tex.yaml").write_text("ignore: [math-double-script]\n")
+    code, out = run("check", "--strict", str(post))
+    assert code == 1 and "[math-double-script]" not in out and "[math-mathbb]" in out
+    (site / "md2tex.yaml").write_text("ignore: math-double-script, math-mathbb\n")
+    assert run("check", "--strict", str(post))[0] == 0
+    # the command line adds to what the config ignores; its --select replaces the config's
+    (site / "md2tex.yaml").write_text("select: [math-double-script]\n")
+    code, out = run("check", str(post))
+    assert "[math-double-script]" in out and "[math-mathbb]" not in out
+    code, out = run("check", "--select", "math-mathbb", str(post))
+    assert "[math-double-script]" not in out and "[math-mathbb]" in out
+    (site / "md2tex.yaml").write_text("ignore: [math-nosuch]\n")
+    code, out = run("check", str(post))
+    assert code == 2 and "math-nosuch" in out
+
+
+def test_github_annotations(tmp_path: Path) -> None:
+    p = tmp_path / "post.md"
+    p.write_text(TWO_WARNINGS)
+    code, out = run("check", "--format", "github", str(p))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith(f"::warning file={p},line=3,col=16,title=math-double-script::"
+                               "double superscript")
+    assert "%0Ahint: group it" in lines[0]  # one line: newlines escaped as the runner expects
+    assert any(line.startswith(f"::warning file={p},line=5,") for line in lines)
+    code, out = run("check", "--format", "github", "--strict", str(p))
+    assert code == 1 and out.startswith(f"::error file={p},line=3,col=16,")
+
+
+def test_sarif(tmp_path: Path) -> None:
+    p = tmp_path / "post.md"
+    p.write_text(TWO_WARNINGS)
+    code, out = run("check", "--format", "sarif", str(p))
+    log = json.loads(out[out.index("{"):out.rindex("}") + 1])
+    assert code == 0 and log["version"] == "2.1.0"
+    [the_run] = log["runs"]
+    rules = [r["id"] for r in the_run["tool"]["driver"]["rules"]]
+    first = the_run["results"][0]
+    assert rules[first["ruleIndex"]] == first["ruleId"] == "math-double-script"
+    assert first["level"] == "warning"
+    assert first["locations"][0]["physicalLocation"]["region"] == {"startLine": 3,
+                                                                   "startColumn": 16}
+
+
+def test_pre_commit_hook_runs_the_installed_command(tmp_path: Path) -> None:
+    """The hook pre-commit installs: its entry with the staged Markdown files appended."""
+    [hook] = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert (hook["id"], hook["language"], hook["types"]) == ("md2tex-check", "python",
+                                                             ["markdown"])
+    entry = hook["entry"].split()
+    if shutil.which(entry[0]) is None:
+        pytest.skip("md2tex is not installed as a command")
+    good, bad = tmp_path / "good.md", tmp_path / "bad.md"
+    good.write_text("# Fine\n\n$x^2$\n")
+    bad.write_text("---\ntitle: [unclosed\n---\n\nText.\n")
+    env = {"XDG_CACHE_HOME": str(tmp_path / "xdg"), "PATH": os.environ["PATH"]}
+    done = subprocess.run([*entry, str(good)], capture_output=True, text=True, env=env,
+                          check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    done = subprocess.run([*entry, str(good), str(bad)], capture_output=True, text=True,
+                          env=env, check=False, timeout=120)
+    assert done.returncode == 1 and f"{bad}:2" in done.stdout
