@@ -52,8 +52,10 @@ _KEY = re.compile(r"[A-Za-z0-9_:.\-+/@!?*'()=;]{1,100}")
 _NAME = re.compile(r"[^\s\"#%'(),={}@]+")
 _ENTRY_KEY = re.compile(r"[^\s,{}()\"=#%]+")
 _NEXT_ENTRY = re.compile(r"\n[ \t]*@")
+_ENTRY_START = re.compile(r"\n[ \t]*@[A-Za-z]+[ \t]*[{(]")
 _BRACES_OR_QUOTE = re.compile(r"[{}\"]")
 _BRACES = re.compile(r"[{}]")
+_BARE_SPECIAL = re.compile(r"(?<!\\)([%&])")
 _AND = re.compile(r"\s+and\s+", re.I)
 _DOI = re.compile(r"10\.\d{2,9}/\S+")
 
@@ -150,6 +152,8 @@ class _Reader:
         depth = 0
         pos = start
         limit = min(len(self.text), start + MAX_FIELD_CHARS)
+        entry = _ENTRY_START.search(self.text, start, limit)  # an unclosed value ends there
+        limit = entry.start() if entry else limit
         pattern = _BRACES if opener == "{" else _BRACES_OR_QUOTE
         while True:
             m = pattern.search(self.text, pos, limit)
@@ -308,9 +312,10 @@ def _to_text() -> LatexNodes2Text:
 
 
 def _plain(value: str) -> str:
-    """A field's LaTeX as plain text (accents, escapes and math as Unicode)."""
+    """A field's LaTeX as plain text (accents, escapes and math as Unicode); a bare ``%``
+    or ``&`` is that character (the web shows it so), not a comment hiding the rest."""
     try:
-        text = _to_text().latex_to_text(value)
+        text = _to_text().latex_to_text(_BARE_SPECIAL.sub(r"\\\1", value))
     except Exception:  # a parse pylatexenc gives up on: its characters, braces dropped
         text = _BRACES.sub("", value)
     return " ".join(text.split())
@@ -353,7 +358,8 @@ def _names(value: str, unicode: bool) -> str:
         whole = name.startswith("{") and name.endswith("}") and \
             _split_names(name[1:-1]) == [name[1:-1].strip()] and "{" not in name[1:-1]
         text = _latex(name, unicode)
-        out.append("{" + text + "}" if whole else text)
+        if text.strip():
+            out.append("{" + text + "}" if whole else text)
     return " and ".join(out)
 
 

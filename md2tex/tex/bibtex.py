@@ -25,8 +25,8 @@ _STYLE = re.compile(r"^\\bibstyle\{([A-Za-z0-9_-]+)\}$", re.M)
 MAX_READ = 4 << 20
 MEMORY = 512 * 1024 * 1024
 FSIZE = 32 * 1024 * 1024
-#: bibtex's messages that are complaints (its errors and warnings)
-_COMPLAINT = re.compile(r"^(?:Warning--|I (?:couldn't|was expecting|found no)|"
+#: bibtex's errors (its warnings, "empty year in x", are how styles talk)
+_COMPLAINT = re.compile(r"^(?:I (?:couldn't|was expecting|found no)|"
                         r"Repeated entry|.*---line \d+ of file).*$", re.M)
 
 
