@@ -196,8 +196,8 @@ def test_pdf_has_numbered_citations_and_the_references(tmp_path: Path) -> None:
     assert "Unquoted [3] and missing [nope2020?]." in text
     assert "References" in text
     assert "[1] P. McCullagh and J.A. Nelder. Generalized Linear Models." in text
-    assert "Bradley Efron, Carl Morris, and Ahmet Öztürk. Data Analysis Using Stein’s " \
-        "Estimator. Journal of the American Statistical Association, 70:311–319, June 1975" \
+    assert "Bradley Efron, Carl Morris, and Ahmet Öztürk. Data Analysis Using Stein\u2019s " \
+        "Estimator. Journal of the American Statistical Association, 70:311\u2013319, June 1975" \
         in text
     assert "https://doi.org/10.1080/01621459.1975.10479864" in text.replace(" ", "")
     assert "[3] World Health Organization. Global Report on Things, 2021." in text
