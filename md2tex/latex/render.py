@@ -42,6 +42,21 @@ _HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>|<!--|-->")
 _BR = re.compile(r"<br\s*/?>", re.I)
 _LABEL = re.compile(r"\\label\s*\{")
 _TAG = re.compile(r"\\tag\b")
+#: where an HTML element's Markdown content goes in the element's LaTeX (a plain word: the
+#: HTML renderer prints it as it stands)
+_SLOT = "mdtexslot"
+_BRACES = re.compile(r"\\[{}]|[{}]")
+
+
+def _brace_depth(tex: str) -> int:
+    """How many ``{`` groups are open at the end of ``tex`` (escaped braces skipped)."""
+    depth = 0
+    for m in _BRACES.finditer(tex):
+        if m[0] == "{":
+            depth += 1
+        elif m[0] == "}":
+            depth -= 1
+    return depth
 
 
 @dataclass
@@ -333,29 +348,55 @@ class LatexRenderer:
                   tok.get("line"))
         return self.text(text)
 
+    def b_html_element(self, tok: Token) -> str:
+        """Block HTML whose content is Markdown (kramdown's ``markdown="1"``): the element as
+        the HTML renderer shows it, the content typeset where its text would go."""
+        attrs = tok.get("attrs", {})
+        if self.ctx.safe:
+            return "\n\n".join(p for p in (
+                self.b_block_html({"raw": attrs.get("open", "")}), self.blocks(tok["children"]),
+                self.b_block_html({"raw": attrs.get("close", "")})) if p.strip())
+        shell = HtmlRenderer(self).block(attrs.get("open", "") + _SLOT + attrs.get("close", ""))
+        at = shell.find(_SLOT)
+        if at >= 0 and shell.count(_SLOT) == 1 and _brace_depth(shell[:at]) == 0:
+            # inside an environment (a box, a quote) headings are bold lines, as in a quote
+            inner = (self.nested if "\\begin{" in shell[:at] else self.blocks)(tok["children"])
+            return shell[:at] + inner + shell[at + len(_SLOT):]
+        inner = self.blocks(tok["children"])
+        # the content's place is inside an argument (a heading, a caption), where paragraphs
+        # cannot go, or the element shows no text: the element's parts, then the content
+        parts = (HtmlRenderer(self).block(attrs.get("open", "")), inner,
+                 HtmlRenderer(self).block(attrs.get("close", "")))
+        return "\n\n".join(p for p in parts if p.strip())
+
     def b_table(self, tok: Token) -> str:
         self.ctx.features.add("table")
         head = next((c for c in tok["children"] if c["type"] == "table_head"), None)
         body = next((c for c in tok["children"] if c["type"] == "table_body"), None)
         head_cells = head["children"] if head else []
-        rows = [r["children"] for r in body["children"]] if body else []
-        ncols = len(head_cells) or max((len(r) for r in rows), default=1)
-        aligns = [(c.get("attrs") or {}).get("align") for c in head_cells] + [None] * ncols
+        body_rows = body["children"] if body else []
+        rows = [r["children"] for r in body_rows]
+        ncols = max([len(head_cells), *(len(r) for r in rows), 1])
+        aligns = [(c.get("attrs") or {}).get("align")
+                  for c in head_cells or (rows[0] if rows else [])] + [None] * ncols
         widths = [0] * ncols
         for row in [head_cells, *rows]:
             for i, cell in enumerate(row[:ncols]):
                 widths[i] = max(widths[i], len(self.plain(cell.get("children", []))))
         spec = tables.column_spec(aligns[:ncols], widths)
-        # one row per Markdown line (header, delimiter, body rows): a marker before each row
-        # keeps TeX errors in a cell on their own line
+        # a marker before each row keeps TeX errors in a cell on their own Markdown line
+        # (rows carry their line; else header, delimiter and body rows follow line by line)
         line = tok.get("line") if not self.ctx.in_argument else None
 
-        def mark(offset: int) -> list[str]:
-            return [f"%L{line + offset}"] if line else []
+        def mark(row: Token | None, offset: int) -> list[str]:
+            if not line:
+                return []
+            return [f"%L{(row or {}).get('line') or line + offset}"]
 
-        head_lines = [*mark(0), self.table_row(head_cells, ncols, bold=True)]
-        body_lines = [part for i, r in enumerate(rows)
-                      for part in (*mark(2 + i), self.table_row(r, ncols))]
+        head_lines = [*mark(head, 0), self.table_row(head_cells, ncols, bold=True)] \
+            if head_cells else None
+        body_lines = [part for i, r in enumerate(body_rows)
+                      for part in (*mark(r, 2 + i), self.table_row(r["children"], ncols))]
         return tables.longtable(spec, head_lines, body_lines)
 
     def table_row(self, cells: Sequence[Token], ncols: int, bold: bool = False) -> str:
@@ -397,6 +438,8 @@ class LatexRenderer:
         return "\\newline\n" if not self.ctx.in_argument else " "
 
     def i_softbreak(self, tok: Token) -> str:
+        if tok.get("attrs", {}).get("hard") and not self.ctx.in_argument:
+            return "\\newline\n"  # kramdown's hard_wrap
         return "\n" if not self.ctx.in_argument else " "
 
     def i_inline_html(self, tok: Token) -> str:

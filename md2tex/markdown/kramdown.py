@@ -229,10 +229,6 @@ HTML_START = r"^ {0,3}<(?P<kd_tag>[A-Za-z][A-Za-z0-9-]*)(?=[\s/>])"
 #: elements whose content is text even when Markdown is asked for (kramdown's raw model)
 _RAW_CONTENT = frozenset({"pre", "script", "style", "textarea", "math", "svg", "code",
                           "option", "kbd", "samp", "var"})
-#: elements whose content, when it spans blank lines, is read as Markdown by default (as
-#: CommonMark and the browsers' readers show it); other elements stay whole HTML
-_MARKDOWN_CONTAINERS = frozenset({"div", "details", "section", "article", "aside", "header",
-                                  "footer", "main", "nav", "center", "figure", "blockquote"})
 #: the HTML tags mistune treats as blocks (anything else: its own rules decide)
 _BLOCK_TAGS = frozenset({
     "address", "article", "aside", "base", "basefont", "blockquote", "body", "caption",
@@ -252,7 +248,7 @@ def html_mode(tag: str, attrs: Mapping[str, str], flavour: Flavour, blank_lines:
               ) -> str | None:
     """How kramdown reads a block HTML element's content: ``block`` (Markdown blocks),
     ``span`` (one paragraph's inline Markdown), ``raw`` (the whole element is HTML), or None
-    (mistune's own HTML block rule, which ends at a blank line)."""
+    (mistune's own HTML block rule: the element ends at a blank line, as it does here)."""
     asked = attrs.get("markdown")
     if asked is not None:
         return {"1": "block", "block": "block", "span": "span", "0": "raw"}.get(
@@ -262,9 +258,9 @@ def html_mode(tag: str, attrs: Mapping[str, str], flavour: Flavour, blank_lines:
     if flavour.parse_block_html or tag == "details":
         # <details> holds proofs and code: its content is shown typeset, code as code
         return "block"
-    if blank_lines:
-        return "block" if tag in _MARKDOWN_CONTAINERS else "raw"
-    return None
+    # kramdown's default: the whole element is HTML, blank lines and indented tags included
+    # (mistune's rule would end it at the first blank line)
+    return "raw" if blank_lines else None
 
 
 @functools.lru_cache(maxsize=64)
@@ -319,9 +315,10 @@ def markdown_inside(text: str) -> str:
 def parse_html_element(block: Any, m: re.Match[str], state: Any) -> int | None:
     """A block HTML element read as kramdown reads it: up to its matching close tag, blank
     lines and indented nested tags included; its content parsed as Markdown when
-    ``markdown="1"``, ``parse_block_html`` or the element asks for it (see ``html_mode``).
-    The HTML around the content stays ``block_html`` tokens (the open tag, with a
-    ``<details>``' ``<summary>``; the close tag), which the HTML renderer takes as they are."""
+    ``markdown="1"``, ``parse_block_html`` or the element asks for it (see ``html_mode``):
+    then an ``html_element`` token holds the HTML around the content (``open``: the open tag,
+    with a ``<details>``' ``<summary>``; ``close``: the close tag) and the content's tokens
+    as its children. Otherwise a ``block_html`` token holds the whole element."""
     tag = m["kd_tag"].lower()
     src: str = state.src
     lt = m.start("kd_tag") - 1
@@ -344,19 +341,20 @@ def parse_html_element(block: Any, m: re.Match[str], state: Any) -> int | None:
         summary = _SUMMARY.match(src, open_end, close[0])
         if summary:
             open_end = summary.end()
-    state.append_token({"type": "block_html", "raw": src[m.start():open_end]})
     inner_line = state.line_at(open_end)
     inner = src[open_end:close[0]]
+    children: list[Token] = []
     if mode == "span":
         if inner.strip():
-            state.append_token({"type": "paragraph", "text": inner.strip(), "line": inner_line})
+            children.append({"type": "paragraph", "text": inner.strip(), "line": inner_line})
     else:
         state.pending_child_line = inner_line
         child = state.child_state(markdown_inside(inner))
         block.parse(child, block.rules)
-        state.tokens.extend(child.tokens)
-    state.append_token({"type": "block_html", "raw": src[close[0]:end],
-                        "line": state.line_at(close[0])})
+        children = child.tokens
+    state.append_token({"type": "html_element", "children": children,
+                        "attrs": {"open": src[m.start():open_end],
+                                  "close": src[close[0]:end]}})
     return end
 
 
@@ -367,23 +365,37 @@ _TABLE_SEP = re.compile(r"^([+|: -]*?-[+|: -]*?)[ \t]*$")
 _TABLE_FOOT_SEP = re.compile(r"^[+|: =]*?=[+|: =]*?[ \t]*$")
 _TABLE_ALIGN = re.compile(r" ?(:?)-+(:?) ?")
 _CODE_RUN = re.compile(r"`+")
+#: math in a table line, when the site's engine reads single dollars as math (and without)
+_LINE_MATH = {
+    True: re.compile(r"\$\$.+?\$\$|\\\\?\(.+?\\\\?\)|(?<![\\$])\$[^$\n]+?(?<!\\)\$"),
+    False: re.compile(r"\$\$.+?\$\$|\\\\?\(.+?\\\\?\)"),
+}
 
 
-def table_cells(row: str) -> list[str]:
-    """A table line's cells: split at ``|`` that is neither escaped nor inside a code span."""
+def mask_math(line: str, single_dollar: bool) -> str:
+    """``line`` with its formulas blanked out (same length): a ``|`` in ``$p(x|y)$`` neither
+    makes a table nor splits a cell. (kramdown splits there, and the page shows a broken
+    table and broken math; the formula is what the author meant.)"""
+    return _LINE_MATH[single_dollar].sub(lambda m: "x" * len(m[0]), line)
+
+
+def table_cells(row: str, single_dollar: bool = False) -> list[str]:
+    """A table line's cells: split at ``|`` that is neither escaped nor inside a code span
+    or a formula."""
+    masked = mask_math(row, single_dollar)
     cells: list[str] = []
     current: list[str] = []
     i = 0
     while i < len(row):
-        ch = row[i]
+        ch = masked[i]
         if ch == "\\" and row[i + 1 : i + 2] == "|":
             current.append("\\|")
             i += 2
             continue
         if ch == "`":
-            run = _CODE_RUN.match(row, i)
+            run = _CODE_RUN.match(masked, i)
             assert run is not None
-            closing = row.find(run[0], run.end())
+            closing = masked.find(run[0], run.end())
             if closing >= 0:
                 current.append(row[i : closing + len(run[0])])
                 i = closing + len(run[0])
@@ -392,7 +404,7 @@ def table_cells(row: str) -> list[str]:
             cells.append("".join(current))
             current = []
         else:
-            current.append(ch)
+            current.append(row[i])
         i += 1
     cells.append("".join(current))
     return cells
@@ -412,7 +424,10 @@ def parse_table(block: Any, m: re.Match[str], state: Any) -> int | None:
     if last is not None and last["type"] == "paragraph":
         return None
     src: str = state.src
+    single_dollar = bool(state.env.get("dollar_math", True))
     first = m.group(0)
+    if not _TABLE_LINE.match(mask_math(first.strip(), single_dollar)):
+        return None
     leading_pipe = first.lstrip().startswith("|")
     pos = m.start()
     head: list[tuple[int, list[str]]] | None = None
@@ -421,7 +436,7 @@ def parse_table(block: Any, m: re.Match[str], state: Any) -> int | None:
     while pos < state.cursor_max:
         end = state.find_line_end_at(pos)
         line = src[pos:end].rstrip("\n")
-        if not _TABLE_LINE.match(line):
+        if not _TABLE_LINE.match(mask_math(line, single_dollar)):
             break
         if _TABLE_SEP.match(line) and not _TABLE_FOOT_SEP.match(line):
             if rows and head is None:
@@ -429,7 +444,7 @@ def parse_table(block: Any, m: re.Match[str], state: Any) -> int | None:
         elif _TABLE_FOOT_SEP.match(line):
             pass  # a footer: its rows join the body
         else:
-            cells = table_cells(line.strip())
+            cells = table_cells(line.strip(), single_dollar)
             if leading_pipe and len(cells) > 1 and not cells[0].strip():
                 cells.pop(0)
             if len(cells) > 1 and not cells[-1].strip():

@@ -160,7 +160,10 @@ class KramdownInlineParser(InlineParser):
 
     def parse_softbreak(self, m: re.Match[str], state: InlineState) -> int:
         flavour = kramdown.flavour_at(state.env, state.env.get("block_line"))
-        state.append_token({"type": "linebreak" if flavour.hard_wrap else "softbreak"})
+        # a soft break that shows as a line break: attribute lists and lone images still
+        # see a soft break (kramdown's hard_wrap)
+        state.append_token({"type": "softbreak", "attrs": {"hard": True}} if flavour.hard_wrap
+                           else {"type": "softbreak"})
         return m.end()
 
     def finalize_tokens(self, tokens: list[dict[str, Any]], depth: int
