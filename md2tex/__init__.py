@@ -10,10 +10,9 @@ The public API::
     md2tex.build_pdf(doc, "post.pdf")                 # or written atomically
     md2tex.convert(text, memo=md2tex.Memo.for_user())  # as the CLI: with the user's cache
 
-Extension points: ``Options(macros=...)`` (math macros from Python),
-``register_html_element`` (raw HTML elements) and ``register_include`` /
-``register_tag`` (Liquid includes and tags), where this version has them
-(``docs/embedding.md``).
+Extension points (``docs/embedding.md``): ``Options(macros=...)`` (math macros from Python),
+``register_html_element`` (how a raw HTML element is typeset), ``register_include`` and
+``register_tag`` (what a Liquid ``{% include %}`` or tag shows).
 """
 
 from __future__ import annotations
@@ -35,6 +34,8 @@ from md2tex.version import __version__
 
 if TYPE_CHECKING:
     from md2tex.document import Document
+    from md2tex.latex.html import register_element as register_html_element
+    from md2tex.markdown.includes import register_include, register_tag
     from md2tex.memo import Memo
     from md2tex.pipeline import convert, convert_file
     from md2tex.site.batch import BatchInterrupted, BatchReport, PostResult
@@ -47,15 +48,16 @@ _LAZY = {"BatchReport": "site.batch", "PostResult": "site.batch",
          "BatchInterrupted": "site.batch", "convert_many": "site.remote",
          "BuildResult": "tex.build", "Document": "document",
          "convert": "pipeline", "convert_file": "pipeline", "Memo": "memo"}
-#: extension points other rooms provide, re-exported when this version has them
-_EXTENSIONS = {"register_html_element": "latex.html", "register_include": "markdown.includes",
-               "register_tag": "markdown.includes"}
+#: extension points other rooms provide: public name -> (module, its name there)
+_EXTENSIONS = {"register_html_element": ("latex.html", "register_element"),
+               "register_include": ("markdown.includes", "register_include"),
+               "register_tag": ("markdown.includes", "register_tag")}
 
 
 def __getattr__(name: str) -> Any:
     from importlib import import_module
 
-    module = _LAZY.get(name) or _EXTENSIONS.get(name)
+    module, attribute = _EXTENSIONS.get(name) or (_LAZY.get(name), name)
     if module is None:
         # ``md2tex.pipeline`` and the other submodules, as when they were imported eagerly
         try:
@@ -64,13 +66,7 @@ def __getattr__(name: str) -> Any:
             if exc.name != f"{__name__}.{name}":
                 raise
             raise AttributeError(f"module 'md2tex' has no attribute {name!r}") from None
-    try:
-        value = getattr(import_module(f".{module}", __name__), name)
-    except (ModuleNotFoundError, AttributeError):
-        if name in _EXTENSIONS:
-            raise AttributeError(f"module 'md2tex' has no attribute {name!r} (this version "
-                                 f"has no such extension point)") from None
-        raise
+    value = getattr(import_module(f".{module}", __name__), attribute)
     globals()[name] = value
     return value
 
@@ -149,4 +145,7 @@ __all__ = [
     "convert_file",
     "convert_many",
     "load_config",
+    "register_html_element",
+    "register_include",
+    "register_tag",
 ]

@@ -6,12 +6,12 @@ import dataclasses
 import inspect
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import codes, make_png, needs_tex, pdf_image_count, pdf_text, preamble_of
 
 import md2tex
-from md2tex.site.config import load_site_config
 
 FORMULA_POST = """---
 title: Reals
@@ -128,6 +128,8 @@ def _site(root: Path) -> Path:
 
 
 def test_load_config_is_what_the_batch_uses(tmp_path: Path) -> None:
+    from md2tex.site.config import load_site_config
+
     post = _site(tmp_path / "site")
     opts = md2tex.load_config(tmp_path / "site")
     assert opts == load_site_config(tmp_path / "site").apply()
@@ -225,3 +227,35 @@ def test_internal_fields_are_not_in_the_public_signature() -> None:
     assert fixed.with_front_matter({"engine": "xelatex"}).engine == "pdflatex"
     init = inspect.signature(md2tex.Options.__init__).parameters
     assert init["cli_keys"].kind is init["posts"].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+# ------------------------------------------------------------------- extension points
+
+def test_an_html_element_handler() -> None:
+    @md2tex.register_html_element("x-library-aside")
+    def aside(html: Any, el: Any) -> str:
+        return "\\begin{quote}\\textsc{Aside:} " + html.inlines(el.children).strip() \
+            + "\\end{quote}"
+
+    doc = md2tex.convert("Before.\n\n<x-library-aside>\na side remark\n</x-library-aside>\n\n"
+                         "After.\n")
+    assert "\\begin{quote}\\textsc{Aside:} a side remark\\end{quote}" in doc.tex
+    assert doc.ok and "html" not in " ".join(codes(doc)), doc.diagnostics
+
+
+def test_a_liquid_tag_and_include_handler() -> None:
+    from md2tex.markdown.includes import Made
+
+    @md2tex.register_tag("librarytag")
+    def tag(call: Any, notes: Any) -> Made:
+        return Made(f"**{call.args[0]}** from a tag")
+
+    @md2tex.register_include("library-box.html")
+    def box(call: Any, notes: Any) -> Made:
+        return Made(f"A box saying *{call.param('text')}*", own_block=True)
+
+    doc = md2tex.convert("Text {% librarytag 'hello' %} here.\n\n"
+                         '{% include library-box.html text="inside" %}\n')
+    assert "\\textbf{hello} from a tag" in doc.tex
+    assert "A box saying \\emph{inside}" in doc.tex
+    assert not [d for d in doc.diagnostics if d.code.startswith("liquid")], doc.diagnostics
