@@ -6,6 +6,7 @@ commands (pylatexenc); a character no font can show becomes a visible placeholde
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 import unicodedata
@@ -143,14 +144,40 @@ def placeholder(ch: str) -> str:
     return rf"\mdmissingchar{{U+{ord(ch):04X}}}"
 
 
+#: a run of characters without a space this long may have to break inside (a URL, an
+#: identifier): it may, after the punctuation in ``_BREAK_AFTER``
+LONG_RUN = 20
+#: inside a long run, a stretch this long without punctuation (and not a word TeX can
+#: hyphenate) gets a break every ``LONG_RUN`` characters
+_LONG_STRETCH = 30
+_LONG_RUN_RE = re.compile(rf"\S{{{LONG_RUN},}}")
+_BREAK_AFTER = re.compile(r"(?<=[/_.?&=#:;,(|@\\])(?=\S)")
+#: where a break may go (a control character: the input has none left by then)
+_BREAK = "\x01"
+
+
+def _breakable(run: re.Match[str]) -> str:
+    pieces = _BREAK_AFTER.sub(_BREAK, run.group(0)).split(_BREAK)
+    out = []
+    for piece in pieces:
+        if len(piece) > _LONG_STRETCH and not piece.isalpha():
+            piece = _BREAK.join(piece[i:i + LONG_RUN] for i in range(0, len(piece), LONG_RUN))
+        out.append(piece)
+    return _BREAK.join(out)
+
+
 def escape_text(text: str, unicode: bool = False,
-                missing: Callable[[str], None] | None = None) -> str:
+                missing: Callable[[str], None] | None = None, breaks: bool = True) -> str:
     """Escape prose for LaTeX text mode.
 
     ``unicode``: the engine reads UTF-8 natively (xelatex, lualatex), so non-ASCII stays.
-    ``missing`` is told about characters that became placeholders.
+    ``missing`` is told about characters that became placeholders. ``breaks``: long runs
+    without a space (URLs, identifiers) may break after their punctuation, so that they do
+    not run into the margin.
     """
     text = _CONTROL.sub("", text)
+    if breaks and len(text) >= LONG_RUN:
+        text = _LONG_RUN_RE.sub(_breakable, text)
 
     def sub(m: re.Match[str]) -> str:
         ch = m.group(0)
@@ -171,18 +198,32 @@ def escape_text(text: str, unicode: bool = False,
     out = _TEXT_RE.sub(sub, text)
     # T1 ligatures that Markdown authors never mean: ,, << >> (?` !` are gone with `)
     out = _DASH_LIGATURE.sub("-{}", _QUOTE_LIGATURE.sub("'{}", out.replace(",,", ",{},")))
-    return out
+    return out.replace(_BREAK, r"\allowbreak{}")
 
 
 def smart_typography(text: str) -> str:
-    """kramdown's default typography for prose: ``---`` and ``--`` become em and en dashes,
-    straight quotes become typographic ones. (``escape_text`` itself keeps every character
-    literal.)"""
+    """Prose as a web page shows it, by kramdown's rules: ``---`` and ``--`` become em and
+    en dashes, straight quotes become typographic ones, and character references
+    (``&amp;``, ``&#8217;``, ``&nbsp;``) the characters they name (a quote written as
+    ``&quot;`` stays straight). (``escape_text`` itself keeps every character literal.)"""
     text = text.replace("---", "\u2014").replace("--", "\u2013")
     text = re.sub(r'(^|[\s(\[{])"', "\\1\u201c", text)
     text = text.replace('"', "\u201d")
     text = re.sub(r"(^|[\s(\[{])'", "\\1\u2018", text)
-    return text.replace("'", "\u2019")
+    return decode_references(text.replace("'", "\u2019"))
+
+
+#: a character reference as HTML (and CommonMark) define it: named, decimal or hexadecimal,
+#: ending in ``;``
+_REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def decode_references(text: str) -> str:
+    """``text`` with its character references (``&amp;``, ``&#8217;``, ``&#x2014;``,
+    ``&nbsp;``) replaced by the characters they name; an unknown name stays as written."""
+    if "&" not in text:
+        return text
+    return _REFERENCE.sub(lambda m: html.unescape(m.group(0)), text)
 
 
 _URL_SAFE = "/:?&=+,;@!*'()$-_.~"
@@ -211,9 +252,15 @@ _CODE_BREAK_AFTER = set("._/,(=:;-")
 def escape_code(text: str, unicode: bool = False,
                 missing: Callable[[str], None] | None = None) -> str:
     """Inline code for ``\\texttt``: every character literal, line breaks allowed after
-    punctuation so long identifiers do not run into the margin."""
+    punctuation (and within a long stretch without any) so long identifiers do not run into
+    the margin."""
     out: list[str] = []
+    stretch = 0
     for ch in _CONTROL.sub("", text):
+        stretch = 0 if ch in _CODE_BREAK_AFTER or ch == " " else stretch + 1
+        if stretch > _LONG_STRETCH:
+            out.append(r"\allowbreak{}")
+            stretch = 1
         if ch == " ":
             out.append(r"\mdcodespace{}")
         elif ch == "-":
@@ -244,8 +291,10 @@ def math_to_unicode(latex: str) -> str:
 def pdf_string(text: str, unicode: bool = True) -> str:
     """Text for PDF metadata and bookmarks. hyperref maps UTF-8 input to PDF text strings
     under every engine, so non-ASCII characters stay as they are (an ``\\ensuremath`` would
-    be dropped from a PDF string); only TeX's specials are escaped."""
-    return escape_text(re.sub(r"\s+", " ", text).strip(), unicode)
+    be dropped from a PDF string); character references are decoded, and only TeX's
+    specials are escaped."""
+    return escape_text(re.sub(r"\s+", " ", decode_references(text)).strip(), unicode,
+                       breaks=False)
 
 
 def without_spans(text: str, opener: str, closer: str) -> str:

@@ -5,18 +5,29 @@ a small tree and rendered; inline HTML arrives from mistune one tag at a time, s
 closing tags are paired with a stack (an unclosed tag is closed at the end of its paragraph,
 a stray closing tag is ignored: braces always balance). Text inside HTML still goes through
 the Markdown inline parser, because MathJax typesets ``$$…$$`` wherever it appears.
-Unknown tags: a warning, their text kept. Scripts, styles and embeds: a warning, left out.
+
+What each element becomes is looked up in ``ELEMENTS`` (filled by ``register_element`` and
+``register_wrapper``, which library users may call too): an element nobody registered is
+warned about and its text kept; scripts and embeds: a warning, left out; styles and other
+things a reader never sees: left out silently.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from html import unescape
 from html.parser import HTMLParser
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from md2tex.escape import escape_code, escape_url, url_scheme_allowed, without_spans
+from md2tex.escape import (
+    decode_references,
+    escape_code,
+    escape_url,
+    url_scheme_allowed,
+    without_spans,
+)
 from md2tex.latex import tables
 from md2tex.markdown.kramdown import width_from_attrs
 
@@ -24,16 +35,22 @@ Token = dict[str, Any]
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
         "source", "track", "wbr"}
+#: elements that set themselves apart as paragraphs (registered ones may add to these)
 BLOCK = {"p", "div", "center", "figure", "figcaption", "table", "ul", "ol", "li", "dl", "dt",
          "dd", "blockquote", "pre", "hr", "details", "summary", "section", "article", "header",
          "footer", "main", "aside", "nav", "h1", "h2", "h3", "h4", "h5", "h6", "address",
          "iframe", "video", "audio", "object", "embed", "script", "style", "noscript",
-         "form", "canvas", "svg", "math", "head", "meta", "link", "title", "html", "body"}
-#: content left out (with a warning): it means nothing on paper
-DROPPED = {"script", "style", "noscript", "head", "meta", "link", "title", "form", "input",
-           "button", "select", "textarea", "canvas", "svg", "math", "template", "object",
-           "param", "source", "track", "iframe", "video", "audio", "embed"}
-#: tag -> (LaTeX opener, closer, feature)
+         "form", "canvas", "svg", "math", "head", "meta", "link", "title", "html", "body",
+         "d-article", "d-title", "d-byline", "d-appendix"}
+#: content left out with a warning: a web reader would see something here
+DROPPED = {"script", "form", "input", "button", "select", "textarea", "canvas", "svg", "math",
+           "object", "iframe", "video", "audio", "embed"}
+#: content left out silently: a web reader never sees it (styles, metadata, templates)
+INVISIBLE = {"style", "noscript", "head", "meta", "link", "title", "template", "param",
+             "source", "track", "base", "d-front-matter"}
+#: embedded media: a placeholder with the address replaces them
+_MEDIA = {"iframe", "video", "audio", "embed", "object"}
+#: tag -> (LaTeX opener, closer, feature): elements that only change how their text looks
 WRAPPERS: dict[str, tuple[str, str, str]] = {
     "b": ("\\textbf{", "}", ""), "strong": ("\\textbf{", "}", ""),
     "i": ("\\emph{", "}", ""), "em": ("\\emph{", "}", ""), "cite": ("\\emph{", "}", ""),
@@ -51,8 +68,12 @@ WRAPPERS: dict[str, tuple[str, str, str]] = {
     "p": ("{", "}", ""), "figcaption": ("{", "}", ""), "figure": ("{", "}", ""),
     "details": ("{", "}", ""), "summary": ("\\textbf{", "} ", ""),
     "kbd": ("\\texttt{", "}", ""), "samp": ("\\texttt{", "}", ""),
-    "code": ("\\mdcode{", "}", ""),
+    "code": ("\\mdcode{", "}", ""), "aside": ("{", "}", ""),
+    "d-article": ("{", "}", ""), "d-title": ("{", "}", ""), "d-byline": ("{", "}", ""),
+    "d-appendix": ("{", "}", ""),
 }
+#: ulem's commands: inside them a nested command's argument cannot break across lines
+_ULEM = ("\\uline{", "\\sout{")
 _COLOURS = {"red": "D62728", "blue": "1F5FBF", "green": "2CA02C", "orange": "E67E00",
             "purple": "7E3FA0", "gray": "777777", "grey": "777777", "brown": "8C564B",
             "magenta": "C0309F", "teal": "17807E", "darkred": "8B0000", "navy": "000080"}
@@ -60,6 +81,9 @@ _COLOR_RE = re.compile(r"(?:^|;)\s*color\s*:\s*(?:#(?P<hex>[0-9a-fA-F]{6}|[0-9a-
                        r"(?P<name>[a-zA-Z]+))")
 _SINGLE_TAG = re.compile(r"<(?P<close>/)?(?P<tag>[A-Za-z][\w-]*)(?P<rest>[^<>]*?)(?P<self>/)?>",
                          re.S)
+#: stands for ``&`` while HTMLParser reads a fragment, so that text keeps its character
+#: references for the one decoding prose gets (attributes are decoded as browsers do)
+_AMP = "\x00"
 
 
 @dataclass
@@ -68,8 +92,17 @@ class Element:
     attrs: dict[str, str] = field(default_factory=dict)
     children: list[Element | str] = field(default_factory=list)
 
+    def source(self) -> str:
+        """The text inside, as written (character references not decoded)."""
+        return "".join(c if isinstance(c, str) else c.source() for c in self.children)
+
     def text(self) -> str:
-        return "".join(c if isinstance(c, str) else c.text() for c in self.children)
+        """The text inside, as a browser shows it (character references decoded)."""
+        return decode_references(self.source())
+
+    @property
+    def classes(self) -> list[str]:
+        return self.attrs.get("class", "").lower().split()
 
     def find_all(self, tag: str) -> Iterable[Element]:
         for child in self.children:
@@ -95,19 +128,24 @@ class _TreeBuilder(HTMLParser):
         self.dropped: dict[str, int] = {}
         self.flattened = False
 
+    @staticmethod
+    def element(tag: str, attrs: list[tuple[str, str | None]]) -> Element:
+        return Element(tag, {k.lower(): unescape((v or "").replace(_AMP, "&"))
+                             for k, v in attrs})
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if len(self.stack) > MAX_HTML_DEPTH:
             self.flattened = True
             if tag not in VOID:
                 self.dropped[tag] = self.dropped.get(tag, 0) + 1
             return
-        el = Element(tag, {k.lower(): v or "" for k, v in attrs})
+        el = self.element(tag, attrs)
         self.stack[-1].children.append(el)
         if tag not in VOID:
             self.stack.append(el)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.stack[-1].children.append(Element(tag, {k.lower(): v or "" for k, v in attrs}))
+        self.stack[-1].children.append(self.element(tag, attrs))
 
     def handle_endtag(self, tag: str) -> None:
         if self.dropped.get(tag):
@@ -119,7 +157,7 @@ class _TreeBuilder(HTMLParser):
                 return
 
     def handle_data(self, data: str) -> None:
-        self.stack[-1].children.append(data)
+        self.stack[-1].children.append(data.replace(_AMP, "&"))
 
 
 def parse_html(raw: str) -> Element:
@@ -130,7 +168,7 @@ def parse_html(raw: str) -> Element:
 def parse_html_bounded(raw: str) -> tuple[Element, bool]:
     """``parse_html`` and whether tags nested deeper than ``MAX_HTML_DEPTH`` were dropped."""
     builder = _TreeBuilder()
-    builder.feed(raw)
+    builder.feed(raw.replace(_AMP, "").replace("&", _AMP))
     builder.close()
     _join_text(builder.root)
     return builder.root, builder.flattened
@@ -156,6 +194,107 @@ def _join_text(root: Element) -> None:
         if run:
             joined.append("".join(run))
         element.children = joined
+
+
+# ------------------------------------------------------------------------------- registry
+
+#: an element's LaTeX from the element itself (its attributes and children)
+ElementHandler = Callable[["HtmlRenderer", Element], str]
+#: the LaTeX around an element's content, from its attributes: the one kind of handler that
+#: also serves a tag met alone inside a paragraph (mistune hands those over one at a time)
+Wrapper = Callable[["HtmlRenderer", dict[str, str]], tuple[str, str]]
+E = TypeVar("E", bound=ElementHandler)
+W = TypeVar("W", bound=Wrapper)
+
+
+@dataclass(frozen=True)
+class ElementRule:
+    """What one element (``tag``, or ``tag.class`` for one class of it) becomes.
+
+    ``handler`` typesets the whole element; ``wrap`` gives the LaTeX around its content;
+    ``block``: it sets itself apart as paragraphs (met inside a line of text, its ``wrap``
+    is used if it has one, else its text stays in the line)."""
+
+    handler: ElementHandler | None = None
+    wrap: Wrapper | None = None
+    block: bool = False
+
+
+class ElementRegistry(dict[str, ElementRule]):
+    """Rules by element key: ``"aside"``, or ``"div.theorem"`` for ``<div class="theorem">``
+    (a class key wins over its tag's key). A key has one handler and one wrapper."""
+
+    def __init__(self, label: str) -> None:
+        super().__init__()
+        self.label = label
+
+    def add(self, key: str, *, handler: ElementHandler | None = None,
+            wrap: Wrapper | None = None, block: bool | None = None,
+            replace: bool = False) -> None:
+        """Give ``key`` a handler and/or a wrapper; giving one it already has is an error
+        unless ``replace``."""
+        key = key.lower()
+        rule = self.get(key, ElementRule())
+        if not replace and ((handler and rule.handler) or (wrap and rule.wrap)):
+            raise ValueError(f"{self.label}: <{key}> has two handlers")
+        self[key] = ElementRule(handler=handler or rule.handler, wrap=wrap or rule.wrap,
+                                block=rule.block if block is None else block)
+
+    def rule_for(self, el: Element) -> ElementRule | None:
+        for cls in el.classes:
+            rule = self.get(f"{el.tag}.{cls}")
+            if rule is not None:
+                return rule
+        return self.get(el.tag)
+
+
+ELEMENTS = ElementRegistry("HTML elements")
+
+
+def register_element(*keys: str, block: bool = True,
+                     replace: bool = False) -> Callable[[E], E]:
+    """Register a function ``(html, element) -> LaTeX`` for elements, by tag (``"d-note"``)
+    or tag and class (``"div.note"``)::
+
+        @register_element("d-note")
+        def note(html: HtmlRenderer, el: Element) -> str:
+            return "\\\\begin{quote}" + html.blocks(el.children) + "\\\\end{quote}"
+
+    ``block``: the element sets itself apart as paragraphs (else it sits in a line of
+    text); ``replace``: take over a key md2tex (or an earlier call) registered. The
+    function may use ``html.blocks``/``html.inlines`` (children as LaTeX), ``html.markdown``
+    (text as Markdown), ``html.r.text`` (escaped text) and ``html.r.warn``."""
+    def register(handler: E) -> E:
+        for key in keys:
+            ELEMENTS.add(key, handler=handler, block=block, replace=replace)
+        return handler
+
+    return register
+
+
+def register_wrapper(*keys: str, replace: bool = False) -> Callable[[W], W]:
+    """Register a function ``(html, attributes) -> (opener, closer)``: the LaTeX around the
+    element's content. Unlike ``register_element`` it also serves a tag written inside a
+    paragraph of Markdown."""
+    def register(wrap: W) -> W:
+        for key in keys:
+            ELEMENTS.add(key, wrap=wrap, replace=replace)
+        return wrap
+
+    return register
+
+
+def _fixed(opener: str, closer: str, feature: str) -> Wrapper:
+    def wrap(html: HtmlRenderer, attrs: dict[str, str]) -> tuple[str, str]:
+        if feature:
+            html.r.ctx.features.add(feature)
+        return opener, closer
+
+    return wrap
+
+
+for _tag, (_opener, _closer, _feature) in WRAPPERS.items():
+    ELEMENTS.add(_tag, wrap=_fixed(_opener, _closer, _feature), block=_tag in BLOCK)
 
 
 def strip_comments(raw: str) -> str:
@@ -186,14 +325,6 @@ def colour_of(attrs: dict[str, str]) -> str | None:
         h = m["hex"]
         return (h if len(h) == 6 else "".join(c * 2 for c in h)).upper()
     return _COLOURS.get(m["name"].lower())
-
-
-class _Context(Protocol):
-    unicode: bool
-    in_argument: int
-    line: int | None
-    features: set[str]
-    dollar_math: bool | str
 
 
 class Renderer(Protocol):
@@ -231,6 +362,8 @@ class HtmlRenderer:
         self.warned: set[str] = r.ctx.html_warned
         #: >0 inside <center>: inner figures do not open another center environment
         self.centering = 0
+        #: the ulem commands (underline, strike-out) open around the text being rendered
+        self.ulem: list[tuple[str, str]] = []
 
     # ------------------------------------------------------------------ plumbing
     def warn_tag(self, tag: str, what: str) -> None:
@@ -246,7 +379,7 @@ class HtmlRenderer:
         core = collapsed.strip()
         if not core:
             return " " if collapsed else ""
-        if not re.search(r"[\\$*_`\[<&!]", core):
+        if not re.search(r"[\\$*_`\[<!]", core):
             body = self.r.text(core)
         else:
             tokens, _env = parse_markdown(core.replace("\n", " "), self.r.ctx.line or 1,
@@ -273,7 +406,13 @@ class HtmlRenderer:
         root.children = [_Outside(c) if isinstance(c, str) else c for c in root.children]
         return self.blocks(root.children).strip()
 
+    def is_block(self, el: Element) -> bool:
+        rule = ELEMENTS.rule_for(el)
+        return el.tag in BLOCK or (rule is not None and rule.block)
+
     def blocks(self, nodes: Sequence[Element | str]) -> str:
+        """Nodes as paragraphs: block elements each by their rule, the runs between them
+        as lines of text."""
         parts: list[str] = []
         run: list[Element | str] = []
 
@@ -293,7 +432,7 @@ class HtmlRenderer:
             run.clear()
 
         for node in nodes:
-            if isinstance(node, Element) and node.tag in BLOCK:
+            if isinstance(node, Element) and self.is_block(node):
                 flush()
                 out = self.block_element(node)
                 if out.strip():
@@ -303,6 +442,13 @@ class HtmlRenderer:
         flush()
         return self.sep.join(parts)
 
+    def block_element(self, el: Element) -> str:
+        """A block element by its rule's handler; without one, its content as paragraphs."""
+        rule = ELEMENTS.rule_for(el)
+        if rule is not None and rule.handler is not None:
+            return rule.handler(self, el)
+        return self.blocks(el.children)
+
     def centered(self, body: str, caption: str = "") -> str:
         cap = f"\\par\\mdcaption{{{caption}}}" if caption.strip() else ""
         if self.centering:
@@ -311,126 +457,8 @@ class HtmlRenderer:
             return f"{{\\centering {body}{cap}\\par}}"
         return f"\\begin{{center}}\n{body}{cap}\n\\end{{center}}"
 
-    def block_element(self, el: Element) -> str:
-        tag = el.tag
-        if tag in DROPPED:
-            src = el.attrs.get("src") or next((s.attrs.get("src", "") for s in
-                                               el.find_all("source")), "")
-            if tag in ("iframe", "video", "audio", "embed", "object") and src:
-                self.warn_tag(tag, "(embedded media) cannot be shown on paper; a placeholder "
-                              "with its address is printed")
-                self.r.ctx.features.add("links")
-                return self.centered(f"\\mdimageplaceholder{{{self.r.text('Embedded ' + tag)}}}"
-                                     f"{{\\nolinkurl{{{escape_url(src)}}}}}")
-            self.warn_tag(tag, "is not typeset; it is left out")
-            return ""
-        if tag == "figure":
-            images = list(el.find_all("img"))
-            caption_el = next(iter(el.find_all("figcaption")), None)
-            caption = self.inlines_in_argument(caption_el.children) if caption_el else ""
-            rest = [c for c in el.children if not (isinstance(c, Element)
-                                                   and c.tag in ("img", "figcaption"))]
-            others = self.blocks([c for c in rest if not (isinstance(c, Element)
-                                                          and list(c.find_all("img")))])
-            boxes = " ".join(self.img(i) for i in images)
-            out = self.centered(boxes, caption) if boxes or caption.strip() else ""
-            return self.sep.join(p for p in (out, others.strip()) if p)
-        if tag == "figcaption":
-            caption = self.inlines_in_argument(el.children).strip()
-            return self.centered("", caption) if caption else ""
-        if tag == "center":
-            self.centering += 1
-            try:
-                body = self.blocks(el.children)
-            finally:
-                self.centering -= 1
-            return self.centered(body) if body.strip() else ""
-        if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
-            return f"\\textbf{{{self.inlines_in_argument(el.children).strip()}}}"
-        if tag in ("ul", "ol"):
-            return self.listing(el)
-        if tag == "blockquote":
-            self.r.ctx.features.add("quote")
-            return f"\\begin{{quote}}\n{self.blocks(el.children)}\n\\end{{quote}}"
-        if tag == "pre":
-            code = el.text()
-            lang = re.sub(r"^(?:language|lang)-", "", (el.attrs.get("class") or "").split(
-                " ")[0]) if el.attrs.get("class") else ""
-            inner = next(iter(el.find_all("code")), None)
-            if not lang and inner is not None and inner.attrs.get("class"):
-                lang = re.sub(r"^(?:language|lang)-", "", inner.attrs["class"].split(" ")[0])
-            return self.r.b_block_code({"type": "block_code", "raw": code.strip("\n") + "\n",
-                                        "attrs": {"info": lang}})
-        if tag == "hr":
-            return "\\mdrule"
-        if tag == "table":
-            return self.table(el)
-        if tag == "summary":
-            return f"\\textbf{{{self.inlines_in_argument(el.children).strip()}}}"
-        if tag == "dt":
-            return f"\\textbf{{{self.inlines_in_argument(el.children).strip()}}}"
-        if tag == "li":
-            return self.blocks(el.children)
-        # p, div, details, section, dd, … : the content, as paragraphs
-        return self.blocks(el.children)
-
-    def listing(self, el: Element) -> str:
-        env = "enumerate" if el.tag == "ol" else "itemize"
-        self.r.ctx.features.add("lists")
-        items = []
-        for child in el.children:
-            if isinstance(child, Element) and child.tag == "li":
-                items.append("\\item{} " + self.blocks(child.children))
-            elif isinstance(child, Element):
-                items.append("\\item{} " + self.blocks([child]))
-            elif child.strip():
-                items.append("\\item{} " + self.markdown(child))
-        if not items:
-            return ""
-        return f"\\begin{{{env}}}\n" + "\n".join(items) + f"\n\\end{{{env}}}"
-
-    def table(self, el: Element) -> str:
-        rows: list[list[Element]] = []
-        for tr in el.find_all("tr"):
-            cells = [c for c in tr.children if isinstance(c, Element) and c.tag in ("td", "th")]
-            if cells:
-                rows.append(cells)
-        if not rows:
-            return self.blocks(el.children)
-        ncols = max(sum(_span(c) for c in r) for r in rows)
-        if ncols > MAX_TABLE_COLUMNS:
-            # padding every row to the widest would multiply the post; no page is that wide
-            self.r.warn("html-table", f"HTML table with {ncols:,} columns (more than "
-                        f"{MAX_TABLE_COLUMNS}): its rows are printed as text")
-            return tables.as_paragraphs([[self.inlines_in_argument(c.children).strip()
-                                          for c in row] for row in rows])
-        rendered: list[list[str]] = []
-        lengths = [0] * ncols
-        for row in rows:
-            cells_out = []
-            col = 0
-            for cell in row:
-                text = self.inlines_in_argument(cell.children).strip()
-                text = re.sub(r"\\newline\s*", " ", text)
-                if cell.tag == "th" and text:
-                    text = f"\\textbf{{{text}}}"
-                span = min(_span(cell), ncols - col)
-                if span > 1:
-                    text = f"\\multicolumn{{{span}}}{{l}}{{{text}}}"
-                lengths[col] = max(lengths[col], len(cell.text().strip()) // span)
-                cells_out.append(text)
-                col += span
-            cells_out += [""] * (ncols - col)
-            rendered.append(cells_out)
-        if self.r.ctx.in_argument:
-            return tables.as_paragraphs(rendered)
-        self.r.ctx.features.add("table")
-        # widths measured around cells spanning columns are rough: the columns share equally
-        spec = tables.column_spec([None] * ncols, lengths, equal=True)
-        lines = [tables.row(cells) for cells in rendered]
-        if rows[0] and all(c.tag == "th" for c in rows[0]):
-            return tables.longtable(spec, lines[:1], lines[1:])
-        return tables.longtable(spec, None, lines)
+    def environment(self, name: str, body: str, argument: str = "") -> str:
+        return f"\\begin{{{name}}}{argument}\n{body}\n\\end{{{name}}}"
 
     # -------------------------------------------------------------------- inline
     def inlines_in_argument(self, nodes: Sequence[Element | str]) -> str:
@@ -441,70 +469,61 @@ class HtmlRenderer:
             self.r.ctx.in_argument -= 1
 
     def inlines(self, nodes: Sequence[Element | str]) -> str:
+        """Nodes as one line of text (a ``<br>`` breaks it only after some text)."""
         out: list[str] = []
         ink, read = False, 0  # is there text before this point? (out[:read] was looked at)
         for node in nodes:
             if isinstance(node, str):
                 out.append(self.markdown(node))
-                continue
-            tag = node.tag
-            if tag == "br":
+            elif node.tag == "br":
                 if not ink:
                     ink, read = any(part.strip() for part in out[read:]), len(out)
                 if self.r.ctx.in_argument:
                     out.append(" ")
                 elif ink:
                     out.append("\\newline\n")
-                continue
-            if tag == "img":
-                out.append(self.img(node))
-                continue
-            if tag == "d-math":  # distill's math element: the math rules read it
-                block = " block" if "block" in node.attrs else ""
-                out.append(self.markdown(f"<d-math{block}>{node.text()}</d-math>"))
-                continue
-            if tag == "a":
-                out.append(self.link(node))
-                continue
-            if tag in ("code", "kbd", "samp", "tt") and not any(
-                    isinstance(c, Element) for c in node.children):
-                out.append("\\mdcode{" + escape_code(node.text(), self.r.ctx.unicode) + "}")
-                continue
-            if tag in DROPPED:
-                out.append(self.block_element(node))
-                continue
-            if tag in BLOCK and tag not in WRAPPERS:
-                out.append(" " + self.inlines(node.children) + " ")
-                continue
-            opener, closer = self.wrapper(tag, node.attrs)
-            out.append(opener + self.inlines(node.children) + closer)
+            else:
+                out.append(self.inline_element(node))
         return "".join(out)
 
-    def wrapper(self, tag: str, attrs: dict[str, str]) -> tuple[str, str]:
-        """LaTeX around an inline element's content (unknown tags: a warning, content kept)."""
-        known = WRAPPERS.get(tag)
-        if known is None:
-            self.warn_tag(tag, "is not typeset; its text is kept")
-            opener, closer = "{", "}"
-        else:
-            opener, closer, feature = known
-            if feature:
-                self.r.ctx.features.add(feature)
+    def inline_element(self, el: Element) -> str:
+        """An element inside a line of text, by its rule."""
+        rule = ELEMENTS.rule_for(el)
+        if rule is None:
+            if el.tag in BLOCK:
+                return " " + self.inlines(el.children) + " "
+            self.warn_tag(el.tag, "is not typeset; its text is kept")
+            return self.wrapped(el, ("{", "}"))
+        if rule.handler is not None and not rule.block:
+            return rule.handler(self, el)
+        if rule.wrap is not None:
+            return self.wrapped(el, rule.wrap(self, el.attrs))
+        # a block in a line of text (perhaps in a command's argument): its text
+        return " " + self.inlines(el.children) + " "
+
+    def wrapped(self, el: Element, around: tuple[str, str]) -> str:
+        """The element's content between ``around`` (and its colour). Inside ulem's
+        underline or strike-out, another command's argument could not break across lines:
+        the ulem commands are closed around it and reopened inside it."""
+        opener, closer = self.coloured(around, el.attrs)
+        if opener.startswith(_ULEM):
+            self.ulem.append((opener, closer))
+            try:
+                return opener + self.inlines(el.children) + closer
+            finally:
+                self.ulem.pop()
+        if not self.ulem or opener in ("{", ""):
+            return opener + self.inlines(el.children) + closer
+        shut = "".join(c for _, c in reversed(self.ulem))
+        reopen = "".join(o for o, _ in self.ulem)
+        return shut + opener + reopen + self.inlines(el.children) + shut + closer + reopen
+
+    def coloured(self, around: tuple[str, str], attrs: dict[str, str]) -> tuple[str, str]:
+        opener, closer = around
         colour = colour_of(attrs)
         if colour:
             opener, closer = opener + f"\\textcolor[HTML]{{{colour}}}{{", "}" + closer
         return opener, closer
-
-    def link(self, el: Element) -> str:
-        inner = self.inlines(el.children)
-        url = el.attrs.get("href", "").strip()
-        if not url or url.startswith("#") or not url_scheme_allowed(url) \
-                or ":" not in url.split("/")[0]:
-            return inner
-        self.r.ctx.features.add("links")
-        if not inner.strip():
-            return f"\\url{{{escape_url(url)}}}"
-        return f"\\href{{{escape_url(url)}}}{{{inner}}}"
 
     def img(self, el: Element) -> str:
         attrs: dict[str, Any] = {"url": el.attrs.get("src", "")}
@@ -512,13 +531,17 @@ class HtmlRenderer:
         if width is not None:
             attrs["width_hint"] = width
         alt = el.attrs.get("alt") or el.attrs.get("title") or ""
+        # already decoded as an attribute: the renderer's text decodes once more
         tok: Token = {"type": "image", "attrs": attrs,
-                      "children": [{"type": "text", "raw": alt}] if alt else []}
+                      "children": [{"type": "text", "raw": alt.replace("&", "&amp;")}]
+                      if alt else []}
         return self.r.image(tok, standalone=False)
 
     # ------------------------------------------------------- inline HTML tokens
     def inline_tag(self, raw: str, stack: list[tuple[str, str]]) -> str:
-        """One inline tag from mistune: opens push their closer, closes pop to their opener."""
+        """One inline tag from mistune: opens push their closer, closes pop to their opener.
+        Only a rule's wrapper sees the content (it follows as tokens); a handler sees the
+        element without it."""
         tag, attrs, closing = tag_attrs(raw)
         if not tag:
             return ""
@@ -534,33 +557,374 @@ class HtmlRenderer:
             return "".join(out)
         if tag == "br":
             return " " if self.r.ctx.in_argument else "\\newline\n"
-        if tag == "img":
-            return self.img(Element("img", attrs))
-        if tag == "hr":
-            return " "
-        if tag in DROPPED or tag in VOID:
-            self.warn_tag(tag, "is not typeset inside a paragraph; it is left out")
-            return ""
-        if tag == "a":
-            url = attrs.get("href", "").strip()
-            if url and not url.startswith("#") and url_scheme_allowed(url) \
-                    and ":" in url.split("/")[0]:
-                self.r.ctx.features.add("links")
-                stack.append((tag, "}"))
-                return f"\\href{{{escape_url(url)}}}{{"
-            stack.append((tag, ""))
-            return ""
-        opener, closer = self.wrapper(tag, attrs)
-        if tag == "code":
-            opener, closer = "\\texttt{", "}" + closer[1:] if closer.startswith("}") else "}"
-        stack.append((tag, closer))
+        el = Element(tag, attrs)
+        rule = ELEMENTS.rule_for(el)
+        opener, closer = "", ""
+        if rule is None:
+            self.warn_tag(tag, "is not typeset; its text is kept")
+            opener, closer = self.coloured(("{", "}"), attrs)
+        elif rule.wrap is not None:
+            opener, closer = self.coloured(rule.wrap(self, attrs), attrs)
+            if tag == "code":  # its text arrives as tokens, escaped as prose
+                opener = "\\texttt{" + opener.removeprefix("\\mdcode{")
+            ulem = [(o, c) for t, c in stack for o in [self.ulem_opener(t)] if o]
+            if ulem and not opener.startswith(_ULEM) and opener not in ("{", ""):
+                shut = "".join(c for _, c in reversed(ulem))
+                reopen = "".join(o for o, _ in ulem)
+                opener, closer = shut + opener + reopen, shut + closer + reopen
+        elif rule.handler is not None and not rule.block:
+            opener = rule.handler(self, el)
+        elif tag in VOID:
+            opener = " "
+        if tag not in VOID:
+            stack.append((tag, closer))
         return opener
+
+    def ulem_opener(self, tag: str) -> str:
+        """The ulem command ``tag`` opens (``\\sout{``), or ""."""
+        rule = ELEMENTS.get(tag)
+        opener = rule.wrap(self, {})[0] if rule is not None and rule.wrap else ""
+        return opener if opener.startswith(_ULEM) else ""
 
     @staticmethod
     def close_all(stack: list[tuple[str, str]]) -> str:
         out = "".join(closer for _, closer in reversed(stack))
         stack.clear()
         return out
+
+
+# ------------------------------------------------------------------- element handlers
+
+@register_element(*sorted(DROPPED | INVISIBLE), block=False)
+def _left_out(html: HtmlRenderer, el: Element) -> str:
+    """Scripts, forms and embeds: a warning (media with an address: a placeholder); styles
+    and metadata: nothing, as on the web page."""
+    if el.tag in INVISIBLE:
+        return ""
+    src = el.attrs.get("src") or next((s.attrs.get("src", "") for s in
+                                       el.find_all("source")), "")
+    if el.tag in _MEDIA and src:
+        html.warn_tag(el.tag, "(embedded media) cannot be shown on paper; a placeholder "
+                      "with its address is printed")
+        html.r.ctx.features.add("links")
+        return html.centered(f"\\mdimageplaceholder{{{html.r.text('Embedded ' + el.tag)}}}"
+                             f"{{\\nolinkurl{{{escape_url(src)}}}}}")
+    html.warn_tag(el.tag, "is not typeset; it is left out")
+    return ""
+
+
+@register_element("figure")
+def _figure(html: HtmlRenderer, el: Element) -> str:
+    images = list(el.find_all("img"))
+    caption_el = next(iter(el.find_all("figcaption")), None)
+    caption = html.inlines_in_argument(caption_el.children) if caption_el else ""
+    rest = [c for c in el.children if not (isinstance(c, Element)
+                                           and c.tag in ("img", "figcaption"))]
+    others = html.blocks([c for c in rest if not (isinstance(c, Element)
+                                                  and list(c.find_all("img")))])
+    boxes = " ".join(html.img(i) for i in images)
+    out = html.centered(boxes, caption) if boxes or caption.strip() else ""
+    return html.sep.join(p for p in (out, others.strip()) if p)
+
+
+@register_element("figcaption")
+def _figcaption(html: HtmlRenderer, el: Element) -> str:
+    caption = html.inlines_in_argument(el.children).strip()
+    return html.centered("", caption) if caption else ""
+
+
+@register_element("center")
+def _center(html: HtmlRenderer, el: Element) -> str:
+    html.centering += 1
+    try:
+        body = html.blocks(el.children)
+    finally:
+        html.centering -= 1
+    return html.centered(body) if body.strip() else ""
+
+
+@register_element("h1", "h2", "h3", "h4", "h5", "h6", "summary", "dt")
+def _bold_line(html: HtmlRenderer, el: Element) -> str:
+    """Headings inside HTML (not in the outline), a ``<details>``' summary, a term."""
+    text = html.inlines_in_argument(el.children).strip()
+    return f"\\textbf{{{text}}}" if text else ""
+
+
+@register_element("ul", "ol")
+def _listing(html: HtmlRenderer, el: Element) -> str:
+    env = "enumerate" if el.tag == "ol" else "itemize"
+    html.r.ctx.features.add("lists")
+    items = []
+    for child in el.children:
+        if isinstance(child, Element) and child.tag == "li":
+            items.append("\\item{} " + html.blocks(child.children))
+        elif isinstance(child, Element):
+            items.append("\\item{} " + html.blocks([child]))
+        elif child.strip():
+            items.append("\\item{} " + html.markdown(child))
+    if not items:
+        return ""
+    return html.environment(env, "\n".join(items))
+
+
+@register_element("blockquote")
+def _blockquote(html: HtmlRenderer, el: Element) -> str:
+    html.r.ctx.features.add("quote")
+    return html.environment("quote", html.blocks(el.children))
+
+
+def _code_block(html: HtmlRenderer, code: str, lang: str) -> str:
+    lang = re.sub(r"^(?:language|lang)-", "", lang.split(" ")[0]) if lang else ""
+    return html.r.b_block_code({"type": "block_code", "raw": code.strip("\n") + "\n",
+                                "attrs": {"info": lang}})
+
+
+@register_element("pre")
+def _pre(html: HtmlRenderer, el: Element) -> str:
+    lang = el.attrs.get("class", "")
+    inner = next(iter(el.find_all("code")), None)
+    if not lang and inner is not None:
+        lang = inner.attrs.get("class", "")
+    return _code_block(html, el.text(), lang)
+
+
+@register_element("d-code", block=False)
+def _distill_code(html: HtmlRenderer, el: Element) -> str:
+    """distill's code element: a code block with ``block``, else code in the line."""
+    if "block" in el.attrs and not html.r.ctx.in_argument:
+        return "\n\n" + _code_block(html, el.text(), el.attrs.get("language", "")) + "\n\n"
+    return "\\mdcode{" + escape_code(el.text(), html.r.ctx.unicode) + "}"
+
+
+@register_element("hr")
+def _rule(html: HtmlRenderer, el: Element) -> str:
+    return "\\mdrule"
+
+
+@register_element("li")
+def _item_content(html: HtmlRenderer, el: Element) -> str:
+    return html.blocks(el.children)
+
+
+@register_element("table")
+def _table(html: HtmlRenderer, el: Element) -> str:
+    rows: list[list[Element]] = []
+    for tr in el.find_all("tr"):
+        cells = [c for c in tr.children if isinstance(c, Element) and c.tag in ("td", "th")]
+        if cells:
+            rows.append(cells)
+    if not rows:
+        return html.blocks(el.children)
+    ncols = max(sum(_span(c) for c in r) for r in rows)
+    if ncols > MAX_TABLE_COLUMNS:
+        # padding every row to the widest would multiply the post; no page is that wide
+        html.r.warn("html-table", f"HTML table with {ncols:,} columns (more than "
+                    f"{MAX_TABLE_COLUMNS}): its rows are printed as text")
+        return tables.as_paragraphs([[html.inlines_in_argument(c.children).strip()
+                                      for c in row] for row in rows])
+    rendered: list[list[str]] = []
+    lengths = [0] * ncols
+    for row in rows:
+        cells_out = []
+        col = 0
+        for cell in row:
+            text = html.inlines_in_argument(cell.children).strip()
+            text = re.sub(r"\\newline\s*", " ", text)
+            if cell.tag == "th" and text:
+                text = f"\\textbf{{{text}}}"
+            span = min(_span(cell), ncols - col)
+            if span > 1:
+                text = f"\\multicolumn{{{span}}}{{l}}{{{text}}}"
+            lengths[col] = max(lengths[col], len(cell.text().strip()) // span)
+            cells_out.append(text)
+            col += span
+        cells_out += [""] * (ncols - col)
+        rendered.append(cells_out)
+    if html.r.ctx.in_argument:
+        return tables.as_paragraphs(rendered)
+    html.r.ctx.features.add("table")
+    # widths measured around cells spanning columns are rough: the columns share equally
+    spec = tables.column_spec([None] * ncols, lengths, equal=True)
+    lines = [tables.row(cells) for cells in rendered]
+    if rows[0] and all(c.tag == "th" for c in rows[0]):
+        return tables.longtable(spec, lines[:1], lines[1:])
+    return tables.longtable(spec, None, lines)
+
+
+@register_element("img", block=False)
+def _image(html: HtmlRenderer, el: Element) -> str:
+    return html.img(el)
+
+
+@register_element("wbr", block=False)
+def _break_opportunity(html: HtmlRenderer, el: Element) -> str:
+    return "\\allowbreak{}"
+
+
+@register_element("d-math", block=False)
+def _distill_math(html: HtmlRenderer, el: Element) -> str:
+    """distill's math element: the math rules read it."""
+    if not el.children:
+        return ""
+    block = " block" if "block" in el.attrs else ""
+    return html.markdown(f"<d-math{block}>{el.source()}</d-math>")
+
+
+def _web_link(attrs: dict[str, str]) -> str:
+    """The address of a link that may become a PDF link, or ""."""
+    url = attrs.get("href", "").strip()
+    if not url or url.startswith("#") or not url_scheme_allowed(url) \
+            or ":" not in url.split("/")[0]:
+        return ""
+    return url
+
+
+@register_element("a", block=False)
+def _link(html: HtmlRenderer, el: Element) -> str:
+    inner = html.inlines(el.children)
+    url = _web_link(el.attrs)
+    if not url:
+        return inner
+    html.r.ctx.features.add("links")
+    if not inner.strip():
+        return f"\\url{{{escape_url(url)}}}"
+    return f"\\href{{{escape_url(url)}}}{{{inner}}}"
+
+
+@register_wrapper("a")
+def _link_around(html: HtmlRenderer, attrs: dict[str, str]) -> tuple[str, str]:
+    url = _web_link(attrs)
+    if not url:
+        return "", ""
+    html.r.ctx.features.add("links")
+    return f"\\href{{{escape_url(url)}}}{{", "}"
+
+
+@register_element("code", "kbd", "samp", "tt", block=False)
+def _code(html: HtmlRenderer, el: Element) -> str:
+    """Code in a line: every character literal, unless it holds other elements."""
+    if any(isinstance(c, Element) for c in el.children):
+        rule = ELEMENTS[el.tag]
+        assert rule.wrap is not None
+        return html.wrapped(el, rule.wrap(html, el.attrs))
+    return "\\mdcode{" + escape_code(el.text(), html.r.ctx.unicode) + "}"
+
+
+@register_wrapper("d-footnote")
+def _footnote(html: HtmlRenderer, attrs: dict[str, str]) -> tuple[str, str]:
+    """distill's footnote (protected: it may sit in a heading)."""
+    return "\\protect\\footnote{", "}"
+
+
+#: characters a citation key cannot hold (BibTeX's and TeX's specials)
+_BAD_KEY = re.compile(r"[\s{}%#~\\,]")
+
+
+@register_element("d-cite", block=False)
+def _citation(html: HtmlRenderer, el: Element) -> str:
+    """distill's citation: ``\\mdcite{a,b}`` (keys comma-separated; the citation support
+    defines the macro)."""
+    keys = [k.strip() for k in el.attrs.get("key", "").split(",") if k.strip()]
+    bad = [k for k in keys if _BAD_KEY.search(k)]
+    if bad or not keys:
+        html.r.warn("raw-html", f"<d-cite> key {bad[0]!r} cannot be a citation key; it is "
+                    "left out" if bad else "<d-cite> without a key is left out")
+    good = [k for k in keys if k not in bad]
+    return f"\\mdcite{{{','.join(good)}}}" if good else ""
+
+
+@register_element("d-bibliography", block=False)
+def _bibliography(html: HtmlRenderer, el: Element) -> str:
+    return "\\mdbibliography{}"
+
+
+@register_element("aside")
+def _aside(html: HtmlRenderer, el: Element) -> str:
+    """A note the web page shows beside the text: a small note set off by a bar."""
+    body = html.blocks(el.children)
+    if not body.strip():
+        return ""
+    if html.r.ctx.in_argument:
+        return f"{{\\small {body}}}"
+    html.r.ctx.features.add("aside")
+    return html.environment("mdaside", body)
+
+
+@dataclass(frozen=True)
+class TheoremKind:
+    """One theorem-like block: its name and the environment it becomes."""
+
+    name: str
+    environment: str
+
+
+#: theorem-like classes (``<div class="lemma">``) -> name and environment (``mdtheorem``:
+#: italic text; ``mddefinition``: upright; ``proof``: amsthm's, ending in its box)
+THEOREM_KINDS: dict[str, TheoremKind] = {
+    "theorem": TheoremKind("Theorem", "mdtheorem"),
+    "lemma": TheoremKind("Lemma", "mdtheorem"),
+    "proposition": TheoremKind("Proposition", "mdtheorem"),
+    "corollary": TheoremKind("Corollary", "mdtheorem"),
+    "claim": TheoremKind("Claim", "mdtheorem"),
+    "conjecture": TheoremKind("Conjecture", "mdtheorem"),
+    "definition": TheoremKind("Definition", "mddefinition"),
+    "remark": TheoremKind("Remark", "mddefinition"),
+    "example": TheoremKind("Example", "mddefinition"),
+    "exercise": TheoremKind("Exercise", "mddefinition"),
+    "note": TheoremKind("Note", "mddefinition"),
+    "proof": TheoremKind("Proof", "proof"),
+}
+#: the elements themes write theorem-like blocks with
+THEOREM_TAGS = ("div", "blockquote", "section")
+
+
+def _theorem(html: HtmlRenderer, el: Element) -> str:
+    """A theorem-like block: its heading from a bold lead (``<b>Theorem 2.</b>``) or a
+    ``data-title``/``title`` attribute, else its kind's name; its text and math kept."""
+    kind = next(THEOREM_KINDS[c] for c in el.classes if c in THEOREM_KINDS)
+    children = list(el.children)
+    lead = _take_lead(children)
+    if lead is not None:
+        heading = html.inlines_in_argument(lead.children).strip()
+        plain = lead.text().strip()
+    else:
+        title = el.attrs.get("data-title") or el.attrs.get("title") or ""
+        plain = f"{kind.name} ({title})" if title.strip() else kind.name
+        heading = html.r.text(plain)
+    body = html.blocks(children)
+    if kind.environment == "proof":
+        argument = "" if plain.rstrip(".") == kind.name else f"[{{{heading}}}]"
+    else:
+        dot = "" if plain[-1:] in ".:!?" else "."
+        argument = f"[{{{heading}{dot}}}]"
+    if html.r.ctx.in_argument:
+        return f"\\textbf{{{heading}}} {body}"
+    html.r.ctx.features.add("theorems")
+    return html.environment(kind.environment, body or "~", argument)
+
+
+for _kind in THEOREM_KINDS:
+    for _tag in THEOREM_TAGS:
+        ELEMENTS.add(f"{_tag}.{_kind}", handler=_theorem, block=True)
+
+
+def _take_lead(children: list[Element | str]) -> Element | None:
+    """The bold lead that opens a block (directly or in its first paragraph), taken out of
+    ``children``; None if the block does not open with one."""
+    holder = children
+    for _depth in range(2):
+        first = next((i for i, c in enumerate(holder) if not (isinstance(c, str)
+                                                               and not c.strip())), None)
+        if first is None:
+            return None
+        node = holder[first]
+        if isinstance(node, Element) and node.tag in ("b", "strong"):
+            del holder[first]
+            return node
+        if not (isinstance(node, Element) and node.tag == "p"):
+            return None
+        holder = node.children
+    return None
 
 
 _LEADING_NEWLINES = re.compile(r"(?:\\newline\s*)+")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
 import posixpath
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from md2tex.escape import decode_references
+from md2tex.latex.html import WRAPPERS
 
 _DATE_RE = re.compile(
     r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"
@@ -21,16 +23,48 @@ SUBJECT_CHARS = 500
 #: a Jekyll post's file name starts with its date (``2018-06-19-title.md``)
 _FILE_DATE = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2})-")
 #: the inline HTML themes' front matter text uses; other ``<words>`` are text
-_TAG = re.compile(r"</?(?:a|abbr|b|br|cite|code|del|em|font|i|ins|kbd|mark|q|s|small|span|"
-                  r"strong|sub|sup|u)(?:\s[^<>]{0,500})?/?>", re.I)
+_TAG = re.compile(r"<(?P<close>/)?(?P<tag>a|abbr|b|br|cite|code|del|em|font|i|ins|kbd|mark|q|s|"
+                  r"small|span|strong|sub|sup|u)(?:\s[^<>]{0,500})?/?>", re.I)
 
 
-def shown_text(value: Any) -> str:
-    """A front-matter value as the web page shows it: HTML tags left out, character
-    references decoded (``&#8217;``, ``&nbsp;``, ``&amp;``); Jekyll themes print these
-    fields as HTML."""
-    text = _TAG.sub("", str(value)) if "<" in str(value) else str(value)
-    return html.unescape(text).replace("\xa0", " ") if "&" in text else text
+def plain_text(value: Any) -> str:
+    """A front-matter value without its HTML tags (for PDF strings, which decode the
+    character references themselves)."""
+    text = str(value)
+    return _TAG.sub("", text) if "<" in text else text
+
+
+def typeset(value: Any, escape: Callable[[str], str]) -> str:
+    """A front-matter value as the web page shows it, as LaTeX: Jekyll themes print these
+    fields as HTML, so the inline tags they hold are typeset (emphasis, bold, code; tags that
+    need a package the title page cannot ask for keep only their text), character
+    references decoded (``&#8217;``, ``&nbsp;``, ``&amp;``), the rest escaped."""
+    text = str(value)
+    out: list[str] = []
+    open_tags: list[tuple[str, str]] = []
+    pos = 0
+    for m in _TAG.finditer(text) if "<" in text else ():
+        out.append(escape(decode_references(text[pos:m.start()])))
+        pos = m.end()
+        tag = m["tag"].lower()
+        if m["close"]:
+            while tag in (t for t, _ in open_tags):
+                t, closer = open_tags.pop()
+                out.append(closer)
+                if t == tag:
+                    break
+            continue
+        if tag == "br":
+            out.append(" ")
+            continue
+        opener, closer, feature = WRAPPERS.get(tag, ("", "", ""))
+        if feature or m.group(0).endswith("/>"):
+            opener = closer = ""
+        out.append(opener)
+        open_tags.append((tag, closer))
+    out.append(escape(decode_references(text[pos:])))
+    out.extend(closer for _, closer in reversed(open_tags))
+    return "".join(out)
 
 
 def file_date(path: str) -> str:
@@ -84,27 +118,27 @@ def template_values(meta: Mapping[str, Any], escape: Callable[[str], str],
                     site: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Everything from the front matter a template may show, escaped as prose. Jekyll's
     fallbacks apply: the date from the post's file name, the site's author."""
-    title = shown_text(meta.get("title") or "")
-    names = [shown_text(n) for n in authors(meta.get("author", meta.get("authors")))
-             or authors((site or {}).get("author"))]
+    title = meta.get("title") or ""
+    names = authors(meta.get("author", meta.get("authors"))) \
+        or authors((site or {}).get("author"))
     when = meta.get("date") or file_date(path)
     date = readable_date(when) if when else ""
     keywords = as_list(meta.get("tags")) + as_list(meta.get("categories"))
     if "category" in meta:
         keywords += as_list(meta.get("category"))
-    abstract = shown_text(meta.get("description") or meta.get("excerpt") or "")
+    abstract = str(meta.get("description") or meta.get("excerpt") or "")
     return {
-        "title": escape(title),
-        "subtitle": escape(shown_text(meta.get("subtitle") or "")),
-        "author": " \\and ".join(escape(n) for n in names),
+        "title": typeset(title, escape),
+        "subtitle": typeset(meta.get("subtitle") or "", escape),
+        "author": " \\and ".join(typeset(n, escape) for n in names),
         "date": escape(date),
-        "abstract": escape(str(abstract)),
-        "keywords": [escape(k) for k in keywords],
+        "abstract": typeset(abstract, escape),
+        "keywords": [escape(decode_references(k)) for k in keywords],
         "pdf": {
-            "title": pdf(title),
-            "author": pdf(", ".join(names)),
+            "title": pdf(plain_text(title)),
+            "author": pdf(", ".join(plain_text(n) for n in names)),
             # cut the text, not its escaped form (a cut there can split ``\{``)
-            "subject": pdf(str(abstract)[:SUBJECT_CHARS]),
+            "subject": pdf(plain_text(abstract)[:SUBJECT_CHARS]),
             "keywords": pdf(", ".join(keywords)),
         },
         "page": {str(k): v for k, v in meta.items()},
