@@ -73,6 +73,8 @@ class EnvironmentChecks(Scanner):
             self.flush_pending(f, pos)
             f.tabs += 1
             f.row_cols = max(f.row_cols, f.tabs + 1)
+            if f.tabs == 2 and f.kind == "env":
+                f.second_tabs.append(pos)
             if f.env == "split" and f.tabs > 1:
                 f.split_wide = True
                 return
@@ -370,9 +372,12 @@ def resolve_environments(ck: Scanner, display: bool, numbered: bool) -> None:
     for f in ck.envs:
         if f is whole:
             name = f.env
+            if name in _EQNARRAY_AS_ALIGN and ck.tags and f.row_cols <= 3:
+                name = _eqnarray_as_align(ck, f)
             if mathtable.environment_has(name, "numbered") and not numbered:
-                _rename(ck, f, name + "*")
                 name += "*"
+            if name != f.env:
+                _rename(ck, f, name)
             res.environment = name
             continue
         if f.env == "split" and display and not f.split_wide:
@@ -434,6 +439,22 @@ def resolve_environments(ck: Scanner, display: bool, numbered: bool) -> None:
         ck.edit(len(ck.raw), len(ck.raw), " " + text)
         ck.fixed(start, "math-tag-moved", "\\tag moved to the end of the formula (amsmath "
                  "does not allow it inside aligned)")
+
+
+#: amsmath's ``\\tag`` is not allowed in LaTeX's eqnarray; MathJax numbers its rows by
+#: their tags, as align does
+_EQNARRAY_AS_ALIGN = {"eqnarray": "align", "eqnarray*": "align*"}
+
+
+def _eqnarray_as_align(ck: Scanner, f: Frame) -> str:
+    """A whole-formula eqnarray with ``\\tag`` becomes align (``a &=& b`` → ``a &= b``:
+    each row's second ``&`` dropped), where a tag per row is allowed; returns the new name."""
+    new = _EQNARRAY_AS_ALIGN[f.env]
+    for pos in f.second_tabs:
+        ck.edit(pos, pos + 1, "")
+    ck.fixed(f.pos, "math-eqnarray-tag", f"{f.env} with \\tag became {new} (amsmath "
+             "allows \\tag in align, not in eqnarray; MathJax shows the tags)")
+    return new
 
 
 def _tag_outside(ck: Scanner, f: Frame) -> bool:

@@ -130,6 +130,8 @@ class Frame:
     spec_span: tuple[int, int] = (0, 0)
     #: the environment it was before rows with extra cells made it an array
     widened: str = ""
+    #: eqnarray: each row's second '&' (dropped when the eqnarray becomes align)
+    second_tabs: list[int] = field(default_factory=list)
 
 
 class TooDeep(Exception):

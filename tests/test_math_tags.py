@@ -1,0 +1,52 @@
+"""``\\tag`` where MathJax shows it and LaTeX would refuse it: a whole-formula eqnarray with
+tags becomes align (MathJax numbers eqnarray rows by their tags; amsmath allows ``\\tag``
+only in its own environments). Checked on the formula and in a real PDF."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from helpers import needs_tex, run_md2tex
+
+from md2tex.math.check import prepare
+
+EQNARRAY = r"""
+\begin{eqnarray}
+    a_n &=& \int_0^T f(x)\, dx \tag{1.3} \\
+    b_n &=& \int_0^T g(x)\, dx \tag{1.4}
+\end{eqnarray}
+"""
+
+
+@pytest.mark.parametrize("numbered", [True, False])
+def test_eqnarray_with_tags_becomes_align(numbered: bool) -> None:
+    res = prepare(EQNARRAY, display=True, numbered=numbered)
+    env = "align" if numbered else "align*"
+    assert res.environment == env
+    assert f"\\begin{{{env}}}" in res.latex and "&=&" not in res.latex
+    assert res.latex.count("&=") == 2
+    assert [d.code for d in res.diagnostics] == ["math-eqnarray-tag"]
+
+
+def test_eqnarray_without_tags_stays() -> None:
+    res = prepare(EQNARRAY.replace(r"\tag{1.3}", "").replace(r"\tag{1.4}", ""),
+                  display=True, numbered=True)
+    assert res.environment == "eqnarray"
+    assert not res.diagnostics
+
+
+@needs_tex
+def test_eqnarray_tags_in_the_pdf(tmp_path: Path) -> None:
+    post = tmp_path / "post.md"
+    post.write_text(f"# Tags\n\nCoefficients:\n\n$$\n{EQNARRAY.strip()}\n$$\n\nAfter.\n",
+                    encoding="utf-8")
+    pdf = tmp_path / "post.pdf"
+    proc = run_md2tex([post, "-o", pdf])
+    assert proc.returncode == 0, proc.stderr
+    assert "math-tex-rejected" not in proc.stderr
+    text = subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert "(1.3)" in text and "(1.4)" in text
+    assert "\\tag" not in text and "eqnarray" not in text
