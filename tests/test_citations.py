@@ -187,6 +187,17 @@ def test_jekyll_scholar_site_config_names_the_bib(tmp_path: Path) -> None:
     assert "references.bib" in warnings_of(doc, "bibliography-missing")[0][1]
 
 
+def test_a_distill_post_without_front_matter_uses_the_bib_named_after_it(
+        tmp_path: Path) -> None:
+    """distill lecture-note layouts take ``assets/bibliography/<post>.bib`` and no front
+    matter key."""
+    posts = site(tmp_path, name="2019-01-28-lecture.bib")
+    doc = post(posts, DISTILL.replace("bibliography: refs.bib\n", ""),
+               name="2019-01-28-lecture.md")
+    assert "\\citep{who2021}" in doc.tex
+    assert "not in 2019-01-28-lecture.bib" in warnings_of(doc, "citation-key")[0][1]
+
+
 # --------------------------------------------------------------------------- PDFs
 @needs_tex
 def test_pdf_has_numbered_citations_and_the_references(tmp_path: Path) -> None:

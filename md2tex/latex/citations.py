@@ -234,36 +234,42 @@ def _fields(reader: _Reader, closer: str) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- finding
-def bibliography_names(meta: Mapping[str, Any], site: Mapping[str, Any],
+#: where a site keeps its .bib files, relative to its root (al-folio/distill, jekyll-scholar)
+_BIB_FOLDERS = ("assets/bibliography", "_bibliography")
+
+
+def bibliography_names(meta: Mapping[str, Any], site: Mapping[str, Any], post: str,
                        ) -> tuple[list[str], list[str], bool]:
     """(file names, folders to look in relative to the site root, from front matter?): the
     front matter's ``bibliography:`` (a name or a list) in the post's folder and the site's
-    ``assets/bibliography/`` and ``_bibliography/``, else jekyll-scholar's ``scholar:
-    bibliography`` (default ``references.bib``) in its ``source`` (default
-    ``_bibliography``)."""
+    ``_BIB_FOLDERS``; else the .bib named after the post there (distill layouts that take
+    no front matter), then jekyll-scholar's ``scholar: bibliography`` (default
+    ``references.bib``) in its ``source`` (default ``_bibliography``)."""
     given = meta.get("bibliography")
     names = [given] if isinstance(given, str) else \
         [n for n in given if isinstance(n, str)] if isinstance(given, list) else []
     names = [n.strip() for n in names if n.strip()]
     if names:
-        return names, ["assets/bibliography", "_bibliography"], True
+        return names, list(_BIB_FOLDERS), True
     scholar = site.get("scholar")
     scholar = scholar if isinstance(scholar, Mapping) else {}
     name = str(scholar.get("bibliography") or "references.bib").strip()
     source = str(scholar.get("source") or "_bibliography").strip().strip("/")
     if not name.lower().endswith(".bib"):
         name += ".bib"
-    return [name], [source.removeprefix("./") or "."], False
+    own = [Path(post).stem + ".bib"] if post.endswith((".md", ".markdown")) else []
+    return [*own, name], [*_BIB_FOLDERS, source.removeprefix("./") or "."], False
 
 
 def find_bibliographies(meta: Mapping[str, Any], site: Mapping[str, Any],
-                        images: ImageResolver) -> tuple[list[Path], list[str]]:
+                        images: ImageResolver, post: str) -> tuple[list[Path], list[str]]:
     """(the .bib files found, the names not found), looked up inside the folders a post's
-    files may come from (``ImageResolver.allowed``)."""
-    names, folders, from_front_matter = bibliography_names(meta, site)
+    files may come from (``ImageResolver.allowed``). Without front matter the first name
+    found is the post's .bib."""
+    names, folders, from_front_matter = bibliography_names(meta, site, post)
     tops = [d for d in (images.site_root, *images.resource_path) if d is not None]
     roots = ([images.base_dir] if from_front_matter and images.base_dir else []) + [
-        top / folder for top in tops for folder in folders]
+        top / folder for top in tops for folder in dict.fromkeys(folders)]
     found: list[Path] = []
     missing: list[str] = []
     for name in names:
@@ -272,7 +278,9 @@ def find_bibliographies(meta: Mapping[str, Any], site: Mapping[str, Any],
             missing.append(name)
         elif path not in found:
             found.append(path)
-    return found, missing
+            if not from_front_matter:
+                return found, []
+    return found, missing[-1:] if not from_front_matter else missing
 
 
 def read_bibliographies(paths: Iterable[Path]) -> tuple[Bibliography, list[str]]:
@@ -450,7 +458,7 @@ def resolve(rendered: RenderResult, meta: Mapping[str, Any], site: Mapping[str, 
     places = [m.start() for m in _BIBLIOGRAPHY.finditer(body)]
     first_line = cites[0].line if cites else _markdown_lines(body)[
         body.count("\n", 0, places[0])] if places else None
-    paths, not_found = find_bibliographies(meta, site, images)
+    paths, not_found = find_bibliographies(meta, site, images, path)
     bib, problems = read_bibliographies(paths)
     problems += [f"bibliography '{name}' was not found in the post's folder or the site's "
                  "assets/bibliography/ or _bibliography/ (nothing outside the site's folder "
