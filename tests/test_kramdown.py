@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from md2tex.markdown.kramdown import Flavour, flavour_of, table_cells
+from md2tex.markdown.kramdown import JEKYLL_DEFAULT, Flavour, flavour_of, table_cells
 from md2tex.markdown.parse import parse_markdown
 from tests.helpers import (
     assert_within_margins,
@@ -35,11 +35,11 @@ def walk(tokens: list[Token]) -> Iterator[Token]:
             yield from walk(tok["children"])
 
 
-def types(src: str, flavour: Flavour = Flavour()) -> list[str]:
+def types(src: str, flavour: Flavour = JEKYLL_DEFAULT) -> list[str]:
     return [t["type"] for t in walk(parse_markdown(src, flavour=flavour)[0])]
 
 
-def top(src: str, flavour: Flavour = Flavour()) -> list[Token]:
+def top(src: str, flavour: Flavour = JEKYLL_DEFAULT) -> list[Token]:
     return [t for t in parse_markdown(src, flavour=flavour)[0] if t["type"] != "blank_line"]
 
 
@@ -189,15 +189,14 @@ def test_markdown_in_html_pdf(tmp_path: Path) -> None:
     for words in ("Some bold words.", "first item", "Appendix", "Left figure text",
                   "Right figure text", "Text after."):
         assert words in flat
-    assert "def square(x):" in text and "    return x * x" in pdf_text(
-        tmp_path / "html.pdf", layout=True).replace("\u00a0", " ") or "return x * x" in flat
+    assert "def square(x):" in text and "return x * x" in text
     for leftover in ("**", "```", "markdown=", "<div", "</details>"):
         assert leftover not in text
 
 
 # ------------------------------------------------------------------- emphasis next to CJK
 
-def strong_texts(src: str, flavour: Flavour = Flavour()) -> list[str]:
+def strong_texts(src: str, flavour: Flavour = JEKYLL_DEFAULT) -> list[str]:
     return ["".join(c.get("raw", "") for c in t["children"])
             for t in walk(parse_markdown(src, flavour=flavour)[0]) if t["type"] == "strong"]
 
@@ -233,7 +232,7 @@ def text_of(tok: Token) -> str:
     return tok.get("raw") or "".join(text_of(c) for c in tok.get("children", []))
 
 
-def table_rows(src: str, flavour: Flavour = Flavour()) -> list[list[str]]:
+def table_rows(src: str, flavour: Flavour = JEKYLL_DEFAULT) -> list[list[str]]:
     return [[text_of(c) for c in tok["children"]]
             for tok in walk(parse_markdown(src, flavour=flavour)[0])
             if tok["type"] in ("table_head", "table_row")]
