@@ -39,6 +39,9 @@ from md2tex.tex.output import write_output
 
 #: a token of a post that may name a file: a path with a suffix of letters and digits
 _FILE_TOKEN = re.compile(r"[\w@~+%./-]*\w\.[A-Za-z][A-Za-z0-9]{0,5}(?![\w/])")
+#: a link's or an attribute's whole target, which may hold spaces (``![a](my plot.png)``)
+_TARGET = re.compile(r"""\]\(\s*<?([^()<>\n]+?)>?(?:\s+["'][^"'\n]*["'])?\s*\)"""
+                     r"""|\b(?:src|href|path|file|image|url)\s*=\s*["']([^"'\n]+)["']""")
 #: ``\bibliography{refs}``, ``bibliography: refs``: names that may come without ``.bib``
 _BIB_NAME = re.compile(r"bibliography\w*\s*(?:\{|:)\s*([\w./-]+)")
 #: shipped files whose text is scanned for more names (includes that include, a bibliography
@@ -59,15 +62,19 @@ class Bundle:
 
 def bundle(job: Job) -> Bundle:
     """Read the post of ``job`` and every file it may name (module docstring)."""
-    source = Path(job.source)
-    options = job.options
+    source = Path(job.source).absolute()
     post_dir = source.parent
-    root = options.site_root or site_root_for(post_dir)
+    options = job.options
+    root = (options.site_root or site_root_for(post_dir)).absolute()
+    # every path absolute here: on the worker a relative one would start from its own folder
+    options = replace(options, site_root=root, resource_path=tuple(
+        Path(p).absolute() for p in options.resource_path), template=None
+        if options.template is None else Path(options.template).absolute())
     roots = [post_dir, root, root / "_includes", *options.resource_path]
     allowed = [post_dir, root, *options.resource_path]
     files: dict[str, bytes] = {str(source): source.read_bytes()}
     if options.template is not None:
-        files[str(Path(options.template).resolve())] = Path(options.template).read_bytes()
+        files[str(options.template)] = options.template.read_bytes()
     queue = [files[str(source)]]
     total = 0
     while queue and len(files) < MAX_FILES:
@@ -88,14 +95,14 @@ def bundle(job: Job) -> Bundle:
                               in svg_inputs(path, data).items() if rel != SVG_NAME})
             elif path.suffix.lower() in _SCANNED:
                 queue.append(data)
-    return Bundle(replace(job, memo=None), files)
+    return Bundle(replace(job, source=str(source), options=options, memo=None), files)
 
 
 def _named_files(text: str, roots: list[Path], allowed: list[Path]) -> Iterable[Path]:
     """Each file a token of ``text`` names under one of ``roots`` (as the post's resolver
     would find it: inside ``allowed``), by its path below that root (a symlink's own name)."""
-    names = {urllib.parse.unquote(t).split("?")[0].split("#")[0]
-             for t in _FILE_TOKEN.findall(text)}
+    tokens = [*_FILE_TOKEN.findall(text), *(a or b for a, b in _TARGET.findall(text))]
+    names = {urllib.parse.unquote(t).split("?")[0].split("#")[0].strip() for t in tokens}
     names |= {n if n.endswith(".bib") else n + ".bib" for n in _BIB_NAME.findall(text)}
     for name in sorted(names):
         parts = [p for p in name.split("/") if p not in ("", ".")]
