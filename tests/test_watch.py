@@ -13,6 +13,10 @@ from pathlib import Path
 import pytest
 from helpers import ROOT, md2tex_cmd, needs_tex, pdf_text, processes_mentioning, squash
 
+import md2tex
+from md2tex.tex import build, warmtex
+from md2tex.tex import formats as fmtcache
+
 pytestmark = needs_tex
 
 POST = "---\ntitle: Watched\n---\n\nThe first version says {word} with $x^2 + {n}$.\n"
@@ -102,3 +106,42 @@ def test_a_folder_follows_new_posts(tmp_path: Path,
     err = _stop(proc)
     assert proc.returncode == 0, err
     assert "Traceback" not in err
+
+
+FONTS_POST = ("---\ntitle: Fonts\n---\n\n## A heading\n\nText with *italics*, `code` and "
+              "$\\sum_{i=1}^n x_i^2$.\n\n> A quote with $\\mathbb{R}$.\n")
+
+
+def test_warm_tex_loads_the_fonts_the_last_body_loaded(format_cache: Path,
+                                                       tmp_path: Path) -> None:
+    doc = md2tex.convert(FONTS_POST)
+    normal = build.build_pdf(doc, tmp_path / "normal.pdf")  # makes the format
+    assert fmtcache.planned_format(doc) is not None
+    first = warmtex.start_for(doc, doc.options.timeout)
+    assert first is not None and first.fonts == ()
+    guessed = build.build_pdf(doc, tmp_path / "guessed.pdf", early=first)
+    assert guessed.early
+    # the body's own fonts were named in the log: the heading's, the scripts' math sizes
+    assert "T1/lmr/bx/n/14.4" in first.fonts and "U/msb/m/n/10.95" in first.fonts
+    assert any(f.startswith("OML/lmm/m/it/") and not f.endswith("/10.95")
+               for f in first.fonts)
+    second = warmtex.start_for(doc, doc.options.timeout, first.fonts)
+    assert second is not None
+    warmed = build.build_pdf(doc, tmp_path / "warmed.pdf", early=second)
+    assert warmed.early and warmed.runs == 1
+    # every font was loaded ahead: the body loaded none of its own
+    assert set(second.fonts) <= set(first.fonts)
+    text = pdf_text(normal.pdf)
+    assert "A heading" in text and pdf_text(guessed.pdf) == text == pdf_text(warmed.pdf)
+    assert fmtcache.same_pdf(normal.pdf, warmed.pdf)
+
+
+def test_font_warm_up_takes_only_nfss_names() -> None:
+    log = ("md2tex-font:\\T1/lmr/m/n/10.95\nmd2tex-font:\\OML/lmm/m/it/8\n"
+           "md2tex-font:\\T1/lmr/m/n/10.95\nmd2tex-font:\\TU/CMUSerif(0)/m/n/10\n"
+           "md2tex-font:}\\evil/a/b/c/1\nText md2tex-font:\\T1/x/m/n/9\n")
+    fonts = warmtex.recorded_fonts(log)
+    assert fonts == ("T1/lmr/m/n/10.95", "OML/lmm/m/it/8")
+    code = warmtex.font_warm_up((*fonts, "T1/lmr/m/n/9}\\input{x}", "../../a/b/c/1"))
+    assert code.count("\\selectfont") == 2 and "input" not in code and ".." not in code
+    assert "\\ifcsname T@OML\\endcsname" in code

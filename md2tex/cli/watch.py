@@ -89,7 +89,8 @@ def build_once(source: Path, output: Path, options: Options, warm: EarlyTex | No
             if output.suffix.lower() == ".pdf":
                 early, warm = warm, None
                 build_pdf(document, output, early=early)
-                next_warm = warmtex.start_for(document, options.timeout)
+                fonts = early.fonts if early is not None else ()
+                next_warm = warmtex.start_for(document, options.timeout, fonts)
             else:
                 write_atomic(output, document.tex.encode("utf-8"))
     except Md2TexError as exc:

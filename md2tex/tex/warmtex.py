@@ -20,6 +20,12 @@ first line, given on the command line, reads the file name from stdin. TeX refus
 to ``\\nonstopmode`` right after the read; the file is then read with the primitive
 ``\\input``, as a file name on the command line is, so error lines, the line mapping and the
 PDF are those of a normal run.
+
+Which fonts to warm up: a process that typeset a body names in its log every font LaTeX
+loaded after ``\\begin{document}`` (``FONT_RECORDER``: one ``md2tex-font:`` line each, from
+``\\define@newfont``); the next process loads exactly those (``font_warm_up``), the math
+sizes, code and headings of the last save included. Before a body has been typeset here, the
+fonts are guessed from the body's commands (``WARM_UPS``).
 """
 
 from __future__ import annotations
@@ -65,6 +71,8 @@ class EarlyTex:
         self.predocument = predocument
         #: the whole body file, put back after the first pass when a predocument was run
         self._body: str | None = None
+        #: the fonts LaTeX loaded while this process typeset its body (``FONT_RECORDER``)
+        self.fonts: tuple[str, ...] = ()
         #: it did the document's first pass
         self.used = False
         self._done = False
@@ -121,7 +129,10 @@ class EarlyTex:
                     stdin.close()
             log.debug("warm TeX: first pass by the process started with format %s",
                       self.name)
-            return process.wait_engine(self.proc, self.workdir, self.engine, timeout)
+            status, log_text = process.wait_engine(self.proc, self.workdir, self.engine,
+                                                   timeout)
+            self.fonts = recorded_fonts(log_text)
+            return status, log_text
         finally:
             with self._lock:
                 self._done = True
@@ -177,10 +188,51 @@ def warm_up(tex: str) -> str:
                    for pattern, code in WARM_UPS.values() if pattern.search(body))
 
 
-def start_for(document: Document, timeout: float) -> EarlyTex | None:
+#: put first in the warm-up: each font LaTeX loads from then on is a line of the log
+FONT_LOG = "md2tex-font:"
+FONT_RECORDER = (r"\makeatletter\let\mdwarm@define@newfont\define@newfont"
+                 r"\def\define@newfont{\mdwarm@define@newfont\immediate\write\m@ne{"
+                 + FONT_LOG + r"\expandafter\string\font@name}}\makeatother ")
+#: a font as NFSS names it: encoding/family/series/shape/size (anything else is not warmed)
+_FONT = re.compile(r"\\?([A-Za-z0-9]+)/([A-Za-z0-9]+)/([A-Za-z0-9]+)/([A-Za-z0-9]+)/"
+                   r"(\d{1,3}(?:\.\d{1,5})?)")
+#: fonts warmed up at most (a post's fonts are a few dozen)
+MAX_FONTS = 300
+
+
+def recorded_fonts(log_text: str) -> tuple[str, ...]:
+    """The fonts ``FONT_RECORDER`` named in a log, in loading order, without repeats."""
+    found: dict[str, None] = {}
+    for line in log_text.splitlines():
+        if line.startswith(FONT_LOG):
+            m = _FONT.fullmatch(line[len(FONT_LOG):].strip())
+            if m is not None and len(found) < MAX_FONTS:
+                found["/".join(m.groups())] = None
+    return tuple(found)
+
+
+def font_warm_up(fonts: tuple[str, ...]) -> str:
+    """The TeX that loads ``fonts`` (NFSS names) as the body would on first use, each in a
+    group; a font of an encoding not declared by then is left out (a warm-up never errs)."""
+    out = []
+    for font in fonts:
+        m = _FONT.fullmatch(font)
+        if m is None:
+            continue
+        encoding, family, series, shape, size = m.groups()
+        out.append(rf"\ifcsname T@{encoding}\endcsname\begingroup\setbox0\hbox{{"
+                   rf"\fontencoding{{{encoding}}}\fontfamily{{{family}}}\fontseries{{{series}}}"
+                   rf"\fontshape{{{shape}}}\fontsize{{{size}}}{{{size}}}\selectfont}}"
+                   r"\endgroup\fi")
+    return "".join(out)
+
+
+def start_for(document: Document, timeout: float, fonts: tuple[str, ...] = ()
+              ) -> EarlyTex | None:
     """A TeX process for the next build of a document like ``document`` (same format and
-    predocument), or None when it has no cached format. Never raises: the normal build is
-    the fallback."""
+    predocument), or None when it has no cached format; ``fonts``: those the last body
+    loaded (``EarlyTex.fonts``), warmed up with the guessed ones. Never raises: the normal
+    build is the fallback."""
     try:
         planned = fmtcache.planned_format(document)
         if planned is None:
@@ -191,7 +243,8 @@ def start_for(document: Document, timeout: float) -> EarlyTex | None:
             return None
         split = fmtcache.predocument(body)
         predocument = None if split is None else split[0]
-        return _start(document.engine, name, fmt, predocument, warm_up(body), timeout)
+        warm = FONT_RECORDER + font_warm_up(fonts) + warm_up(body)
+        return _start(document.engine, name, fmt, predocument, warm, timeout)
     except Exception as exc:  # the normal build is the fallback
         log.debug("warm TeX not started: %s", exc)
         return None
