@@ -5,10 +5,11 @@ breaks the post. PDFs are built with TeX Live and read back with pdftotext."""
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import pytest
-from helpers import build, needs_tex, pdf_text, squash
+from helpers import build, needs_engine, needs_tex, pdf_text, squash
 
 import md2tex
 from md2tex.latex.citations import parse_bib
@@ -248,6 +249,20 @@ def test_a_malformed_bib_does_not_break_the_post(tmp_path: Path) -> None:
     assert "50% of A & B_c ^ #1 x" in text  # every character literal, nothing run
     assert "[2] First Last. The Survivor. Pub, 2022." in text
     assert "javascript" not in text and "root:" not in text
+
+
+@needs_engine("xelatex")
+def test_references_under_xelatex_keep_their_letters(tmp_path: Path) -> None:
+    """A CJK post is built with xelatex: the References are UTF-8 text, a formula's
+    subscript in a title is a \\textsubscript (the text font has no U+2081)."""
+    bib = BIB.replace("{Stein}'s Estimator", "{Stein}'s Estimator for $\\theta_1$")
+    doc = post(site(tmp_path, bib=bib), DISTILL.replace("After the references.",
+                                                        "\u4e2d\u6587 text."))
+    assert doc.engine == "xelatex"
+    result = md2tex.build_pdf(doc, tmp_path / "out.pdf")
+    assert not [d for d in result.diagnostics if d.code == "missing-glyph"]
+    text = unicodedata.normalize("NFC", squash(pdf_text(tmp_path / "out.pdf")))
+    assert "Ahmet \u00d6zt\u00fcrk" in text and "Estimator for \u03b81" in text
 
 
 @needs_tex

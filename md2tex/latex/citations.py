@@ -333,7 +333,24 @@ def _latex(value: str, unicode: bool) -> str:
     """A field as LaTeX for the .bib: plain text escaped as prose is; a literal brace is a
     command (bibtex counts every brace, escaped or not)."""
     escaped = escape_text(_plain(value), unicode)
+    if unicode:  # the text fonts lack the scripts pylatexenc makes of math's _1 and ^2
+        escaped = _SCRIPT_DIGIT.sub(_script, escaped)
     return escaped.replace("\\{", "\\textbraceleft{}").replace("\\}", "\\textbraceright{}")
+
+
+_SUBSCRIPTS = "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎"
+_SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾"
+_SCRIPT_DIGIT = re.compile(f"[{_SUBSCRIPTS}{_SUPERSCRIPTS}]+")
+
+
+def _script(m: re.Match[str]) -> str:
+    """A run of Unicode sub- or superscript characters as ``\\textsubscript`` or
+    ``\\textsuperscript`` of the plain ones."""
+    plain = "0123456789+-=()"
+    sub = "".join(plain[_SUBSCRIPTS.index(c)] for c in m.group(0) if c in _SUBSCRIPTS)
+    sup = "".join(plain[_SUPERSCRIPTS.index(c)] for c in m.group(0) if c in _SUPERSCRIPTS)
+    return (f"\\textsubscript{{{sub}}}" if sub else "") + \
+        (f"\\textsuperscript{{{sup}}}" if sup else "")
 
 
 def _split_names(value: str) -> list[str]:
