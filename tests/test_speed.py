@@ -5,6 +5,7 @@ changes nothing, a table of contents that settles, longest posts first. Real TeX
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -178,6 +179,26 @@ def test_an_english_post_does_not_import_pylatexenc() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "False"
+
+
+def test_a_rebuild_imports_neither_yaml_nor_pylatexenc(tmp_path: Path) -> None:
+    post = tmp_path / "post.md"
+    post.write_text("---\ntitle: Again\n---\nA\u00a0non-breaking space and $x^2$.\n",
+                    encoding="utf-8")
+    code = ("import sys\nfrom md2tex.cli.commands import main\n"
+            "try:\n    main([sys.argv[1], '-o', sys.argv[2], '-q'])\n"
+            "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
+            "print(','.join(m for m in ('yaml', 'pylatexenc') if m in sys.modules))")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+    def imported() -> str:
+        return subprocess.run([sys.executable, "-c", code, str(post), str(tmp_path / "p.tex")],
+                              capture_output=True, text=True, check=True, env=env,
+                              cwd=tmp_path).stdout.strip()
+
+    assert imported() == "yaml"  # the front matter is read once, then remembered
+    assert imported() == ""
+    assert "A~non-breaking space" in (tmp_path / "p.tex").read_text(encoding="utf-8")
 
 
 def test_compiled_template_is_cached_only_in_a_private_folder(
