@@ -92,6 +92,13 @@ def test_macros_of_another_kind_are_a_value_error(value: object) -> None:
         md2tex.Options(macros=value)  # type: ignore[arg-type]
 
 
+def test_macros_from_a_mapping_under_safe_are_expanded() -> None:
+    """``--safe`` gives TeX no definitions: a mapping's macros are expanded in the formula."""
+    doc = md2tex.convert("Reals $\\R$.\n", md2tex.Options(safe=True, macros={"\\R": "\\mathbb{R}"}))
+    assert doc.ok and _undefined(doc) == []
+    assert "$\\mathbb {R}$" in doc.tex and "\\mathbb{R}" not in preamble_of(doc.tex)
+
+
 def test_latex_text_stays_latex() -> None:
     text = "\\newcommand{\\R}{\\mathbb{R}}"
     assert md2tex.Options(macros=text).macros == text
