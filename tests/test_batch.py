@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 import md2tex
 from md2tex.cli.commands import main
-from md2tex.site.batch import CACHE_NAME, find_posts, output_for
+from md2tex.site.batch import OLD_CACHE_NAME, cache_file, find_posts, output_for
 
 needs_tex = pytest.mark.skipif(not HAVE_PDFLATEX, reason="needs pdflatex (TeX Live)")
 
@@ -91,7 +91,23 @@ def test_tex_batch_statuses_report_and_incremental(tmp_path: Path) -> None:
                                                   root=tmp_path / "src").results} == {"warning"}
     forced = md2tex.convert_many(posts, out, to="tex", force=True)
     assert forced.count("skipped") == 0
-    assert json.loads((out / CACHE_NAME).read_text())["version"] == 1
+    cache = cache_file(out)
+    assert cache is not None and json.loads(cache.read_text())["version"] == 1
+    # the cache lives in the user's cache folder: the output folder holds outputs only
+    assert sorted(p.name for p in out.rglob("*")) == ["deep", "good.tex", "good2.tex",
+                                                      "warn.tex"]
+
+
+def test_the_batch_cache_is_kept_per_output_folder_outside_it(tmp_path: Path) -> None:
+    posts = write_posts(tmp_path / "src", a=GOOD)
+    one, two = tmp_path / "one", tmp_path / "two"
+    (one).mkdir()
+    (one / OLD_CACHE_NAME).write_text("{}")  # left by an older md2tex: it is removed
+    assert md2tex.convert_many(posts, one, to="tex").results[0].status == "ok"
+    assert md2tex.convert_many(posts, two, to="tex").results[0].status == "ok"
+    assert md2tex.convert_many(posts, one, to="tex").results[0].status == "skipped"
+    assert cache_file(one) != cache_file(two)
+    assert sorted(p.name for p in one.iterdir()) == ["a.tex"]
 
 
 def test_fail_fast_skips_the_rest(tmp_path: Path) -> None:
@@ -174,3 +190,94 @@ def test_batch_site_paths_start_at_the_folder_given(tmp_path: Path) -> None:
              for d in post["diagnostics"]]
     assert not [c for c in codes if c.startswith("image-")], codes
     assert "includegraphics" in (tmp_path / "out" / "notes" / "p.tex").read_text()
+
+
+def _batch(*args: str | Path) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["batch", *map(str, args)])
+    return result.exit_code, result.stderr
+
+
+def test_cli_batch_says_why_a_post_failed_and_where(tmp_path: Path) -> None:
+    """Not a terminal: one line per post; a failed post's line starts with FAILED and shows
+    the error that failed it (not a warning it also had); the summary says the post was
+    refused before TeX ran."""
+    write_posts(tmp_path / "src", good=GOOD, warn=WARN)
+    # its first diagnostic is a warning (good.md has its output name), then its error
+    bad = tmp_path / "src" / "good.markdown"
+    bad.write_text("---\ntitle: [unclosed\n---\n\nText.\n")
+    code, err = _batch(tmp_path / "src", "-o", tmp_path / "out", "--to", "tex", "-j", "1")
+    assert code == 1
+    lines = err.splitlines()
+    assert lines[0].startswith("md2tex batch: 3 posts in ")  # said before anything ran
+    [failed] = [line for line in lines if line.startswith("FAILED ")]
+    assert failed.startswith(f"FAILED {bad}:3:1: error: invalid YAML front matter")
+    assert failed.endswith("[front-matter] (+1 more)")
+    assert any(line.startswith("warning ") and "warn.md:7" in line for line in lines)
+    assert any(line.startswith("ok ") and "good.md -> " in line for line in lines)
+    summary = err[err.index("converted"):]
+    assert "refused before TeX" in summary and "TeX failed" not in summary
+
+
+@needs_tex
+def test_cli_batch_summary_separates_refused_posts_from_tex_failures(tmp_path: Path) -> None:
+    from helpers import TRAP, TRAP_MACROS, trap_template
+
+    macros = tmp_path / "macros.tex"
+    macros.write_text(TRAP_MACROS + "\n")
+    write_posts(tmp_path / "src", good=GOOD, bad=BAD, texfails=f"Text.\n\nThen {TRAP}.\n")
+    report = tmp_path / "report.json"
+    code, err = _batch(tmp_path / "src", "-o", tmp_path / "out", "--strict", "--template",
+                       trap_template(tmp_path), "--macros", macros, "--report", report)
+    assert code == 1
+    [tex_line] = [line for line in err.splitlines() if "texfails.md" in line]
+    assert tex_line.startswith(f"FAILED {tmp_path / 'src' / 'texfails.md'}:3: error: TeX: "
+                               "Undefined control sequence")
+    rows = {" ".join(line.split()[:-1]): line.split()[-1] for line in err.splitlines()
+            if line.startswith("  ")}
+    assert rows["refused before TeX"] == "1" and rows["TeX failed"] == "1"
+    data = json.loads(report.read_text())
+    assert data["summary"]["failed_by_stage"]["tex"] == 1
+    assert {p["path"].rsplit("/", 1)[1]: p.get("stage") for p in data["posts"]} == {
+        "bad.md": "refused", "good.md": None, "texfails.md": "tex"}
+
+
+def test_cli_batch_of_a_folder_without_posts_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    code, err = _batch(tmp_path / "empty", "-o", tmp_path / "out")
+    assert code == 2 and "no posts (*.md, *.markdown) under" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_drafts_are_left_out_unless_asked_for(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    write_posts(site / "_posts", good=GOOD)
+    write_posts(site / "_posts", hidden="---\ntitle: H\npublished: false\n---\n\nText.\n")
+    write_posts(site / "_drafts", idea="# An idea\n\nText.\n")
+    out = tmp_path / "out"
+    report = tmp_path / "report.json"
+    code, err = _batch(site, "-o", out, "--to", "tex", "--report", report)
+    assert code == 0, err
+    assert sorted(p.name for p in out.rglob("*.tex")) == ["good.tex"]
+    rows = {p["path"].rsplit("/", 1)[1]: (p["status"], p.get("reason"))
+            for p in json.loads(report.read_text())["posts"]}
+    assert rows == {"good.md": ("ok", None), "hidden.md": ("skipped", "draft")}
+    code, err = _batch(site, "-o", out, "--to", "tex", "--drafts")
+    assert code == 0, err
+    assert (out / "hidden.tex").is_file() and (out / "_drafts" / "idea.tex").is_file()
+    # the same as a setting of the site
+    (site / "md2tex.yaml").write_text("drafts: true\n")
+    code, err = _batch(site, "-o", tmp_path / "out2", "--to", "tex")
+    assert (tmp_path / "out2" / "_drafts" / "idea.tex").is_file()
+
+
+def test_posts_sharing_a_name_never_overwrite_each_other(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.md").write_text("Written as a.md.\n")
+    (src / "a.markdown").write_text("Written as a.markdown.\n")
+    out = tmp_path / "out"
+    code, err = _batch(src, "-o", out, "--to", "tex")
+    assert code == 0, err
+    assert "Written as a.md." in (out / "a.tex").read_text()
+    assert "Written as a.markdown." in (out / "a.markdown.tex").read_text()
+    assert "is also written to a.tex: this post is written to a.markdown.tex instead" in err

@@ -1,7 +1,9 @@
-"""Ctrl-C on a real ``md2tex batch`` process: clean stop, nothing half-written or left over."""
+"""Ctrl-C on a real ``md2tex batch`` process: clean stop, nothing half-written or left over,
+and the report written all the same."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -37,10 +39,12 @@ def test_sigint_stops_cleanly(tmp_path: Path) -> None:
     temp = tmp_path / "tmp"
     temp.mkdir()
     out = tmp_path / "out"
+    report = tmp_path / "report.json"
     env = {**os.environ, "TMPDIR": str(temp), "XDG_CACHE_HOME": str(tmp_path / "xdg")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "md2tex", "batch", str(posts), "-o", str(out), "-j", "2",
-         "--template", str(tmp_path / "slow.tex.j2"), "--no-format-cache"],
+         "--template", str(tmp_path / "slow.tex.j2"), "--no-format-cache",
+         "--report", str(report)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 20
     while not _processes_in(temp) and time.monotonic() < deadline:
@@ -58,3 +62,7 @@ def test_sigint_stops_cleanly(tmp_path: Path) -> None:
     leftovers = [p for p in out.rglob("*") if p.suffix in (".pdf", ".part")
                  or ".part" in p.name] if out.exists() else []
     assert leftovers == []
+    data = json.loads(report.read_text())
+    assert data["interrupted"] is True and data["summary"]["interrupted"] is True
+    assert len(data["posts"]) == 6
+    assert {p["reason"] for p in data["posts"] if p["status"] == "skipped"} == {"interrupted"}

@@ -18,6 +18,7 @@ from helpers import (
     pdf_image_count,
     pdf_text,
     trap_options,
+    trap_template,
 )
 
 import md2tex
@@ -265,3 +266,51 @@ def test_the_name_the_post_wrote_is_read_from_the_expansion_stack() -> None:
     assert first.undefined_name() == "\\end"  # the last name TeX read, not the culprit
     found = texlog.first_error(TWO_ERRORS_LOG)
     assert found is not None and found.written_name() == "\\nosuch"
+
+
+def test_keep_tex_keeps_the_tex_and_the_log_also_when_tex_fails(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    doc = md2tex.convert(f"Intro.\n\nThen {UNDEFINED} here.\n",
+                         trap_options(tmp_path, keep_tex=True), path="post.md")
+    with pytest.raises(md2tex.BuildError) as info:
+        md2tex.build_pdf(doc, out / "post.pdf")
+    assert sorted(p.name for p in out.iterdir()) == ["post.log", "post.tex"]
+    assert "\\texfails" in (out / "post.tex").read_text()
+    assert "Undefined control sequence" in (out / "post.log").read_text()
+    first = info.value.diagnostics[0]
+    assert first.line == 3 and first.hint == (f"the LaTeX is kept in {out / 'post.tex'}, "
+                                              f"TeX's log in {out / 'post.log'}")
+    # built: kept too, and said in a note
+    good = md2tex.convert("Fine $x$.\n", md2tex.Options(keep_tex=True), path="good.md")
+    result = md2tex.build_pdf(good, out / "good.pdf")
+    assert [d.code for d in result.diagnostics] == ["tex-kept"]
+    assert (out / "good.tex").read_text() == good.tex
+    assert "Output written on" in (out / "good.log").read_text()
+
+
+def test_keep_tex_on_the_command_line_says_where(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+    from helpers import TRAP_MACROS
+
+    from md2tex.cli.commands import main
+
+    post = tmp_path / "post.md"
+    post.write_text(f"Intro.\n\nThen {UNDEFINED} here.\n")
+    macros = tmp_path / "macros.tex"
+    macros.write_text(TRAP_MACROS + "\n")
+    trap = ["--template", str(trap_template(tmp_path)), "--macros", str(macros), "--strict"]
+    result = CliRunner().invoke(main, [str(post), "-o", str(tmp_path / "post.pdf"),
+                                       "--keep-tex", *trap])
+    assert result.exit_code == 3
+    assert f"{post}:3: error: TeX: Undefined control sequence" in result.stderr
+    assert f"hint: the LaTeX is kept in {tmp_path / 'post.tex'}, TeX's log in " \
+           f"{tmp_path / 'post.log'}" in result.stderr
+    assert not (tmp_path / "post.pdf").exists()
+    result = CliRunner().invoke(main, ["batch", str(tmp_path), "-o", str(tmp_path / "out"),
+                                       "--keep-tex", *trap])
+    assert result.exit_code == 1
+    failed = result.stderr[result.stderr.index("FAILED"):].splitlines()
+    assert failed[1] == (f"  --keep-tex: the LaTeX is kept in {tmp_path / 'out' / 'post.tex'}"
+                         f", TeX's log in {tmp_path / 'out' / 'post.log'}")
+    assert (tmp_path / "out" / "post.log").is_file()

@@ -6,11 +6,21 @@ and ``run_job`` is a top-level function, so any ``concurrent.futures.Executor`` 
 default thread pool (TeX runs are subprocesses, so threads parallelise well), a process pool,
 or a Dask cluster (``distributed.Client(...).get_executor()``).
 
-Incremental builds: ``OUTDIR/.md2tex-cache.json`` maps each output to a hash of everything that
+Incremental builds: the batch cache, one file per output folder in the user's cache folder
+(``$XDG_CACHE_HOME/md2tex/batch/``, named by a hash of the output folder's path, so nothing
+of md2tex's is deployed with the outputs), maps each output to a hash of everything that
 decides it (post bytes, options, template, macros, md2tex version, output kind); a post whose
 hash is unchanged and whose output exists is ``skipped``; an unchanged post that failed is
 reported ``failed`` again from the cache (reason ``unchanged``) without running TeX. ``force``
 rebuilds everything. Images are not part of the hash.
+
+Drafts: as Jekyll publishes a site, a post with ``published: false`` in its front matter is
+``skipped`` (reason ``draft``), and a site's ``_drafts/`` is not searched, unless ``drafts``
+(``--drafts``); a draft's output is ``OUTDIR/_drafts/<name>``.
+
+Failed posts say where they failed (``PostResult.stage``): ``refused`` before TeX ran (the
+post cannot be read, its front matter or math has errors, ``--strict`` warnings), ``tex``
+(TeX ran and failed), ``output`` (the output cannot be written) or ``internal``.
 
 Symlinks (SECURITY.md): a post file or folder that is a symbolic link is never read, even one
 pointing inside the site (Jekyll's safe mode does not follow them either): ``find_posts``
@@ -43,11 +53,21 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from md2tex.diagnostics import Diagnostic, Md2TexError, OutputError, Severity, error, note, warning
+from md2tex.diagnostics import (
+    BuildError,
+    Diagnostic,
+    Md2TexError,
+    OutputError,
+    Severity,
+    error,
+    note,
+    warning,
+)
 from md2tex.escape import has_cjk
-from md2tex.markdown.source import decode
-from md2tex.memo import Memo
+from md2tex.markdown.source import decode, load_post
+from md2tex.memo import Memo, user_cache_dir
 from md2tex.options import Options
+from md2tex.optionschema import parse_bool
 from md2tex.pipeline import convert
 from md2tex.tex import build, process
 from md2tex.tex.output import write_atomic, write_output
@@ -56,8 +76,14 @@ from md2tex.version import __version__
 log = logging.getLogger(__name__)
 
 POST_SUFFIXES = (".md", ".markdown")
-CACHE_NAME = ".md2tex-cache.json"
+#: the batch cache's file in an output folder before it moved to the user's cache folder
+#: (removed when seen: it would be deployed with the site)
+OLD_CACHE_NAME = ".md2tex-cache.json"
 CACHE_VERSION = 1
+#: a Jekyll site's folder of unpublished posts, beside ``_posts``
+DRAFTS = "_drafts"
+#: why a failed post failed, for the summary: before TeX, in TeX, writing, a bug
+STAGES = ("refused", "tex", "output", "internal")
 @dataclass(frozen=True)
 class Job:
     """One post to convert: plain data, picklable for process pools and Dask."""
@@ -84,8 +110,11 @@ class PostResult:
     output: str | None
     seconds: float
     diagnostics: tuple[Diagnostic, ...] = ()
-    #: why a post was skipped: ``unchanged``, ``interrupted``, ``fail-fast`` or ``symlink``
+    #: why a post was skipped: ``unchanged``, ``interrupted``, ``fail-fast``, ``symlink``
+    #: or ``draft``
     reason: str = ""
+    #: where a failed post failed: one of ``STAGES``
+    stage: str = ""
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"path": self.path, "status": self.status,
@@ -93,7 +122,13 @@ class PostResult:
                                 "diagnostics": [d.to_json() for d in self.diagnostics]}
         if self.reason:
             data["reason"] = self.reason
+        if self.stage:
+            data["stage"] = self.stage
         return data
+
+    def first_error(self) -> Diagnostic | None:
+        """The error that failed the post (the first one), or None."""
+        return next((d for d in self.diagnostics if d.severity is Severity.ERROR), None)
 
 
 @dataclass
@@ -119,29 +154,41 @@ class BatchReport:
     def exit_code(self) -> int:
         return 1 if self.failed else 0
 
+    def failed_in(self, stage: str) -> int:
+        return sum(1 for r in self.results if r.status == "failed" and r.stage == stage)
+
     def summary(self) -> dict[str, Any]:
         return {"posts": len(self.results), "converted": self.converted,
                 "with_warnings": self.count("warning"), "failed": self.failed,
+                "failed_by_stage": {stage: self.failed_in(stage) for stage in STAGES},
                 "skipped": self.count("skipped"), "seconds": round(self.seconds, 3),
                 "interrupted": self.interrupted}
 
     def to_json(self) -> dict[str, Any]:
-        return {"md2tex": __version__, "summary": self.summary(),
-                "posts": [r.to_json() for r in self.results]}
+        return {"md2tex": __version__, "interrupted": self.interrupted,
+                "summary": self.summary(), "posts": [r.to_json() for r in self.results]}
 
     def format_summary(self) -> str:
-        """The summary table the CLI prints at the end."""
+        """The summary table the CLI prints at the end: the failures split into those
+        refused before TeX ran (input, math, ``--strict``) and those TeX failed on."""
         rows = [("converted", str(self.converted)),
                 ("with warnings", str(self.count("warning"))),
                 ("failed", str(self.failed)),
+                *((f"  {_STAGE_NAMES[stage]}", str(self.failed_in(stage)))
+                  for stage in STAGES if self.failed_in(stage)),
                 ("skipped", str(self.count("skipped"))),
                 ("time", f"{self.seconds:.1f} s")]
         width = max(len(r[1]) for r in rows)
-        lines = [f"  {name:<14}{value:>{width}}" for name, value in rows]
+        lines = [f"  {name:<22}{value:>{width}}" for name, value in rows]
         head = f"md2tex batch: {len(self.results)} post{'s' if len(self.results) != 1 else ''}"
         if self.interrupted:
             head += " (interrupted)"
         return "\n".join([head, *lines])
+
+
+#: the summary's name of each stage a post can fail in
+_STAGE_NAMES = {"refused": "refused before TeX", "tex": "TeX failed",
+                "output": "not written", "internal": "internal error"}
 
 
 class BatchInterrupted(KeyboardInterrupt):
@@ -153,25 +200,40 @@ class BatchInterrupted(KeyboardInterrupt):
 
 
 ResultCallback = Callable[[PostResult, int, int], None]
+#: ``on_plan(to_run, workers)``: how many posts will be converted, how many at once
+PlanCallback = Callable[[int, int], None]
 
 
-def find_posts(directory: Path, exclude: Sequence[Path] = ()) -> tuple[Path, list[Path]]:
+def find_posts(directory: Path, exclude: Sequence[Path] = (),
+               drafts: bool = False) -> tuple[Path, list[Path]]:
     """(root, posts): every ``*.md``/``*.markdown`` under ``directory`` (its ``_posts/`` if it
-    is a Jekyll site root), sorted; hidden folders and ``exclude`` folders are left out, and
-    so is every symbolic link to a post or a folder (with a warning: a site's files may come
-    from someone else, and a link may lead anywhere)."""
+    is a Jekyll site root, and with ``drafts`` its ``_drafts/`` too), sorted; hidden folders,
+    ``_drafts/`` (unless ``drafts``) and ``exclude`` folders are left out, and so is every
+    symbolic link to a post or a folder (with a warning: a site's files may come from
+    someone else, and a link may lead anywhere)."""
     posts_dir = directory / "_posts"
     if posts_dir.is_symlink():
         log.warning("%s: a symbolic link, not followed: no posts read from it", posts_dir)
         return posts_dir, []
     root = posts_dir if posts_dir.is_dir() else directory
-    excluded = [p.resolve() for p in exclude]
+    posts = _posts_below(root, [p.resolve() for p in exclude], drafts)
+    drafts_dir = directory / DRAFTS
+    if drafts and root == posts_dir and drafts_dir.is_dir():
+        if drafts_dir.is_symlink():
+            log.warning("%s: a symbolic link to a folder, not followed", drafts_dir)
+        else:
+            posts += _posts_below(drafts_dir, [p.resolve() for p in exclude], drafts)
+    return root, posts
+
+
+def _posts_below(root: Path, excluded: Sequence[Path], drafts: bool) -> list[Path]:
     posts: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
         kept = []
         for d in sorted(dirnames):
-            if d.startswith(".") or (here / d).resolve() in excluded:
+            if d.startswith(".") or (here / d).resolve() in excluded or (
+                    d == DRAFTS and not drafts):
                 continue
             if (here / d).is_symlink():
                 log.warning("%s: a symbolic link to a folder, not followed", here / d)
@@ -185,7 +247,7 @@ def find_posts(directory: Path, exclude: Sequence[Path] = ()) -> tuple[Path, lis
                 log.warning("%s: a symbolic link, not followed (skipped)", here / f)
                 continue
             posts.append(here / f)
-    return root, posts
+    return posts
 
 
 def read_post_bytes(path: Path, root: Path | None = None) -> bytes:
@@ -239,12 +301,31 @@ def output_names(posts: Sequence[Path], root: Path, out_dir: Path,
 
 
 def output_for(post: Path, root: Path, out_dir: Path, to: str) -> Path:
-    """``OUTDIR/<path relative to root>`` with the suffix ``.pdf`` or ``.tex``."""
-    try:
-        rel = Path(os.path.abspath(post)).relative_to(os.path.abspath(root))
-    except ValueError:
+    """``OUTDIR/<path relative to root>`` with the suffix ``.pdf`` or ``.tex``; a post beside
+    ``root`` rather than below it (a Jekyll site's ``_drafts/x.md`` when ``root`` is its
+    ``_posts``) keeps its folder (``OUTDIR/_drafts/x.pdf``)."""
+    post_path = Path(os.path.abspath(post))
+    for base in (Path(os.path.abspath(root)), Path(os.path.abspath(root)).parent):
+        try:
+            rel = post_path.relative_to(base)
+            break
+        except ValueError:
+            continue
+    else:
         rel = Path(post.name)
     return out_dir / rel.with_suffix(f".{to}")
+
+
+def unpublished(data: bytes, path: str) -> bool:
+    """Does the post's front matter say ``published: false`` (Jekyll leaves it out)? A front
+    matter that cannot be read says nothing here (the conversion reports it)."""
+    if b"published" not in data:
+        return False
+    try:
+        post = load_post(decode(data, path, lenient=True), path)
+    except Md2TexError:
+        return False
+    return parse_bool(post.meta.get("published")) is False
 
 
 def job_key(data: bytes, options: Options, to: str) -> str:
@@ -288,6 +369,7 @@ def run_job(job: Job) -> PostResult:
     started = time.perf_counter()
     diagnostics: list[Diagnostic] = list(job.notes)
     status = "failed"
+    stage = "refused"
     within = job.out_dir
     try:
         source = Path(job.source)
@@ -306,25 +388,28 @@ def run_job(job: Job) -> PostResult:
                 write_output(output, tex, follow=within is None, within=within)
             else:
                 built = build.build_pdf(doc, output, follow=within is None, within=within)
-                diagnostics += built.diagnostics  # formulas TeX rejected in the build
-                if options.keep_tex:
-                    write_output(output.with_suffix(".tex"), tex, follow=within is None,
-                                 within=within)
-            status = "warning" if doc.warnings or job.notes or \
-                len(diagnostics) > len(doc.diagnostics) else "ok"
+                diagnostics += built.diagnostics  # formulas TeX rejected, --keep-tex's files
+            warned = any(d.severity is not Severity.NOTE for d in diagnostics)
+            status = "warning" if warned else "ok"
     except Md2TexError as exc:
         code = "output" if isinstance(exc, OutputError) else "failed"
+        stage = "output" if isinstance(exc, OutputError) else \
+            "tex" if isinstance(exc, BuildError) else "refused"
         diagnostics += list(exc.diagnostics) or [error(code, exc.message, path=job.display)]
     except OSError as exc:
+        stage = "output"
         where = exc.filename if exc.filename and within is None else job.output
         diagnostics.append(error("output", f"{where}: cannot write: {exc.strerror or exc}",
                                  path=job.display))
     except Exception as exc:  # a bug must not stop the other posts
+        stage = "internal"
         log.debug("internal error on %s", job.display, exc_info=True)
         diagnostics.append(error("internal-error", f"md2tex internal error: {exc!r}",
                                  path=job.display))
-    return PostResult(job.display, status, job.output if status != "failed" else None,
-                      time.perf_counter() - started, _dedupe(diagnostics))
+    failed = status == "failed"
+    return PostResult(job.display, status, None if failed else job.output,
+                      time.perf_counter() - started, _dedupe(diagnostics),
+                      stage=stage if failed else "")
 
 
 def _unreadable(display: str, exc: OSError) -> Md2TexError:
@@ -338,9 +423,23 @@ def _dedupe(diagnostics: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:
     return tuple(dict.fromkeys(diagnostics))
 
 
+def cache_file(out_dir: Path) -> Path | None:
+    """The batch cache of ``out_dir``: in the user's cache folder, named by the output
+    folder's real path; None when that folder is not private to this user (then nothing
+    is skipped)."""
+    folder = Memo(user_cache_dir("")).private("batch")
+    if folder is None:
+        return None
+    name = hashlib.sha256(os.path.realpath(out_dir).encode("utf-8", "surrogateescape"))
+    return folder / f"{name.hexdigest()[:32]}.json"
+
+
 def _load_cache(out_dir: Path) -> dict[str, Any]:
+    path = cache_file(out_dir)
+    if path is None:
+        return {}
     try:
-        data = json.loads((out_dir / CACHE_NAME).read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
@@ -350,13 +449,21 @@ def _load_cache(out_dir: Path) -> dict[str, Any]:
 
 
 def _save_cache(out_dir: Path, entries: dict[str, Any]) -> None:
-    data = json.dumps({"version": CACHE_VERSION, "entries": entries}, sort_keys=True,
-                      indent=0).encode("utf-8")
+    path = cache_file(out_dir)
+    if path is None:
+        log.warning("%s: the user's cache folder is not private: unchanged posts will not be "
+                    "skipped", user_cache_dir("batch"))
+        return
+    data = json.dumps({"version": CACHE_VERSION, "output": os.path.realpath(out_dir),
+                       "entries": entries}, sort_keys=True, indent=0).encode("utf-8")
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        write_atomic(out_dir / CACHE_NAME, data)
+        write_atomic(path, data)
     except OSError as exc:
-        log.warning("%s: cannot write the batch cache: %s", out_dir, exc)
+        log.warning("%s: cannot write the batch cache: %s", path, exc)
+    old = out_dir / OLD_CACHE_NAME
+    if old.is_file() and not old.is_symlink():
+        with contextlib.suppress(OSError):
+            old.unlink()
 
 
 def convert_many(paths: Iterable[str | Path], out_dir: str | Path,
@@ -364,7 +471,8 @@ def convert_many(paths: Iterable[str | Path], out_dir: str | Path,
                  root: str | Path | None = None, to: str = "pdf", force: bool = False,
                  fail_fast: bool = False, jobs: int | None = None,
                  on_result: ResultCallback | None = None,
-                 memo: Memo | None = None) -> BatchReport:
+                 memo: Memo | None = None, drafts: bool = False,
+                 on_plan: PlanCallback | None = None) -> BatchReport:
     """Convert ``paths`` (post files) into ``out_dir`` (``<path relative to root>.pdf``, or
     ``.tex`` with ``to="tex"``), skipping unchanged posts unless ``force``.
 
@@ -373,8 +481,11 @@ def convert_many(paths: Iterable[str | Path], out_dir: str | Path,
     total)`` is called in the calling thread as each post finishes. Posts are submitted
     longest first (``estimated_cost``; input order with ``fail_fast``); the report keeps the
     input order. ``memo``: the cache the conversions may use (the CLI's is
-    ``Memo.for_user()``; None: none, as for ``convert``). Returns the report;
-    raises ``BatchInterrupted`` (a KeyboardInterrupt carrying the report) on Ctrl-C."""
+    ``Memo.for_user()``; None: none, as for ``convert``). ``drafts``: also convert posts
+    whose front matter says ``published: false``. ``on_plan(to_run, workers)`` is called
+    once the unchanged posts are known, before the first conversion starts. Returns the
+    report; raises ``BatchInterrupted`` (a KeyboardInterrupt carrying the report) on
+    Ctrl-C."""
     if to not in ("pdf", "tex"):
         raise ValueError(f"to must be 'pdf' or 'tex', not {to!r}")
     started = time.perf_counter()
@@ -415,7 +526,13 @@ def convert_many(paths: Iterable[str | Path], out_dir: str | Path,
                     path=str(post)),), reason="symlink"))
                 continue
             finish(index, PostResult(str(post), "failed", None, 0.0, (error(
-                "input", f"cannot read: {exc.strerror or exc}", path=str(post)),)))
+                "input", f"cannot read: {exc.strerror or exc}", path=str(post)),),
+                stage="refused"))
+            continue
+        if not drafts and unpublished(data, str(post)):
+            finish(index, PostResult(str(post), "skipped", None, 0.0, (note(
+                "not-run", "published: false (a draft): not converted (--drafts converts "
+                "it)", path=str(post)),), reason="draft"))
             continue
         key = job_key(data, options, to)
         entry = cache.get(rel)
@@ -438,8 +555,10 @@ def convert_many(paths: Iterable[str | Path], out_dir: str | Path,
         pending.sort(key=lambda item: -costs[item[0]])
 
     own = executor is None
-    pool = executor or ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1,
-                                          thread_name_prefix="md2tex")
+    workers = jobs or os.cpu_count() or 1
+    if on_plan is not None:
+        on_plan(len(pending), min(workers, len(pending)))
+    pool = executor or ThreadPoolExecutor(max_workers=workers, thread_name_prefix="md2tex")
     futures: dict[Future[PostResult], tuple[int, Job, str]] = {}
     interrupted = False
     process.reset_cancel()
@@ -494,9 +613,9 @@ def _remember(entries: dict[str, Any], out: Path, job: Job, key: str,
     rel = Path(job.output).relative_to(out).as_posix()
     if result.status in ("ok", "warning"):
         entries[rel] = {"key": key, "status": result.status}
-    elif result.status == "failed" and not any(
+    elif result.status == "failed" and result.stage in ("refused", "tex") and not any(
             d.code in ("internal-error", "output", "tex-timeout") for d in result.diagnostics):
-        entries[rel] = {"key": key, "status": "failed",
+        entries[rel] = {"key": key, "status": "failed", "stage": result.stage,
                         "diagnostics": [d.to_json() for d in result.diagnostics]}
 
 
@@ -509,7 +628,9 @@ def _replay_failure(entry: dict[str, Any], path: str) -> PostResult | None:
                             for d in entry["diagnostics"])
     except (TypeError, ValueError, KeyError):
         return None
-    return PostResult(path, "failed", None, 0.0, diagnostics, reason="unchanged")
+    stage = entry.get("stage")
+    return PostResult(path, "failed", None, 0.0, diagnostics, reason="unchanged",
+                      stage=stage if stage in STAGES else "refused")
 
 
 def _outcome(future: Future[PostResult], job: Job) -> PostResult:
@@ -517,7 +638,7 @@ def _outcome(future: Future[PostResult], job: Job) -> PostResult:
         return future.result()
     except BaseException as exc:  # KeyboardInterrupt in a worker, or an executor error
         return PostResult(job.display, "failed", None, 0.0, (error(
-            "internal-error", f"worker failed: {exc!r}", path=job.display),))
+            "internal-error", f"worker failed: {exc!r}", path=job.display),), stage="internal")
 
 
 def write_report(report: BatchReport, path: str | Path) -> None:
@@ -531,5 +652,6 @@ def problems(result: PostResult) -> list[Diagnostic]:
     return [d for d in result.diagnostics if d.severity is not Severity.NOTE]
 
 
-__all__ = ["BatchInterrupted", "BatchReport", "Job", "PostResult", "convert_many",
-           "find_posts", "output_names", "read_post_bytes", "run_job", "write_report"]
+__all__ = ["BatchInterrupted", "BatchReport", "Job", "PostResult", "cache_file", "convert_many",
+           "find_posts", "output_names", "read_post_bytes", "run_job", "unpublished",
+           "write_report"]

@@ -24,11 +24,12 @@ from md2tex.diagnostics import (
     InputError,
     OutputError,
     error,
+    note,
 )
 from md2tex.document import MAX_FALLBACKS, Document
 from md2tex.tex import formats as fmtcache
 from md2tex.tex import pdfcheck, private_dir, sandbox, texlog
-from md2tex.tex.output import check_output, write_output
+from md2tex.tex.output import check_output, is_stream_name, write_output
 from md2tex.tex.passes import run_until_settled
 from md2tex.tex.process import (
     TEX_NAME,
@@ -211,6 +212,8 @@ def _build_pdf(document: Document, output: str | Path, timeout: float | None,
             runs, log_text = compile_document(document, workdir, timeout, early)
         except OSError as exc:
             raise _workdir_error(document, workdir.parent, exc) from None
+        except BuildError as exc:
+            raise _with_kept(exc, document, output, workdir, within) from None
         # characters no font had: warnings at their Markdown lines; the main script's font
         # missing altogether is an error (the PDF would be empty boxes)
         glyphs = scripts.missing_glyphs(document, log_text)
@@ -229,9 +232,54 @@ def _build_pdf(document: Document, output: str | Path, timeout: float | None,
                 "files or non-web links into the PDF")])
         try:
             write_output(output, pdf, follow=follow, within=within)
+            kept = keep_sources(document, output, workdir, within)
         except OSError as exc:
-            raise OutputError(f"{output}: cannot write: {exc.strerror or exc}") from None
+            raise OutputError(f"{exc.filename or output}: cannot write: "
+                              f"{exc.strerror or exc}") from None
         return BuildResult(output, runs, time.monotonic() - started, log_text[-2000:],
-                           isolation, early is not None and early.used, tuple(glyphs))
+                           isolation, early is not None and early.used,
+                           (*glyphs, *_kept_note(document, kept)))
     finally:
         private_dir.remove(workdir)
+
+
+def keep_sources(document: Document, output: Path, workdir: Path,
+                 within: str | Path | None = None) -> tuple[Path, ...]:
+    """``--keep-tex``: the .tex and TeX's .log beside ``output`` (names md2tex derived: never
+    written through a link; in a batch only below its folder), also when the build failed;
+    none beside a stream (``-o /dev/stdout``). Returns what was written."""
+    if not document.options.keep_tex or is_stream_name(output):
+        return ()
+    files = [(output.with_suffix(".tex"), document.tex.encode("utf-8"))]
+    log_file = workdir / f"{TEX_NAME}.log"
+    if log_file.is_file():
+        files.append((output.with_suffix(".log"), log_file.read_bytes()))
+    for path, data in files:
+        write_output(path, data, follow=False, within=within)
+    return tuple(path for path, _data in files)
+
+
+def _kept_note(document: Document, kept: tuple[Path, ...]) -> tuple[Diagnostic, ...]:
+    if not kept:
+        return ()
+    where = ", TeX's log in ".join(map(str, kept))
+    return (note("tex-kept", f"--keep-tex: the LaTeX is kept in {where}",
+                 path=document.path),)
+
+
+def _with_kept(exc: BuildError, document: Document, output: Path, workdir: Path,
+               within: str | Path | None) -> BuildError:
+    """A failed build's error, with ``--keep-tex``'s files written and named: in a note,
+    and in the first error's hint (what a failure prints without -v)."""
+    try:
+        kept = keep_sources(document, output, workdir, within)
+    except OSError as write_error:
+        log.warning("--keep-tex: %s", write_error)
+        return exc
+    notes = _kept_note(document, kept)
+    if not notes or not exc.diagnostics:
+        return exc
+    first = exc.diagnostics[0]
+    hint = notes[0].message.removeprefix("--keep-tex: ")
+    first = replace(first, hint=f"{first.hint}; {hint}" if first.hint else hint)
+    return BuildError(exc.message, (first, *exc.diagnostics[1:], *notes), log=exc.log)

@@ -62,6 +62,12 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+def is_stream_name(path: str | Path) -> bool:
+    """Is ``path`` a stream's name (``/dev/stdout``, ``/proc/self/fd/1``), never a file with
+    siblings md2tex may add (``--keep-tex``'s .tex beside it)?"""
+    return os.path.abspath(path).startswith(_STREAM_PREFIXES)
+
+
 def check_output(path: str | Path, *, follow: bool = True,
                  within: str | Path | None = None) -> None:
     """Raise ``OSError`` (``OutputRefused`` for md2tex's own rules) if ``write_output`` with
