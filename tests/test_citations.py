@@ -9,7 +9,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from helpers import build, needs_engine, needs_tex, pdf_text, squash
+from helpers import build, needs_engine, needs_tex, pdf_text, run_md2tex, squash
 
 import md2tex
 from md2tex.latex.citations import parse_bib
@@ -273,6 +273,23 @@ def test_citation_keys_with_underscores_and_colons_compile(tmp_path: Path) -> No
     assert not warnings_of(doc, "citation-key")
     text = squash(pdf_text(build(doc, tmp_path / "out.pdf")))
     assert "Odd [1]." in text and "Odd Key, 2020." in text
+
+
+@needs_tex
+def test_the_cli_reads_jekyll_scholar_settings_and_names_the_line(tmp_path: Path) -> None:
+    """The site's ``_config.yml`` ``scholar:`` names the .bib; the command line prints the
+    missing key's warning at its Markdown line; the PDF has the References."""
+    posts = site(tmp_path, folder="bib", name="papers.bib")
+    (tmp_path / "site" / "_config.yml").write_text(
+        "title: A site\nscholar:\n  style: apa\n  source: /bib/\n  bibliography: papers\n",
+        encoding="utf-8")
+    path = posts / "2024-01-01-post.md"
+    path.write_text(DISTILL.replace("bibliography: refs.bib\n", ""), encoding="utf-8")
+    done = run_md2tex([path, "-o", tmp_path / "out.pdf"])
+    assert done.returncode == 0, done.stderr
+    assert "2024-01-01-post.md:7: warning: citation key 'nope2020' is not in papers.bib" \
+        in done.stderr
+    assert "[2] Bradley Efron" in squash(pdf_text(tmp_path / "out.pdf"))
 
 
 # --------------------------------------------------------------------------- bibtex
