@@ -128,3 +128,26 @@ def test_threads_and_processes_run_posts_in_place(tmp_path: Path,
     assert [r.status for r in report.results] == ["ok", "warning", "failed"]
     assert report.results[0].output == str(tmp_path / "tex" / "good.tex")
     assert (tmp_path / "tex" / "good.tex").is_file()
+
+
+def test_a_bundle_holds_the_files_the_post_names_and_no_others(tmp_path: Path) -> None:
+    from md2tex.site.batch import Job
+    from md2tex.site.remote import bundle
+
+    posts = _site(tmp_path / "site")
+    site = tmp_path / "site"
+    (site / "assets" / "chart.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+        '<image xlink:href="square.png" width="4" height="4"/></svg>', encoding="utf-8")
+    (site / "_posts" / "my plot.png").write_bytes((site / "assets" / "square.png").read_bytes())
+    (site / "assets" / "unrelated.png").write_bytes(b"not named by the post")
+    (tmp_path / "outside.png").write_bytes(b"outside the site")
+    posts[0].write_text(SITE_POST + "\n![c](/assets/chart.svg) ![p](my plot.png) "
+                        "![o](../../outside.png)\n", encoding="utf-8")
+    job = Job(str(posts[0]), "post.md", str(tmp_path / "out" / "post.pdf"), "pdf",
+              md2tex.Options())
+    shipped = bundle(job)
+    names = {str(Path(p).relative_to(site)) for p in shipped.files}
+    assert names == {"_posts/2024-01-01-shipped.md", "_posts/refs.bib", "_posts/my plot.png",
+                     "assets/square.png", "assets/chart.svg"}
+    assert shipped.job.options.site_root == site.resolve()
