@@ -155,6 +155,7 @@ def test_cli_batch_site_root_report_and_exit_status(tmp_path: Path) -> None:
     data = json.loads(report_file.read_text())
     assert {p["status"] for p in data["posts"]} == {"ok", "warning", "failed"}
     assert (out / "good.tex").is_file()
+    assert not list(out.glob(".*"))  # nothing of md2tex's own is deployed with the outputs
     # everything converted now: exit 0 and all skipped
     (site / "_posts" / "bad.md").unlink()
     result = CliRunner().invoke(main, ["batch", str(site), "-o", str(out)])
