@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,17 @@ def test_every_options_field_is_in_the_schema_or_internal() -> None:
     declared = {s.name for s in optionschema.SETTINGS if s.section == "options"}
     assert names == declared | optionschema.INTERNAL_FIELDS
     assert not declared & optionschema.INTERNAL_FIELDS
+
+
+def test_private_fields_are_internal_keyword_only_and_out_of_the_signature() -> None:
+    from md2tex.options import PRIVATE_FIELDS
+
+    assert PRIVATE_FIELDS <= optionschema.INTERNAL_FIELDS
+    public = inspect.signature(Options).parameters
+    by_name = {f.name: f for f in dataclasses.fields(Options)}
+    for name in PRIVATE_FIELDS:
+        assert name not in public and by_name[name].kw_only and not by_name[name].repr
+    assert set(public) == set(by_name) - PRIVATE_FIELDS
 
 
 def test_front_matter_whitelist_comes_from_the_schema() -> None:
