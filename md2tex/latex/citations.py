@@ -3,18 +3,17 @@ become natbib's numbered ``\\citep`` of the post's .bib, and ``\\mdbibliography`
 of a post that cites) its References section, made by bibtex (``md2tex.tex.bibtex``).
 
 The .bib is found as Jekyll finds it (front matter ``bibliography:`` in the post's folder,
-then the site's ``assets/bibliography/`` and ``_bibliography/``; else jekyll-scholar's
-``scholar: source/bibliography``), only inside the folders images may come from
-(``images.resolve_inside``). It is parsed here, bounded, and bibtex never sees it: the cited
-entries are written again, every field turned into plain text (pylatexenc) and escaped as
-prose is, into a ``filecontents*`` block at the end of the body. So a malformed or
-LaTeX-hostile .bib cannot break the build, and the .tex stays complete on its own. A key
-that is not there, or a .bib that is missing, is a warning at the citation's Markdown line
-and the key stays visible in bold as ``[key?]``."""
+then the site's ``assets/bibliography/`` and ``_bibliography/``; else the .bib named after
+the post there, then jekyll-scholar's ``scholar: source/bibliography``), only inside the
+folders images may come from (``images.resolve_inside``). It is parsed here, bounded, and
+bibtex never sees it: the cited entries are written again, every field turned into plain
+text (pylatexenc) and escaped as prose is, into a ``filecontents*`` block at the end of the
+body. So a malformed or LaTeX-hostile .bib cannot break the build, and the .tex stays
+complete on its own. A key that is not there, or a .bib that is missing, is a warning at
+the citation's Markdown line and the key stays visible in bold as ``[key?]``."""
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -29,8 +28,6 @@ from md2tex.latex.render import RenderResult
 
 if TYPE_CHECKING:
     from pylatexenc.latex2text import LatexNodes2Text
-
-log = logging.getLogger(__name__)
 
 #: the .bib the .tex writes for bibtex (``\\bibliography{...}``) and the style that reads it
 BIB_NAME = "md2tex-references"
@@ -53,6 +50,7 @@ _NAME = re.compile(r"[^\s\"#%'(),={}@]+")
 _ENTRY_KEY = re.compile(r"[^\s,{}()\"=#%]+")
 _NEXT_ENTRY = re.compile(r"\n[ \t]*@")
 _ENTRY_START = re.compile(r"\n[ \t]*@[A-Za-z]+[ \t]*[{(]")
+_NUMBER = re.compile(r"\d+")
 _BRACES_OR_QUOTE = re.compile(r"[{}\"]")
 _BRACES = re.compile(r"[{}]")
 _BARE_SPECIAL = re.compile(r"(?<!\\)([%&])")
@@ -143,7 +141,7 @@ class _Reader:
         if first in ("{", '"'):
             return self._delimited(first)
         if first.isdigit():
-            return self.match(re.compile(r"\d+"), "a number")
+            return self.match(_NUMBER, "a number")
         name = self.match(_NAME, "a value").lower()
         return self.strings.get(name, "")
 
