@@ -19,7 +19,21 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner, Result
-from helpers import ROOT, SAMPLES, body_of, md2tex_cmd, needs_tex, pdf_text, run_md2tex
+from helpers import (
+    ROOT,
+    SAMPLES,
+    body_of,
+    fonts,
+    make_png,
+    md2tex_cmd,
+    needs_engine,
+    needs_tex,
+    pdf_info,
+    pdf_text,
+    preamble_of,
+    run_md2tex,
+    squash,
+)
 
 from md2tex.cli.commands import PANDOC_ONLY, main
 from md2tex.site.config import RULES, discover, parse_config
@@ -256,3 +270,208 @@ def test_template_command_prints_the_default_template() -> None:
     result = invoke(["template"])
     assert result.exit_code == 0
     assert result.stdout == (ROOT / "templates" / "article.tex.j2").read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------------ pandoc's flags
+
+HEADINGS = """---
+title: Headed
+author: Front Author
+date: 2024-03-01
+---
+
+# Alpha
+
+First part.
+
+## Beta
+
+Second part.
+
+| key | value |
+|-----|-------|
+| one | 1 |
+| two | 2 |
+
+```python
+def f(x):
+    return x  # note
+```
+"""
+
+
+@pytest.fixture()
+def headed(tmp_path: Path) -> Path:
+    path = tmp_path / "headed.md"
+    path.write_text(HEADINGS, encoding="utf-8")
+    return path
+
+
+@needs_tex
+@pytest.mark.parametrize(("depth", "betas"), [("1", 1), ("2", 2)])
+def test_toc_with_depth_and_numbered_sections(headed: Path, depth: str, betas: int) -> None:
+    out = headed.with_suffix(".pdf")
+    result = invoke([headed, "-o", out, "--toc", "--toc-depth", depth, "-N"])
+    assert result.exit_code == 0, result.output
+    text = squash(pdf_text(out))
+    assert "Contents 1 Alpha" in text
+    assert text.count("Beta") == betas  # the contents list Beta only at depth 2
+    assert "1.1 Beta Second part." in text  # numbered in the body
+
+
+def test_numbersections_false_wins_over_n(headed: Path) -> None:
+    numbered = invoke([headed, "-o", "-", "-N"]).stdout
+    plain = invoke([headed, "-o", "-", "-N", "-V", "numbersections=false"]).stdout
+    assert "\\setcounter{secnumdepth}{3}" in numbered
+    assert "\\setcounter{secnumdepth}{0}" in plain
+    assert "\\tableofcontents" not in numbered
+
+
+@needs_tex
+def test_metadata_flags_override_the_front_matter(headed: Path, tmp_path: Path) -> None:
+    meta = tmp_path / "meta.yaml"
+    meta.write_text("author: File Author\nsubtitle: From the file\ntitle: File Title\n")
+    out = tmp_path / "m.pdf"
+    result = invoke([headed, "-o", out, "--metadata-file", meta, "-M", "title=Flag Title",
+                     "--metadata", "date=1 May 2025"])
+    assert result.exit_code == 0, result.output
+    text = squash(pdf_text(out))
+    assert "Flag Title From the file File Author 1 May 2025" in text  # -M over the file
+    assert "Headed" not in text and "Front Author" not in text
+    assert pdf_info(out)["Title"] == "Flag Title"
+    bad = invoke([headed, "-o", "-", "-M", "no-equals-sign"])
+    assert bad.exit_code == 2 and "KEY=VALUE" in bad.output
+
+
+def test_resource_path_finds_images_in_named_folders(tmp_path: Path) -> None:
+    make_png(tmp_path / "assets" / "shots" / "pic.png")
+    post = tmp_path / "posts" / "p.md"
+    post.parent.mkdir()
+    post.write_text("![a picture](pic.png)\n", encoding="utf-8")
+    missing = invoke([post, "-o", "-"])
+    assert "[image-missing]" in missing.output
+    found = invoke([post, "-o", "-", "--resource-path",
+                    f"{tmp_path / 'nowhere'}:{tmp_path / 'assets' / 'shots'}"])
+    assert found.exit_code == 0, found.output
+    assert "[image-missing]" not in found.output
+    assert "\\mdincludegraphics" in found.stdout
+
+
+@needs_tex
+def test_include_in_header_and_safe_refuses_it(headed: Path, tmp_path: Path) -> None:
+    header = tmp_path / "header.tex"
+    header.write_text("\\AtBeginDocument{\\noindent HEADERMARK\\par}\n")
+    out = tmp_path / "h.pdf"
+    result = invoke([headed, "-o", out, "-H", header])
+    assert result.exit_code == 0, result.output
+    assert squash(pdf_text(out)).startswith("HEADERMARK")
+    refused = invoke([headed, "-o", tmp_path / "s.tex", "-H", header, "--safe"])
+    assert refused.exit_code == 1
+    assert "[unsafe-header]" in refused.output and not (tmp_path / "s.tex").exists()
+
+
+def test_a_found_config_may_not_name_a_header_under_safe(site: Path) -> None:
+    (site / "h.tex").write_text("\\relax\n")
+    (site / "md2tex.yaml").write_text("include_in_header: h.tex\n")
+    assert invoke([_post(site), "-o", "-"]).exit_code == 0
+    refused = invoke([_post(site), "-o", "-", "--safe"])
+    assert refused.exit_code == 2 and "include_in_header" in refused.output
+
+
+def _style_macros(tex: str) -> str:
+    return "\n".join(line for line in preamble_of(tex).splitlines() if "PY@tok@" in line)
+
+
+def test_highlight_style_changes_the_colours_and_no_highlight_drops_them(headed: Path
+                                                                         ) -> None:
+    default = invoke([headed, "-o", "-"]).stdout
+    monokai = invoke([headed, "-o", "-", "--highlight-style", "monokai"]).stdout
+    assert _style_macros(default) and _style_macros(monokai)
+    assert _style_macros(default) != _style_macros(monokai)
+    assert body_of(default) == body_of(monokai)  # the code's markup names kinds, not colours
+    plain = invoke([headed, "-o", "-", "--no-highlight"]).stdout
+    assert "\\def\\PY#1#2{#2}" in preamble_of(plain)
+    unknown = invoke([headed, "-o", "-", "--highlight-style", "neon"])
+    assert unknown.exit_code == 2
+    assert "'neon' is not a Pygments style; some are: " in unknown.output
+
+
+@needs_tex
+def test_no_highlight_pdf_shows_the_code_in_black(headed: Path, tmp_path: Path) -> None:
+    out = tmp_path / "plain.pdf"
+    result = invoke([headed, "-o", out, "--no-highlight"])
+    assert result.exit_code == 0, result.output
+    assert "def f(x): return x # note" in squash(pdf_text(out))
+
+
+def test_pdf_engine_is_engine(headed: Path) -> None:
+    tex = invoke([headed, "-o", "-", "--pdf-engine", "xelatex"]).stdout
+    assert "\\usepackage{fontspec}" in tex
+    assert invoke([headed, "-o", "-", "--pdf-engine", "troff"]).exit_code == 2
+
+
+# ------------------------------------------------------------------ template variables
+
+
+def test_template_variables_reach_the_preamble(headed: Path) -> None:
+    result = invoke([headed, "-o", "-", "-V", "documentclass=report", "-V",
+                     "classoption=landscape", "-V", "fontsize=12pt", "-V", "linestretch=1.5",
+                     "-V", "lang=en-GB", "-V", "colorlinks=false"])
+    assert result.exit_code == 0, result.output
+    preamble = preamble_of(result.stdout)
+    assert preamble.startswith("\\documentclass[12pt,a4paper,landscape]{report}")
+    assert "\\setstretch{1.5}" in preamble
+    assert "\\usepackage[british]{babel}" in preamble and "pdflang={en-GB}" in preamble
+    assert "colorlinks=false" in preamble
+
+
+@pytest.mark.parametrize(("variable", "message"), [
+    ("fontsize=13pt", "the standard classes have 10pt, 11pt, 12pt"),
+    ("linestretch=double", "expected a number"),
+    ("colorlinks=maybe", "expected true or false"),
+])
+def test_bad_template_variables_are_usage_errors(headed: Path, variable: str,
+                                                 message: str) -> None:
+    result = invoke([headed, "-o", "-", "-V", variable])
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_unknown_variable_warns_naming_the_known_ones(headed: Path, tmp_path: Path) -> None:
+    result = invoke([headed, "-o", "-", "-V", "mainfnt=Foo"])
+    assert result.exit_code == 0
+    assert "-V mainfnt: not a variable of md2tex's template (it reads documentclass, " \
+        "classoption" in result.output
+    own = tmp_path / "own.tex.j2"
+    own.write_text('((* extends "article.tex.j2" *))\n')
+    quiet = invoke([headed, "-o", "-", "-V", "mainfnt=Foo", "--template", own])
+    assert "not a variable" not in quiet.output  # a template of one's own may read any
+    pdflatex = invoke([headed, "-o", "-", "-V", "mainfont=DejaVu Serif"])
+    assert "mainfont: fonts need --engine xelatex or lualatex" in pdflatex.output
+
+
+@needs_tex
+def test_twocolumn_with_a_table_builds(headed: Path, tmp_path: Path) -> None:
+    out = tmp_path / "two.pdf"
+    result = invoke([headed, "-o", out, "-V", "classoption=twocolumn"])
+    assert result.exit_code == 0, result.output  # longtable alone stops TeX in two columns
+    words = pdf_text(out).split()
+    assert all(word in words for word in ("key", "value", "one", "two", "Second"))
+    assert pdf_info(out)["Pages"] == "1"
+
+
+@needs_engine("xelatex")
+def test_fonts_by_name_and_a_missing_one_is_named(headed: Path, tmp_path: Path) -> None:
+    if shutil.which("fc-list") is None or "DejaVu Sans Mono" not in subprocess.run(
+            ["fc-list", ":", "family"], capture_output=True, text=True).stdout:
+        pytest.skip("needs the DejaVu fonts")
+    out = tmp_path / "f.pdf"
+    result = invoke([headed, "-o", out, "--engine", "xelatex", "-V", "mainfont=DejaVu Sans",
+                     "-V", "monofont=DejaVu Sans Mono"])
+    assert result.exit_code == 0, result.output
+    used = fonts(out)
+    assert any(name.endswith("+DejaVuSans") for name in used)
+    assert any("DejaVuSansMono" in name for name in used)
+    missing = invoke([headed, "-o", tmp_path / "m.pdf", "--engine", "xelatex", "-V",
+                      "mainfont=No Such Font"])
+    assert missing.exit_code == 3
+    assert "-V mainfont: no font 'No Such Font'" in missing.output

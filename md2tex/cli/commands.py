@@ -6,7 +6,6 @@ import logging
 import os
 import re
 import sys
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import MISSING, fields, replace
 from pathlib import Path
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
     import threading
 
     from md2tex.document import Document
-    from md2tex.site.batch import BatchReport, PostResult
     from md2tex.tex.build import BuildResult
 
 EXIT_OK, EXIT_CONVERSION, EXIT_USAGE, EXIT_TEX, EXIT_NO_ENGINE, EXIT_OUTPUT = 0, 1, 2, 3, 4, 5
@@ -179,12 +177,12 @@ def _print_diagnostics(diags: Sequence[Diagnostic], verbose: int) -> None:
         click.secho(d.format(), fg=colour, err=True)
 
 
-def _parse_variables(values: Sequence[str]) -> dict[str, str]:
+def _parse_variables(values: Sequence[str], flag: str = "-V") -> dict[str, str]:
     out: dict[str, str] = {}
     for item in values:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="-V")
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint=flag)
         out[key.strip()] = value
     return out
 
@@ -214,7 +212,9 @@ def _click_option(s: Setting) -> Callable[[Any], Any]:
         kw["type"] = click.Path(exists=True, dir_okay=False, path_type=Path)
     elif s.kind == "outfile":
         kw["type"] = click.Path(dir_okay=False, path_type=Path)
-    elif s.kind in ("variables", "codes"):
+    elif s.kind == "style":
+        kw["type"] = _PygmentsStyle()
+    if s.effect == "add" or s.kind in ("variables", "codes"):
         kw["multiple"] = True
     if s.metavar:
         kw["metavar"] = s.metavar
@@ -231,13 +231,64 @@ def schema_options(command: str) -> Callable[[Any], Any]:
     return decorate
 
 
-def _added(name: str, opts: Options, value: Any) -> Any:
-    """What a flag that adds to the config's value (``effect="add"``) makes of it."""
-    if name == "variables":
-        return {**opts.variables, **_parse_variables(value)}
-    if name == "macros":
-        return "\n".join(t for t in (opts.macros, _load_macros(value)) if t)
-    raise AssertionError(f"no way to add to {name}")
+class _PygmentsStyle(click.ParamType[str]):
+    """A Pygments style name; an unknown one is a usage error naming a few."""
+
+    name = "style"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> str:
+        from md2tex.optionschema import pygments_styles
+
+        if value in pygments_styles():
+            return str(value)
+        some = ", ".join(sorted(pygments_styles())[:12])
+        self.fail(f"{value!r} is not a Pygments style; some are: {some}... (all: pygmentize "
+                  "-L styles)", param, ctx)
+
+
+def _texts(paths: Sequence[Path], flag: str) -> str:
+    """The files' text, for options that hold raw LaTeX (``-H``)."""
+    try:
+        return "\n".join(path.read_text(encoding="utf-8") for path in paths)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.BadParameter(str(exc), param_hint=flag) from None
+
+
+#: how a flag that adds to the config's value (``effect="add"``) makes the new value, from
+#: the options so far and the flag's values (click's tuple)
+_ADDERS: Mapping[str, Callable[[Options, Sequence[Any]], Any]] = MappingProxyType({
+    "variables": lambda opts, v: {**opts.variables, **_parse_variables(v)},
+    "macros": lambda opts, v: "\n".join(
+        t for t in (opts.macros, *(_load_macros(path) for path in v)) if t),
+    "metadata": lambda opts, v: {**opts.metadata, **_parse_variables(v, "-M")},
+    "include_in_header": lambda opts, v: "\n".join(
+        t for t in (opts.include_in_header, _texts(v, "-H")) if t),
+})
+
+
+def _paths_flag(value: str) -> tuple[Path, ...]:
+    """``--resource-path A:B`` as pandoc reads it: folders separated by ``os.pathsep``."""
+    return tuple(Path(part).resolve() for part in value.split(os.pathsep) if part)
+
+
+def _metadata_file(path: Path) -> dict[str, Any]:
+    """``--metadata-file``: a YAML mapping, read within the bounds of any YAML md2tex reads."""
+    from md2tex.yamlload import TooMuch, load_bounded
+
+    try:
+        data = load_bounded(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, TooMuch) as exc:
+        raise click.BadParameter(f"{path}: {exc}", param_hint="--metadata-file") from None
+    except Exception as exc:  # yaml.YAMLError, imported with the loader
+        raise click.BadParameter(f"{path}: invalid YAML: {exc}",
+                                 param_hint="--metadata-file") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise click.BadParameter(f"{path}: expected a mapping of keys to values",
+                                 param_hint="--metadata-file")
+    return {str(k): v for k, v in data.items()}
 
 
 def build_options(base: Options | None = None, **given: Any) -> Options:
@@ -247,10 +298,15 @@ def build_options(base: Options | None = None, **given: Any) -> Options:
     opts = base or Options()
     changes: dict[str, Any] = {}
     explicit: set[str] = set()
+    if given.get("metadata_file") is not None:  # under -M, over the config's metadata
+        opts = replace(opts, metadata={**opts.metadata,
+                                       **_metadata_file(given["metadata_file"])})
     for s in SETTINGS:
         value = given.get(s.param_name)
         if s.section != "options" or not s.flag or value is None:
             continue
+        if s.kind == "paths" and isinstance(value, str):
+            value = _paths_flag(value)
         if s.effect == "set":
             try:
                 check(s, value)
@@ -260,7 +316,7 @@ def build_options(base: Options | None = None, **given: Any) -> Options:
             changes[s.name] = value
             explicit.add(s.name)
         elif s.effect == "add" and value:
-            changes[s.name] = _added(s.name, opts, value)
+            changes[s.name] = _ADDERS[s.name](opts, value)
         elif value and s.effect in ("on", "off"):
             changes[s.name] = s.effect == "on"
     try:
@@ -307,7 +363,11 @@ OUTPUT_SUFFIXES = (".pdf", ".tex")
 
 
 def config_option(func: Any) -> Any:
-    """``--config FILE``, on every command."""
+    """``--config FILE`` and ``--metadata-file FILE``, on every command."""
+    func = click.option(
+        "--metadata-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Front matter values of every post from a YAML file, over the post's own "
+             "(-M wins over it).")(func)
     return click.option(
         "--config", "config_file",
         type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -349,9 +409,25 @@ class _SiteOptions:
                 sys.exit(EXIT_USAGE)
             for message in config.warnings:
                 click.secho(f"md2tex: warning: {message}", fg="yellow", err=True)
-            self.loaded[key] = (build_options(base=config.apply(), **self.given),
-                                dict(config.batch))
+            options = build_options(base=config.apply(), **self.given)
+            _check_variables(options)
+            self.loaded[key] = (options, dict(config.batch))
         return self.loaded[key]
+
+
+def _check_variables(options: Options) -> None:
+    """The template variables' values md2tex's template reads: a bad one is a usage error,
+    a doubtful one (an unknown name, a font pdflatex cannot use) a warning."""
+    if not options.variables:
+        return
+    from md2tex.latex.template import variable_problems
+
+    errors, warnings = variable_problems(options.variables, options.engine,
+                                         own_template=options.template is None)
+    for message in warnings:
+        click.secho(f"md2tex: warning: {message}", fg="yellow", err=True)
+    if errors:
+        raise click.BadParameter("; ".join(errors), param_hint="-V")
 
 
 def _is_folder_name(output: str | None) -> bool:
@@ -457,10 +533,8 @@ def _convert_one(source: Path | None, out: Path, options: Options, named: bool,
             _write(out, tex.encode("utf-8"))
             return EXIT_OK
         result = build_pdf(doc, out, follow=named)
-        if result.diagnostics and not quiet:  # formulas TeX rejected in the build
+        if result.diagnostics and not quiet:  # formulas TeX rejected, --keep-tex's files
             _print_diagnostics(result.diagnostics, verbose)
-        if options.keep_tex:
-            _write(out.with_suffix(".tex"), doc.tex.encode("utf-8"), follow=False)
         if verbose:
             click.echo(f"md2tex: {out} ({result.runs} TeX run"
                        f"{'s' if result.runs != 1 else ''}, {result.seconds:.2f} s, "
@@ -619,88 +693,14 @@ def batch_command(directory: Path, out_dir: Path, to: str | None, jobs: int | No
                   force: bool | None, verbose: int, quiet: bool, **kw: Any) -> None:
     """Convert every *.md/*.markdown under DIRECTORY (a Jekyll site root: its _posts/).
 
-    Unchanged posts whose output exists are skipped (--force rebuilds). Exit status: 0 all
-    converted, 1 some post failed, 2 usage or config error, 130 interrupted.
+    Unchanged posts whose output exists are skipped (--force rebuilds); drafts (_drafts/,
+    published: false) only with --drafts. Exit status: 0 all converted, 1 some post failed,
+    2 usage or config error or no posts, 130 interrupted (--report is written all the same).
     """
-    from md2tex.memo import Memo
-    from md2tex.site.batch import BatchInterrupted, convert_many, find_posts
+    from md2tex.cli.batchview import run_batch
 
     _setup_logging(verbose, quiet)
     site = _SiteOptions(config_file, kw)
-    options = site(directory)
-    settings = site.batch_settings(directory)
-    to = to or str(settings.get("to", "pdf"))
-    report_path = report_file or settings.get("report")
-    root, posts = find_posts(directory, exclude=[out_dir])
-    if not posts:
-        click.secho(f"md2tex: no *.md or *.markdown files under {root}", fg="yellow", err=True)
-    progress = _Progress(sys.stderr.isatty() and not quiet, verbose, quiet)
-    try:
-        report = convert_many(posts, out_dir, options, root=root, to=to,
-                              force=bool(force or settings.get("force")),
-                              fail_fast=bool(fail_fast or settings.get("fail_fast")),
-                              jobs=jobs or settings.get("jobs"), on_result=progress,
-                              memo=Memo.for_user())
-    except BatchInterrupted as exc:
-        progress.clear()
-        _finish_batch(exc.report, report_path, quiet)
-        click.secho("md2tex: interrupted", fg="red", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    progress.clear()
-    _finish_batch(report, report_path, quiet)
-    sys.exit(EXIT_CONVERSION if report.exit_code else EXIT_OK)
-
-
-def _finish_batch(report: BatchReport, report_path: Path | None, quiet: bool) -> None:
-    from md2tex.site.batch import write_report
-
-    if report_path is not None:
-        try:
-            write_report(report, report_path)
-        except OSError as exc:
-            click.secho(f"md2tex: {report_path}: cannot write report: {exc}", fg="red",
-                        err=True)
-    if not quiet or report.failed:
-        click.echo(report.format_summary(), err=True)
-
-
-class _Progress:
-    """Progress bar on stderr (only on a terminal) and one line per post with problems."""
-
-    def __init__(self, bar: bool, verbose: int, quiet: bool) -> None:
-        self.bar = bar
-        self.verbose = verbose
-        self.quiet = quiet
-        self.started = time.monotonic()
-        self.drawn = 0
-
-    def __call__(self, result: PostResult, done: int, total: int) -> None:
-        from md2tex.site.batch import problems
-
-        self.clear()
-        found = problems(result)
-        if result.status == "failed" or (result.status == "warning" and not self.quiet):
-            colour = "red" if result.status == "failed" else "yellow"
-            for d in found if self.verbose else found[:1]:
-                line = d.format() if self.verbose else d.format().split("\n")[0]
-                if not self.verbose and len(found) > 1:
-                    line += f" (+{len(found) - 1} more)"
-                click.secho(line, fg=colour, err=True)
-            if not found:
-                click.secho(f"{result.path}: {result.status}", fg=colour, err=True)
-        elif self.verbose:
-            click.echo(f"{result.path}: {result.status} {result.reason}".rstrip(), err=True)
-        if self.bar and done < total:
-            width = 30
-            filled = width * done // max(total, 1)
-            text = (f"[{'#' * filled}{'-' * (width - filled)}] {done}/{total}  "
-                    f"{time.monotonic() - self.started:.0f} s")
-            sys.stderr.write("\r" + text)
-            sys.stderr.flush()
-            self.drawn = len(text)
-
-    def clear(self) -> None:
-        if self.drawn:
-            sys.stderr.write("\r" + " " * self.drawn + "\r")
-            sys.stderr.flush()
-            self.drawn = 0
+    sys.exit(run_batch(directory, out_dir, site(directory), site.batch_settings(directory),
+                       to=to, jobs=jobs, report_file=report_file, fail_fast=fail_fast,
+                       force=force, drafts=kw.get("drafts"), verbose=verbose, quiet=quiet))

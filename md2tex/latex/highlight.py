@@ -13,10 +13,12 @@ from functools import lru_cache
 from typing import Any
 
 from md2tex.memo import Memo, name_for
+from md2tex.optionschema import DEFAULT_STYLE
 
-#: Pygments command prefix; the template defines the style macros once
+#: Pygments command prefix; the template defines the style macros once. The markup of code
+#: (``\\PY{k}{def}``) names token kinds, not colours: the style is only these macros
 COMMAND_PREFIX = "PY"
-STYLE = "friendly"
+STYLE = DEFAULT_STYLE
 #: Pygments writes ' and ` as \char`\' and \char`\`, which T1 typewriter fonts draw as
 #: curly quotes; code must show the straight characters that were typed
 _STRAIGHT_QUOTES = r"\def\PYZsq{\textquotesingle}\def\PYZbq{\textasciigrave}"
@@ -71,8 +73,8 @@ def _is_text(value: object) -> bool:
     return isinstance(value, str)
 
 
-def _style_defs() -> str:
-    return str(_formatter_class()(commandprefix=COMMAND_PREFIX, style=STYLE).get_style_defs())
+def _style_defs(style: str) -> str:
+    return str(_formatter_class()(commandprefix=COMMAND_PREFIX, style=style).get_style_defs())
 
 
 def known_language(language: str, memo: Memo | None = None) -> bool:
@@ -137,12 +139,20 @@ def _ascii_latex(ch: str, missing: Callable[[str], None] | None) -> str:
     return char_latex(ch, missing)
 
 
-@lru_cache(maxsize=4)
-def style_definitions(memo: Memo | None = None) -> str:
-    """The ``\\PY`` macro definitions for the preamble, emitted once per document."""
+#: ``--no-highlight``: every token as it was typed, in the code's typewriter font
+_NO_COLOURS = r"\def\PY#1#2{#2}"
+
+
+@lru_cache(maxsize=16)
+def style_definitions(memo: Memo | None = None, style: str = STYLE,
+                      colours: bool = True) -> str:
+    """The ``\\PY`` macro definitions for the preamble, emitted once per document: the
+    Pygments ``style``'s colours, or (``colours`` False) plain verbatim code."""
+    def make() -> str:
+        return _style_defs(style)
+
     if memo is None:
-        defs = _style_defs()
+        defs = make()
     else:
-        defs = memo.recall("style", _memo_name("style", COMMAND_PREFIX, STYLE), _style_defs,
-                           _is_text)
-    return defs + "\n" + _STRAIGHT_QUOTES
+        defs = memo.recall("style", _memo_name("style", COMMAND_PREFIX, style), make, _is_text)
+    return defs + "\n" + _STRAIGHT_QUOTES + ("" if colours else "\n" + _NO_COLOURS)

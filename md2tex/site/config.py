@@ -37,20 +37,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
-import yaml
-
 from md2tex import mathengine
 from md2tex.diagnostics import InputError
 from md2tex.math.macros import MacroError
 from md2tex.math.sitemacros import file_text
 from md2tex.options import PLAIN_VARIABLE, Options, unplain_variables
-from md2tex.optionschema import SETTINGS, Setting, parse_bool
+from md2tex.optionschema import BY_NAME, SETTINGS, Setting, parse_bool, pygments_styles
 
 log = logging.getLogger(__name__)
 
 CONFIG_NAME = "md2tex.yaml"
 JEKYLL_CONFIG = "_config.yml"
-JEKYLL_SITE_KEYS = ("url", "baseurl", "title", "author", "description", "email", "lang")
+JEKYLL_SITE_KEYS = ("url", "baseurl", "title", "author", "description", "email", "lang",
+                    "permalink")
 #: the longest TeX run (seconds) a config found in the site may ask for
 MAX_FOUND_TIMEOUT = 300.0
 #: the largest config file read
@@ -145,6 +144,12 @@ def _positive(kind: type[float] | type[int]) -> Step:
     return parse
 
 
+def _style(value: Any, key: _Key) -> str:
+    if not isinstance(value, str) or value not in pygments_styles():
+        raise _Ignored(f"expected {BY_NAME['highlight_style'].expected()}")
+    return value
+
+
 def _count(value: Any, key: _Key) -> int:
     try:
         return max(0, int(value))
@@ -218,6 +223,13 @@ def _template_in_site(value: Path, key: _Key) -> Path:
     return value
 
 
+def _header_in_site(value: Path, key: _Key) -> Path:
+    if key.origin.safe:
+        key.refuse("a header is raw TeX, which --safe keeps out of a site's files")
+    _inside_site(value, key)
+    return value
+
+
 def _capped(limit: float) -> Step:
     def found(value: float, key: _Key) -> float:
         if value > limit:
@@ -261,6 +273,13 @@ def _read_macros(path: Path, key: _Key) -> str:
         key.refuse(f"cannot read {path}: {exc}")
 
 
+def _read_text(path: Path, key: _Key) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        key.refuse(f"cannot read {path}: {exc}")
+
+
 def _parse_step(s: Setting) -> Step:
     """How a config value of ``s``'s kind is read."""
     if s.kind == "choice":
@@ -270,7 +289,7 @@ def _parse_step(s: Setting) -> Step:
     steps: dict[str, Step] = {"bool": _bool, "dollar": _dollar, "count": _count,
                               "file": _path, "outfile": _path, "paths": _paths,
                               "mapping": _mapping, "variables": _variables,
-                              "codes": _codes}
+                              "codes": _codes, "style": _style}
     return steps[s.kind]
 
 
@@ -293,6 +312,7 @@ def _codes(value: Any, key: _Key) -> tuple[str, ...]:
 #: these bounds); a key not here is kept as read
 _FOUND: dict[str, Step] = {
     "template": _template_in_site,
+    "include_in_header": _header_in_site,
     "timeout": _capped(MAX_FOUND_TIMEOUT),
     "macros": _inside_site,
     "resource_path": _inside_site,
@@ -300,9 +320,12 @@ _FOUND: dict[str, Step] = {
     "safe": _safe_only_on,
     "jobs": _jobs_capped,
     "report": _refused("honoured only from --report or --config (the report quotes post text)"),
+    # kept: a snippet runs in Jinja's sandbox with bounded output (markdown/includes.py) and
+    # writes Markdown, which goes through the same rules as the post's own text
+    "includes": _keep,
 }
 #: what a value names, read once it is allowed
-_LOAD: dict[str, Step] = {"macros": _read_macros}
+_LOAD: dict[str, Step] = {"macros": _read_macros, "include_in_header": _read_text}
 
 #: every key a config may set and how it is read
 RULES: dict[str, Rule] = {
@@ -355,6 +378,8 @@ class SiteConfig:
 def _load_yaml(path: Path) -> dict[str, Any]:
     """A config file's mapping, read like front matter (it may come with the posts): at most
     ``MAX_CONFIG_BYTES``, within the limits of ``yamlload``."""
+    import yaml  # only when a config file is read: its import is slow
+
     from md2tex.yamlload import TooMuch, load_bounded
 
     try:
@@ -419,6 +444,9 @@ def jekyll_site(path: Path) -> tuple[dict[str, Any], list[str]]:
         site["kramdown"] = dict(data["kramdown"])
     if "markdown" in data:
         site["markdown"] = data["markdown"]
+    if isinstance(data.get("scholar"), Mapping):  # jekyll-scholar's .bib (latex/citations)
+        site["scholar"] = {k: str(v) for k, v in data["scholar"].items()
+                           if k in ("source", "bibliography") and isinstance(v, str)}
     site.update({k: data[k] for k in mathengine.SITE_KEYS if k in data})
     return site, []
 
