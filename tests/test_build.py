@@ -314,3 +314,22 @@ def test_keep_tex_on_the_command_line_says_where(tmp_path: Path) -> None:
     assert failed[1] == (f"  --keep-tex: the LaTeX is kept in {tmp_path / 'out' / 'post.tex'}"
                          f", TeX's log in {tmp_path / 'out' / 'post.log'}")
     assert (tmp_path / "out" / "post.log").is_file()
+
+
+def test_the_log_reader_finds_every_error_of_a_run_that_goes_on(tmp_path: Path) -> None:
+    """A run without -halt-on-error logs every error; each is read with its line and the
+    name the document wrote (the build's runs halt at the first: see passes)."""
+    import subprocess
+
+    from md2tex.tex import texlog
+
+    (tmp_path / "document.tex").write_text(
+        "\\documentclass{article}\n\\newcommand{\\texfails}{\\undefinedmacro}\n"
+        "\\begin{document}\nOne \\nosuchone.\n\nTwo $\\texfails$.\n\nThree \\nosuchtwo.\n"
+        "\\end{document}\n", encoding="utf-8")
+    subprocess.run(["pdflatex", "-interaction=nonstopmode", "-file-line-error",
+                    "-no-shell-escape", "document.tex"], cwd=tmp_path, capture_output=True,
+                   stdin=subprocess.DEVNULL, timeout=120, check=False)
+    log_text = (tmp_path / "document.log").read_text(encoding="utf-8", errors="replace")
+    found = [(e.line, e.written_name()) for e in texlog.errors(log_text)]
+    assert found == [(4, "\\nosuchone"), (6, "\\texfails"), (8, "\\nosuchtwo")]
