@@ -174,16 +174,24 @@ def _html_attribute(text: str) -> str:
 
 
 def html_text(text: str) -> str:
-    """Markdown for inside an HTML element: complete tags kept, any other ``<`` and ``&`` as
-    entities (math such as ``$a<b$`` must not open a tag), on one line."""
+    """Markdown for inside an HTML element, on one line: complete tags kept; a ``<`` that
+    would open a tag (``$a<b$``) and an ``&`` that would start a reference become references;
+    any other ``<`` and ``&`` (``$x < 1$``) stay as they are, as an HTML parser reads them."""
     out: list[str] = []
     pos = 0
     for m in _HTML_TAG.finditer(text):
-        out.append(text[pos : m.start()].replace("&", "&amp;").replace("<", "&lt;"))
+        out.append(_TEXT_SPECIALS.sub(_reference, text[pos : m.start()]))
         out.append(m.group(0))
         pos = m.end()
-    out.append(text[pos:].replace("&", "&amp;").replace("<", "&lt;"))
+    out.append(_TEXT_SPECIALS.sub(_reference, text[pos:]))
     return re.sub(r"\s+", " ", "".join(out)).strip()
+
+
+_TEXT_SPECIALS = re.compile(r"<(?=[A-Za-z/!?])|&(?=#?\w+;)")
+
+
+def _reference(m: re.Match[str]) -> str:
+    return "&lt;" if m.group(0) == "<" else "&amp;"
 
 
 def figure_html(sources: Sequence[str], caption: str = "", alt: str = "",
@@ -305,12 +313,11 @@ for _name, _handler in {"figure": figure, "extfigure": figure, "maincolumn": fig
 # ------------------------------------------------------------------------------- snippets
 
 def _sandbox() -> jinja2.Environment:
-    """Jinja's sandbox with nothing to call but macros and a few string methods, no
-    globals (no ``range``, ``namespace``), a short list of filters and ``*``/``**`` bounded:
-    a snippet can format its parameters, not grow without end."""
+    """Jinja's sandbox with nothing to call but a few string methods, no globals (no
+    ``range``, ``namespace``), a short list of filters, and ``*``, ``**`` and ``%`` for
+    numbers only: a snippet can format its parameters, not grow without end."""
     import jinja2
     from jinja2.exceptions import SecurityError
-    from jinja2.runtime import Macro
     from jinja2.sandbox import SandboxedEnvironment
 
     allowed_methods = frozenset({"lower", "upper", "strip", "lstrip", "rstrip", "title",
@@ -318,17 +325,20 @@ def _sandbox() -> jinja2.Environment:
                                  "items", "keys", "values"})
 
     class Sandbox(SandboxedEnvironment):
-        intercepted_binops = frozenset({"*", "**"})
+        intercepted_binops = frozenset({"*", "**", "%"})
+
+        def unsafe_undefined(self, obj: Any, attribute: str) -> jinja2.Undefined:
+            raise SecurityError(f"{attribute!r} of a {type(obj).__name__} is not "
+                                "available to an include snippet")
 
         def is_safe_callable(self, obj: Any) -> bool:
-            return isinstance(obj, Macro) or (
-                getattr(obj, "__name__", "") in allowed_methods
-                and isinstance(getattr(obj, "__self__", None), (str, dict)))
+            return (getattr(obj, "__name__", "") in allowed_methods
+                    and isinstance(getattr(obj, "__self__", None), (str, dict)))
 
         def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any,
                        right: Any) -> Any:
-            if operator == "**" or (operator == "*" and not (
-                    isinstance(left, (int, float)) and isinstance(right, (int, float)))):
+            if operator == "**" or not (isinstance(left, (int, float))
+                                        and isinstance(right, (int, float))):
                 raise SecurityError(f"'{operator}' is not allowed in an include snippet")
             return super().call_binop(context, operator, left, right)
 
@@ -338,12 +348,66 @@ def _sandbox() -> jinja2.Environment:
             "first", "last", "length", "join", "string", "int", "float", "urlencode",
             "escape", "e", "truncate"}
     env.filters = {k: v for k, v in env.filters.items() if k in keep}
-    env.tests = dict(env.tests)
     return env
 
 
+#: what a snippet may be made of: output, conditions and expressions (no assignments,
+#: macros, blocks or imports); ``for`` only over ``args`` or ``params``, never nested. Its
+#: work is then bounded by its own size times the call's
+_SNIPPET_NODES = frozenset({
+    "Template", "Output", "TemplateData", "Name", "Const", "Getattr", "Getitem", "Slice",
+    "Filter", "Test", "CondExpr", "If", "And", "Or", "Not", "Compare", "Operand", "Concat",
+    "Add", "Sub", "Mul", "Div", "FloorDiv", "Mod", "Neg", "Pos", "List", "Tuple", "Dict",
+    "Pair", "Keyword", "Call", "For"})
+
+
+def _refused_node(tree: jinja2.nodes.Node) -> str:
+    """Why a parsed snippet is refused ("" when it is allowed)."""
+    from jinja2 import nodes
+
+    def walk(node: nodes.Node, in_loop: bool) -> str:
+        kind = type(node).__name__
+        if kind not in _SNIPPET_NODES:
+            return f"{{% {kind.lower()} %}} is not allowed in an include snippet"
+        if isinstance(node, nodes.For):
+            source = node.iter
+            if isinstance(source, nodes.Call):
+                source = source.node
+            if isinstance(source, nodes.Getattr):
+                source = source.node
+            if in_loop or not (isinstance(source, nodes.Name) and source.name in (
+                    "args", "params")):
+                return "a snippet's for loop goes over args or params, once (not nested)"
+        for child in node.iter_child_nodes():
+            why = walk(child, in_loop or isinstance(node, nodes.For))
+            if why:
+                return why
+        return ""
+
+    return walk(tree, False)
+
+
+_compiled: dict[str, jinja2.Template] = {}
+
+
+def _compile(source: str) -> jinja2.Template:
+    """A snippet's template (remembered by its text); ``jinja2.TemplateError`` for one that
+    does not parse or is refused."""
+    from jinja2.exceptions import SecurityError
+
+    template = _compiled.get(source)
+    if template is None:
+        if Snippet._env is None:
+            Snippet._env = _sandbox()
+        why = _refused_node(Snippet._env.parse(source))
+        if why:
+            raise SecurityError(why)
+        template = _compiled[source] = Snippet._env.from_string(source)
+    return template
+
+
 class Snippet:
-    """A site's Jinja snippet for one include or tag: compiled on first use; its variables
+    """A site's Jinja snippet for one include or tag, compiled on first use; its variables
     are the call's parameters (also as ``params``), ``args``, ``page``, ``site`` and
     ``name``. The output is Markdown on the tag's line (line breaks become spaces, so later
     lines keep their numbers)."""
@@ -353,23 +417,19 @@ class Snippet:
     def __init__(self, name: str, source: str) -> None:
         self.name = name
         self.source = source
-        self._template: jinja2.Template | None = None
 
     def __call__(self, call: Call, notes: Notes) -> Made | None:
         import jinja2
 
         try:
-            if self._template is None:
-                if Snippet._env is None:
-                    Snippet._env = _sandbox()
-                self._template = Snippet._env.from_string(self.source)
+            template = _compile(self.source)
             values: dict[str, Any] = {k: v for k, v in call.params.items()
                                       if k.isidentifier()}
             values.update(params=dict(call.params), args=list(call.args), page=call.page,
                           site=call.site, name=call.name)
             chunks: list[str] = []
             size = 0
-            for chunk in self._template.generate(**values):
+            for chunk in template.generate(**values):
                 size += len(chunk)
                 if size > MAX_SNIPPET_OUTPUT:
                     return Made("", warning=f"the site's snippet for {self.name!r} writes "

@@ -847,8 +847,10 @@ class _Renderer:
 
     def _place(self, m: _Found, made: Made, code: str) -> None:
         if made.warning:
-            self.warn(code, f"{{% {m.group('name')} {call_name(m)} %}}: {made.warning}",
-                      m.start())
+            name = m.group("name")
+            if name.startswith("include"):
+                name += " " + m.group("args").split(None, 1)[0]
+            self.warn(code, f"{{% {name} %}}: {made.warning}", m.start())
         self.toc = self.toc or made.toc
         text = made.markdown
         self.emit(self._own_block(m, text) if made.own_block and text else text)
@@ -944,11 +946,6 @@ class _Renderer:
         self.warn("liquid-tag", f"Liquid tag {{% {name} %}} is not supported: the tag is left "
                   "out (text between it and an end tag is kept)", m.start())
         return m.end()
-
-
-def call_name(m: _Found) -> str:
-    """A tag's first argument, for messages (``figure.html``, a gist's id)."""
-    return m.group("args").split(None, 1)[0] if m.group("args").strip() else ""
 
 
 def _as_text(value: Any) -> str:
