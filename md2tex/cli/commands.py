@@ -117,6 +117,8 @@ PANDOC_ONLY: Mapping[str, str] = MappingProxyType({
     "--wrap": "the .tex keeps the post's lines (each LaTeX line maps to its Markdown line)",
     "--columns": "the .tex keeps the post's lines (each LaTeX line maps to its Markdown line)",
     "--reference-doc": _WRITER,
+    "--pdf-engine-opt": "TeX runs with md2tex's own fixed options (no shell escape, "
+                        "paranoid file access); change the document with --template or -H",
 })
 
 
