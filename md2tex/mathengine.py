@@ -34,6 +34,9 @@ class EngineRules:
     #: environments typeset as display math where they stand in the text, outside any
     #: delimiter (MathJax's ``processEnvironments``; KaTeX auto-render's default delimiters)
     bare_environments: frozenset[str]
+    #: ``\\color{c}{x}`` colours just ``x`` (MathJax 2's own two-argument ``\\color``);
+    #: MathJax 3's color extension and KaTeX make ``\\color`` a switch, as LaTeX does
+    color_takes_argument: bool = False
 
 
 #: MathJax 2 (tex2jax) and 3 process every ``\\begin{..}..\\end{..}`` in the text; these are
@@ -45,7 +48,7 @@ _MATHJAX_BARE = _starred("equation", "align", "alignat", "gather", "multline", "
                              "bmatrix", "Bmatrix", "vmatrix", "Vmatrix", "CD"})
 
 RULES: Mapping[str, EngineRules] = {
-    "mathjax2": EngineRules(_MATHJAX_BARE),
+    "mathjax2": EngineRules(_MATHJAX_BARE, color_takes_argument=True),
     "mathjax3": EngineRules(_MATHJAX_BARE),
     "katex": EngineRules(_starred("equation", "align", "alignat", "gather") | {"CD"}),
 }

@@ -91,7 +91,7 @@ def test_warnings() -> None:
     (r"\rlap{x}", r"\mathrlap{x}"),
     (r"a \lt b \gt c", "a < b > c"),
     (r"\require{cancel} \cancel{x}", r"\cancel{x}"),
-    (r"\color{#f00}{x}", r"\textcolor[HTML]{FF0000}{x}"),
+    (r"\color{#f00}{x}", r"\color[HTML]{FF0000}{x}"),
     (r"\bbox[red]{x}", "{x}"),
     (r"\text{a_b}", r"\text{a\_b}"),
     (r"\text{where \alpha > 0}", r"\text{where $\alpha$ > 0}"),
@@ -104,6 +104,17 @@ def test_warnings() -> None:
 ])
 def test_translations(tex: str, expected: str) -> None:
     res = prepare(tex, display=True)
+    assert res.ok, res.diagnostics
+    assert res.latex == expected
+
+
+@pytest.mark.parametrize(("engine", "expected"), [
+    ("mathjax2", r"\textcolor{red}{x} + y"),  # MathJax 2: \color{c}{x} colours just x
+    ("mathjax3", r"\color{red}{x} + y"),  # its color extension: a switch, as in LaTeX
+    ("katex", r"\color{red}{x} + y"),
+])
+def test_color_follows_the_engine(engine: str, expected: str) -> None:
+    res = prepare(r"\color{red}{x} + y", display=False, engine=engine)
     assert res.ok, res.diagnostics
     assert res.latex == expected
 

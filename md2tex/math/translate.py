@@ -12,6 +12,7 @@ import difflib
 import re
 import unicodedata
 
+from md2tex import mathengine
 from md2tex.escape import EMOJI_RE, placeholder, unicode_char
 from md2tex.math import table as mathtable
 from md2tex.math.macros import Definition
@@ -343,7 +344,7 @@ class Translations(ChemistryChecks):
             stop = g[2]
         if name == "definecolor" and b is None:
             self.hoist_color(self.toks[i][1], end, stop)
-        if name == "color":
+        if name == "color" and mathengine.rules(self.engine).color_takes_argument:
             nxt = self.group_at(stop)
             if nxt is not None and self.toks[i][1] < stop:
                 # MathJax 2: \color{red}{x} colours just x
