@@ -302,7 +302,9 @@ def test_bibtex_reads_only_the_database_md2tex_wrote(tmp_path: Path) -> None:
             "\\citation{x}\n\\bibstyle{unsrtnat}\n\\bibdata{/etc/passwd}\n", encoding="utf-8")
         assert bibtex.wanted(workdir)
         assert "did not write" in bibtex.run(workdir, 30)[0]
-        assert not (workdir / "document.bbl").exists()
+        stand_in = (workdir / "document.bbl").read_text(encoding="utf-8")
+        assert "\\bibitem{x}\\textbf{x}" in stand_in and "did not write" in stand_in
+        assert not (workdir / "document.blg").exists()  # bibtex never ran
         (workdir / "document.aux").write_text(
             "\\citation{x}\n\\bibstyle{unsrtnat}\n\\bibdata{md2tex-references}\n",
             encoding="utf-8")
@@ -326,3 +328,17 @@ def test_a_key_latex_cannot_hold_is_shown_not_cited(tmp_path: Path, key: str) ->
                f"X <d-cite key=\"{key}\"></d-cite>.\n")
     assert "cannot be used in LaTeX" in warnings_of(doc, "citation-key")[0][1]
     assert "\\citep" not in doc.tex
+
+
+@needs_tex
+def test_references_bibtex_could_not_make_still_show_the_cited_keys(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """bibtex refusing the .aux (here: it names a database other than the one bibtex may
+    read) leaves a PDF whose References list the cited keys and why, never a TeX error."""
+    doc = post(site(tmp_path), DISTILL)
+    monkeypatch.setattr(bibtex, "DATABASE", "another-database")
+    text = squash(pdf_text(build(doc, tmp_path / "out.pdf")))
+    assert "Quoted keys with spaces [1, 2] here." in text
+    assert "bibtex: the .aux names a bibliography database or style md2tex did not write" \
+        in text
+    assert "[1] mccullagh1989 [2] efron_1975 [3] who2021" in text
