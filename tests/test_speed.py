@@ -226,3 +226,25 @@ def test_compiled_template_is_cached_only_in_a_private_folder(
     fresh.bytecode_cache = template._bytecode_cache(user)
     assert "\\begin{document}" in fresh.get_template(template.DEFAULT_TEMPLATE).render(
         body="x", features={}, var={}, pdf={}, math_packages=[], engine="pdflatex")
+
+
+def test_a_hash_sign_sends_a_stream_to_the_name_scan_only_inside_a_name() -> None:
+    from test_pdfcheck_attacks import make_pdf, stream, what
+
+    from md2tex.tex import pdfcheck
+
+    listing = b"BT /F1 9 Tf (#!/bin/sh) Tj [(#{x})] TJ ET\n" * 50
+    scanned: list[bytes] = []
+    check = pdfcheck._Check(b"")
+    check.name = lambda name: scanned.append(name.encode())  # type: ignore[method-assign]
+    check._scan(lambda: iter((listing,)))
+    assert scanned == []  # a code listing's "#" is in strings: no token-by-token scan
+    for content in (b"/Java#53cript", b"/J#61vaScript", b"/#4A#53",
+                    b"/" + b"A" * 80 + b"#41 /#45mbeddedFile"):
+        pdf = make_pdf({4: stream(b"", listing + content)}, page=b"/Contents 4 0 R")
+        assert what(pdf), content
+    # a name whose "/" is in one inflated piece and its escape in the next
+    pieces = [listing + b"/Java", b"#53cript"]
+    check = pdfcheck._Check(b"")
+    check._scan(lambda: iter(pieces))
+    assert [f.what for f in check.found] == ["/JavaScript"]

@@ -61,16 +61,20 @@ _MAX_CHAIN = 1000
 
 _WS = b"\x00\t\n\x0c\r "
 _REGULAR = rb"[^\x00\t\n\x0c\r ()<>\[\]{}/%]"
+#: a token's kind is the number of its group (``Match.lastindex``); the alternatives start
+#: with different characters (a word never starts with a delimiter), so the commonest come
+#: first: the regular expression engine tries them in order
+_WORD, _NAME, _PUNCT, _STRING, _NESTED, _HEX, _COMMENT, _STRAY = range(1, 9)
 _TOKEN = re.compile(
     rb"[\x00\t\n\x0c\r ]*(?:"
-    rb"(%[^\r\n]*)"                                  # 1 comment
-    rb"|/(" + _REGULAR + rb"*)"                      # 2 name
-    rb"|(\((?:[^()\\]|\\.)*\))"                      # 3 literal string without nesting
-    rb"|(\()"                                        # 4 literal string with nesting
-    rb"|(<<|>>|\[|\]|\{|\})"                         # 5 punctuation
-    rb"|<([^>]*)>?"                                  # 6 hex string
-    rb"|(" + _REGULAR + rb"+)"                       # 7 number or keyword
-    rb"|([)>])"                                      # 8 stray delimiter
+    rb"(" + _REGULAR + rb"+)"                        # _WORD: a number or keyword
+    rb"|/(" + _REGULAR + rb"*)"                      # _NAME
+    rb"|(<<|>>|\[|\]|\{|\})"                         # _PUNCT
+    rb"|(\((?:[^()\\]|\\.)*\))"                      # _STRING: literal, without nesting
+    rb"|(\()"                                        # _NESTED: literal string with nesting
+    rb"|<([^>]*)>?"                                  # _HEX: hex string
+    rb"|(%[^\r\n]*)"                                 # _COMMENT
+    rb"|([)>])"                                      # _STRAY: a delimiter out of place
     rb")", re.S)
 _INT = re.compile(rb"[+-]?\d+")
 _REAL = re.compile(rb"[+-]?(?:\d+\.\d*|\.\d+)")
@@ -81,11 +85,15 @@ _ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("f"): 12}
 #: the keyword ``obj`` (where an object definition may end, looked at backwards)
 _OBJ_KEYWORD = re.compile(rb"obj(?!" + _REGULAR + rb")")
 _ENDSTREAM = b"endstream"
-#: what could be a forbidden name: one of them spelled out, a prefix, or any ``#`` escape
+#: what could be a forbidden name: one of them spelled out, a prefix, or a ``#``
+#: escape inside a name (one that starts before the searched piece counts too: a ``#`` of a
+#: string, as in code listings, is no candidate)
 _CANDIDATE = re.compile(
     rb"/(?:" + b"|".join(re.escape(n.encode()) for n in sorted(FORBIDDEN_NAMES, key=len,
                                                                  reverse=True))
-    + rb")(?!" + _REGULAR + rb")|/(?:3D|RichMedia)|#")
+    + rb")(?!" + _REGULAR + rb")|/(?:3D|RichMedia)|/" + _REGULAR + rb"*#")
+#: the same for a name whose ``/`` lies before the piece searched (``match`` at its start)
+_LEADING_ESCAPE = re.compile(_REGULAR + rb"*#")
 _NAME_TAIL = 64
 
 
@@ -300,15 +308,15 @@ class _Parser:
             kind = m.lastindex
             pos = m.end()
             value: Value
-            if kind == 2:
-                raw = m.group(2)
+            if kind == _NAME:
+                raw = m.group(_NAME)
                 known = names.get(raw)
                 if known is None:  # each distinct name is decoded and judged once
                     known = names[raw] = _decode_name(raw)
                     self.on_name(known)
                 value = known
-            elif kind == 7:
-                word = m.group(7)
+            elif kind == _WORD:
+                word = m.group(_WORD)
                 if word.isdigit() or _INT.fullmatch(word):
                     value = int(word)
                 elif _REAL.fullmatch(word):
@@ -339,13 +347,13 @@ class _Parser:
                             self.pos = pos
                             yield begin, closed
                     self.pos = pos
-                    yield m.start(7), Keyword(word.decode("latin-1"))
+                    yield m.start(_WORD), Keyword(word.decode("latin-1"))
                     pos = self.pos
                     continue
-            elif kind == 5:
-                punct = m.group(5)
+            elif kind == _PUNCT:
+                punct = m.group(_PUNCT)
                 if punct == b"<<" or punct == b"[":
-                    stack.append((m.start(5), [], punct == b"<<"))
+                    stack.append((m.start(_PUNCT), [], punct == b"<<"))
                     continue
                 if punct == b"{" or punct == b"}":
                     continue
@@ -358,15 +366,15 @@ class _Parser:
                     yield begin, value
                     pos = self.pos
                     continue
-            elif kind == 3:
-                value = _literal(m.group(3)[1:-1])
-            elif kind == 4:
-                start = m.start(4)
+            elif kind == _STRING:
+                value = _literal(m.group(_STRING)[1:-1])
+            elif kind == _NESTED:
+                start = m.start(_NESTED)
                 pos = _string_end(buf, start, end)
                 close = pos - 1 if buf[pos - 1:pos] == b")" else pos
                 value = _literal(buf[start + 1:close])
-            elif kind == 6:
-                digits = _NOT_HEX.sub(b"", m.group(6))
+            elif kind == _HEX:
+                digits = _NOT_HEX.sub(b"", m.group(_HEX))
                 value = bytes.fromhex((digits + b"0" * (len(digits) % 2)).decode("ascii"))
             else:  # a comment or a stray delimiter
                 continue
@@ -712,7 +720,8 @@ class _Check:
         (inflated again), so a name inside a string is told from one outside."""
         tail = b""
         for piece in pieces():
-            if _CANDIDATE.search(tail + piece):
+            window = tail + piece
+            if _CANDIDATE.search(window) or _LEADING_ESCAPE.match(window):
                 break
             tail = piece[-_NAME_TAIL:]
         else:
