@@ -88,7 +88,7 @@ _COMMON_CHARS = {
     "\u00fc": r'\"u', "\u00f6": r'\"o', "\u00e4": r'\"a', "\u00f1": r"\~n",
     "\u00e7": r"\c{c}", "\u00b0": r"\textdegree{}", "\u00d7": r"\texttimes{}",
     "\u00a9": r"\textcopyright{}", "\u00b7": r"\textperiodcentered{}",
-    "\u2022": r"\textbullet{}",
+    "\u2022": r"\textbullet{}", "\u00a0": "~",
 }
 #: characters no font md2tex sets up has (private use): a placeholder in math. Emoji and
 #: symbols in math become text, which takes them from the fonts ``scripts.py`` sets up
@@ -146,10 +146,11 @@ def placeholder(ch: str) -> str:
 
 #: a run of characters without a space this long may have to break inside (a URL, an
 #: identifier): it may, after the punctuation in ``_BREAK_AFTER``
-LONG_RUN = 20
+LONG_RUN = 30
 #: inside a long run, a stretch this long without punctuation (and not a word TeX can
-#: hyphenate) gets a break every ``LONG_RUN`` characters
-_LONG_STRETCH = 30
+#: hyphenate) may break every ``_CHUNK`` characters
+_LONG_STRETCH = 20
+_CHUNK = 10
 _LONG_RUN_RE = re.compile(rf"\S{{{LONG_RUN},}}")
 _BREAK_AFTER = re.compile(r"(?<=[/_.?&=#:;,(|@\\])(?=\S)")
 #: where a break may go (a control character: the input has none left by then)
@@ -161,7 +162,7 @@ def _breakable(run: re.Match[str]) -> str:
     out = []
     for piece in pieces:
         if len(piece) > _LONG_STRETCH and not piece.isalpha():
-            piece = _BREAK.join(piece[i:i + LONG_RUN] for i in range(0, len(piece), LONG_RUN))
+            piece = _BREAK.join(piece[i:i + _CHUNK] for i in range(0, len(piece), _CHUNK))
         out.append(piece)
     return _BREAK.join(out)
 
@@ -260,7 +261,7 @@ def escape_code(text: str, unicode: bool = False,
         stretch = 0 if ch in _CODE_BREAK_AFTER or ch == " " else stretch + 1
         if stretch > _LONG_STRETCH:
             out.append(r"\allowbreak{}")
-            stretch = 1
+            stretch = 1 + _LONG_STRETCH - _CHUNK
         if ch == " ":
             out.append(r"\mdcodespace{}")
         elif ch == "-":

@@ -261,7 +261,9 @@ def register_element(*keys: str, block: bool = True,
             return "\\\\begin{quote}" + html.blocks(el.children) + "\\\\end{quote}"
 
     ``block``: the element sets itself apart as paragraphs (else it sits in a line of
-    text); ``replace``: take over a key md2tex (or an earlier call) registered. The
+    text); ``replace``: take over a key md2tex (or an earlier call) registered. A block
+    element is handled when it is an HTML block (its tags on lines of their own); inside a
+    paragraph of Markdown only a wrapper (``register_wrapper``) sees its content. The
     function may use ``html.blocks``/``html.inlines`` (children as LaTeX), ``html.markdown``
     (text as Markdown), ``html.r.text`` (escaped text) and ``html.r.warn``."""
     def register(handler: E) -> E:
