@@ -129,9 +129,13 @@ def test_batch_finds_the_config_of_the_site_a_subfolder_belongs_to(site: Path) -
     assert _reads_config((out / "2024-01-02-p.tex").read_text(encoding="utf-8"))
 
 
-def test_watch_reads_the_sites_config(site: Path) -> None:
+@pytest.mark.parametrize("given", [False, True])
+def test_watch_reads_the_sites_config_or_the_given_one(site: Path, given: bool) -> None:
     out = site.parent / "w.tex"
-    proc = subprocess.Popen([*md2tex_cmd(), "watch", str(_post(site)), "-o", str(out)],
+    config = site.parent / "given.yaml"
+    config.write_text("dollar_math: false\nvariables: {papersize: b5paper}\n")
+    args = ["--config", str(config)] if given else []
+    proc = subprocess.Popen([*md2tex_cmd(), "watch", str(_post(site)), "-o", str(out), *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             stdin=subprocess.DEVNULL)
     try:
@@ -139,10 +143,25 @@ def test_watch_reads_the_sites_config(site: Path) -> None:
         while not out.is_file() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert out.is_file(), "watch wrote nothing"
-        assert _reads_config(out.read_text(encoding="utf-8"))
+        tex = out.read_text(encoding="utf-8")
+        assert "Costs \\$x\\$ here." in tex  # both configs turn single $ off
+        assert ("b5paper" if given else "a5paper") in tex.split("\n", 1)[0]
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
+
+
+@pytest.mark.parametrize("command", ["check", "batch"])
+def test_config_flag_on_check_and_batch(site: Path, tmp_path: Path, command: str) -> None:
+    given = tmp_path / "given.yaml"
+    given.write_text("strict: true\n")
+    _post(site).write_text("Fine.\n\n```foolang\nx\n```\n", encoding="utf-8")
+    args: list[object] = (["check", _post(site)] if command == "check" else
+                          ["batch", site, "-o", tmp_path / "out", "--to", "tex"])
+    assert invoke(args).exit_code == 0  # the unknown language is a warning
+    strict = invoke([*args, "--config", given])
+    assert strict.exit_code == 1, strict.output  # and an error under the given config
+    assert "code-language" in strict.output
 
 
 @pytest.mark.parametrize("command", ["convert", "check", "batch", "watch"])
