@@ -37,6 +37,15 @@ def test_eqnarray_without_tags_stays() -> None:
     assert not res.diagnostics
 
 
+def test_tag_on_its_own_line_in_aligned_leaves_no_blank_line() -> None:
+    # the tag moves after \end{aligned}; a blank line left behind would end the paragraph
+    res = prepare("\\begin{aligned}\na &= b \\\\\nc &= d\n\\tag{7}\n\\end{aligned}",
+                  display=True)
+    assert [d.code for d in res.diagnostics] == ["math-tag-moved"]
+    assert "\n\n" not in res.latex
+    assert res.latex.endswith("\\end{aligned} \\tag{7}")
+
+
 @needs_tex
 def test_eqnarray_tags_in_the_pdf(tmp_path: Path) -> None:
     post = tmp_path / "post.md"

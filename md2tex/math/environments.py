@@ -435,7 +435,7 @@ def resolve_environments(ck: Scanner, display: bool, numbered: bool) -> None:
     start, stop, in_env = tags[0]
     if in_env:
         text = ck.raw[start:stop]
-        ck.edit(start, stop, "")
+        ck.edit(start, _line_rest(ck.raw, start, stop), "")
         ck.edit(len(ck.raw), len(ck.raw), " " + text)
         ck.fixed(start, "math-tag-moved", "\\tag moved to the end of the formula (amsmath "
                  "does not allow it inside aligned)")
@@ -455,6 +455,16 @@ def _eqnarray_as_align(ck: Scanner, f: Frame) -> str:
     ck.fixed(f.pos, "math-eqnarray-tag", f"{f.env} with \\tag became {new} (amsmath "
              "allows \\tag in align, not in eqnarray; MathJax shows the tags)")
     return new
+
+
+def _line_rest(raw: str, start: int, stop: int) -> int:
+    """Where a removed ``raw[start:stop]`` ends: with its line's end when it stood on a line
+    of its own, so no blank line (a paragraph break, which TeX refuses in math) is left."""
+    line_start = raw.rfind("\n", 0, start) + 1
+    rest = len(raw) - len(raw[stop:].lstrip(" \t"))
+    if raw[line_start:start].strip() or not raw.startswith("\n", rest):
+        return stop
+    return rest + 1
 
 
 def _tag_outside(ck: Scanner, f: Frame) -> bool:
