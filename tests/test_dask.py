@@ -151,3 +151,11 @@ def test_a_bundle_holds_the_files_the_post_names_and_no_others(tmp_path: Path) -
     assert names == {"_posts/2024-01-01-shipped.md", "_posts/refs.bib", "_posts/my plot.png",
                      "assets/square.png", "assets/chart.svg"}
     assert shipped.job.options.site_root == site.resolve()
+    # a bibliography the post does not name (jekyll-scholar's default) travels too
+    (site / "_bibliography").mkdir()
+    (site / "_bibliography" / "references.bib").write_text("@misc{m, title={M}}\n",
+                                                          encoding="utf-8")
+    other = bundle(Job(str(posts[1]), "good.md", str(tmp_path / "out" / "good.pdf"), "pdf",
+                       md2tex.Options()))
+    assert {str(Path(p).relative_to(site)) for p in other.files} == {
+        "_posts/good.md", "_bibliography/references.bib"}

@@ -5,9 +5,10 @@ and comes back as output bytes that the caller writes.
 On the caller, ``bundle`` reads the post and the files it may name: every token of the post
 that looks like a file name (``img/a.png``, ``/assets/x.svg``, ``refs.bib``, ``toc.html``) and
 is a file under the post's folder, the site root, its ``_includes`` or the resource path, the
-files an SVG among them references, and the template. Reading more than the post uses costs
-only bytes; a file the post uses but never spells out (none is known) would be missing on the
-worker, with the warning a missing file gets. Macro files travel inside ``Options.macros``.
+files an SVG among them references, the bibliographies the citations room finds for it (also
+those it does not name) and the template. Reading more than the post uses costs only bytes; a
+file the post used without spelling out its name would be missing on the worker, with the
+warning a missing file gets. Macro files travel inside ``Options.macros``.
 
 On the worker, ``run_bundle`` writes the files below a private folder at their absolute
 paths (``/site/img/a.png`` becomes ``PRIVATE/site/img/a.png``), so every relative and
@@ -29,8 +30,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from md2tex.diagnostics import Diagnostic, error
-from md2tex.latex.images import SVG_NAME, resolve_inside, site_root_for, svg_inputs
+from md2tex.diagnostics import Diagnostic, Md2TexError, error
+from md2tex.latex.citations import find_bibliographies
+from md2tex.latex.images import (
+    SVG_NAME,
+    ImageResolver,
+    resolve_inside,
+    site_root_for,
+    svg_inputs,
+)
+from md2tex.markdown.source import decode, load_post
 from md2tex.memo import Memo
 from md2tex.options import Options
 from md2tex.site.batch import BatchReport, Job, PostResult, ResultCallback, run_job
@@ -75,6 +84,7 @@ def bundle(job: Job) -> Bundle:
     files: dict[str, bytes] = {str(source): source.read_bytes()}
     if options.template is not None:
         files[str(options.template)] = options.template.read_bytes()
+    files.update(_bibliographies(source, files[str(source)], options))
     queue = [files[str(source)]]
     total = 0
     while queue and len(files) < MAX_FILES:
@@ -96,6 +106,24 @@ def bundle(job: Job) -> Bundle:
             elif path.suffix.lower() in _SCANNED:
                 queue.append(data)
     return Bundle(replace(job, source=str(source), options=options, memo=None), files)
+
+
+def _bibliographies(source: Path, data: bytes, options: Options) -> dict[str, bytes]:
+    """The .bib files the post uses, also those it does not name (jekyll-scholar's, a
+    distill post's own), found by the citations room's rule."""
+    try:
+        meta = load_post(decode(data, str(source), lenient=True), str(source)).meta
+    except Md2TexError:
+        return {}
+    images = ImageResolver(source.parent, options.resource_path, site_root=options.site_root)
+    found, _missing = find_bibliographies(meta, options.site, images, str(source))
+    out: dict[str, bytes] = {}
+    for path in found:
+        try:
+            out[str(path)] = path.read_bytes()
+        except OSError:
+            continue
+    return out
 
 
 def _named_files(text: str, roots: list[Path], allowed: list[Path]) -> Iterable[Path]:
