@@ -15,6 +15,7 @@ import md2tex
 from md2tex.latex.citations import parse_bib
 from md2tex.tex import bibtex, private_dir
 
+#: a site's .bib (``@@misc``: a doubled ``@`` as real sites have it; bibtex reads the entry)
 BIB = r"""
 @string{jasa = "Journal of the American Statistical Association"}
 
@@ -35,7 +36,7 @@ BIB = r"""
   doi = {10.1080/01621459.1975.10479864},
 }
 
-@misc{who2021,
+@@misc{who2021,
   author = {{World Health Organization}},
   title = "Global Report " # "on Things",
   year = 2021,

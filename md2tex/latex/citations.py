@@ -171,9 +171,9 @@ class _Reader:
 
 
 def parse_bib(text: str, source: str = "") -> Bibliography:
-    """The entries of a .bib file's ``text``, read as bibtex reads them; an entry that does
-    not parse is recorded in ``broken`` and reading goes on at the next line starting with
-    ``@``. Linear in the text; at most ``MAX_ENTRIES`` entries."""
+    """The entries of a .bib file's ``text``, read as bibtex reads them; an entry whose body
+    does not parse is recorded in ``broken`` and reading goes on at the next line starting
+    with ``@``. Linear in the text; at most ``MAX_ENTRIES`` entries."""
     out = Bibliography()
     strings: dict[str, str] = dict(_MONTHS)
     pos = 0
@@ -207,7 +207,10 @@ def parse_bib(text: str, source: str = "") -> Bibliography:
                 key = reader.match(_ENTRY_KEY, "the entry's key")
                 out.entries.setdefault(key, Entry(kind, key, _fields(reader, closer), line))
         except _Malformed as exc:
-            if key and key not in out.entries:
+            if not key:  # as bibtex: on at the next '@' (``@@article{`` is an entry)
+                pos = at + 1
+                continue
+            if key not in out.entries:
                 out.broken.setdefault(key, (source, line, str(exc)))
             nxt = _NEXT_ENTRY.search(text, at + 1)
             pos = nxt.end() - 1 if nxt else len(text)
