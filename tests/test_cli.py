@@ -81,7 +81,7 @@ def test_version() -> None:
 @pytest.mark.parametrize("args", [
     ["--no-such-option", "post.md"],
     ["post.md", "--engine", "word"],
-    ["post.md", "-V", "novalue"],
+    ["post.md", "-V", "=novalue"],
     ["missing-file.md", "-o", "x.tex"],
     ["post.md", "--timeout", "soon"],
     ["post.md", "--timeout", "0"],

@@ -338,6 +338,15 @@ def test_toc_with_depth_and_numbered_sections(headed: Path, depth: str, betas: i
     assert "1.1 Beta Second part." in text  # numbered in the body
 
 
+def test_variables_in_pandocs_three_spellings(headed: Path) -> None:
+    result = invoke([headed, "-o", "-", "-V", "geometry:margin=1in", "-V", "numbersections",
+                     "-V", "papersize=a5paper"])
+    assert result.exit_code == 0, result.output
+    preamble = preamble_of(result.stdout)
+    assert "\\usepackage[margin=1in]{geometry}" in preamble
+    assert "\\setcounter{secnumdepth}{3}" in preamble and "a5paper" in preamble
+
+
 def test_numbersections_false_wins_over_n(headed: Path) -> None:
     numbered = invoke([headed, "-o", "-", "-N"]).stdout
     plain = invoke([headed, "-o", "-", "-N", "-V", "numbersections=false"]).stdout
@@ -358,7 +367,7 @@ def test_metadata_flags_override_the_front_matter(headed: Path, tmp_path: Path) 
     assert "Flag Title From the file File Author 1 May 2025" in text  # -M over the file
     assert "Headed" not in text and "Front Author" not in text
     assert pdf_info(out)["Title"] == "Flag Title"
-    bad = invoke([headed, "-o", "-", "-M", "no-equals-sign"])
+    bad = invoke([headed, "-o", "-", "-M", "=no key"])
     assert bad.exit_code == 2 and "KEY=VALUE" in bad.output
 
 
@@ -494,3 +503,12 @@ def test_fonts_by_name_and_a_missing_one_is_named(headed: Path, tmp_path: Path) 
                       "mainfont=No Such Font"])
     assert missing.exit_code == 3
     assert "-V mainfont: no font 'No Such Font'" in missing.output
+
+
+@needs_engine("xelatex")
+def test_a_missing_cjk_font_is_named(tmp_path: Path) -> None:
+    post = tmp_path / "cjk.md"
+    post.write_text("---\ntitle: 笔记\n---\n\n你好，世界。\n", encoding="utf-8")
+    missing = invoke([post, "-o", tmp_path / "c.pdf", "-V", "CJKmainfont=No Such CJK"])
+    assert missing.exit_code == 3
+    assert "-V CJKmainfont: no font 'No Such CJK'" in missing.output

@@ -179,13 +179,20 @@ def _print_diagnostics(diags: Sequence[Diagnostic], verbose: int) -> None:
         click.secho(d.format(), fg=colour, err=True)
 
 
+#: pandoc's ``-V``/``-M`` forms: ``KEY=VALUE``, ``KEY:VALUE`` (``geometry:margin=1in``), and
+#: ``KEY`` alone for true
+_KEY_VALUE = re.compile(r"([^=:]*)(?:[=:](.*))?", re.S)
+
+
 def _parse_variables(values: Sequence[str], flag: str = "-V") -> dict[str, str]:
     out: dict[str, str] = {}
     for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint=flag)
-        out[key.strip()] = value
+        match = _KEY_VALUE.fullmatch(item)
+        if match is None or not match.group(1).strip():
+            raise click.BadParameter(f"expected KEY=VALUE (or KEY:VALUE, or KEY for true), "
+                                     f"got {item!r}", param_hint=flag)
+        value = match.group(2)
+        out[match.group(1).strip()] = "true" if value is None else value
     return out
 
 
