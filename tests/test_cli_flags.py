@@ -508,7 +508,7 @@ def test_fonts_by_name_and_a_missing_one_is_named(headed: Path, tmp_path: Path) 
 @needs_engine("xelatex")
 def test_a_missing_cjk_font_is_named(tmp_path: Path) -> None:
     post = tmp_path / "cjk.md"
-    post.write_text("---\ntitle: 笔记\n---\n\n你好，世界。\n", encoding="utf-8")
+    post.write_text("---\ntitle: 笔记\n---\n\n你好世界。\n", encoding="utf-8")
     missing = invoke([post, "-o", tmp_path / "c.pdf", "-V", "CJKmainfont=No Such CJK"])
     assert missing.exit_code == 3
     assert "-V CJKmainfont: no font 'No Such CJK'" in missing.output
