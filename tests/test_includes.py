@@ -235,7 +235,7 @@ def test_setting_snippet_renders_markdown_from_the_parameters() -> None:
     ("{% macro f(s) %}{{ f(s ~ s) }}{% endmacro %}{{ f('ab') }}", "macro"),
     ("{% set x = args[0] ~ args[0] %}{{ x }}", "assign"),
     ("{% for a in args %}{% for b in args %}{% endfor %}{% endfor %}", "nested"),
-    ("{% for c in args[0] %}{% endfor %}", "over args or params"),
+    ("{% for c in page.tags %}{% endfor %}", "over args or params"),
     ("{{ '%s%s' % (args[0], args[0]) }}", "not allowed"),
     ("{{ x | center(100000000) }}", "filter"),
     ("{% if %}", "TemplateSyntaxError"),
@@ -245,6 +245,24 @@ def test_snippets_are_sandboxed_and_bounded(snippet: str, why: str) -> None:
     assert result.text == "Before  after.\n"
     (diag,) = result.diagnostics
     assert diag.code == "liquid-tag" and why in diag.message
+
+
+def test_a_site_snippet_finds_figures_where_its_plugin_keeps_them(tmp_path: Path) -> None:
+    """A plugin that looks images up in ``/assets/posts/<slug>/``: one snippet says so."""
+    make_png(tmp_path / "assets" / "posts" / "bias" / "one.png")
+    make_png(tmp_path / "assets" / "posts" / "bias" / "two.png")
+    post = tmp_path / "_posts" / "2019-07-15-bias.md"
+    post.parent.mkdir()
+    snippet = ('<figure>{% for f in args[0].split(",") %}<img src="/assets/posts/'
+               '{{ page.slug }}/{{ f }}">{% endfor %}<figcaption>{{ args[1] }}</figcaption>'
+               "</figure>")
+    doc = md2tex.convert("Text.\n\n{% figure one.png,two.png 'Both, with $x^2$.' %}\nMore.\n",
+                         md2tex.Options(base_dir=post.parent, site_root=tmp_path,
+                                        includes={"figure": snippet}), path=str(post))
+    tex = body_of(doc.tex)
+    assert tex.count("\\mdincludegraphics") == 2
+    assert "\\mdcaption{Both, with $x^2$.}" in tex
+    assert not doc.diagnostics
 
 
 def test_snippet_output_is_bounded() -> None:

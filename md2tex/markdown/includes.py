@@ -370,10 +370,10 @@ def _refused_node(tree: jinja2.nodes.Node) -> str:
         if kind not in _SNIPPET_NODES:
             return f"{{% {kind.lower()} %}} is not allowed in an include snippet"
         if isinstance(node, nodes.For):
-            source = node.iter
-            if isinstance(source, nodes.Call):
-                source = source.node
-            if isinstance(source, nodes.Getattr):
+            source = node.iter  # ``args``, ``args[0].split(",")``, ``params.items()``
+            while isinstance(source, (nodes.Call, nodes.Getattr, nodes.Getitem, nodes.Filter)):
+                if source.node is None:
+                    break
                 source = source.node
             if in_loop or not (isinstance(source, nodes.Name) and source.name in (
                     "args", "params")):

@@ -115,6 +115,9 @@ class LiquidContext:
     posts: Mapping[str, PostRef] = field(default_factory=dict)
     variables: dict[str, Any] = field(default_factory=dict)
     includes: Mapping[str, Any] = field(default_factory=dict)
+    #: the post's file: Jekyll's ``page.slug``, ``page.name`` and ``page.path`` come from it
+    #: (where the front matter does not set them)
+    path: str = ""
     #: the longest value a filter may make (set from the post's size while rendering)
     max_value: int = budget.HARD_CAP
     #: the conversion's deadline (``convert`` makes it; alone, a stage has none)
@@ -993,12 +996,23 @@ def _strip_html(text: str) -> str:
     return without_spans(text, "<", ">")
 
 
+def _page_from_path(path: str) -> dict[str, str]:
+    """What Jekyll knows of a page from its file name (``2019-07-15-bias-variance.md``:
+    slug ``bias-variance``)."""
+    name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    stem = name.rsplit(".", 1)[0]
+    return {"slug": re.sub(r"^\d{4}-\d{2}-\d{2}-", "", stem), "name": name, "path": path}
+
+
 def render_liquid(body: str, ctx: LiquidContext | None = None, first_line: int = 1) -> LiquidResult:
     """Apply Liquid tags and variables to a post body, keeping its line structure. Past
     Liquid's limits (output size, nesting) the body is returned as it is, with an error."""
     if "{%" not in body and "{{" not in body:
         return LiquidResult(body, [])
-    r = _Renderer(body, ctx or LiquidContext(), first_line)
+    ctx = ctx or LiquidContext()
+    if ctx.path and not ctx.path.startswith("<"):  # "<string>": no file
+        ctx = replace(ctx, page={**_page_from_path(ctx.path), **ctx.page})
+    r = _Renderer(body, ctx, first_line)
     r.ctx.max_value = r.cap
     try:
         r.run()
