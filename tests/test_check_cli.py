@@ -114,8 +114,13 @@ def test_folders_are_searched_for_posts(tmp_path: Path) -> None:
     warned = [line.split(":")[0] for line in out.splitlines() if ": warning:" in line]
     assert warned == [str(site / "a.md"), str(site / "sub" / "b.markdown")]
     assert "2 files checked: 0 errors, 2 warnings" in out
-    # a name that does not exist is a usage error
+    # a name that does not exist is a usage error; a folder without posts is clean
     assert run("check", str(site / "nope.md"))[0] == 2
+    code, out = run("check", str(site / "_site"))
+    assert code == 0 and "no posts (*.md, *.markdown) to check" not in out
+    (tmp_path / "empty").mkdir()
+    code, out = run("check", str(tmp_path / "empty"))
+    assert code == 0 and "no posts (*.md, *.markdown) to check" in out
 
 
 def test_standard_input_with_a_name(tmp_path: Path) -> None:

@@ -164,7 +164,10 @@ def run(targets: Sequence[str], options_for: Callable[[Path | None], Options],
     settings of a post's site (None: standard input)."""
     ignored, selected = parse_codes(ignore, "--ignore"), parse_codes(select, "--select")
     results: list[CheckResult] = []
-    for post in find_markdown(targets):
+    posts = find_markdown(targets)
+    if not posts:
+        click.secho("md2tex: no posts (*.md, *.markdown) to check", fg="yellow", err=True)
+    for post in posts:
         where = post if post is not None else (
             Path(stdin_filename).parent if stdin_filename else None)
         chosen = combined_filter(settings_for(where), ignored, selected, verbose, quiet)
