@@ -244,8 +244,8 @@ _TAG_LINE = re.compile(r"^[ \t]{4,}(?=</?[A-Za-z!])", re.M)
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})", re.M)
 
 
-def html_mode(tag: str, attrs: Mapping[str, str], flavour: Flavour, blank_lines: bool
-              ) -> str | None:
+def html_mode(tag: str, attrs: Mapping[str, str], flavour: Flavour, blank_lines: bool,
+              fenced: bool = False) -> str | None:
     """How kramdown reads a block HTML element's content: ``block`` (Markdown blocks),
     ``span`` (one paragraph's inline Markdown), ``raw`` (the whole element is HTML), or None
     (mistune's own HTML block rule: the element ends at a blank line, as it does here)."""
@@ -255,8 +255,9 @@ def html_mode(tag: str, attrs: Mapping[str, str], flavour: Flavour, blank_lines:
             asked.strip().lower(), "block")
     if tag in _RAW_CONTENT:
         return None
-    if flavour.parse_block_html or tag == "details":
-        # <details> holds proofs and code: its content is shown typeset, code as code
+    if flavour.parse_block_html or (tag == "details" and (blank_lines or fenced)):
+        # <details> holds proofs and code: its Markdown blocks are typeset, code as code
+        # (without blank lines or fences its text is read as HTML text is: math and all)
         return "block"
     # kramdown's default: the whole element is HTML, blank lines and indented tags included
     # (mistune's rule would end it at the first blank line)
@@ -328,7 +329,8 @@ def parse_html_element(block: Any, m: re.Match[str], state: Any) -> int | None:
     if close is not None and close[0] >= open_end:
         attrs = attributes(src[m.end("kd_tag"):open_end - 1].rstrip("/"))
         inner = src[open_end:close[0]]
-        mode = html_mode(tag, attrs, _flavour(state.env), bool(_BLANK_LINE.search(inner)))
+        mode = html_mode(tag, attrs, _flavour(state.env), bool(_BLANK_LINE.search(inner)),
+                         bool(_FENCE.search(inner)))
     if mode is None or close is None:
         fallback = re.compile(block.RAW_HTML, re.M).match(src, m.start())
         found: int | None = block.parse_raw_html(fallback, state) if fallback else None
