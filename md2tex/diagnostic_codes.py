@@ -11,6 +11,11 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 CODES: Mapping[str, str] = MappingProxyType({
+    "bibliography-missing":
+        "the post's .bib was not found (or is unreadable or too large); its citations are shown "
+        "as [key?]",
+    "citation-key": "a cited key is not in the post's .bib (or its entry is malformed); shown "
+        "as [key?]",
     "code-language": "no highlighter for language '...'; shown as plain text",
     "disk-full": "the disk filled up while TeX wrote its output",
     "engine-cjk":
@@ -102,6 +107,7 @@ CODES: Mapping[str, str] = MappingProxyType({
         "a size switch in math was wrapped in \\text so it takes effect (LaTeX ignores it in math)",
     "math-split": "split with several '&' in a row became aligned (split allows one)",
     "math-tag": "more than one \\tag in one formula",
+    "math-eqnarray-tag": "... with \\tag became ... (amsmath allows \\tag in align, not in eqnarray)",
     "math-tag-moved":
         "\\tag moved to the end of the formula (amsmath does not allow it inside aligned)",
     "math-tagform":
@@ -170,12 +176,14 @@ CODES: Mapping[str, str] = MappingProxyType({
     "template": "the template cannot be read or rendered",
     "tex-error": "TeX stopped with an error outside a formula; the message gives the LaTeX line",
     "tex-killed": "... was stopped by ... before it finished; nothing was written",
+    "tex-kept": "--keep-tex: the LaTeX is kept in ..., TeX's log in ...",
     "tex-no-output": "TeX produced no pages (is the post empty?)",
     "tex-timeout":
         "... did not finish within ... seconds and was stopped; the post may make TeX loop",
     "time-budget":
         "the conversion exceeded its time budget (--timeout): the post is too large or "
         "too repetitive",
+    "unsafe-header": "--safe: include_in_header (-H) is raw LaTeX for the preamble: refused",
     "unsafe-macros": "--safe: site macros: ...",
     "unsafe-math": "--safe: ...; the formula is shown as code",
     "unsafe-variable":

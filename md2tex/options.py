@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
+import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -57,24 +60,45 @@ class Options:
     #: post's folder and ``resource_path``); None: the parent of the ``_posts``/``_drafts``
     #: folder the post is in, else the post's folder (``images.site_root_for``)
     site_root: Path | None = None
-    #: ``\\newcommand`` definitions (text) that apply to every post
+    #: math macros for every post, held as text: given as LaTeX ``\\newcommand`` lines, a
+    #: ``Path`` (or a ``str`` with no backslash and no line break) naming a .tex/.txt or
+    #: YAML/JSON macro file, read now, or a mapping ``{"\\R": "\\mathbb{R}"}``
+    #: (``macros_text``)
     macros: str = ""
     site: Mapping[str, Any] = field(default_factory=dict)
+    #: the site's theme includes and plugin tags: name (``figure.html``, ``marginnote``) ->
+    #: a built-in handler name or a Jinja snippet (``markdown/includes.py``)
+    includes: Mapping[str, Any] = field(default_factory=dict)
     #: ``{% post_url NAME %}`` targets: post name (``2018-02-19-slug``) -> liquid.PostRef
-    #: (title, url); batch code fills it with the posts it converts
-    posts: Mapping[str, Any] = field(default_factory=dict)
+    #: (title, url); batch code fills it with the posts it converts (internal: not in the
+    #: public signature)
+    posts: Mapping[str, Any] = field(default_factory=dict, repr=False, kw_only=True)
     #: reuse a precompiled format of the preamble (the engines whose ``texengine`` row
     #: ``dumps_formats``; see ``tex/formats.py``)
     format_cache: bool = True
     #: ask TeX about formulas that use TeX programming the checker cannot judge (a short
     #: probe compile, only when a post has one; see ``tex/probe.py``); off: they get a warning
     probe_math: bool = True
+    #: a table of contents after the title, listing headings down to level ``toc_depth``
+    toc: bool = False
+    toc_depth: int = 3
+    #: numbered headings (``-N``; ``-V numbersections`` too)
+    number_sections: bool = False
+    #: front matter values that win over every post's own (``-M KEY=VALUE``)
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    #: raw LaTeX for the preamble (``-H FILE``, held as its text); refused under ``safe``
+    include_in_header: str = ""
+    #: the Pygments style of code's colours; ``highlight`` False: code without colours
+    highlight_style: str = optionschema.DEFAULT_STYLE
+    highlight: bool = True
     #: option names the user set on the command line; front matter does not override them
-    cli_keys: frozenset[str] = frozenset()
+    #: (internal: not in the public signature)
+    cli_keys: frozenset[str] = field(default=frozenset(), repr=False, kw_only=True)
 
     def __post_init__(self) -> None:
         """A bad value is a ``ValueError`` naming the field and what it allows, here rather
         than as a puzzling failure deep in a build (``engine="foo"``: "foo not found")."""
+        object.__setattr__(self, "macros", macros_text(self.macros))
         for f in fields(self):
             s = optionschema.BY_NAME.get(f.name)
             if s is not None and s.checked:
@@ -97,6 +121,49 @@ class Options:
         """Apply the post's own settings, except those the command line fixed."""
         wanted = options_from_front_matter(meta)
         return self.merged({k: v for k, v in wanted.items() if k not in self.cli_keys})
+
+
+#: fields only md2tex itself fills (a batch's posts, the command line's keys): keyword-only
+#: and left out of the constructor's documented signature (``dataclasses.replace`` sets them)
+PRIVATE_FIELDS = frozenset({"posts", "cli_keys"})
+_SIGNATURE = inspect.signature(Options)
+Options.__signature__ = _SIGNATURE.replace(  # type: ignore[attr-defined]
+    parameters=[p for p in _SIGNATURE.parameters.values() if p.name not in PRIVATE_FIELDS])
+
+#: ``Options.macros`` text read from a file starts with this line naming the file
+#: (``md2tex.math.sitemacros`` reads each part back)
+MACROS_FILE_TAG = "%md2tex-macros-file: "
+#: ``Options.macros`` given as a mapping: this tag, then the mapping as JSON on one line
+MACROS_MAPPING_TAG = "%md2tex-macros-mapping: "
+
+
+def macros_text(value: Any) -> str:
+    """``Options.macros`` as the text it holds. A ``Path`` names a macro file; so does a
+    ``str`` with no backslash, no line break and no leading ``%`` (LaTeX definitions always
+    have a backslash), which must then exist: a file name is never taken as LaTeX. The file
+    is read now (a .tex/.txt of ``\\newcommand`` lines, or a YAML/JSON mapping, parsed by
+    the math room), so the options carry its text wherever they go. A mapping is KaTeX's
+    (``{"\\R": "\\mathbb{R}"}``) or MathJax's (``{"R": ["\\mathbf{#1}", 1]}``); anything
+    else is a ``ValueError`` naming ``Options.macros``."""
+    if isinstance(value, str) and ("\\" in value or "\n" in value or not value.strip()
+                                   or value.lstrip().startswith("%")):
+        return value
+    if isinstance(value, (str, os.PathLike)):
+        path = Path(value)
+        try:
+            return f"{MACROS_FILE_TAG}{path.resolve()}\n{path.read_text(encoding='utf-8')}"
+        except (OSError, UnicodeDecodeError) as exc:
+            why = getattr(exc, "strerror", None) or exc
+            raise ValueError(f"Options.macros: cannot read the macro file {str(value)!r}: "
+                             f"{why} (LaTeX definitions start with a backslash)") from None
+    if isinstance(value, Mapping):
+        try:
+            return MACROS_MAPPING_TAG + json.dumps(dict(value), ensure_ascii=False) \
+                if value else ""
+        except (TypeError, ValueError):
+            pass
+    raise ValueError(f"Options.macros: {value!r} is not allowed: expected LaTeX definitions, "
+                     "a macro file's name or a mapping of macro names to LaTeX")
 
 
 #: the options a post's front matter may set (under ``md2tex:`` or at the top level)
@@ -133,6 +200,12 @@ def check_variables(options: Options, path: str) -> None:
     """Under ``--safe`` every template variable must be plain, from any source (``-V``, a
     config file, ``Options``): otherwise it is raw TeX in the preamble, outside the math
     whitelist. An InputError naming the variables."""
+    if options.safe and options.include_in_header.strip():
+        from md2tex.diagnostics import InputError, error
+
+        raise InputError("--safe: no raw LaTeX in the preamble", [error(
+            "unsafe-header", "--safe: include_in_header (-H) is raw LaTeX for the preamble, "
+            "which --safe keeps out", path=path)])
     bad = unplain_variables(options.variables) if options.safe else []
     if bad:
         from md2tex.diagnostics import InputError, error

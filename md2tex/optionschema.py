@@ -15,6 +15,7 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -25,7 +26,7 @@ from md2tex import mathengine, texengine
 #: whole number); ``count``; ``file`` (a file md2tex reads); ``outfile`` (a file it writes);
 #: ``paths`` (folders); ``mapping``; ``variables`` (a mapping of text values)
 Kind = Literal["bool", "choice", "dollar", "seconds", "jobs", "count", "file", "outfile",
-               "paths", "mapping", "variables"]
+               "paths", "mapping", "variables", "codes", "style"]
 #: how a flag changes the option: ``set`` (given: replaces the value, and the post's front
 #: matter cannot override it); ``on`` / ``off`` (the flag turns it on / off; absent: unchanged);
 #: ``add`` (adds to what the config set: template variables, macro files)
@@ -78,6 +79,8 @@ _EXPECTED: Mapping[str, str] = MappingProxyType({
     "seconds": "a positive number", "jobs": "a positive whole number",
     "count": "a whole number", "file": "a file name", "outfile": "a file name",
     "paths": "a list of folders", "mapping": "a mapping", "variables": "a mapping",
+    "codes": "diagnostic codes (docs/diagnostics.md)",
+    "style": "a Pygments style (pygmentize -L styles), e.g. friendly, monokai, solarized-light",
 })
 
 
@@ -91,7 +94,7 @@ def parse_bool(value: Any) -> bool | None:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("engine", "choice", "TeX engine (default {default}).", choices=texengine.NAMES,
-            front_matter=True, flag=("--engine",)),
+            front_matter=True, flag=("--engine", "--pdf-engine")),
     Setting("template", "file",
             "Jinja template (LaTeX-safe delimiters) to use instead of ours.",
             flag=("--template",)),
@@ -119,13 +122,35 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("math_engine", "choice", choices=mathengine.ENGINES, front_matter=True),
     Setting("equation_numbers", "choice", choices=mathengine.EQUATION_NUMBERS,
             front_matter=True),
-    Setting("resource_path", "paths"),
+    Setting("resource_path", "paths",
+            "Folders where images are also looked up, separated by ':' (as pandoc's).",
+            flag=("--resource-path",), metavar="DIR:DIR"),
     Setting("site", "mapping"),
+    Setting("includes", "mapping",
+            "Theme includes and plugin tags: name -> a built-in handler (figure, image, "
+            "sidenote, marginnote, drop, text...) or a Jinja snippet writing Markdown."),
     Setting("format_cache", "bool", "Do not use precompiled preamble formats.",
             flag=("--no-format-cache",), param="no_format_cache", effect="off",
             commands=frozenset({"batch"})),
     Setting("keep_tex", "bool", "Also write the .tex next to the PDF.", flag=("--keep-tex",),
             effect="on", commands=frozenset({"convert", "batch"})),
+    Setting("toc", "bool", "A table of contents after the title.", flag=("--toc",),
+            effect="on"),
+    Setting("toc_depth", "jobs", "Heading levels the table of contents lists (default "
+            "{default}).", flag=("--toc-depth",), metavar="N"),
+    Setting("number_sections", "bool", "Number the headings.",
+            flag=("-N", "--number-sections"), effect="on"),
+    Setting("metadata", "mapping",
+            "Set a front matter value of every post, over its own: title, author, date, "
+            "subtitle, description...", flag=("-M", "--metadata"), effect="add",
+            metavar="KEY=VALUE"),
+    Setting("include_in_header", "file",
+            "Raw LaTeX added to the preamble (repeatable; refused under --safe).",
+            flag=("-H", "--include-in-header"), effect="add", checked=False),
+    Setting("highlight_style", "style", "Colours of highlighted code: a Pygments style "
+            "(default {default}).", flag=("--highlight-style",), metavar="NAME"),
+    Setting("highlight", "bool", "Code as plain verbatim, without colours.",
+            flag=("--no-highlight",), param="no_highlight", effect="off"),
     Setting("to", "choice", "Write PDFs (default) or LaTeX files.", section="batch",
             choices=("pdf", "tex"), default="pdf", flag=("--to",),
             commands=frozenset({"batch"})),
@@ -141,6 +166,16 @@ SETTINGS: tuple[Setting, ...] = (
             commands=frozenset({"batch"})),
     Setting("verbose", "count", "Show notes and TeX details.", section="batch", default=0,
             flag=("-v", "--verbose")),
+    Setting("ignore", "codes",
+            "Do not report these diagnostic codes (repeatable, or CODE,CODE).",
+            section="batch", default=(), flag=("--ignore",), metavar="CODE",
+            commands=frozenset({"check"})),
+    Setting("select", "codes", "Report only these diagnostic codes (repeatable, or CODE,CODE).",
+            section="batch", default=(), flag=("--select",), metavar="CODE",
+            commands=frozenset({"check"})),
+    Setting("drafts", "bool", "Also convert _drafts/ and posts with published: false.",
+            section="batch", default=False, flag=("--drafts",), effect="on",
+            commands=frozenset({"batch"})),
     Setting("quiet", "bool", "Only print errors.", section="batch", default=False,
             flag=("-q", "--quiet"), effect="on"),
 )
@@ -148,6 +183,18 @@ BY_NAME: Mapping[str, Setting] = MappingProxyType({s.name: s for s in SETTINGS})
 #: ``Options`` fields no user sets by name: filled by md2tex itself (``cli_keys``, the
 #: ``posts`` a batch converts) or by the library's caller and the CLI's positional arguments
 INTERNAL_FIELDS = frozenset({"base_dir", "site_root", "posts", "cli_keys"})
+
+
+#: the Pygments style of code unless ``highlight_style`` names another
+DEFAULT_STYLE = "friendly"
+
+
+@lru_cache(maxsize=1)
+def pygments_styles() -> frozenset[str]:
+    """Every Pygments style installed (plugins too), asked only when one is named."""
+    from pygments.styles import get_all_styles
+
+    return frozenset(get_all_styles())
 
 
 def setting(name: str) -> Setting:
@@ -175,6 +222,12 @@ def check(s: Setting, value: Any) -> None:
     elif s.kind == "paths":
         ok = isinstance(value, (tuple, list)) and all(
             isinstance(p, (str, os.PathLike)) for p in value)
+    elif s.kind == "style":  # the default without asking Pygments (its import is slow)
+        ok = isinstance(value, str) and (value == DEFAULT_STYLE or value in pygments_styles())
+    elif s.kind == "codes":
+        from md2tex.diagnostic_codes import CODES
+
+        ok = isinstance(value, (tuple, list)) and all(v in CODES for v in value)
     else:  # mapping, variables
         ok = isinstance(value, Mapping)
     if not ok:

@@ -15,11 +15,13 @@ from md2tex.budget import Budget
 from md2tex.diagnostics import Diagnostic, InputError, error, note
 from md2tex.document import Document, locate_formulas
 from md2tex.escape import escape_text, pdf_string
+from md2tex.latex import citations
 from md2tex.latex.highlight import style_definitions
 from md2tex.latex.images import ImageResolver
 from md2tex.latex.meta import template_values
 from md2tex.latex.render import render_body
-from md2tex.latex.template import render_template
+from md2tex.latex.template import render_template, variable_values
+from md2tex.markdown.kramdown import flavour_of
 from md2tex.markdown.liquid import LiquidContext, render_liquid
 from md2tex.markdown.parse import parse_markdown
 from md2tex.markdown.source import decode, load_post
@@ -37,15 +39,22 @@ _USES_REFERENCES = re.compile(r"\\(?:label|eqref|ref)\s*\{")
 
 
 def convert(text: str, options: Options | None = None, path: str = "<string>", *,
-            memo: Memo | None = None, check: bool = False) -> Document:
+            memo: Memo | None = None, check: bool = False,
+            base_dir: str | Path | None = None) -> Document:
     """Convert a post's text to a LaTeX Document. Raises InputError for unreadable input
     (bad front matter) or a conversion over its budget (``--timeout``: budget.py); problems
     inside the post are diagnostics on the Document. ``memo``: where the results of earlier
     conversions are remembered (``Memo.for_user()``, as the CLI does); None, nothing is.
     ``check`` (``md2tex check``): the diagnostics only: code blocks are scanned, not
     highlighted (the .tex has none), and with TeX installed every formula is typeset in the
-    probe run, so every formula the build would reject is reported."""
+    probe run, so every formula the build would reject is reported. ``base_dir``: the
+    folder the post's images and includes are looked up in (as for ``convert_file``);
+    default ``Options.base_dir``, else the folder of ``path`` when it names a file."""
     options = options or Options()
+    if base_dir is not None:
+        options = replace(options, base_dir=Path(base_dir).resolve())
+    elif options.base_dir is None and Path(path).is_file():
+        options = replace(options, base_dir=Path(path).resolve().parent)
     limits = Budget(options.timeout, path, len(text))
     return _convert(text, options, path, limits, memo, check)
 
@@ -65,18 +74,20 @@ def _convert(text: str, options: Options, path: str, limits: Budget, memo: Memo 
         auto_notes.append(_engine_note(script_plan))
     auto_notes += scripts.engine_diagnostics(script_plan, options.engine, path)
     liquid = render_liquid(post.body, LiquidContext(site=options.site, page=post.meta,
-                                                    posts=options.posts, budget=limits),
+                                                    posts=options.posts, budget=limits,
+                                                    includes=options.includes, path=path),
                            post.body_line)
     body = liquid.text
     numbered = options.equation_numbers in ("ams", "all") or (
         options.equation_numbers == "auto" and _USES_REFERENCES.search(body) is not None)
     tokens, _env = parse_markdown(body, post.body_line, options.dollar_math,
-                                  options.math_engine, liquid.dollar_lines, budget=limits)
+                                  options.math_engine, liquid.dollar_lines, budget=limits,
+                                  flavour=flavour_of(options.site))
     unicode = texengine.engine(options.engine).unicode
     images = ImageResolver(options.base_dir, options.resource_path, site_root=options.site_root,
                            svg_to_pdf=svg_to_pdf, memo=memo)
     safe_macros = SafeMacros()
-    site_macros = options.macros.strip()
+    site_macros = sitemacros.site_text(options.macros).strip()  # mappings as \newcommand
     if options.safe and site_macros:
         try:
             load_site_macros(site_macros, safe_macros)
@@ -94,6 +105,7 @@ def _convert(text: str, options: Options, path: str, limits: Budget, memo: Memo 
                            number_all=options.equation_numbers == "all",
                            package_installed=packages.installed, budget=limits, memo=memo,
                            highlight_code=not check)
+    rendered = citations.resolve(rendered, post.meta, options.site, images, unicode, path)
     site_macros = sitemacros.preamble([*user_macros.definitions, *rendered.definitions],
                                       rendered.max_matrix_cols)
 
@@ -103,10 +115,13 @@ def _convert(text: str, options: Options, path: str, limits: Budget, memo: Memo 
     def pdf_text(s: str) -> str:
         return pdf_string(s, unicode)
 
-    values = template_values(post.meta, esc, pdf_text, path, options.site)
+    values = template_values({**post.meta, **options.metadata}, esc, pdf_text, path,
+                             options.site)  # -M / --metadata-file win over the post's
     features = set(rendered.features)
     if numbered:
         features.add("references")
+    if options.toc:  # --toc: the contents need a second TeX run, as {:toc}'s do
+        features.add("toc")
     # xeCJK sets CJK text and gives symbols and emoji their font in every text font
     cjk = texengine.engine(options.engine).cjk == "xecjk" and script_plan.needs != scripts.ANY \
         and script_plan.names - {"latin", "greek", "cyrillic"} != set()
@@ -115,20 +130,26 @@ def _convert(text: str, options: Options, path: str, limits: Budget, memo: Memo 
         engine=options.engine,
         features={f: True for f in features},
         math_packages=sorted(p for p in rendered.packages if p not in ("amsmath", "amssymb")),
-        pygments_styles=style_definitions(memo) if "code" in features else "",
+        pygments_styles=style_definitions(memo, options.highlight_style, options.highlight)
+        if "code" in features else "",
+        toc=options.toc,
+        toc_depth=options.toc_depth,
+        **variable_values(options.variables, options.number_sections),
+        header_includes=options.include_in_header,
         macros=site_macros,
         var=dict(options.variables),
         version=__version__,
         cjk=cjk,
-        cjk_font=options.variables.get("cjk_font", ""),
-        xecjk_setup=scripts.xecjk_setup(script_plan, options.variables.get("cjk_font", ""))
+        cjk_font=_cjk_font(options),
+        xecjk_setup=scripts.xecjk_setup(script_plan, _cjk_font(options))
         if cjk else "",
         lua_fallback=scripts.lua_fallback(script_plan)
         if texengine.engine(options.engine).cjk == "fallback" else "",
     )
     tex = render_template(values, options.template, memo)
     diagnostics: list[Diagnostic] = [*auto_notes, *post.diagnostics, *liquid.diagnostics,
-                                     *user_macros.diagnostics, *rendered.diagnostics]
+                                     *user_macros.diagnostics,
+                                     *liquid.relocated(rendered.diagnostics)]
     document = Document(
         tex=tex,
         meta=post.meta,
@@ -157,6 +178,11 @@ def _convert(text: str, options: Options, path: str, limits: Budget, memo: Memo 
         diagnostics = [d.strict() for d in diagnostics]
     return replace(document, diagnostics=tuple(
         sorted(diagnostics, key=lambda d: (d.line or 0, d.column or 0))))
+
+
+def _cjk_font(options: Options) -> str:
+    """The CJK font the user named: ``-V CJKmainfont`` (pandoc's name) or ``cjk_font``."""
+    return str(options.variables.get("CJKmainfont") or options.variables.get("cjk_font", ""))
 
 
 def _engine_note(script_plan: scripts.Plan) -> Diagnostic:
