@@ -126,3 +126,25 @@ def test_config_drives_a_batch(tmp_path: Path) -> None:
     assert report.results[0].status in ("ok", "warning")
     tex = (tmp_path / "out" / "p.tex").read_text()
     assert "{\\Prob}" in tex and "\\mathbb{P}" in tex and "a5paper" in tex
+
+
+def test_pandoc_settings_from_a_config(tmp_path: Path) -> None:
+    (tmp_path / "md2tex.yaml").write_text(
+        "toc: true\ntoc-depth: 2\nnumber_sections: yes\nhighlight_style: monokai\n"
+        "highlight: false\nmetadata: {author: Config Author}\n")
+    options = load_site_config(tmp_path).apply()
+    assert options.toc and options.toc_depth == 2 and options.number_sections
+    assert options.highlight_style == "monokai" and options.highlight is False
+    doc = md2tex.convert("---\ntitle: T\nauthor: Post Author\n---\n\n# A\n\n```\nx\n```\n",
+                         options)
+    assert "\\tableofcontents" in doc.tex and "\\setcounter{tocdepth}{2}" in doc.tex
+    assert "\\author{Config Author}" in doc.tex
+    assert "\\def\\PY#1#2{#2}" in doc.tex
+
+
+def test_a_bad_style_in_a_config_is_a_warning(tmp_path: Path) -> None:
+    options, _batch, warnings = parse_config({"highlight_style": "neon", "toc_depth": 0},
+                                             tmp_path / "c.yaml")
+    assert options == {}
+    assert [w.split(": ", 2)[1] for w in warnings] == ["highlight_style", "toc_depth"]
+    assert "Pygments style" in warnings[0]

@@ -494,8 +494,8 @@ def _convert_targets(sources: Sequence[Path], named: str | None) -> list[tuple[P
                    "(default: beside SOURCE as .pdf).")
 @click.option("-s", "--standalone/--body-only", default=True,
               help="A .tex output is a whole document (default; -s is accepted for pandoc "
-                   "command lines), or with --body-only only what goes between "
-                   "\\begin{document} and \\end{document}.")
+                   "command lines), or with --body-only the post's body alone (no preamble, "
+                   "no title).")
 @config_option
 @schema_options("convert")
 def convert_command(sources: Sequence[Path], output: str | None, standalone: bool,
