@@ -218,4 +218,4 @@ def test_pre_commit_hook_runs_the_installed_command(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     done = subprocess.run([*entry, str(good), str(bad)], capture_output=True, text=True,
                           env=env, check=False, timeout=120)
-    assert done.returncode == 1 and f"{bad}:2" in done.stdout
+    assert done.returncode == 1 and f"{bad}:3:1: error: invalid YAML" in done.stdout
