@@ -158,6 +158,22 @@ def test_details_content_is_typeset_and_code_is_code() -> None:
     assert "\\begin{Verbatim}" in tex and "```" not in tex
 
 
+def test_details_with_highlight_tag_shows_code() -> None:
+    src = ("<details>\n<summary>Code</summary>\n{% highlight python %}\nx = [1, 2]\n"
+           "{% endhighlight %}\n</details>\n")
+    tex = body(src)
+    assert "\\begin{Verbatim}" in tex and "highlight" not in tex
+
+
+def test_details_of_plain_lines_stay_html_text() -> None:
+    # no blank line, no fence: the content reaches the page as HTML text, and MathJax reads
+    # the $$ pair across the line that starts with "- "
+    src = "<details>\n<summary>Proof.</summary>\nHence\n$$\na\n- b\n$$\n</details>\n"
+    assert [t["type"] for t in top(src)] == ["block_html"]
+    tex = body(src)
+    assert "\\begin{itemize}" not in tex and "\\[\na - b\n\\]" in tex
+
+
 AL_FOLIO_ROW = """<div class="row mt-3">
 
     <div class="col-sm mt-3 mt-md-0">
