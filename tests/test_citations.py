@@ -200,6 +200,31 @@ def test_a_distill_post_without_front_matter_uses_the_bib_named_after_it(
     assert "not in 2019-01-28-lecture.bib" in warnings_of(doc, "citation-key")[0][1]
 
 
+SCHOLAR = """---
+title: Scholar citations
+---
+
+Liquid cites {% cite mccullagh1989 efron_1975 %} and {% cite who2021 --file references %}.
+
+A missing one {% cite nope2020 %}.
+
+{% bibliography --cited %}
+"""
+
+
+@needs_tex
+def test_jekyll_scholar_cite_and_bibliography_tags(tmp_path: Path) -> None:
+    """``{% cite a b %}`` (options such as ``--file`` dropped) and ``{% bibliography %}``
+    with jekyll-scholar's default ``_bibliography/references.bib``."""
+    posts = site(tmp_path, folder="_bibliography", name="references.bib")
+    doc = post(posts, SCHOLAR)
+    assert warnings_of(doc, "citation-key") == [
+        (7, "citation key 'nope2020' is not in references.bib; shown as [nope2020?]")]
+    text = squash(pdf_text(build(doc, tmp_path / "out.pdf")))
+    assert "Liquid cites [1, 2] and [3]." in text and "A missing one [nope2020?]." in text
+    assert "References [1] P. McCullagh and J.A. Nelder. Generalized Linear Models." in text
+
+
 # --------------------------------------------------------------------------- PDFs
 @needs_tex
 def test_pdf_has_numbered_citations_and_the_references(tmp_path: Path) -> None:
