@@ -117,7 +117,8 @@ def unicode_char(ch: str) -> str | None:
         return "".join(p for p in parts if p is not None)
     if _OTHER_ENCODING.search(out):
         return None  # Cyrillic/Greek glyph macros need font encodings (T2A, LGR) we do not load
-    return out
+    # script capitals (U+210B) need mathrsfs, which is not loaded: calligraphic ones look alike
+    return out.replace("\\mathscr{", "\\mathcal{")
 
 
 #: '' is a closing double quote ligature in T1 fonts; two apostrophes stay two

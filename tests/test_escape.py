@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from md2tex.escape import (
+    decode_references,
     escape_code,
     escape_text,
     escape_url,
@@ -142,6 +143,38 @@ def test_url_schemes(url: str, ok: bool) -> None:
 
 def test_pdf_string() -> None:
     assert pdf_string("  a\n\tb  &  c ") == "a b \\& c"
+    assert pdf_string("Bayes&#8217; &amp; Co&nbsp;x") == "Bayes\u2019 \\& Co x"
+    assert "allowbreak" not in pdf_string("x" * 40 + "/" + "y" * 40)
+
+
+def test_character_references_are_decoded_as_a_browser_does() -> None:
+    assert decode_references("a &amp; b &#8217; &#x2014; &nbsp; &copy; &#124;") == \
+        "a & b \u2019 \u2014 \xa0 \u00a9 |"
+    # unknown names, and "&" without a reference, stay as written
+    assert decode_references("&nosuch; AT&T &amp x &#;") == "&nosuch; AT&T &amp x &#;"
+    # in prose (after kramdown's typography: a quote written as a reference stays straight)
+    assert smart_typography("&quot;a&quot; 'b' &#45;&#45;") == '"a" \u2018b\u2019 --'
+    assert escape_text(smart_typography("x&nbsp;y &lt;b&gt;")) == \
+        "x~y \\textless{}b\\textgreater{}"
+    # escape_text itself keeps every character literal
+    assert escape_text("&amp;") == "\\&amp;"
+
+
+def test_long_runs_may_break_after_punctuation() -> None:
+    ident = "very_long_function_name_without_spaces_anywhere_at_all()"
+    out = escape_text(ident)
+    assert out.count("\\allowbreak{}") == ident.count("_") + 1
+    assert out.replace("\\allowbreak{}", "") == escape_text(ident, breaks=False)
+    # short words and ordinary prose are left alone; long words of letters are TeX's to
+    # hyphenate; a long stretch of digits breaks every few characters
+    assert escape_text("e.g. a_b, x.y") == "e.g. a\\_b, x.y"
+    assert "allowbreak" not in escape_text("Donaudampfschifffahrtsgesellschaftskapitaen")
+    assert escape_text("0123456789" * 3).count("\\allowbreak{}") == 2
+    assert escape_code("x" * 50).count("\\allowbreak{}") == 3
+
+
+def test_script_capitals_use_a_loaded_alphabet() -> None:
+    assert escape_text("\u210b") == "\\ensuremath{\\mathcal{H}}"
 
 
 # ---------------------------------------------------------------------- real compilation

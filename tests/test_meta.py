@@ -128,3 +128,15 @@ def test_jekyll_front_matter_habits_reach_the_pdf(tmp_path: Path) -> None:
     assert "19 June 2018" in text
     assert "Site Author" in text
     assert pdf_info(pdf)["Title"] == "Bayes\u2019 rule & friends"
+
+
+def test_front_matter_html_is_typeset_not_printed() -> None:
+    doc = convert("---\ntitle: A <em>big</em> &amp; <b>bold</b> <u>title</u>\n"
+                  "author: [\"Ada &#8220;Countess&#8221;\", B<br>C]\n"
+                  "description: <em>x</em> &amp; y <code>f(a_b)</code> <i>open\n---\nBody\n")
+    front = doc.tex.split("\\begin{document}")[1]
+    assert "\\title{A \\emph{big} \\& \\textbf{bold} title}" in front
+    assert "\\author{Ada \\textquotedblleft{}Countess\\textquotedblright{} \\and B C}" in front
+    assert "\\emph{x} \\& y \\mdcode{f(a\\_b)} \\emph{open}" in front
+    assert "pdftitle={A big \\& bold title}" in front
+    assert "pdfsubject={x \\& y f(a\\_b) open}" in front
