@@ -308,6 +308,12 @@ def test_hard_wrap_makes_line_breaks() -> None:
     assert "Roses are red,\\newline\nviolets are blue." in tex
 
 
+def test_hard_wrap_from_an_options_line_applies_below_it() -> None:
+    src = "one\ntwo\n\n{::options hard_wrap=\"true\" /}\n\nthree\nfour\n"
+    tex = body(src)
+    assert "one\ntwo" in tex and "three\\newline\nfour" in tex
+
+
 def test_hard_wrap_keeps_attribute_lists_and_lone_images_apart() -> None:
     tex = body("![alt](missing.png)\n{: width=\"50%\"}\n", site=HARD_WRAP_SITE)
     assert "\\newline" not in tex and "\\begin{center}" in tex

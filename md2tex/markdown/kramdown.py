@@ -207,9 +207,11 @@ def _flavour(env: Mapping[str, Any]) -> Flavour:
 
 def flavour_at(env: Mapping[str, Any], line: int | None) -> Flavour:
     """The flavour in force at a Markdown line: the site's, changed by ``{::options}``
-    lines above it (``env["kramdown_changes"]``: (line, flavour) in document order)."""
-    current = _flavour(env)
-    for start, flavour in env.get("kramdown_changes", ()):
+    lines above it (``env["kramdown_changes"]``: (line, flavour) in document order, the
+    site's first at line 0). ``env["kramdown"]`` is the latest, for the block rules."""
+    changes = env.get("kramdown_changes") or [(0, _flavour(env))]
+    current = changes[0][1]
+    for start, flavour in changes:
         if line is None or start > line:
             break
         current = flavour
@@ -420,8 +422,10 @@ def _alignments(sep: str) -> list[str | None]:
 def parse_table(block: Any, m: re.Match[str], state: Any) -> int | None:
     """A kramdown table: rows of cells separated by ``|`` (leading and trailing pipes
     optional), a separator line after the header rows, no separator for a table without
-    header. As kramdown: it starts after a block boundary only (a line right after a
-    paragraph line belongs to the paragraph) and must end at one (a blank line)."""
+    header. As kramdown: a line right after a paragraph line belongs to the paragraph, and
+    the table must end at a block boundary (a blank line, an attribute list, the end), else
+    its lines are paragraph text. (kramdown also wants a blank line before a table that
+    follows a heading or a list; here those tables are kept.)"""
     last = state.last_token()
     if last is not None and last["type"] == "paragraph":
         return None

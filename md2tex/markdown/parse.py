@@ -284,7 +284,7 @@ def parse_markdown(text: str, first_line: int = 1, dollar_math: bool | str = Tru
     state.env["raw_html"] = raw_html
     state.env["budget"] = budget
     state.env["kramdown"] = flavour
-    state.env["kramdown_changes"] = []
+    state.env["kramdown_changes"] = [(0, flavour)]
     tokens, final = md.parse(text, state)
     assert isinstance(tokens, list)
     return tokens, dict(final.env)
