@@ -145,3 +145,22 @@ def test_font_warm_up_takes_only_nfss_names() -> None:
     code = warmtex.font_warm_up((*fonts, "T1/lmr/m/n/9}\\input{x}", "../../a/b/c/1"))
     assert code.count("\\selectfont") == 2 and "input" not in code and ".." not in code
     assert "\\ifcsname T@OML\\endcsname" in code
+
+
+def test_a_save_wakes_the_loop_with_the_file_saved(tmp_path: Path) -> None:
+    from md2tex.cli import watch
+
+    saves = watch._Saves()
+    if saves.fd < 0:
+        pytest.skip("no inotify here: the loop polls")
+    try:
+        saves.follow(tmp_path)
+        assert saves.wait(0.01) == set()
+        (tmp_path / "post.md").write_text("Saved in place.\n", encoding="utf-8")
+        assert saves.wait(5) == {tmp_path / "post.md"}
+        (tmp_path / ".post.md.swp").write_text("An editor's new copy.\n", encoding="utf-8")
+        saves.wait(5)
+        os.replace(tmp_path / ".post.md.swp", tmp_path / "post.md")  # saved by renaming
+        assert tmp_path / "post.md" in saves.wait(5)
+    finally:
+        saves.close()

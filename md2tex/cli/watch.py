@@ -10,14 +10,19 @@ same format and predocument, so that a save only costs the conversion and the bo
 Changes are found by polling each post's ``stat`` (no dependency, works on every filesystem,
 network mounts included); a change is built once the file has stopped changing for a few
 milliseconds (``SETTLE``), so an editor's truncate-then-write is not built half-written (a
-file still changing is looked at again on the next poll). Every output is
+file still changing is looked at again on the next poll). On Linux the loop also sleeps on
+inotify (``_Saves``): a file written and closed, or moved in, wakes it at once and is built
+without the settling wait. Every output is
 written atomically by the build; a post with errors leaves the previous PDF in place.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
+import select
+import struct
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -59,6 +64,64 @@ class _Watched:
     #: the TeX process started for this post's next build (``warmtex``)
     warm: EarlyTex | None = None
     pending: Stamp | None = field(default=None)
+
+
+#: inotify: a file written and closed, a file moved into the folder; one event's header
+_IN_CLOSE_WRITE, _IN_MOVED_TO = 0x08, 0x80
+_EVENT = struct.Struct("iIII")
+
+
+class _Saves:
+    """The files just written and closed (or moved in) in the watched folders, from Linux's
+    inotify through libc; without it (another system, the watch limit reached) ``wait``
+    just sleeps and the polling finds every change."""
+
+    def __init__(self) -> None:
+        self.fd = -1
+        self.folders: dict[int, Path] = {}
+        self.followed: set[Path] = set()
+        try:
+            self._libc = ctypes.CDLL(None, use_errno=True)
+            fd = self._libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        except (OSError, AttributeError):
+            return
+        self.fd = fd if isinstance(fd, int) and fd >= 0 else -1
+
+    def follow(self, folder: Path) -> None:
+        if self.fd < 0 or folder in self.followed:
+            return
+        self.followed.add(folder)
+        wd = self._libc.inotify_add_watch(self.fd, os.fsencode(folder),
+                                          _IN_CLOSE_WRITE | _IN_MOVED_TO)
+        if isinstance(wd, int) and wd >= 0:
+            self.folders[wd] = folder
+
+    def wait(self, timeout: float) -> set[Path]:
+        """Sleep at most ``timeout`` seconds; the files saved meanwhile."""
+        if self.fd < 0:
+            time.sleep(timeout)
+            return set()
+        if not select.select([self.fd], [], [], timeout)[0]:
+            return set()
+        try:
+            data = os.read(self.fd, 1 << 16)
+        except OSError:
+            return set()
+        saved: set[Path] = set()
+        pos = 0
+        while pos + _EVENT.size <= len(data):
+            wd, _mask, _cookie, length = _EVENT.unpack_from(data, pos)
+            pos += _EVENT.size
+            name = data[pos:pos + length].split(b"\0", 1)[0]
+            pos += length
+            if wd in self.folders and name:
+                saved.add(self.folders[wd] / os.fsdecode(name))
+        return saved
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
 def _stamp(path: Path) -> Stamp | None:
@@ -110,18 +173,21 @@ def watch(targets: Targets, options: Options, on_event: Callable[[Event], None],
     Ctrl-C (every waiting TeX process is ended on the way out)."""
     watched: dict[Path, _Watched] = {}
     next_scan = 0.0
+    saves = _Saves()
+    saved: set[Path] = set()
     try:
         while not stop():
             now = time.monotonic()
             if now >= next_scan:
-                _rescan(targets, watched)
+                _rescan(targets, watched, saves)
                 next_scan = now + RESCAN
             for source, state in watched.items():
                 stamp = _stamp(source)
                 if stamp is None or stamp == state.stamp:
                     state.pending = None
                     continue
-                if stamp != state.pending and state.stamp is not None:
+                if stamp != state.pending and state.stamp is not None \
+                        and source not in saved:
                     time.sleep(SETTLE)  # changed since the last look: still being written?
                     if _stamp(source) != stamp:
                         state.pending = stamp
@@ -129,15 +195,16 @@ def watch(targets: Targets, options: Options, on_event: Callable[[Event], None],
                 state.stamp, state.pending = stamp, None
                 event, state.warm = build_once(source, state.output, options, state.warm)
                 on_event(event)
-            time.sleep(interval)
+            saved = saves.wait(interval)
     finally:
+        saves.close()
         for state in watched.values():
             if state.warm is not None:
                 with contextlib.suppress(Exception):
                     state.warm.discard()
 
 
-def _rescan(targets: Targets, watched: dict[Path, _Watched]) -> None:
+def _rescan(targets: Targets, watched: dict[Path, _Watched], saves: _Saves) -> None:
     current = dict(targets())
     for gone in set(watched) - set(current):
         state = watched.pop(gone)
@@ -146,3 +213,4 @@ def _rescan(targets: Targets, watched: dict[Path, _Watched]) -> None:
     for source, output in current.items():
         if source not in watched:
             watched[source] = _Watched(output)
+            saves.follow(source.parent)
