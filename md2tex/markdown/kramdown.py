@@ -209,7 +209,7 @@ def flavour_at(env: Mapping[str, Any], line: int | None) -> Flavour:
     """The flavour in force at a Markdown line: the site's, changed by ``{::options}``
     lines above it (``env["kramdown_changes"]``: (line, flavour) in document order, the
     site's first at line 0). ``env["kramdown"]`` is the latest, for the block rules."""
-    changes = env.get("kramdown_changes") or [(0, _flavour(env))]
+    changes: list[tuple[int, Flavour]] = env.get("kramdown_changes") or [(0, _flavour(env))]
     current = changes[0][1]
     for start, flavour in changes:
         if line is None or start > line:
