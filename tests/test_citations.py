@@ -368,3 +368,20 @@ def test_references_bibtex_could_not_make_still_show_the_cited_keys(
     assert "bibtex: the .aux names a bibliography database or style md2tex did not write" \
         in text
     assert "[1] mccullagh1989 [2] efron_1975 [3] who2021" in text
+
+
+@needs_tex
+def test_crossref_fields_and_web_addresses_of_al_folio_entries(tmp_path: Path) -> None:
+    """A ``crossref``'s fields are inherited (its title as the booktitle); al-folio's
+    ``arxiv`` and ``html`` fields give the entry its link when there is no url or DOI."""
+    bib = ("@proceedings{conf2020, title = {Proceedings of Things}, year = 2020,\n"
+           "  publisher = {ACM}}\n"
+           "@inproceedings{paper, author = {Doe, Jane}, title = {A Paper},\n"
+           "  crossref = {conf2020}, arxiv = {2101.00001}}\n"
+           "@misc{page, title = {A Page}, html = {https://example.org/page}, year = 2021}\n")
+    doc = post(site(tmp_path, bib=bib), "---\nbibliography: refs.bib\n---\n\n"
+               "Cites <d-cite key=\"paper,page\"></d-cite>.\n")
+    text = squash(pdf_text(build(doc, tmp_path / "out.pdf"))).replace(" ", "")
+    assert "[1]JaneDoe.APaper.InProceedingsofThings.ACM,2020." in text
+    assert "https://arxiv.org/abs/2101.00001" in text
+    assert "[2]APage,2021.URLhttps://example.org/page." in text

@@ -56,6 +56,7 @@ _BRACES = re.compile(r"[{}]")
 _BARE_SPECIAL = re.compile(r"(?<!\\)([%&])")
 _AND = re.compile(r"\s+and\s+", re.I)
 _DOI = re.compile(r"10\.\d{2,9}/\S+")
+_ARXIV = re.compile(r"(?:\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?")
 
 _MONTHS = {m[:3].lower(): m for m in (
     "January", "February", "March", "April", "May", "June", "July", "August", "September",
@@ -403,10 +404,42 @@ def _link(value: str) -> str | None:
     return escape_url(url)
 
 
+#: where a web address of the work may be, in order: (field, prefix); al-folio's ``html``
+#: links the paper's page, ``arxiv`` its arXiv id
+_LINKS = (("url", ""), ("doi", "https://doi.org/"), ("html", ""),
+          ("arxiv", "https://arxiv.org/abs/"))
+
+
+def inherit(entry: Entry, bib: Bibliography) -> Entry:
+    """``entry`` with the fields of the entry its ``crossref`` names that it lacks (as
+    bibtex does; a proceedings' or book's title is the ``booktitle``)."""
+    parent = bib.entries.get(entry.fields.get("crossref", "").strip())
+    if parent is None or parent is entry:
+        return entry
+    fields = dict(parent.fields)
+    if "title" in fields and parent.kind in ("proceedings", "book"):
+        fields.setdefault("booktitle", fields["title"])
+    fields.pop("title", None)
+    return replace(entry, fields={**fields, **entry.fields})
+
+
+def _address(entry: Entry) -> str | None:
+    """The work's web address for ``\\url``: the first of ``_LINKS`` that is one."""
+    for name, prefix in _LINKS:
+        value = _BRACES.sub("", entry.fields.get(name, "")).replace("\\_", "_").strip()
+        if not value or (name == "doi" and not _DOI.fullmatch(value)) or (
+                name == "arxiv" and not _ARXIV.fullmatch(value)):
+            continue
+        url = _link(prefix + value)
+        if url:
+            return url
+    return None
+
+
 def clean_entry(entry: Entry, unicode: bool) -> str:
     """``entry`` as a .bib entry bibtex and LaTeX accept whatever the original held: the
     fields the style prints, as escaped text; the title's case kept as written (distill
-    and jekyll-scholar show it so); a DOI as a link when there is no url."""
+    and jekyll-scholar show it so); one web address (``_LINKS``)."""
     fields: list[tuple[str, str]] = []
     for name, value in entry.fields.items():
         if name in _NAME_FIELDS:
@@ -415,10 +448,7 @@ def clean_entry(entry: Entry, unicode: bool) -> str:
             fields.append((name, "{" + _latex(value, unicode) + "}"))
         elif name in _TEXT_FIELDS:
             fields.append((name, _latex(value, unicode)))
-    url = _link(entry.fields.get("url", ""))
-    doi = _BRACES.sub("", entry.fields.get("doi", "")).replace("\\_", "_").strip()
-    if url is None and _DOI.fullmatch(doi):
-        url = _link("https://doi.org/" + doi)
+    url = _address(entry)
     if url:
         fields.append(("url", url))
     kind = _TYPES.get(entry.kind, "misc")
@@ -498,8 +528,9 @@ def resolve(rendered: RenderResult, meta: Mapping[str, Any], site: Mapping[str, 
     if paths:
         diagnostics += _key_warnings(missing_keys, bib, paths, path)
     cite_all = not cites and bool(places)  # jekyll-scholar lists the whole file then
-    entries = [e for e in (bib.entries.values() if cite_all else (bib.entries[k] for k in used))
-               if _KEY.fullmatch(e.key)]
+    entries = [inherit(e, bib) for e in (
+        bib.entries.values() if cite_all else (bib.entries[k] for k in used))
+        if _KEY.fullmatch(e.key)]
     references = ("\\nocite{*}" if cite_all else "") + \
         f"\\bibliographystyle{{{STYLE}}}\\bibliography{{{BIB_NAME}}}" if entries else ""
     for k, start in enumerate(places):  # LaTeX prints one bibliography: at the first place
