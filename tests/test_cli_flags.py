@@ -512,3 +512,15 @@ def test_a_missing_cjk_font_is_named(tmp_path: Path) -> None:
     missing = invoke([post, "-o", tmp_path / "c.pdf", "-V", "CJKmainfont=No Such CJK"])
     assert missing.exit_code == 3
     assert "-V CJKmainfont: no font 'No Such CJK'" in missing.output
+
+
+@needs_tex
+def test_a_folder_output_is_never_written_through_a_link(site: Path, tmp_path: Path) -> None:
+    out = tmp_path / "pdfs"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (out / "2024-01-02-p.pdf").symlink_to(victim)
+    result = invoke([_post(site), "-o", out])
+    assert victim.read_text() == "keep me"
+    assert result.exit_code == 5 and "is a symbolic link" in result.output

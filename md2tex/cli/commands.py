@@ -506,12 +506,13 @@ def convert_command(sources: Sequence[Path], output: str | None, standalone: boo
     options_for = _SiteOptions(config_file, kw)
     if _is_folder_name(output):
         Path(str(output)).mkdir(parents=True, exist_ok=True)
+    # a name md2tex makes up (beside the post, in a folder) is never written through a link
+    named = output is not None and not _is_folder_name(output)
     status = EXIT_OK
-    for source, out in targets:
+    for index, (source, out) in enumerate(targets):
         post = None if str(source) == "-" else source
-        code = _convert_one(post, out, options_for(post), named=output is not None,
-                            standalone=standalone, verbose=verbose, quiet=quiet,
-                            prewarm=status == EXIT_OK and targets[0][0] == source)
+        code = _convert_one(post, out, options_for(post), named=named, standalone=standalone,
+                            verbose=verbose, quiet=quiet, prewarm=index == 0)
         status = status or code
     sys.exit(status)
 
