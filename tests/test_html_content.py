@@ -15,7 +15,9 @@ from helpers import (
     build,
     codes,
     convert,
+    make_png,
     needs_tex,
+    pdf_image_count,
     pdf_info,
     pdf_text,
     pdf_words,
@@ -55,6 +57,8 @@ $$\\mathbb{E}[\\varepsilon] = 0.$$</div>
 
 <div class="corollary">No lead at all, so the name.</div>
 
+<div class="thm" title="Short class">Themes write short class names.</div>
+
 <blockquote class="definition"><p><b>Definition 1.</b> A <em>penalty</em> is a function \
 $P(\\beta)$.</p></blockquote>
 
@@ -69,7 +73,7 @@ $P(\\beta)$.</p></blockquote>
 
 <center>Centred words here.</center>
 
-<figure><img src="missing.png" alt="a plot"><figcaption>Figure caption &amp; more \
+<figure><img src="plot.png" alt="a plot"><figcaption>Figure caption &amp; more \
 $r^2$</figcaption></figure>
 """
 
@@ -109,8 +113,11 @@ class Built:
 @pytest.fixture(scope="module")
 def content_pdf(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """One PDF holding every content-carrying element (one TeX run for the module)."""
-    doc = convert(DISTILL + "\n" + THEOREMS + "\n" + NOTEBOOK, dollar_math=True)
-    pdf = build(doc, tmp_path_factory.mktemp("html") / "content.pdf")
+    folder = tmp_path_factory.mktemp("html")
+    make_png(folder / "plot.png")
+    doc = convert(DISTILL + "\n" + THEOREMS + "\n" + NOTEBOOK, dollar_math=True,
+                  base_dir=folder)
+    pdf = build(doc, folder / "content.pdf")
     return Built(doc, pdf, squash(pdf_text(pdf)))
 
 
@@ -152,7 +159,8 @@ def test_theorem_like_blocks_keep_title_text_and_math(content_pdf: Built) -> Non
     assert "Corollary. No lead at all, so the name." in text
     assert "Definition 1. A penalty is a function P (β)." in text
     assert "Proof. Take X \u22a4 X + λI, which is invertible." in text
-    assert doc.tex.count("\\begin{mdtheorem}") == 3
+    assert "Theorem (Short class). Themes write short class names." in text
+    assert doc.tex.count("\\begin{mdtheorem}") == 4
     assert "\\begin{mddefinition}" in doc.tex and "\\begin{proof}" in doc.tex
 
 
@@ -163,7 +171,8 @@ def test_details_figure_and_center(content_pdf: Built) -> None:
         in text
     assert "Hidden remark. . ." in text or "Hidden remark…" in text
     assert "Centred words here." in text
-    assert "Figure caption & more r2" in text
+    assert "Figure caption & more r2" in text and pdf_image_count(content_pdf.pdf) == 1
+    assert not [d for d in doc.diagnostics if d.code.startswith("image-")]
     assert "\\begin{center}\nCentred words here.\n\\end{center}" in doc.tex
 
 

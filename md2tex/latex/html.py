@@ -875,6 +875,12 @@ THEOREM_KINDS: dict[str, TheoremKind] = {
     "exercise": TheoremKind("Exercise", "mddefinition"),
     "note": TheoremKind("Note", "mddefinition"),
     "proof": TheoremKind("Proof", "proof"),
+    # the short class names some themes use
+    "thm": TheoremKind("Theorem", "mdtheorem"),
+    "lem": TheoremKind("Lemma", "mdtheorem"),
+    "prop": TheoremKind("Proposition", "mdtheorem"),
+    "cor": TheoremKind("Corollary", "mdtheorem"),
+    "defn": TheoremKind("Definition", "mddefinition"),
 }
 #: the elements themes write theorem-like blocks with
 THEOREM_TAGS = ("div", "blockquote", "section")
