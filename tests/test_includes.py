@@ -72,14 +72,23 @@ def test_figure_parameters_alt_width_and_liquid_values() -> None:
     ctx = LiquidContext(site={"baseurl": "/b"})
     result = render_liquid('{% include figure.html path="{{ site.baseurl }}/i/a.png" '
                            'alt="A dog" width="50%" class="img-fluid rounded" %}\n', ctx)
-    assert result.text == '<figure><img src="/b/i/a.png" alt="A dog" width="50%"></figure>\n'
+    assert result.text == ('<!-- --><figure><img src="/b/i/a.png" alt="A dog" width="50%">'
+                           "</figure>\n")
+
+
+def test_a_figure_is_one_line_of_html_whatever_follows_it() -> None:
+    tex = body("Intro.\n{% include figure.html path='a.png' caption='Cap' %}\n```python\n"
+               "x = 1\n```\n- item\n{% figure b.png 'Two' %}\nText *after*.\n")
+    assert tex.index("\\mdcaption{Cap}") < tex.index("\\begin{Verbatim}")
+    assert "\\begin{itemize}" in tex and "\\mdcaption{Two}" in tex
+    assert "Text \\emph{after}." in tex and "```" not in tex
 
 
 def test_figure_of_several_images_and_a_caption_with_html() -> None:
     result = liquid("{% figure a.png,b.png 'Credit: <a href=\"https://x.org\">X</a>, "
                     "for $a<b$, $c < d$' %}\n")
     alt = "Credit: &lt;a href=&quot;https://x.org&quot;>X&lt;/a>, for a&lt;b, c &lt; d"
-    assert result.text == (f'<figure><img src="a.png" alt="{alt}"><img src="b.png" '
+    assert result.text == (f'<!-- --><figure><img src="a.png" alt="{alt}"><img src="b.png" '
                            f'alt="{alt}"><figcaption>Credit: <a href="https://x.org">X</a>, '
                            "for $a&lt;b$, $c < d$</figcaption></figure>\n")
 
@@ -99,7 +108,8 @@ def test_figure_block_around_other_markdown_keeps_it_and_adds_the_caption() -> N
     src = '{% figure caption:"Two views" %}\n![a](a.png) ![b](b.png)\n{% endfigure %}\nText\n'
     result = liquid(src)
     same_lines(src, result)
-    assert result.text == "\n![a](a.png) ![b](b.png)\n<figcaption>Two views</figcaption>\nText\n"
+    assert result.text == ("\n![a](a.png) ![b](b.png)\n<!-- --><figcaption>Two views"
+                           "</figcaption>\nText\n")
 
 
 # ----------------------------------------------------------------------------------- notes
@@ -213,7 +223,7 @@ def test_setting_names_a_built_in_handler() -> None:
     result = liquid("{% include pic.html src='a.png' caption='Hi' %} {% aside 'a-1' 'Note' %}"
                     " {% include ads.html text='Buy things' %}\n",
                     **{"pic.html": "figure", "aside": "sidenote", "ads": "drop"})
-    assert result.text == ('<figure><img src="a.png" alt="Hi"><figcaption>Hi</figcaption>'
+    assert result.text == ('<!-- --><figure><img src="a.png" alt="Hi"><figcaption>Hi</figcaption>'
                            "</figure> [^md2tex-note-1] \n\n[^md2tex-note-1]: Note\n")
     assert not result.diagnostics
 
@@ -253,7 +263,7 @@ def test_a_site_snippet_finds_figures_where_its_plugin_keeps_them(tmp_path: Path
     make_png(tmp_path / "assets" / "posts" / "bias" / "two.png")
     post = tmp_path / "_posts" / "2019-07-15-bias.md"
     post.parent.mkdir()
-    snippet = ('<figure>{% for f in args[0].split(",") %}<img src="/assets/posts/'
+    snippet = ('<!-- --><figure>{% for f in args[0].split(",") %}<img src="/assets/posts/'
                '{{ page.slug }}/{{ f }}">{% endfor %}<figcaption>{{ args[1] }}</figcaption>'
                "</figure>")
     doc = md2tex.convert("Text.\n\n{% figure one.png,two.png 'Both, with $x^2$.' %}\nMore.\n",
@@ -275,7 +285,7 @@ def test_snippet_output_is_bounded() -> None:
 def test_a_bad_setting_entry_is_reported_at_its_first_use() -> None:
     result = liquid("a\n{% include figure.html path='a.png' %}\n{% include figure.html "
                     "path='b.png' %}\n", **{"figure.html": "nosuchhandler", "other": 3})
-    assert result.text.count("<figure>") == 2
+    assert result.text.count("<!-- --><figure>") == 2
     assert [(d.code, d.line) for d in result.diagnostics] == [("liquid-include", 2)]
     assert "nosuchhandler" in result.diagnostics[0].message
 

@@ -74,7 +74,7 @@ def test_figure_include_and_toc_include() -> None:
     result = render_liquid(src, LiquidContext())
     assert result.toc
     assert result.text.count("\n") == src.count("\n")
-    assert ('<figure><img src="/img/a.png" alt="A cap" width="50%">'
+    assert ('<!-- --><figure><img src="/img/a.png" alt="A cap" width="50%">'
             "<figcaption>A cap</figcaption></figure>") in result.text
     assert "\n{:toc}\n" in result.text
 

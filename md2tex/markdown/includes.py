@@ -73,7 +73,8 @@ class Call:
 @dataclass(frozen=True)
 class Made:
     """What a handler makes of a call: Markdown in its place; ``own_block``: it needs a
-    paragraph of its own (blank lines are added only where the tag touches other text);
+    paragraph of its own (blank lines are added where the tag touches other text, and then
+    later lines shift: the built-in handlers make one-line HTML blocks instead);
     ``warning``: what the web showed that the PDF lacks (reported at the tag's line);
     ``toc``: it asks for a table of contents."""
 
@@ -194,15 +195,21 @@ def _reference(m: re.Match[str]) -> str:
     return "&lt;" if m.group(0) == "<" else "&amp;"
 
 
+#: starts a one-line HTML block: a block that opens with a comment ends on the line that
+#: closes it (CommonMark's HTML block 2), so what follows on the next line (a paragraph, a
+#: list, a fence) stays Markdown, and it may interrupt a paragraph: no blank line is needed
+ONE_LINE_HTML = "<!-- -->"
+
+
 def figure_html(sources: Sequence[str], caption: str = "", alt: str = "",
                 width: str = "") -> str:
-    """A one-line HTML ``<figure>`` (images side by side, the caption as Markdown): an HTML
-    block may interrupt a paragraph and end at the line's end, so no line is added."""
+    """A one-line HTML ``<figure>`` (images side by side, the caption as Markdown) that is a
+    block of its own wherever its line is, so no line is added."""
     size = f' width="{_html_attribute(width)}"' if width else ""
     images = "".join(f'<img src="{_html_attribute(src)}" alt="{_html_attribute(alt)}"{size}>'
                      for src in sources)
     text = f"<figcaption>{html_text(caption)}</figcaption>" if caption.strip() else ""
-    return f"<figure>{images}{text}</figure>"
+    return f"{ONE_LINE_HTML}<figure>{images}{text}</figure>"
 
 
 # ------------------------------------------------------------------------ built-in handlers
@@ -258,7 +265,8 @@ def text(call: Call, notes: Notes) -> Made | None:
 
 @HANDLERS.register("toc")
 def toc(call: Call, notes: Notes) -> Made | None:
-    return Made(TOC_MARKER, own_block=True, toc=True)
+    """A table of contents: kramdown's marker, read wherever its paragraph is."""
+    return Made(TOC_MARKER, toc=True)
 
 
 @HANDLERS.register("cite")
@@ -281,8 +289,9 @@ def cite(call: Call, notes: Notes) -> Made | None:
 
 @HANDLERS.register("bibliography")
 def bibliography(call: Call, notes: Notes) -> Made | None:
-    """jekyll-scholar's reference list, whatever its arguments: distill's element."""
-    return Made("<d-bibliography></d-bibliography>", own_block=True)
+    """jekyll-scholar's reference list, whatever its arguments: distill's element (the
+    references stand where it is, in a paragraph or alone)."""
+    return Made("<d-bibliography></d-bibliography>")
 
 
 @HANDLERS.register("gist")

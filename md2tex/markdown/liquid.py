@@ -39,6 +39,7 @@ from md2tex.budget import UNLIMITED, Budget
 from md2tex.diagnostics import Diagnostic, error, warning
 from md2tex.escape import without_spans
 from md2tex.markdown.includes import (
+    ONE_LINE_HTML,
     Call,
     Handler,
     Includes,
@@ -923,7 +924,7 @@ class _Renderer:
         self.out.append(_newlines(m.group(0)))
         caption = self.captions.pop() if self.captions else ""
         if caption and self.active:
-            self.emit(f"<figcaption>{html_text(caption)}</figcaption>")
+            self.emit(f"{ONE_LINE_HTML}<figcaption>{html_text(caption)}</figcaption>")
         return m.end()
 
     def _own_block(self, m: _Found, text: str) -> str:
