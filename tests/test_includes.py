@@ -390,3 +390,13 @@ def test_a_tex_error_after_includes_names_its_markdown_line(tmp_path: Path) -> N
     with pytest.raises(md2tex.BuildError) as failed:
         md2tex.build_pdf(doc, tmp_path / "post.pdf")
     assert [d.line for d in failed.value.diagnostics if d.severity == "error"][:1] == [line]
+
+
+@needs_tex
+def test_a_tex_error_inside_a_note_names_the_line_of_its_tag(tmp_path: Path) -> None:
+    post = ("Title paragraph.\n\nFirst line of a paragraph\nsecond line with a note"
+            f"{{% sidenote 'sn-1' 'Bad {TRAP} here.' %}} and\nthird line.\n\nLast.\n")
+    doc = md2tex.convert(post, trap_options(tmp_path), path="post.md")
+    with pytest.raises(md2tex.BuildError) as failed:
+        md2tex.build_pdf(doc, tmp_path / "post.pdf")
+    assert [(d.code, d.line) for d in failed.value.diagnostics] == [("tex-error", 4)]
