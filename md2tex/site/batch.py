@@ -512,43 +512,51 @@ def convert_many(paths: Iterable[str | Path], out_dir: str | Path,
         if on_result is not None:
             on_result(result, done, total)
 
-    for index, post in enumerate(posts):
-        target, renamed = names[index]
-        notes = (renamed,) if renamed else ()
-        rel = target.relative_to(out).as_posix()
-        try:
-            data = read_post_bytes(post, root_path)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                log.warning("%s: a symbolic link, not followed (skipped)", post)
-                finish(index, PostResult(str(post), "skipped", None, 0.0, (warning(
-                    "symlink", "a symbolic link (or below one): not followed, not converted",
-                    path=str(post)),), reason="symlink"))
+    try:  # reading and hashing the posts: Ctrl-C here too ends with a report
+        for index, post in enumerate(posts):
+            target, renamed = names[index]
+            notes = (renamed,) if renamed else ()
+            rel = target.relative_to(out).as_posix()
+            try:
+                data = read_post_bytes(post, root_path)
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    log.warning("%s: a symbolic link, not followed (skipped)", post)
+                    finish(index, PostResult(str(post), "skipped", None, 0.0, (warning(
+                        "symlink", "a symbolic link (or below one): not followed, not converted",
+                        path=str(post)),), reason="symlink"))
+                    continue
+                finish(index, PostResult(str(post), "failed", None, 0.0, (error(
+                    "input", f"cannot read: {exc.strerror or exc}", path=str(post)),),
+                    stage="refused"))
                 continue
-            finish(index, PostResult(str(post), "failed", None, 0.0, (error(
-                "input", f"cannot read: {exc.strerror or exc}", path=str(post)),),
-                stage="refused"))
-            continue
-        if not drafts and unpublished(data, str(post)):
-            finish(index, PostResult(str(post), "skipped", None, 0.0, (note(
-                "not-run", "published: false (a draft): not converted (--drafts converts "
-                "it)", path=str(post)),), reason="draft"))
-            continue
-        key = job_key(data, options, to)
-        entry = cache.get(rel)
-        if isinstance(entry, dict) and entry.get("key") == key:
-            if entry.get("status") in ("ok", "warning") and target.exists():
-                finish(index, PostResult(str(post), "skipped", str(target), 0.0, notes,
-                                         reason="unchanged"))
+            if not drafts and unpublished(data, str(post)):
+                finish(index, PostResult(str(post), "skipped", None, 0.0, (note(
+                    "not-run", "published: false (a draft): not converted (--drafts converts "
+                    "it)", path=str(post)),), reason="draft"))
                 continue
-            replay = _replay_failure(entry, str(post))
-            if replay is not None:
-                finish(index, replay)
-                continue
-        entries.pop(rel, None)
-        pending.append((index, Job(str(post.resolve()), str(post), str(target), to, options,
-                                   str(out), notes, memo), key))
-        costs[index] = estimated_cost(data)
+            key = job_key(data, options, to)
+            entry = cache.get(rel)
+            if isinstance(entry, dict) and entry.get("key") == key:
+                if entry.get("status") in ("ok", "warning") and target.exists():
+                    finish(index, PostResult(str(post), "skipped", str(target), 0.0, notes,
+                                             reason="unchanged"))
+                    continue
+                replay = _replay_failure(entry, str(post))
+                if replay is not None:
+                    finish(index, replay)
+                    continue
+            entries.pop(rel, None)
+            pending.append((index, Job(str(post.resolve()), str(post), str(target), to, options,
+                                       str(out), notes, memo), key))
+            costs[index] = estimated_cost(data)
+    except KeyboardInterrupt:
+        report = BatchReport([r if r is not None else PostResult(
+            str(posts[i]), "skipped", None, 0.0, (note(
+                "not-run", "not converted (interrupted)", path=str(posts[i])),),
+            reason="interrupted") for i, r in enumerate(results)],
+            time.perf_counter() - started, interrupted=True)
+        raise BatchInterrupted(report) from None
     if not fail_fast:
         # longest first (the report keeps the input order); --fail-fast keeps the input
         # order, so the posts after the first failure are the ones not run
