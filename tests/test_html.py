@@ -66,3 +66,24 @@ def test_br_first_in_paragraph_builds(tmp_path: object) -> None:
     doc = md2tex.convert("<br />\nText after a break.\n\n<br/>\n\nx<br>\n")
     md2tex.build_pdf(doc, out)
     assert out.stat().st_size > 1000
+
+
+def test_inline_tags_met_one_at_a_time() -> None:
+    """Tags inside a Markdown paragraph reach the renderer one by one: wrappers still see
+    their content (a footnote), handlers the element (a citation), ulem stays outermost."""
+    tex, diags = body("Text<d-footnote>A **note** $x$.</d-footnote> and a "
+                      "<del><span style=\"color:red\">struck red</span> rest</del> and "
+                      "long<wbr>word <d-code language=\"py\">x = 1</d-code>.\n")
+    assert "\\protect\\footnote{A \\textbf{note} $x$.}" in tex
+    assert "\\sout{}{\\textcolor[HTML]{D62728}{\\sout{struck red}}}\\sout{ rest}" in tex
+    assert "long\\allowbreak{}word" in tex
+    assert "raw-html" not in diags
+
+
+def test_theorem_lead_inside_its_first_paragraph_and_a_distill_code_block() -> None:
+    tex, _ = body("<div class=\"remark\"><p><strong>Remark 2</strong> Plain $y$.</p></div>\n\n"
+                  "<div class=\"proof\" data-title=\"of Lemma 1\">Easy.</div>\n\n"
+                  "<d-code block language=\"python\">\nprint(1 &lt; 2)\n</d-code>\n")
+    assert "\\begin{mddefinition}[{Remark 2.}]\nPlain $y$.\n\\end{mddefinition}" in tex
+    assert "\\begin{proof}[{Proof (of Lemma 1)}]\nEasy.\n\\end{proof}" in tex
+    assert "\\begin{Verbatim}" in tex and "\\PY{l+m+mi}{1} \\PY{o}{\\PYZlt{}}" in tex
