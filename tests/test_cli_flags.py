@@ -524,3 +524,13 @@ def test_a_folder_output_is_never_written_through_a_link(site: Path, tmp_path: P
     result = invoke([_post(site), "-o", out])
     assert victim.read_text() == "keep me"
     assert result.exit_code == 5 and "is a symbolic link" in result.output
+
+
+@needs_tex
+def test_template_variables_build(headed: Path, tmp_path: Path) -> None:
+    out = tmp_path / "v.pdf"
+    result = invoke([headed, "-o", out, "-V", "documentclass=report", "-V", "lang=en-GB",
+                     "-V", "linestretch=1.5", "-V", "colorlinks=false", "-V", "fontsize=12pt"])
+    assert result.exit_code == 0, result.output
+    assert "First part." in pdf_text(out)
+    assert pdf_info(out)["Page size"].startswith("595.276 x 841.89")  # a4paper kept
