@@ -172,6 +172,8 @@ def test_the_bib_beside_the_post_and_in_underscore_bibliography(tmp_path: Path) 
     (posts / "near.bib").write_text(BIB.replace("who2021", "near2021"), encoding="utf-8")
     doc = post(posts, DISTILL.replace("refs.bib", "near.bib").replace("who2021", "near2021"))
     assert "\\citep{near2021}" in doc.tex
+    doc = post(posts, DISTILL.replace("refs.bib", "/_bibliography/refs.bib"))
+    assert "\\citep{who2021}" in doc.tex  # a site-root path
 
 
 def test_jekyll_scholar_site_config_names_the_bib(tmp_path: Path) -> None:

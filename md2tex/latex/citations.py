@@ -243,10 +243,11 @@ _BIB_FOLDERS = ("assets/bibliography", "_bibliography")
 def bibliography_names(meta: Mapping[str, Any], site: Mapping[str, Any], post: str,
                        ) -> tuple[list[str], list[str], bool]:
     """(file names, folders to look in relative to the site root, from front matter?): the
-    front matter's ``bibliography:`` (a name or a list) in the post's folder and the site's
-    ``_BIB_FOLDERS``; else the .bib named after the post there (distill layouts that take
-    no front matter), then jekyll-scholar's ``scholar: bibliography`` (default
-    ``references.bib``) in its ``source`` (default ``_bibliography``)."""
+    front matter's ``bibliography:`` (a name or a list) in the post's folder, the site root
+    (``/assets/x.bib``) and the site's ``_BIB_FOLDERS``; else the .bib named after the post
+    there (distill layouts that take no front matter), then jekyll-scholar's ``scholar:
+    bibliography`` (default ``references.bib``) in its ``source`` (default
+    ``_bibliography``)."""
     given = meta.get("bibliography")
     names = [given] if isinstance(given, str) else \
         [n for n in given if isinstance(n, str)] if isinstance(given, list) else []
@@ -270,7 +271,7 @@ def find_bibliographies(meta: Mapping[str, Any], site: Mapping[str, Any],
     found is the post's .bib."""
     names, folders, from_front_matter = bibliography_names(meta, site, post)
     tops = [d for d in (images.site_root, *images.resource_path) if d is not None]
-    roots = ([images.base_dir] if from_front_matter and images.base_dir else []) + [
+    roots = ([images.base_dir, *tops] if from_front_matter and images.base_dir else []) + [
         top / folder for top in tops for folder in dict.fromkeys(folders)]
     found: list[Path] = []
     missing: list[str] = []
