@@ -87,3 +87,10 @@ def test_theorem_lead_inside_its_first_paragraph_and_a_distill_code_block() -> N
     assert "\\begin{mddefinition}[{Remark 2.}]\nPlain $y$.\n\\end{mddefinition}" in tex
     assert "\\begin{proof}[{Proof (of Lemma 1)}]\nEasy.\n\\end{proof}" in tex
     assert "\\begin{Verbatim}" in tex and "\\PY{l+m+mi}{1} \\PY{o}{\\PYZlt{}}" in tex
+
+
+def test_pre_classes_that_are_styling_are_not_languages() -> None:
+    tex, diags = body("<pre class=\"xr-text-repr-fallback\">x = 1</pre>\n\n"
+                      "<pre><code class=\"hljs language-js\">z()</code></pre>\n")
+    assert "code-language" not in diags
+    assert "\\PY{n+nx}{z}" in tex

@@ -29,6 +29,7 @@ from md2tex.escape import (
     without_spans,
 )
 from md2tex.latex import tables
+from md2tex.latex.highlight import known_language
 from md2tex.markdown.kramdown import width_from_attrs
 
 Token = dict[str, Any]
@@ -676,17 +677,30 @@ def _blockquote(html: HtmlRenderer, el: Element) -> str:
 
 
 def _code_block(html: HtmlRenderer, code: str, lang: str) -> str:
-    lang = re.sub(r"^(?:language|lang)-", "", lang.split(" ")[0]) if lang else ""
     return html.r.b_block_code({"type": "block_code", "raw": code.strip("\n") + "\n",
                                 "attrs": {"info": lang}})
 
 
+_LANGUAGE_CLASS = re.compile(r"^(?:language|lang)-(.+)$")
+
+
+def _language(html: HtmlRenderer, el: Element) -> str:
+    """The language a ``<pre>`` or ``<code>`` names: a ``language-x``/``lang-x`` class, else
+    a class that names a language (other classes are the page's styling, not a language)."""
+    for cls in el.attrs.get("class", "").split():
+        m = _LANGUAGE_CLASS.match(cls)
+        if m:
+            return m.group(1)
+    return next((c for c in el.attrs.get("class", "").split()
+                 if known_language(c, html.r.ctx.memo)), "")
+
+
 @register_element("pre")
 def _pre(html: HtmlRenderer, el: Element) -> str:
-    lang = el.attrs.get("class", "")
+    lang = _language(html, el)
     inner = next(iter(el.find_all("code")), None)
     if not lang and inner is not None:
-        lang = inner.attrs.get("class", "")
+        lang = _language(html, inner)
     return _code_block(html, el.text(), lang)
 
 
