@@ -159,7 +159,8 @@ def test_a_missing_bib_is_a_warning_at_the_first_citation(tmp_path: Path) -> Non
 def test_a_bib_outside_the_site_is_never_read(tmp_path: Path) -> None:
     posts = site(tmp_path)
     (tmp_path / "secret.bib").write_text(BIB, encoding="utf-8")
-    for name in ("../../secret.bib", str(tmp_path / "secret.bib")):
+    (posts / "link.bib").symlink_to(tmp_path / "secret.bib")
+    for name in ("../../secret.bib", str(tmp_path / "secret.bib"), "link.bib"):
         doc = post(posts, DISTILL.replace("refs.bib", name))
         assert warnings_of(doc, "bibliography-missing"), name
         assert "McCullagh" not in doc.tex
