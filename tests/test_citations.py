@@ -166,6 +166,14 @@ def test_a_bib_outside_the_site_is_never_read(tmp_path: Path) -> None:
         assert "McCullagh" not in doc.tex
 
 
+def test_a_bib_too_large_is_a_warning_not_a_read(tmp_path: Path) -> None:
+    from md2tex.latex.citations import MAX_BIB_BYTES
+
+    doc = post(site(tmp_path, bib=BIB + "%" * MAX_BIB_BYTES), DISTILL)
+    assert "refs.bib is larger than 2 MB" in warnings_of(doc, "bibliography-missing")[0][1]
+    assert "\\textbf{[who2021?]}" in doc.tex
+
+
 def test_the_bib_beside_the_post_and_in_underscore_bibliography(tmp_path: Path) -> None:
     posts = site(tmp_path, folder="_bibliography")
     doc = post(posts, DISTILL)
