@@ -76,6 +76,16 @@ def test_figure_parameters_alt_width_and_liquid_values() -> None:
                            "</figure>\n")
 
 
+def test_bare_parameter_values_are_variables_or_words() -> None:
+    ctx = LiquidContext(page={"image": "/i/p.png", "title": "Pic"})
+    result = render_liquid("{% assign w = '40%' %}{% include figure.html path=page.image "
+                           "caption=page.title width=w %} {% include figure.html "
+                           "path=x.png caption=page.nothing %}\n", ctx)
+    assert result.text == ('<!-- --><figure><img src="/i/p.png" alt="Pic" width="40%">'
+                           '<figcaption>Pic</figcaption></figure> <!-- --><figure>'
+                           '<img src="x.png" alt="figure"></figure>\n')
+
+
 def test_a_figure_is_one_line_of_html_whatever_follows_it() -> None:
     tex = body("Intro.\n{% include figure.html path='a.png' caption='Cap' %}\n```python\n"
                "x = 1\n```\n- item\n{% figure b.png 'Two' %}\nText *after*.\n")

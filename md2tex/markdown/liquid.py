@@ -828,8 +828,14 @@ class _Renderer:
             return _INNER_OUTPUT.sub(lambda o: _as_text(self.ctx.lookup(o[1])), text)
 
         def resolve(word: str) -> str:
+            """A variable's value (none: empty, as Liquid has it); a word that names no
+            variable (``a.png``, ``50%``) is taken as written."""
             value = self.ctx.value(word)
-            return word if value is None else _as_text(value)
+            if value is not None:
+                return _as_text(value)
+            head = re.split(r"[.\[]", word, maxsplit=1)[0]
+            scopes = ("site", "page", "include", "post", "layout")
+            return "" if head in scopes or head in self.ctx.variables else word
 
         positional, params = parse_arguments(args, resolve, literal)
         return Call(name=name, args=positional, params=params, page=self.ctx.page,
