@@ -220,6 +220,15 @@ def smart_typography(text: str) -> str:
 _REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 
 
+def escape_references(text: str) -> str:
+    """``text`` (already decoded, as HTML's text is) with every ``&`` that would start a
+    character reference written as ``&amp;``, so that the decoding prose gets
+    (``smart_typography``) gives back exactly ``text``."""
+    if "&" not in text:
+        return text
+    return _REFERENCE.sub(lambda m: "&amp;" + m.group(0)[1:], text)
+
+
 def decode_references(text: str) -> str:
     """``text`` with its character references (``&amp;``, ``&#8217;``, ``&#x2014;``,
     ``&nbsp;``) replaced by the characters they name; an unknown name stays as written."""

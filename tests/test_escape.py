@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from md2tex.escape import (
     decode_references,
     escape_code,
+    escape_references,
     escape_text,
     escape_url,
     pdf_string,
@@ -158,6 +159,9 @@ def test_character_references_are_decoded_as_a_browser_does() -> None:
         "x~y \\textless{}b\\textgreater{}"
     # escape_text itself keeps every character literal
     assert escape_text("&amp;") == "\\&amp;"
+    # text decoded already (HTML's) survives the decoding prose gets
+    for text in ("&lt; &amp;amp; AT&T", "&#8217;", "a & b"):
+        assert decode_references(escape_references(text)) == text
 
 
 def test_long_runs_may_break_after_punctuation() -> None:

@@ -94,3 +94,15 @@ def test_pre_classes_that_are_styling_are_not_languages() -> None:
                       "<pre><code class=\"hljs language-js\">z()</code></pre>\n")
     assert "code-language" not in diags
     assert "\\PY{n+nx}{z}" in tex
+
+
+def test_html_text_is_decoded_once_math_sees_characters() -> None:
+    """A browser decodes HTML's character references before MathJax reads the page; text
+    written as ``&lt;tag&gt;`` is text, and ``&amp;lt;`` shows as ``&lt;``."""
+    tex, diags = body("<p>Math $$a &lt; b$$ and <d-math>x &lt; y</d-math>; code "
+                      "&lt;tag&gt; &amp;lt; done</p>\n\n"
+                      "<div>$$\\begin{aligned} a &amp;= b \\\\ c &= d \\end{aligned}$$</div>\n")
+    assert "a < b" in tex and "$x < y$" in tex
+    assert "\\textless{}tag\\textgreater{} \\&lt; done" in tex
+    assert "\\begin{aligned} a &= b \\\\ c &= d \\end{aligned}" in tex
+    assert "raw-html" not in diags and not [c for c in diags if c.startswith("math")]

@@ -17,13 +17,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from html import unescape
 from html.parser import HTMLParser
 from typing import Any, Protocol, TypeVar
 
 from md2tex.escape import (
-    decode_references,
     escape_code,
+    escape_references,
     escape_url,
     url_scheme_allowed,
     without_spans,
@@ -82,9 +81,6 @@ _COLOR_RE = re.compile(r"(?:^|;)\s*color\s*:\s*(?:#(?P<hex>[0-9a-fA-F]{6}|[0-9a-
                        r"(?P<name>[a-zA-Z]+))")
 _SINGLE_TAG = re.compile(r"<(?P<close>/)?(?P<tag>[A-Za-z][\w-]*)(?P<rest>[^<>]*?)(?P<self>/)?>",
                          re.S)
-#: stands for ``&`` while HTMLParser reads a fragment, so that text keeps its character
-#: references for the one decoding prose gets (attributes are decoded as browsers do)
-_AMP = "\x00"
 
 
 @dataclass
@@ -93,13 +89,9 @@ class Element:
     attrs: dict[str, str] = field(default_factory=dict)
     children: list[Element | str] = field(default_factory=list)
 
-    def source(self) -> str:
-        """The text inside, as written (character references not decoded)."""
-        return "".join(c if isinstance(c, str) else c.source() for c in self.children)
-
     def text(self) -> str:
         """The text inside, as a browser shows it (character references decoded)."""
-        return decode_references(self.source())
+        return "".join(c if isinstance(c, str) else c.text() for c in self.children)
 
     @property
     def classes(self) -> list[str]:
@@ -129,24 +121,19 @@ class _TreeBuilder(HTMLParser):
         self.dropped: dict[str, int] = {}
         self.flattened = False
 
-    @staticmethod
-    def element(tag: str, attrs: list[tuple[str, str | None]]) -> Element:
-        return Element(tag, {k.lower(): unescape((v or "").replace(_AMP, "&"))
-                             for k, v in attrs})
-
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if len(self.stack) > MAX_HTML_DEPTH:
             self.flattened = True
             if tag not in VOID:
                 self.dropped[tag] = self.dropped.get(tag, 0) + 1
             return
-        el = self.element(tag, attrs)
+        el = Element(tag, {k.lower(): v or "" for k, v in attrs})
         self.stack[-1].children.append(el)
         if tag not in VOID:
             self.stack.append(el)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.stack[-1].children.append(self.element(tag, attrs))
+        self.stack[-1].children.append(Element(tag, {k.lower(): v or "" for k, v in attrs}))
 
     def handle_endtag(self, tag: str) -> None:
         if self.dropped.get(tag):
@@ -158,7 +145,7 @@ class _TreeBuilder(HTMLParser):
                 return
 
     def handle_data(self, data: str) -> None:
-        self.stack[-1].children.append(data.replace(_AMP, "&"))
+        self.stack[-1].children.append(data)
 
 
 def parse_html(raw: str) -> Element:
@@ -169,7 +156,7 @@ def parse_html(raw: str) -> Element:
 def parse_html_bounded(raw: str) -> tuple[Element, bool]:
     """``parse_html`` and whether tags nested deeper than ``MAX_HTML_DEPTH`` were dropped."""
     builder = _TreeBuilder()
-    builder.feed(raw.replace(_AMP, "").replace("&", _AMP))
+    builder.feed(raw)
     builder.close()
     _join_text(builder.root)
     return builder.root, builder.flattened
@@ -375,10 +362,12 @@ class HtmlRenderer:
             self.r.warn("raw-html", f"HTML <{tag}> {what}")
 
     def markdown(self, text: str) -> str:
-        """Text inside HTML: whitespace collapsed, math and Markdown inline syntax kept."""
+        """Text inside HTML: whitespace collapsed, math and Markdown inline syntax kept. The
+        text is decoded already (math sees ``<`` for ``&lt;``, as MathJax does); what would
+        read as a character reference again is kept as typed."""
         from md2tex.markdown.parse import parse_markdown
 
-        collapsed = re.sub(r"\s+", " ", text)
+        collapsed = re.sub(r"\s+", " ", escape_references(text))
         core = collapsed.strip()
         if not core:
             return " " if collapsed else ""
@@ -390,7 +379,7 @@ class HtmlRenderer:
                                           getattr(self.r.ctx, "math_engine", "mathjax3"),
                                           raw_html=not isinstance(text, _Outside),
                                           budget=self.r.ctx.budget)
-            body = self.r.inline(_inline_children(tokens))
+            body = self.r.inline(_tags_as_text(_inline_children(tokens)))
         lead = " " if collapsed[:1] == " " else ""
         tail = " " if collapsed[-1:] == " " else ""
         return lead + body + tail
@@ -534,9 +523,9 @@ class HtmlRenderer:
         if width is not None:
             attrs["width_hint"] = width
         alt = el.attrs.get("alt") or el.attrs.get("title") or ""
-        # already decoded as an attribute: the renderer's text decodes once more
+        # decoded as an attribute: the renderer's text must not decode it again
         tok: Token = {"type": "image", "attrs": attrs,
-                      "children": [{"type": "text", "raw": alt.replace("&", "&amp;")}]
+                      "children": [{"type": "text", "raw": escape_references(alt)}]
                       if alt else []}
         return self.r.image(tok, standalone=False)
 
@@ -783,7 +772,7 @@ def _distill_math(html: HtmlRenderer, el: Element) -> str:
     if not el.children:
         return ""
     block = " block" if "block" in el.attrs else ""
-    return html.markdown(f"<d-math{block}>{el.source()}</d-math>")
+    return html.markdown(f"<d-math{block}>{el.text()}</d-math>")
 
 
 def _web_link(attrs: dict[str, str]) -> str:
@@ -912,7 +901,7 @@ def _theorem(html: HtmlRenderer, el: Element) -> str:
     else:
         title = el.attrs.get("data-title") or el.attrs.get("title") or ""
         plain = f"{kind.name} ({title})" if title.strip() else kind.name
-        heading = html.r.text(plain)
+        heading = html.r.text(escape_references(plain))
     body = html.blocks(children)
     if kind.environment == "proof":
         argument = "" if plain.rstrip(".") == kind.name else f"[{{{heading}}}]"
@@ -968,6 +957,18 @@ def _span(cell: Element) -> int:
         return max(1, min(int(cell.attrs.get("colspan", "1")), 50))
     except ValueError:
         return 1
+
+
+def _tags_as_text(tokens: list[Token]) -> list[Token]:
+    """Inline tokens of an HTML text with every tag-like piece as text: the parser took the
+    real tags out already, so what looks like one was written ``&lt;tag&gt;`` (or is a bare
+    ``<``), which a browser shows as it reads."""
+    for i, tok in enumerate(tokens):
+        if tok["type"] == "inline_html":
+            tokens[i] = {"type": "text", "raw": escape_references(tok.get("raw", ""))}
+        elif "children" in tok:
+            tok["children"] = _tags_as_text(list(tok["children"]))
+    return tokens
 
 
 def _inline_children(tokens: Sequence[Token]) -> list[Token]:
