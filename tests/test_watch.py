@@ -118,7 +118,7 @@ def test_warm_tex_loads_the_fonts_the_last_body_loaded(format_cache: Path,
     normal = build.build_pdf(doc, tmp_path / "normal.pdf")  # makes the format
     assert fmtcache.planned_format(doc) is not None
     first = warmtex.start_for(doc, doc.options.timeout)
-    assert first is not None and first.fonts == ()
+    assert first is not None and not first.fonts
     guessed = build.build_pdf(doc, tmp_path / "guessed.pdf", early=first)
     assert guessed.early
     # the body's own fonts were named in the log: the heading's, the scripts' math sizes

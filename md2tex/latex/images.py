@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from md2tex.latex import remote
 from md2tex.memo import Memo, user_cache_dir
 
 log = logging.getLogger(__name__)
@@ -165,6 +166,9 @@ class ImageResolver:
     svg_to_pdf: SvgConverter | None = None
     #: where converted images are kept (None: a temporary folder of this process)
     memo: Memo | None = None
+    #: download remote images into the memo's ``remote`` folder (``remote.py``); without a
+    #: memo nothing is downloaded (a library ``convert()`` stays off the network)
+    download: bool = False
 
     def __post_init__(self) -> None:
         if self.site_root is None and self.base_dir is not None:
@@ -180,8 +184,7 @@ class ImageResolver:
         parsed = urllib.parse.urlsplit(src)
         scheme = parsed.scheme.lower()
         if scheme in ("http", "https", "ftp") or src.startswith("//"):
-            return Found(None, ("image-remote", f"remote image {src!r} is not downloaded; "
-                                "a placeholder is shown"))
+            return self._remote("https:" + src if src.startswith("//") else src)
         if scheme == "file":
             return Found(None, ("image-outside", f"image {src[:60]!r} is a file: URL; images "
                                 "come only from the site's folder; a placeholder is shown"))
@@ -197,6 +200,27 @@ class ImageResolver:
                                     "shown"))
             return Found(None, ("image-missing", f"image {src!r} not found; a placeholder is "
                                 "shown"))
+        return self._include(src, rel, path)
+
+    def _remote(self, url: str) -> Found:
+        """A remote image: downloaded (or taken from the cache) when allowed, then included
+        as a local file; else, or when the download fails, a placeholder and why."""
+        folder = self.memo.private("remote") if self.download and self.memo else None
+        if folder is None:
+            return Found(None, ("image-remote", f"remote image {url[:200]!r} is not "
+                                "downloaded (--offline, --safe, or a library call without a "
+                                "cache); a placeholder is shown"))
+        got = remote.fetch(url, folder)
+        if got.path is None:
+            code = "image-format" if got.wrong_type else "image-remote"
+            return Found(None, (code, f"remote image {url[:200]!r} not downloaded: "
+                                f"{got.problem}; a placeholder is shown"))
+        name = f"md2tex-remote/{got.path.parent.name}{got.path.suffix}"
+        return self._include(url[:200], name, got.path)
+
+    def _include(self, src: str, rel: str, path: Path) -> Found:
+        """The image file ``path`` (real, checked) as the .tex will name it, converted if it
+        is SVG or GIF."""
         kind = _kind(path)
         if kind is None:
             return Found(None, ("image-format", f"image {src!r} is not PNG, JPEG, PDF, SVG or "
