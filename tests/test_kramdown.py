@@ -273,8 +273,9 @@ def test_table_after_a_paragraph_line_is_paragraph_text() -> None:
     src = "Some text\n| x | y |\n|---|---|\n| 1 | 2 |\n"
     assert "table" not in types(src)
     assert "table" in types("Some text\n\n| x | y |\n|---|---|\n| 1 | 2 |\n")
-    # a line of prose whose only pipes are in a formula is no table
-    assert "table" not in types("The posterior $p(z|x)$ is hard.\n")
+    # a line of prose whose only pipes are in a formula, code or escaped is no table
+    for prose in ("The posterior $p(z|x)$ is hard.\n", "Run `a | b` now.\n", "x \\| y\n"):
+        assert "table" not in types(prose)
 
 
 def test_table_rows_keep_their_lines() -> None:

@@ -364,7 +364,6 @@ def parse_html_element(block: Any, m: re.Match[str], state: Any) -> int | None:
 
 #: a table line: one unescaped ``|`` or more (kramdown's TABLE_LINE)
 TABLE_START = r"^ {0,3}(?=\S)(?:\||[^\n]*?[^\\\n]\|)[^\n]*(?:\n|$)"
-_TABLE_LINE = re.compile(r"(?:\||.*?[^\\\n]\|)")
 _TABLE_SEP = re.compile(r"^([+|: -]*?-[+|: -]*?)[ \t]*$")
 _TABLE_FOOT_SEP = re.compile(r"^[+|: =]*?=[+|: =]*?[ \t]*$")
 _TABLE_ALIGN = re.compile(r" ?(:?)-+(:?) ?")
@@ -414,6 +413,11 @@ def table_cells(row: str, single_dollar: bool = False) -> list[str]:
     return cells
 
 
+def is_table_line(line: str, single_dollar: bool) -> bool:
+    """Does ``line`` have a ``|`` that separates cells (not escaped, not in code or math)?"""
+    return "|" in line and len(table_cells(line, single_dollar)) > 1
+
+
 def _alignments(sep: str) -> list[str | None]:
     names = {("", ""): None, (":", ""): "left", ("", ":"): "right", (":", ":"): "center"}
     return [names[(m[1], m[2])] for m in _TABLE_ALIGN.finditer(sep)]
@@ -432,7 +436,7 @@ def parse_table(block: Any, m: re.Match[str], state: Any) -> int | None:
     src: str = state.src
     single_dollar = bool(state.env.get("dollar_math", True))
     first = m.group(0)
-    if not _TABLE_LINE.match(mask_math(first.strip(), single_dollar)):
+    if not is_table_line(first.strip(), single_dollar):
         return None
     leading_pipe = first.lstrip().startswith("|")
     pos = m.start()
@@ -442,7 +446,7 @@ def parse_table(block: Any, m: re.Match[str], state: Any) -> int | None:
     while pos < state.cursor_max:
         end = state.find_line_end_at(pos)
         line = src[pos:end].rstrip("\n")
-        if not _TABLE_LINE.match(mask_math(line, single_dollar)):
+        if not is_table_line(line, single_dollar):
             break
         if _TABLE_SEP.match(line) and not _TABLE_FOOT_SEP.match(line):
             if rows and head is None:
