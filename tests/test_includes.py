@@ -76,6 +76,11 @@ def test_figure_parameters_alt_width_and_liquid_values() -> None:
                            "</figure>\n")
 
 
+def test_a_figure_title_is_a_tooltip_not_a_caption() -> None:
+    result = liquid('{% include figure.html path="a.png" title="Hover text" %}\n')
+    assert result.text == '<!-- --><figure><img src="a.png" alt="Hover text"></figure>\n'
+
+
 def test_bare_parameter_values_are_variables_or_words() -> None:
     ctx = LiquidContext(page={"image": "/i/p.png", "title": "Pic"})
     result = render_liquid("{% assign w = '40%' %}{% include figure.html path=page.image "

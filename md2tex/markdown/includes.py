@@ -36,7 +36,8 @@ _ARGUMENT = re.compile(
     r"""|(?P<quoted>'[^']*'|"[^"]*")|(?P<word>[^\s'"]+)""")
 #: parameter names that carry an image's address, in the order themes prefer them
 FIGURE_KEYS = ("path", "image_path", "image", "src", "url", "file", "img")
-CAPTION_KEYS = ("caption", "description", "title")
+#: parameters whose text is the visible caption (``title`` is only a tooltip on the web)
+CAPTION_KEYS = ("caption", "description")
 NOTE_KEYS = ("note", "text", "content", "description")
 #: parameters that are attributes, never text a reader sees
 _ATTRIBUTE_KEYS = frozenset({
@@ -218,8 +219,8 @@ def figure_html(sources: Sequence[str], caption: str = "", alt: str = "",
 def figure(call: Call, notes: Notes) -> Made | None:
     """An image with its caption: the address from ``path=``/``image=``/``url=``/``src=``/
     ``file=`` or the first positional argument that looks like a path (a comma-separated list
-    is images side by side); the caption from ``caption=``/``description=``/``title=`` or the
-    quoted arguments after the address."""
+    is images side by side); the caption from ``caption=``/``description=`` or the quoted
+    arguments after the address."""
     source = call.param(*FIGURE_KEYS)
     rest = list(call.args)
     if not source:
@@ -229,7 +230,7 @@ def figure(call: Call, notes: Notes) -> Made | None:
         source = rest[at]
         rest = rest[at + 1 :]
     caption = call.param(*CAPTION_KEYS) or " ".join(a for a in rest if a.strip())
-    alt = call.param("alt") or re.sub(r"[*_`$]", "", caption)[:120] or "figure"
+    alt = call.param("alt", "title") or re.sub(r"[*_`$]", "", caption)[:120] or "figure"
     sources = [s.strip() for s in source.split(",") if s.strip()]
     return Made(figure_html(sources, caption, alt, call.param("width")))
 

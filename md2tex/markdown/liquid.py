@@ -913,7 +913,7 @@ class _Renderer:
             return self._other(m)
         self.out.append(_newlines(m.group(0)))
         call = self._call("figure", m.group("args"))
-        caption = call.param("caption", "title")
+        caption = call.param("caption")
         inner = self.src[m.end() : after.start()]
         image = _LONE_IMAGE.fullmatch(inner)
         close = self.src.find("%}", after.end())
