@@ -213,7 +213,7 @@ def test_cli_batch_says_why_a_post_failed_and_where(tmp_path: Path) -> None:
     [failed] = [line for line in lines if line.startswith("FAILED ")]
     assert failed.startswith(f"FAILED {bad}:3:1: error: invalid YAML front matter")
     assert failed.endswith("[front-matter] (+1 more)")
-    assert any(line.startswith("warning ") and "warn.md:7" in line for line in lines)
+    assert any(line.startswith(f"{tmp_path / 'src' / 'warn.md'}:7: warning: ") for line in lines)
     assert any(line.startswith("ok ") and "good.md -> " in line for line in lines)
     summary = err[err.index("converted"):]
     assert "refused before TeX" in summary and "TeX failed" not in summary

@@ -44,6 +44,6 @@ def test_status_line_on_a_terminal(tmp_path: Path) -> None:
     assert "\r[1/5] 1 in flight, about " in out and " s left" in out
     # finished posts without problems are counted, not listed; the warning has its line
     assert "ok " not in out
-    assert "warning " in out and "warn.md:7: warning: no highlighter" in out
+    assert "warn.md:7: warning: no highlighter" in out
     assert "\r[5/5]" not in out  # the line is cleared before the summary
     assert "converted" in out.split("\r")[-1]  # the summary after the cleared line

@@ -41,16 +41,17 @@ _COLOURS: Mapping[str, str | None] = {"failed": "red", "warning": "yellow", "ok"
 
 
 def post_line(result: PostResult, verbose: int = 0) -> str:
-    """One post's line: ``FAILED post.md:3: message [code]`` with its first error,
-    ``warning post.md:5: …`` with its first warning, ``ok post.md -> out/post.pdf``,
+    """One post's line: ``FAILED post.md:3: error: message [code]`` with its first error,
+    ``post.md:5: warning: …`` with its first warning, ``ok post.md -> out/post.pdf``,
     ``skipped post.md (unchanged)``; ``(+N more)`` when there are more (``-v`` lists them
     under it)."""
     shown: list[Diagnostic] = problems(result)
     first = result.first_error() if result.status == "failed" else (
         shown[0] if shown else None)
     if first is not None:
-        text = f"{'FAILED' if result.status == 'failed' else result.status} " \
-               f"{first.format().split(chr(10))[0]}"
+        text = first.format().split("\n")[0]  # ``path:line: warning: ...`` says it
+        if result.status == "failed":
+            text = "FAILED " + text
         rest = [d for d in shown if d is not first]
         if rest and not verbose:
             text += f" (+{len(rest)} more)"
