@@ -214,13 +214,14 @@ def test_macro_file_with_bad_definitions(tmp_path: Path) -> None:
 @needs_tex
 def test_environment_tex_rejects_in_the_build_is_shown(tmp_path: Path) -> None:
     # the trap macro passes md2tex's checks and fails in TeX; inside align TeX reports it at
-    # \end{align}: the whole environment is shown as its source, the rest is typeset
+    # \end{align}, md2tex at the row that holds it: the whole environment is shown as its
+    # source, the rest is typeset
     md = ("Intro $\\pi$.\n\n\\begin{align}\na &= \\texfails \\\\\nb &= c\n\\end{align}\n\n"
           "End $\\nu$.\n")
     doc = md2tex.convert(md, trap_options(tmp_path, strict=False), path="p.md")
     assert doc.ok
     result = md2tex.build_pdf(doc, tmp_path / "p.pdf")
-    assert [(d.code, d.line) for d in result.diagnostics] == [("math-tex-rejected", 3)]
+    assert [(d.code, d.line) for d in result.diagnostics] == [("math-tex-rejected", 4)]
     text = squash(pdf_text(tmp_path / "p.pdf"))
     assert "a &= \\texfails \\\\" in text and "b &= c" in text
     assert "Intro \u03c0." in text and "End \u03bd." in text
