@@ -20,6 +20,7 @@ from tests.helpers import (
     needs_engine,
     needs_tex,
     pdf_text,
+    run_md2tex,
     squash,
 )
 
@@ -127,6 +128,22 @@ def test_site_parse_block_html_setting() -> None:
     assert "list" in types(src, Flavour(parse_block_html=True))
     tex = body(src, site={"kramdown": {"parse_block_html": True}})
     assert "\\begin{itemize}" in tex
+
+
+def test_jekyll_config_kramdown_settings_reach_the_post(tmp_path: Path) -> None:
+    (tmp_path / "_config.yml").write_text(
+        "title: T\nkramdown:\n  input: GFM\n  parse_block_html: true\n  hard_wrap: true\n",
+        encoding="utf-8")
+    posts = tmp_path / "_posts"
+    posts.mkdir()
+    (posts / "2020-01-01-k.md").write_text(
+        "---\ntitle: K\n---\n<section>\n1. one\n2. two\n</section>\n\nfirst\nsecond\n",
+        encoding="utf-8")
+    out = tmp_path / "k.tex"
+    proc = run_md2tex([posts / "2020-01-01-k.md", "-o", out])
+    assert proc.returncode == 0, proc.stderr
+    tex = out.read_text(encoding="utf-8")
+    assert "\\begin{enumerate}" in tex and "first\\newline\nsecond" in tex
 
 
 DETAILS = """<details><summary markdown="span">**Appendix**</summary>
