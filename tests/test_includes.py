@@ -3,6 +3,7 @@ citations, site-configured handlers and snippets; and every later line keeps its
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -229,6 +230,18 @@ def test_gist_becomes_a_link_with_a_warning() -> None:
     result = liquid("{% gist 4cb2cf1 layer.py %}\n")
     assert result.text == "[Gist: layer.py](https://gist.github.com/4cb2cf1)\n"
     assert [d.code for d in result.diagnostics] == ["liquid-tag"]
+
+
+def test_long_arguments_are_read_in_linear_time() -> None:
+    """Pathological arguments (long runs a backtracking regex would reread) stay fast."""
+    word = "a1" * 40_000
+    spaces = " " * 80_000
+    src = (f"{{% sidenote '{word} x' 'n' %}} {{% figure '{word.replace('1', '.')} x' %}} "
+           f"{{% marginnote 'mn-1' 'a{spaces}b' %}} {{% include x.html t='{word} {spaces}' %}}\n")
+    start = time.perf_counter()
+    result = liquid(src)
+    assert time.perf_counter() - start < 2.0
+    assert f"[^md2tex-note-2]: a{spaces}b" in result.text
 
 
 # ------------------------------------------------------------------- the includes setting

@@ -46,8 +46,8 @@ _ATTRIBUTE_KEYS = frozenset({
     "rel", "loading", "zoomable", "sizes", "max-width", "max_width", "position", "ratio"})
 #: a note's first argument is an id (``sn-id-1``) when it is one word with a dash, colon,
 #: underscore or digit; otherwise it is the text the note is attached to (the anchor)
-_NOTE_ID = re.compile(r"[A-Za-z][\w:.-]*[-_:0-9][\w:.-]*")
-_IMAGE_PATH = re.compile(r"[^\s]*[./][^\s]*")
+_NOTE_ID = re.compile(r"[A-Za-z][\w:.-]*")
+_ID_MARK = re.compile(r"[-_:0-9]")
 #: a complete HTML tag in a caption (kept); any other ``<`` is text (``$a<b$``)
 _HTML_TAG = re.compile(r"</?[A-Za-z][\w-]*(?:\s[^<>]*)?/?>")
 #: jekyll-scholar options that take a value (``--file refs``, ``-l 23``)
@@ -224,7 +224,7 @@ def figure(call: Call, notes: Notes) -> Made | None:
     source = call.param(*FIGURE_KEYS)
     rest = list(call.args)
     if not source:
-        at = next((i for i, a in enumerate(rest) if _IMAGE_PATH.fullmatch(a)), None)
+        at = next((i for i, a in enumerate(rest) if _looks_like_path(a)), None)
         if at is None:
             return None
         source = rest[at]
@@ -233,6 +233,21 @@ def figure(call: Call, notes: Notes) -> Made | None:
     alt = call.param("alt", "title") or re.sub(r"[*_`$]", "", caption)[:120] or "figure"
     sources = [s.strip() for s in source.split(",") if s.strip()]
     return Made(figure_html(sources, caption, alt, call.param("width")))
+
+
+def _looks_like_path(text: str) -> bool:
+    """One word with a dot or a slash (``a.png``, ``img/a``, a URL)."""
+    return bool(text) and ("." in text or "/" in text) and not any(c.isspace() for c in text)
+
+
+def _is_note_id(text: str) -> bool:
+    return _NOTE_ID.fullmatch(text) is not None and _ID_MARK.search(text) is not None
+
+
+def one_line(text: str) -> str:
+    """``text``'s lines joined by spaces (a scan, not a regex that rereads long runs of
+    spaces)."""
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 @HANDLERS.register("sidenote", "marginnote")
@@ -247,7 +262,7 @@ def sidenote(call: Call, notes: Notes) -> Made | None:
         if not args:
             return None
         text = args[-1]
-        if len(args) > 1 and not _NOTE_ID.fullmatch(args[0].strip()):
+        if len(args) > 1 and not _is_note_id(args[0].strip()):
             anchor = " ".join(args[:-1])
     return Made(anchor + notes.add(text))
 
@@ -449,7 +464,7 @@ class Snippet:
                 RecursionError) as exc:
             return Made("", warning=f"the site's snippet for {self.name!r} failed "
                         f"({type(exc).__name__}: {exc}); left out")
-        return Made(re.sub(r"\s*\n\s*", " ", "".join(chunks)).strip())
+        return Made(one_line("".join(chunks)))
 
 
 # ---------------------------------------------------------------------------- the lookup

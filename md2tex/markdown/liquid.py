@@ -46,6 +46,7 @@ from md2tex.markdown.includes import (
     Made,
     figure_html,
     html_text,
+    one_line,
     parse_arguments,
     prose,
 )
@@ -977,7 +978,7 @@ class _Notes:
         self.kept: list[tuple[str, int]] = []
 
     def add(self, markdown: str) -> str:
-        text = re.sub(r"\s*\n\s*", " ", markdown).strip()
+        text = one_line(markdown)
         if not text:
             return ""
         self.kept.append((text, self.line))
