@@ -83,6 +83,8 @@ def test_markdown_attribute_parses_the_content_as_blocks() -> None:
 
 def test_markdown_span_parses_the_content_inline() -> None:
     src = '<p markdown="span">A *span* and `code`</p>\n'
+    # markdown="1" on a paragraph element means its natural (span) content too
+    assert top(src)[0]["children"] == top(src.replace("span", "1", 1))[0]["children"]
     tokens = top(src)
     assert tokens[0]["type"] == "html_element"
     assert [c["type"] for c in tokens[0]["children"]] == ["paragraph"]

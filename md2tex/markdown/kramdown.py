@@ -231,6 +231,9 @@ HTML_START = r"^ {0,3}<(?P<kd_tag>[A-Za-z][A-Za-z0-9-]*)(?=[\s/>])"
 #: elements whose content is text even when Markdown is asked for (kramdown's raw model)
 _RAW_CONTENT = frozenset({"pre", "script", "style", "textarea", "math", "svg", "code",
                           "option", "kbd", "samp", "var"})
+#: block elements whose content is one paragraph's text (kramdown's span model)
+_SPAN_CONTENT = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "dt", "th", "caption",
+                           "legend", "optgroup"})
 #: the HTML tags mistune treats as blocks (anything else: its own rules decide)
 _BLOCK_TAGS = frozenset({
     "address", "article", "aside", "base", "basefont", "blockquote", "body", "caption",
@@ -253,8 +256,9 @@ def html_mode(tag: str, attrs: Mapping[str, str], flavour: Flavour, blank_lines:
     (mistune's own HTML block rule: the element ends at a blank line, as it does here)."""
     asked = attrs.get("markdown")
     if asked is not None:
-        return {"1": "block", "block": "block", "span": "span", "0": "raw"}.get(
-            asked.strip().lower(), "block")
+        natural = "span" if tag in _SPAN_CONTENT else "block"  # what "1" means
+        return {"1": natural, "block": "block", "span": "span", "0": "raw"}.get(
+            asked.strip().lower(), natural)
     if tag in _RAW_CONTENT:
         return None
     if flavour.parse_block_html or (tag == "details" and (blank_lines or fenced)):
