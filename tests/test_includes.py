@@ -78,7 +78,7 @@ def test_figure_parameters_alt_width_and_liquid_values() -> None:
 
 
 def test_a_figure_title_is_a_tooltip_not_a_caption() -> None:
-    result = liquid('{% include figure.html path="a.png" title="Hover text" %}\n')
+    result = liquid('{% include figure.html path="a.png" title="Hover text" zoomable %}\n')
     assert result.text == '<!-- --><figure><img src="a.png" alt="Hover text"></figure>\n'
 
 

@@ -222,13 +222,12 @@ def figure(call: Call, notes: Notes) -> Made | None:
     is images side by side); the caption from ``caption=``/``description=`` or the quoted
     arguments after the address."""
     source = call.param(*FIGURE_KEYS)
-    rest = list(call.args)
+    rest: list[str] = []  # an include's stray words (``zoomable``) are no caption
     if not source:
-        at = next((i for i, a in enumerate(rest) if _looks_like_path(a)), None)
+        at = next((i for i, a in enumerate(call.args) if _looks_like_path(a)), None)
         if at is None:
             return None
-        source = rest[at]
-        rest = rest[at + 1 :]
+        source, rest = call.args[at], list(call.args[at + 1 :])
     caption = call.param(*CAPTION_KEYS) or " ".join(a for a in rest if a.strip())
     alt = call.param("alt", "title") or re.sub(r"[*_`$]", "", caption)[:120] or "figure"
     sources = [s.strip() for s in source.split(",") if s.strip()]
@@ -313,10 +312,10 @@ def bibliography(call: Call, notes: Notes) -> Made | None:
 @HANDLERS.register("gist")
 def gist(call: Call, notes: Notes) -> Made | None:
     """A GitHub gist's code lives on GitHub: a link to it."""
-    if not call.args:
+    if not call.args or not re.fullmatch(r"[\w/.-]{1,200}", call.args[0]):
         return None
     gist_id, *files = call.args
-    label = files[0] if files else gist_id
+    label = (files[0] if files else gist_id).replace("[", "\\[").replace("]", "\\]")
     url = f"https://gist.github.com/{gist_id}"
     return Made(f"[Gist: {label}]({url})",
                 warning=f"the code of gist {gist_id} is on GitHub, not in the post; a link "
