@@ -92,6 +92,13 @@ def test_markdown_span_parses_the_content_inline() -> None:
     assert "\\emph{span}" in tex and "\\mdcode{code}" in tex
 
 
+def test_markdown_content_sits_inside_the_element() -> None:
+    assert body('<h2 markdown="1">Title *x*</h2>\n').strip() == "\\textbf{Title \\emph{x}}"
+    tex = body('<center markdown="1">\n**Bold** centred\n\nSecond paragraph\n</center>\n')
+    inside = tex[tex.index("\\begin{center}"):tex.index("\\end{center}")]
+    assert "\\textbf{Bold} centred" in inside and "Second paragraph" in inside
+
+
 def test_markdown_zero_keeps_the_element_html() -> None:
     src = '<div markdown="0">\n\n# not a heading\n\n</div>\n'
     assert [t["type"] for t in top(src)] == ["block_html"]

@@ -358,6 +358,13 @@ class LatexRenderer:
                 self.b_block_html({"raw": attrs.get("close", "")})) if p.strip())
         shell = HtmlRenderer(self).block(attrs.get("open", "") + _SLOT + attrs.get("close", ""))
         at = shell.find(_SLOT)
+        children = [c for c in tok["children"] if c["type"] != "blank_line"]
+        if at >= 0 and shell.count(_SLOT) == 1 and len(children) == 1 \
+                and children[0]["type"] == "paragraph":
+            # one paragraph (markdown="span"): text, at home in an argument too (a heading)
+            inner = self.inline_in_argument(children[0]["children"]) \
+                if _brace_depth(shell[:at]) else self.inline(children[0]["children"])
+            return shell[:at] + inner.strip() + shell[at + len(_SLOT):]
         if at >= 0 and shell.count(_SLOT) == 1 and _brace_depth(shell[:at]) == 0:
             # inside an environment (a box, a quote) headings are bold lines, as in a quote
             inner = (self.nested if "\\begin{" in shell[:at] else self.blocks)(tok["children"])
