@@ -341,6 +341,11 @@ def test_hard_wrap_from_an_options_line_applies_below_it() -> None:
     assert "one\ntwo" in tex and "three\\newline\nfour" in tex
 
 
+def test_hard_wrap_beside_a_display_formula() -> None:
+    tex = body("Text\n\\begin{align}\na &= b\n\\end{align}\nmore\nend\n", site=HARD_WRAP_SITE)
+    assert "Text\n\\begin{align*}" in tex and "\\end{align*}\nmore\\newline\nend" in tex
+
+
 def test_hard_wrap_keeps_attribute_lists_and_lone_images_apart() -> None:
     tex = body("![alt](missing.png)\n{: width=\"50%\"}\n", site=HARD_WRAP_SITE)
     assert "\\newline" not in tex and "\\begin{center}" in tex

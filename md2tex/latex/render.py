@@ -181,6 +181,7 @@ class LatexRenderer:
     def inline(self, tokens: Iterable[Token]) -> str:
         out: list[str] = []
         tokens, _toc = strip_ials(list(tokens))
+        tokens = _soft_beside_display(tokens)
         #: open inline HTML tags (paired here so that braces always balance)
         html_stack: list[tuple[str, str]] = []
         ink, read = False, 0  # is there text before this point? (out[:read] was looked at)
@@ -599,6 +600,23 @@ class LatexRenderer:
         where = mc.formula_location(raw, line, column, opener, start)
         self.ctx.formulas.append(Formula(out, where[0], where[1], unverified, raw, fallback))
         return out
+
+
+def _display(tok: Token) -> bool:
+    return tok["type"] == "math" and bool(tok.get("attrs", {}).get("display"))
+
+
+def _soft_beside_display(tokens: list[Token]) -> list[Token]:
+    """A hard_wrap line break next to a display formula is a soft one: the display breaks
+    the line already (a forced break there only makes an empty line)."""
+    out = tokens
+    for i, tok in enumerate(tokens):
+        if tok["type"] == "softbreak" and tok.get("attrs", {}).get("hard") and (
+                (i > 0 and _display(tokens[i - 1]))
+                or (i + 1 < len(tokens) and _display(tokens[i + 1]))):
+            out = out if out is not tokens else list(tokens)
+            out[i] = {"type": "softbreak"}
+    return out
 
 
 def collect_footnotes(tokens: Sequence[Token]) -> dict[str, Token]:
