@@ -74,6 +74,8 @@ WRAPPERS: dict[str, tuple[str, str, str]] = {
 }
 #: ulem's commands: inside them a nested command's argument cannot break across lines
 _ULEM = ("\\uline{", "\\sout{")
+#: what an element that changes nothing on paper wraps its content in
+_PLAIN_GROUPS = {("{", "}"), ("", "")}
 _COLOURS = {"red": "D62728", "blue": "1F5FBF", "green": "2CA02C", "orange": "E67E00",
             "purple": "7E3FA0", "gray": "777777", "grey": "777777", "brown": "8C564B",
             "magenta": "C0309F", "teal": "17807E", "darkred": "8B0000", "navy": "000080"}
@@ -504,8 +506,10 @@ class HtmlRenderer:
                 return opener + self.inlines(el.children) + closer
             finally:
                 self.ulem.pop()
-        if not self.ulem or opener in ("{", ""):
+        if not self.ulem:
             return opener + self.inlines(el.children) + closer
+        if (opener, closer) in _PLAIN_GROUPS:  # a group would not break either
+            return self.inlines(el.children)
         shut = "".join(c for _, c in reversed(self.ulem))
         reopen = "".join(o for o, _ in self.ulem)
         return shut + opener + reopen + self.inlines(el.children) + shut + closer + reopen
@@ -560,7 +564,9 @@ class HtmlRenderer:
             if tag == "code":  # its text arrives as tokens, escaped as prose
                 opener = "\\texttt{" + opener.removeprefix("\\mdcode{")
             ulem = [(o, c) for t, c in stack for o in [self.ulem_opener(t)] if o]
-            if ulem and not opener.startswith(_ULEM) and opener not in ("{", ""):
+            if ulem and (opener, closer) in _PLAIN_GROUPS:
+                opener, closer = "", ""
+            elif ulem and not opener.startswith(_ULEM):
                 shut = "".join(c for _, c in reversed(ulem))
                 reopen = "".join(o for o, _ in ulem)
                 opener, closer = shut + opener + reopen, shut + closer + reopen
