@@ -855,8 +855,8 @@ def _aside(html: HtmlRenderer, el: Element) -> str:
     body = html.blocks(el.children)
     if not body.strip():
         return ""
-    if html.r.ctx.in_argument:
-        return f"{{\\small {body}}}"
+    if html.r.ctx.in_argument or "\\begin{longtable}" in body:  # no frame holds those
+        return f"{{\\small {body}}}" if html.r.ctx.in_argument else f"{{\\small\n{body}\n}}"
     html.r.ctx.features.add("aside")
     return html.environment("mdaside", body)
 
