@@ -162,6 +162,16 @@ def test_note_text_is_typeset_in_a_footnote_and_its_errors_name_the_tag_line() -
     assert errors == [("math-undefined", 3), ("math-undefined", 5)]
 
 
+def test_a_note_inside_raw_html_is_small_text_in_brackets() -> None:
+    src = ("<div class=\"box\">\nIn a box{% sidenote 'sn-1' 'Boxed $x$.' %} here.\n</div>\n\n"
+           "Out of it{% sidenote 'sn-2' 'Free.' %}.\n")
+    result = liquid(src)
+    assert result.text.split("\n")[1] == "In a box <small>(Boxed $x$.)</small> here."
+    assert result.text.split("\n")[4] == "Out of it[^md2tex-note-1]."
+    tex = body(src)
+    assert "{\\small (Boxed $x$.)}" in tex and "\\footnote{Free.}" in tex
+
+
 def test_notes_in_a_false_branch_are_not_kept() -> None:
     result = liquid("{% if nothing %}{% sidenote 'a-1' 'hidden' %}{% endif %}x\n")
     assert result.text == "x\n" and not result.note_lines

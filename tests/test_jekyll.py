@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
+
+from helpers import CORPUS, needs_corpus
 
 import md2tex
 from md2tex.markdown.kramdown import attributes, strip_ials, width_fraction
 from md2tex.markdown.liquid import LiquidContext, PostRef, render_liquid
+from md2tex.site.config import load_site_config
 
 SITE = {"url": "https://blog.example.org", "baseurl": "/notes"}
 
@@ -144,3 +149,45 @@ def test_document_consumes_ials_and_builds_toc() -> None:
     assert "{:" not in body and "{::" not in body
     assert "toc" in doc.features
     assert "\\RerunFileCheck" in doc.tex
+
+
+# ------------------------------------------------------------------------- the corpus
+
+JEKYLL = CORPUS / "jekyll"
+#: the theme and plugin tags the corpus sites use that md2tex shows (not warned about)
+SHOWN = ("marginnote", "sidenote", "tabs", "tab", "cite", "figure", "extfigure", "toc.html")
+
+
+def _corpus_posts() -> list[tuple[str, Path]]:
+    posts = []
+    for site in sorted(p for p in JEKYLL.iterdir() if p.is_dir()) if JEKYLL.is_dir() else []:
+        for post in sorted(site.rglob("*.md")):
+            text = post.read_text(encoding="utf-8", errors="replace")
+            if re.search(r"\{%-?\s*(?:marginnote|tabs?|cite|figure|extfigure)\b", text):
+                posts.append((site.name, post))
+    return posts
+
+
+@needs_corpus
+def test_corpus_theme_tags_reach_the_document() -> None:
+    """Every Tufte note of the corpus becomes a footnote, every tab title and citation is
+    there, and none of these tags is reported as left out."""
+    checked = 0
+    for site, post in _corpus_posts():
+        config = load_site_config(JEKYLL / site, JEKYLL / f"{site}.md2tex.yaml")
+        text = post.read_text(encoding="utf-8")
+        doc = md2tex.convert(text, config.apply(md2tex.Options(base_dir=post.parent)),
+                             path=str(post))
+        left_out = [d.message for d in doc.diagnostics if d.code.startswith("liquid-")
+                    and any(f"{{% {name} " in d.message or f"{{% {name}}}" in d.message
+                            or f"include {name}" in d.message for name in SHOWN)]
+        assert not left_out, (post.name, left_out)
+        shown = re.sub(r"<!--.*?-->", "", text, flags=re.S)  # a commented-out note is hidden
+        notes = len(re.findall(r"\{%-?\s*(?:marginnote|sidenote)\b", shown))
+        # a note inside raw HTML is small text in brackets (Markdown reads no footnote there)
+        assert doc.tex.count("\\footnote{") + doc.tex.count("{\\small (") >= notes, post.name
+        assert "md2tex-note" not in doc.tex, post.name  # no reference left unread
+        tabs = len(re.findall(r"\{%-?\s*tab\s", shown))
+        assert doc.tex.count("\\textbf{") >= tabs, post.name
+        checked += 1
+    assert checked >= 20

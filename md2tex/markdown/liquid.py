@@ -95,6 +95,14 @@ _PERMALINKS = {
 }
 #: the prefix of the footnotes Liquid makes of side and margin notes
 NOTE_KEY = "md2tex-note-"
+#: a line that starts a raw HTML block (CommonMark's kinds 1-7, read loosely): until the next
+#: blank line, Markdown's footnote references are not read there
+_HTML_BLOCK_LINE = re.compile(
+    r" {0,3}<(?:!--|\?|![A-Za-z]|/?(?:address|article|aside|blockquote|body|center|details|"
+    r"dialog|dd|div|dl|dt|fieldset|figcaption|figure|footer|form|h[1-6]|header|hr|li|main|"
+    r"nav|ol|p|pre|script|section|style|summary|table|tbody|td|textarea|tfoot|th|thead|tr|"
+    r"ul)(?=[\s/>]|$)|[A-Za-z][\w-]*(?:\s[^<>\n]*)?>[ \t]*$|/[A-Za-z][\w-]*[ \t]*>[ \t]*$)",
+    re.I)
 
 
 @dataclass(frozen=True)
@@ -415,6 +423,9 @@ class _Renderer:
         }
         self.includes = Includes(ctx.includes)
         self.notes = _Notes()
+        #: where ``_in_html_block`` reads on, and what it found so far
+        self._html_scan = 0
+        self._html_open = False
         #: captions of open ``{% figure %}`` blocks, written at their ``{% endfigure %}``
         self.captions: list[str] = []
         self._figure_tags: _Ahead[re.Match[str]] = _Ahead(
@@ -850,6 +861,7 @@ class _Renderer:
         if handler is None:
             return False
         self.notes.line = self.line_at(m.start())
+        self.notes.in_html = self._in_html_block(m.start())
         made = handler(call, self.notes)
         if made is None:
             return False
@@ -865,6 +877,21 @@ class _Renderer:
         self.toc = self.toc or made.toc
         text = made.markdown
         self.emit(self._own_block(m, text) if made.own_block and text else text)
+
+    def _in_html_block(self, pos: int) -> bool:
+        """Is ``pos`` inside a raw HTML block (a line since the last blank one started
+        one)? The lines are read once, forward."""
+        src = self.src
+        while self._html_scan <= pos:
+            end = src.find("\n", self._html_scan)
+            end = len(src) if end < 0 else end
+            line_start = self._html_scan
+            if _INK.search(src, line_start, end) is None:
+                self._html_open = False
+            elif _HTML_BLOCK_LINE.match(src, line_start, end):
+                self._html_open = True
+            self._html_scan = end + 1
+        return self._html_open
 
     def _include(self, m: _Found) -> int:
         self.out.append(_newlines(m.group(0)))
@@ -971,16 +998,20 @@ def _as_text(value: Any) -> str:
 
 class _Notes:
     """Side and margin notes as kramdown footnotes: a reference in the text, the definition
-    after the body, remembered with the line of its tag."""
+    after the body, remembered with the line of its tag. Inside raw HTML, where Markdown
+    reads no footnote reference, the note is small text in brackets instead."""
 
     def __init__(self) -> None:
         self.line = 0
+        self.in_html = False
         self.kept: list[tuple[str, int]] = []
 
     def add(self, markdown: str) -> str:
         text = one_line(markdown)
         if not text:
             return ""
+        if self.in_html:
+            return f" <small>({text})</small>"
         self.kept.append((text, self.line))
         return f"[^{NOTE_KEY}{len(self.kept)}]"
 
