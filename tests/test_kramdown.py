@@ -99,6 +99,13 @@ def test_markdown_content_sits_inside_the_element() -> None:
     assert "\\textbf{Bold} centred" in inside and "Second paragraph" in inside
 
 
+def test_lists_and_tables_asked_for_markdown_stay_whole() -> None:
+    src = '<ul markdown="1">\n<li markdown="1">**a** item</li>\n<li>plain</li>\n</ul>\n'
+    assert [t["type"] for t in top(src)] == ["block_html"]
+    tex = body(src)
+    assert tex.count("\\item") == 2 and "\\textbf{a} item" in tex
+
+
 def test_markdown_zero_keeps_the_element_html() -> None:
     src = '<div markdown="0">\n\n# not a heading\n\n</div>\n'
     assert [t["type"] for t in top(src)] == ["block_html"]

@@ -231,9 +231,12 @@ HTML_START = r"^ {0,3}<(?P<kd_tag>[A-Za-z][A-Za-z0-9-]*)(?=[\s/>])"
 #: elements whose content is text even when Markdown is asked for (kramdown's raw model)
 _RAW_CONTENT = frozenset({"pre", "script", "style", "textarea", "math", "svg", "code",
                           "option", "kbd", "samp", "var"})
+#: elements made of other elements (items, rows): HTML structure, never split
+_STRUCTURE = frozenset({"ul", "ol", "dl", "menu", "table", "thead", "tbody", "tfoot", "tr",
+                        "colgroup", "select", "optgroup"})
 #: block elements whose content is one paragraph's text (kramdown's span model)
 _SPAN_CONTENT = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "dt", "th", "caption",
-                           "legend", "optgroup"})
+                           "legend"})
 #: the HTML tags mistune treats as blocks (anything else: its own rules decide)
 _BLOCK_TAGS = frozenset({
     "address", "article", "aside", "base", "basefont", "blockquote", "body", "caption",
@@ -255,6 +258,10 @@ def html_mode(tag: str, attrs: Mapping[str, str], flavour: Flavour, blank_lines:
     ``span`` (one paragraph's inline Markdown), ``raw`` (the whole element is HTML), or None
     (mistune's own HTML block rule: the element ends at a blank line, as it does here)."""
     asked = attrs.get("markdown")
+    if tag in _STRUCTURE:
+        # lists and tables are HTML structure (their items' and cells' text is read as
+        # Markdown by the HTML renderer): kept whole when they are asked for or span blank lines
+        return "raw" if asked is not None or blank_lines else None
     if asked is not None:
         natural = "span" if tag in _SPAN_CONTENT else "block"  # what "1" means
         return {"1": natural, "block": "block", "span": "span", "0": "raw"}.get(
