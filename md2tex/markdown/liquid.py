@@ -14,8 +14,9 @@ known values are evaluated; an unknown value is false), ``{% capture %}``, ``{% 
 title as a bold line, its content kept) and the figure block ``{% figure %}…{% endfigure %}``.
 Theme includes and plugin tags (figures, Tufte notes, citations…) go to their handler in
 ``includes.py``; a note becomes a kramdown footnote whose definition is appended after the
-body (``LiquidResult.note_lines`` maps its line back to the tag's). An unknown include keeps
-the prose of its parameters; an unknown tag leaves no text behind. Both are warnings.
+body (``LiquidResult.note_lines`` maps its line back to the tag's), or small text in brackets
+inside raw HTML, where Markdown reads no footnote reference. An unknown include keeps the
+prose of its parameters; an unknown tag leaves no text behind. Both are warnings.
 
 A post controls how much work this is, so the scan is linear: tags and outputs are found
 with ``str.find`` and bounded matches, each remembered until the scan passes it (a search
