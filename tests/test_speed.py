@@ -181,14 +181,15 @@ def test_an_english_post_does_not_import_pylatexenc() -> None:
     assert out == "False"
 
 
-def test_a_rebuild_imports_neither_yaml_nor_pylatexenc(tmp_path: Path) -> None:
+def test_a_rebuild_imports_no_yaml_pylatexenc_or_network(tmp_path: Path) -> None:
     post = tmp_path / "post.md"
     post.write_text("---\ntitle: Again\n---\nA\u00a0non-breaking space and $x^2$.\n",
                     encoding="utf-8")
     code = ("import sys\nfrom md2tex.cli.commands import main\n"
             "try:\n    main([sys.argv[1], '-o', sys.argv[2], '-q'])\n"
             "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
-            "print(','.join(m for m in ('yaml', 'pylatexenc') if m in sys.modules))")
+            "print(','.join(m for m in ('yaml', 'pylatexenc', 'ssl', 'urllib.request')\n"
+            "               if m in sys.modules))")
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
 
     def imported() -> str:

@@ -18,21 +18,20 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import ipaddress
 import os
-import socket
 import tempfile
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.client import HTTPMessage
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from md2tex.version import __version__
+
+if TYPE_CHECKING:
+    import urllib.request
+    from http.client import HTTPMessage
 
 #: seconds for the whole download (connecting, redirects and every byte)
 TIMEOUT = 10.0
@@ -90,16 +89,19 @@ def fetch(url: str, folder: Path, *, timeout: float | None = None,
     known = cached(folder, url)
     if known is not None:
         return Fetched(known)
+    # the network modules (ssl among them) are imported only when a download happens
+    from urllib.error import HTTPError, URLError
+
     deadline = time.monotonic() + timeout
     try:
         data = _download(url, deadline, max_bytes, _opener(parts.hostname or "").open)
     except _Refused as exc:
         return Fetched(None, str(exc))
-    except urllib.error.HTTPError as exc:
+    except HTTPError as exc:
         return Fetched(None, f"the server answered {exc.code} {exc.reason}")
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        if isinstance(reason, (TimeoutError, socket.timeout)):
+        if isinstance(reason, TimeoutError):
             return Fetched(None, f"no answer within {timeout:g} seconds")
         return Fetched(None, f"download failed: {reason}")
     ext = image_kind(data[:4096])
@@ -118,6 +120,8 @@ def _stem(url: str) -> str:
 
 
 def _download(url: str, deadline: float, max_bytes: int, open_url: Callable[..., Any]) -> bytes:
+    import urllib.request
+
     left = deadline - time.monotonic()
     request = urllib.request.Request(url, headers={"User-Agent": f"md2tex/{__version__}",
                                                    "Accept": "image/*,application/pdf"})
@@ -173,30 +177,23 @@ def _keep(folder: Path, url: str, ext: str, data: bytes) -> Path | None:
     return target
 
 
-class _Redirects(urllib.request.HTTPRedirectHandler):
-    """Redirects: at most ``MAX_REDIRECTS``, only to http/https, and to a special address
-    only on the host the post named itself."""
-
-    max_redirections = MAX_REDIRECTS
-
-    def __init__(self, named_host: str) -> None:
-        self.named_host = named_host.lower()
-
-    def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int,
-                         msg: str, headers: HTTPMessage, newurl: str
-                         ) -> urllib.request.Request | None:
-        target = urllib.parse.urlsplit(newurl)
-        if target.scheme.lower() not in SCHEMES:
-            raise _Refused(f"a redirect to {target.scheme}: is not followed")
-        host = (target.hostname or "").lower()
-        if host != self.named_host and _special_host(host):
-            raise _Refused(f"a redirect to the local or private address {target.hostname} "
-                           "is not followed")
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+def _redirect_target(newurl: str, named_host: str) -> None:
+    """Refuse a redirect elsewhere than http/https, or to a special address on a host the
+    post did not name itself."""
+    target = urllib.parse.urlsplit(newurl)
+    if target.scheme.lower() not in SCHEMES:
+        raise _Refused(f"a redirect to {target.scheme}: is not followed")
+    host = (target.hostname or "").lower()
+    if host != named_host.lower() and _special_host(host):
+        raise _Refused(f"a redirect to the local or private address {target.hostname} "
+                       "is not followed")
 
 
 def _special_host(host: str) -> bool:
     """Does ``host`` name (or resolve to) an address that is not a public one?"""
+    import ipaddress
+    import socket
+
     try:
         infos = socket.getaddrinfo(host, None)
     except (OSError, UnicodeError):
@@ -212,4 +209,16 @@ def _special_host(host: str) -> bool:
 
 
 def _opener(named_host: str) -> urllib.request.OpenerDirector:
-    return urllib.request.build_opener(_Redirects(named_host))
+    """urllib with the redirect rules above: at most ``MAX_REDIRECTS``, each checked."""
+    import urllib.request
+
+    class Redirects(urllib.request.HTTPRedirectHandler):
+        max_redirections = MAX_REDIRECTS
+
+        def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int,
+                             msg: str, headers: HTTPMessage, newurl: str
+                             ) -> urllib.request.Request | None:
+            _redirect_target(newurl, named_host)
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    return urllib.request.build_opener(Redirects())
