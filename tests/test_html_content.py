@@ -75,6 +75,11 @@ $P(\\beta)$.</p></blockquote>
 
 <figure><img src="plot.png" alt="a plot"><figcaption>Figure caption &amp; more \
 $r^2$</figcaption></figure>
+
+<div class="imgcap">
+<div style="display:inline-block"><img src="other.png"></div>
+<div class="thecap">Theme caption: <b>left</b> &amp; right.</div>
+</div>
 """
 
 NOTEBOOK = """\
@@ -115,6 +120,7 @@ def content_pdf(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """One PDF holding every content-carrying element (one TeX run for the module)."""
     folder = tmp_path_factory.mktemp("html")
     make_png(folder / "plot.png")
+    make_png(folder / "other.png", rgb=(200, 40, 40))
     doc = convert(DISTILL + "\n" + THEOREMS + "\n" + NOTEBOOK, dollar_math=True,
                   base_dir=folder)
     pdf = build(doc, folder / "content.pdf")
@@ -171,7 +177,9 @@ def test_details_figure_and_center(content_pdf: Built) -> None:
         in text
     assert "Hidden remark. . ." in text or "Hidden remark…" in text
     assert "Centred words here." in text
-    assert "Figure caption & more r2" in text and pdf_image_count(content_pdf.pdf) == 1
+    assert "Figure caption & more r2" in text and "Theme caption: left & right." in text
+    assert pdf_image_count(content_pdf.pdf) == 2
+    assert doc.tex.count("\\mdcaption{") == 2
     assert not [d for d in doc.diagnostics if d.code.startswith("image-")]
     assert "\\begin{center}\nCentred words here.\n\\end{center}" in doc.tex
 

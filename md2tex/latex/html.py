@@ -611,15 +611,27 @@ def _left_out(html: HtmlRenderer, el: Element) -> str:
     return ""
 
 
-@register_element("figure")
+#: classes themes give an image's caption (``<div class="thecap">`` in ``div.imgcap``)
+CAPTION_CLASSES = {"thecap", "caption", "image-caption", "img-caption", "figure-caption"}
+
+
+def _is_caption(node: Element | str) -> bool:
+    return isinstance(node, Element) and (
+        node.tag == "figcaption" or not CAPTION_CLASSES.isdisjoint(node.classes))
+
+
+@register_element("figure", "div.imgcap")
 def _figure(html: HtmlRenderer, el: Element) -> str:
+    """Images side by side, centred, with their caption (a ``<figcaption>`` or an element
+    of a caption class); other content after them."""
     images = list(el.find_all("img"))
-    caption_el = next(iter(el.find_all("figcaption")), None)
-    caption = html.inlines_in_argument(caption_el.children) if caption_el else ""
-    rest = [c for c in el.children if not (isinstance(c, Element)
-                                           and c.tag in ("img", "figcaption"))]
-    others = html.blocks([c for c in rest if not (isinstance(c, Element)
-                                                  and list(c.find_all("img")))])
+    caption_el = next((c for c in el.children if _is_caption(c)), None) \
+        or next(iter(el.find_all("figcaption")), None)
+    caption = html.inlines_in_argument(caption_el.children) \
+        if isinstance(caption_el, Element) else ""
+    rest = [c for c in el.children if not (isinstance(c, Element) and (
+        c.tag == "img" or _is_caption(c) or list(c.find_all("img"))))]
+    others = html.blocks(rest)
     boxes = " ".join(html.img(i) for i in images)
     out = html.centered(boxes, caption) if boxes or caption.strip() else ""
     return html.sep.join(p for p in (out, others.strip()) if p)
