@@ -362,7 +362,7 @@ def test_library_users_register_their_own_handlers(own_handlers: None) -> None:
 
     @register_tag("kbd")
     def kbd(call: Call, notes: Notes) -> Made:
-        return Made(f"`{'+'.join(call.args)}`" + notes.add("A key."))
+        return Made(f"`{'+'.join(call.args)}`\n" + notes.add("A key."))
 
     @register_tag("sidenote", replace=True)
     def plain(call: Call, notes: Notes) -> Made:
@@ -370,10 +370,15 @@ def test_library_users_register_their_own_handlers(own_handlers: None) -> None:
 
     result = liquid("{% include warning-box.html text='Hot $T$' %}\n\nPress {% kbd Ctrl C %}."
                     " {% sidenote 'x-1' 'inline' %}\n")
-    assert result.text.startswith("**Warning:** Hot $T$\n\nPress `Ctrl+C`[^md2tex-note-1]. "
+    assert result.text.startswith("**Warning:** Hot $T$\n\nPress `Ctrl+C` [^md2tex-note-1]. "
                                   "(inline)\n")
     with pytest.raises(ValueError, match="kbd"):
         register_tag("kbd")(kbd)
+    src = "Text above\n{% include warning-box.html text='Mind *this*.' %}\nText below\n"
+    squeezed = liquid(src)
+    assert squeezed.text == ("Text above\n<!-- -->**Warning:** Mind *this*.\nText below\n")
+    tex = body(src)
+    assert "Text above\n\n\\textbf{Warning:} Mind \\emph{this}.\n\nText below" in tex
 
 
 # -------------------------------------------------------------------------------- PDFs

@@ -73,9 +73,10 @@ class Call:
 
 @dataclass(frozen=True)
 class Made:
-    """What a handler makes of a call: Markdown in its place; ``own_block``: it needs a
-    paragraph of its own (blank lines are added where the tag touches other text, and then
-    later lines shift: the built-in handlers make one-line HTML blocks instead);
+    """What a handler makes of a call: Markdown in its place (on the tag's line: its line
+    breaks become spaces, so every later line keeps its number); ``own_block``: it stands
+    apart from the text around the tag (a one-line HTML block where the tag touches other
+    lines, so no line is added);
     ``warning``: what the web showed that the PDF lacks (reported at the tag's line);
     ``toc``: it asks for a table of contents."""
 

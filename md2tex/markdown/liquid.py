@@ -876,7 +876,7 @@ class _Renderer:
                 name += " " + m.group("args").split(None, 1)[0]
             self.warn(code, f"{{% {name} %}}: {made.warning}", m.start())
         self.toc = self.toc or made.toc
-        text = made.markdown
+        text = one_line(made.markdown) if "\n" in made.markdown else made.markdown
         self.emit(self._own_block(m, text) if made.own_block and text else text)
 
     def _in_html_block(self, pos: int) -> bool:
@@ -963,16 +963,17 @@ class _Renderer:
         return m.end()
 
     def _own_block(self, m: _Found, text: str) -> str:
-        """``text`` as a Markdown block of its own; blank lines are added only where the tag
-        shares its line or touches other text (then later lines shift)."""
+        """``text`` as a block of its own without adding a line: as it is where the tag
+        stands alone between blank lines; else, on a line the tag starts, opened as a one-line
+        HTML block (its Markdown is still read, its neighbours stay apart from it); after
+        other text on its line, in that text's paragraph."""
         start = self.line_start(m.start())
         end = self.line_end(m.end())
         alone = self.blank_before(m.start()) and self.blank_after(m.end())
-        prev_blank = self.prev_line_blank(start)
-        next_blank = end >= len(self.src) or self.blank_line(end + 1)
-        lead = "" if alone and prev_blank else "\n\n"
-        tail = "" if alone and next_blank else "\n\n"
-        return f"{lead}{text}{tail}"
+        if alone and self.prev_line_blank(start) and (
+                end >= len(self.src) or self.blank_line(end + 1)):
+            return text
+        return ONE_LINE_HTML + text if self.blank_before(m.start()) else text
 
     def _other(self, m: _Found) -> int:
         name = m.group("name")
