@@ -76,7 +76,7 @@ def test_inline_tags_met_one_at_a_time() -> None:
                       "long<wbr>word <d-code language=\"py\">x = 1</d-code>.\n")
     assert "\\protect\\footnote{A \\textbf{note} $x$.}" in tex
     assert "\\sout{}{\\textcolor[HTML]{D62728}{\\sout{struck red}}}\\sout{ rest}" in tex
-    assert "long\\allowbreak{}word" in tex
+    assert "long\\allowbreak{}word" in tex and "\\texttt{x = 1}" in tex
     assert "raw-html" not in diags
 
 

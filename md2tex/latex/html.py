@@ -70,7 +70,7 @@ WRAPPERS: dict[str, tuple[str, str, str]] = {
     "kbd": ("\\texttt{", "}", ""), "samp": ("\\texttt{", "}", ""),
     "code": ("\\mdcode{", "}", ""), "aside": ("{", "}", ""),
     "d-article": ("{", "}", ""), "d-title": ("{", "}", ""), "d-byline": ("{", "}", ""),
-    "d-appendix": ("{", "}", ""),
+    "d-appendix": ("{", "}", ""), "d-code": ("\\texttt{", "}", ""),
 }
 #: ulem's commands: inside them a nested command's argument cannot break across lines
 _ULEM = ("\\uline{", "\\sout{")
