@@ -612,7 +612,7 @@ def _left_out(html: HtmlRenderer, el: Element) -> str:
 
 
 #: classes themes give an image's caption (``<div class="thecap">`` in ``div.imgcap``)
-CAPTION_CLASSES = {"thecap", "caption", "image-caption", "img-caption", "figure-caption"}
+CAPTION_CLASSES = {"thecap", "caption", "img-caption", "figure-caption"}
 
 
 def _is_caption(node: Element | str) -> bool:
