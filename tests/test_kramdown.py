@@ -307,8 +307,15 @@ def test_table_after_a_paragraph_line_is_paragraph_text() -> None:
     assert "table" not in types(src)
     assert "table" in types("Some text\n\n| x | y |\n|---|---|\n| 1 | 2 |\n")
     # a line of prose whose only pipes are in a formula, code or escaped is no table
-    for prose in ("The posterior $p(z|x)$ is hard.\n", "Run `a | b` now.\n", "x \\| y\n"):
+    for prose in ("The posterior $p(z|x)$ is hard.\n", "Run `a | b` now.\n", "x \\| y\n",
+                  "- [Part one | Part two](https://example.org/)\n"):
         assert "table" not in types(prose)
+
+
+def test_html_and_tables_inside_quotes_and_list_items() -> None:
+    quoted = top('> - item\n>\n> <div markdown="1">\n> **in** a quote\n> </div>\n')
+    assert [t["type"] for t in quoted[0]["children"]] == ["list", "html_element"]
+    assert "table" in types("- | a | b\n  |---|---\n  | 1 | 2\n")
 
 
 def test_table_rows_keep_their_lines() -> None:

@@ -167,7 +167,7 @@ class Leaf:
 
 @dataclass
 class Box:
-    kind: str  # quote | bullet | ordered
+    kind: str  # quote | bullet | ordered | div (markdown="1") | details
     items: list[list[Any]]
 
 
@@ -188,6 +188,8 @@ def _container(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
         st.builds(Box, st.just("quote"), st.lists(item, min_size=1, max_size=1)),
         st.builds(Box, st.sampled_from(["bullet", "ordered"]),
                   st.lists(item, min_size=1, max_size=3)),
+        st.builds(Box, st.sampled_from(["div", "details"]), st.lists(item, min_size=1,
+                                                                      max_size=1)),
     )
 
 
@@ -214,6 +216,10 @@ def render(node: Any) -> list[str]:
             body += render(child)
         if node.kind == "quote":
             out += [("> " + line).rstrip() for line in body]
+        elif node.kind == "div":  # kramdown: the content of the element is Markdown
+            out += ['<div markdown="1">', *body, "</div>"]
+        elif node.kind == "details":
+            out += ["<details>", "<summary>More</summary>", "", *body, "", "</details>"]
         else:
             marker = "- " if node.kind == "bullet" else f"{n}. "
             pad = " " * len(marker)

@@ -228,6 +228,7 @@ def parse_options_line(block: Any, m: re.Match[str], state: Any) -> int:
 
 #: the start of a block HTML element: ``<tag`` at a line's start (up to three spaces in)
 HTML_START = r"^ {0,3}<(?P<kd_tag>[A-Za-z][A-Za-z0-9-]*)(?=[\s/>])"
+HTML_START_RE = re.compile(HTML_START, re.M)
 #: elements whose content is text even when Markdown is asked for (kramdown's raw model)
 _RAW_CONTENT = frozenset({"pre", "script", "style", "textarea", "math", "svg", "code",
                           "option", "kbd", "samp", "var"})
@@ -379,18 +380,24 @@ _TABLE_SEP = re.compile(r"^([+|: -]*?-[+|: -]*?)[ \t]*$")
 _TABLE_FOOT_SEP = re.compile(r"^[+|: =]*?=[+|: =]*?[ \t]*$")
 _TABLE_ALIGN = re.compile(r" ?(:?)-+(:?) ?")
 _CODE_RUN = re.compile(r"`+")
-#: math in a table line, when the site's engine reads single dollars as math (and without)
-_LINE_MATH = {
-    True: re.compile(r"\$\$.+?\$\$|\\\\?\(.+?\\\\?\)|(?<![\\$])\$[^$\n]+?(?<!\\)\$"),
-    False: re.compile(r"\$\$.+?\$\$|\\\\?\(.+?\\\\?\)"),
+#: spans of a table line whose ``|`` separates no cells: formulas (with single dollars where
+#: the site's engine reads them), links' text and address, HTML tags and MathJax scripts
+_NO_CELL_BREAK = {
+    single: re.compile("|".join([
+        r"\$\$.+?\$\$", r"\\\\?\(.+?\\\\?\)",
+        *([r"(?<![\\$])\$[^$\n]+?(?<!\\)\$"] if single else []),
+        r"\[[^\[\]\n]*\]\([^()\s]*\)", r"<script\b[^>]*>.*?</script>", r"</?[A-Za-z][^<>\n]*>",
+    ]))
+    for single in (True, False)
 }
 
 
 def mask_math(line: str, single_dollar: bool) -> str:
-    """``line`` with its formulas blanked out (same length): a ``|`` in ``$p(x|y)$`` neither
-    makes a table nor splits a cell. (kramdown splits there, and the page shows a broken
-    table and broken math; the formula is what the author meant.)"""
-    return _LINE_MATH[single_dollar].sub(lambda m: "x" * len(m[0]), line)
+    """``line`` with its formulas, links and tags blanked out (same length): a ``|`` in
+    ``$p(x|y)$`` or ``[a | b](url)`` neither makes a table nor splits a cell. (kramdown
+    splits there, and the page shows a broken table; the formula or link is what the author
+    meant.)"""
+    return _NO_CELL_BREAK[single_dollar].sub(lambda m: "x" * len(m[0]), line)
 
 
 def table_cells(row: str, single_dollar: bool = False) -> list[str]:

@@ -153,6 +153,18 @@ class LineMarkdown(mistune.Markdown):
             yield tok
 
 
+class KramdownBlockParser(LineBlockParser):
+    """Block rules as kramdown has them (``kramdown.py``'s, registered by ``make_markdown``);
+    here the block HTML a list item or quote ends at, which mistune hands to its own rule."""
+
+    def parse_block_html(self, m: re.Match[str], state: BlockState) -> int | None:
+        start = kramdown.HTML_START_RE.match(state.src, m.start())
+        if start is None:
+            found: int | None = super().parse_block_html(m, state)
+            return found
+        return kramdown.parse_html_element(self, start, state)
+
+
 class KramdownInlineParser(InlineParser):
     """Inline rules as kramdown has them: emphasis opens before a non-space and closes after
     one (``**정규화(regularization)**란`` is bold; CommonMark's flanking rules refuse it),
@@ -234,7 +246,8 @@ def make_markdown(kramdown_rules: bool = True) -> mistune.Markdown:
     """Our Markdown parser: CommonMark + GFM plugins + math; renders to tokens (AST).
     ``kramdown_rules``: kramdown's reading where it differs (tables, HTML blocks, emphasis,
     ``{::options}``, ``![^1]``)."""
-    block = LineBlockParser(max_nested_level=MAX_NESTING)
+    block = (KramdownBlockParser if kramdown_rules else LineBlockParser)(
+        max_nested_level=MAX_NESTING)
     inline = (KramdownInlineParser if kramdown_rules else InlineParser)(
         max_nested_level=MAX_NESTING)
     md = LineMarkdown(renderer=None, block=block, inline=inline,
@@ -254,6 +267,11 @@ def _swap_in_kramdown(md: mistune.Markdown) -> None:
     block.register("kramdown_html", kramdown.HTML_START, kramdown.parse_html_element,
                    before="raw_html")
     block.register("kramdown_table", kramdown.TABLE_START, kramdown.parse_table)
+    # kramdown reads quotes and list items with the same block rules
+    for rules in (block.block_quote_rules, block.list_rules):
+        for name in ("kramdown_options", "kramdown_html"):
+            block.insert_rule(rules, name, before="raw_html")
+        rules.append("kramdown_table")
     inline.register("kramdown_bang", kramdown.BANG_BEFORE_FOOTNOTE,
                     kramdown.parse_bang_before_footnote, before="link")
 
