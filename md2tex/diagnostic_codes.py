@@ -34,7 +34,8 @@ CODES: Mapping[str, str] = MappingProxyType({
     "image-outside":
         "the image lies outside the site root, the post folder and the resource path (or is a "
         "file: URL); a placeholder is shown",
-    "image-remote": "a remote image is not downloaded; a placeholder is shown",
+    "image-remote": "a remote image is not downloaded (--offline, --safe, a library call "
+                    "without a cache) or its download failed; a placeholder is shown",
     "image-scheme": "the image address is not a file; a placeholder is shown",
     "input": "the file cannot be read",
     "input-encoding": "invalid UTF-8 byte 0x...; the file is not UTF-8 text",
@@ -76,6 +77,8 @@ CODES: Mapping[str, str] = MappingProxyType({
     "math-env-alone": "... must be the whole display formula (LaTeX has no inner form of it)",
     "math-env-mismatch": "\\begin{...} is never closed by \\end{...}",
     "math-env-option": "an environment was given an option it does not take",
+    "math-eqnarray-tag":
+        "... with \\tag became ... (amsmath allows \\tag in align, not in eqnarray)",
     "math-extra-column": "... allows ... '&' per row; this row has more",
     "math-group": "\\begingroup without \\endgroup",
     "math-hash": "'#' is only valid in macro definitions",
@@ -107,7 +110,6 @@ CODES: Mapping[str, str] = MappingProxyType({
         "a size switch in math was wrapped in \\text so it takes effect (LaTeX ignores it in math)",
     "math-split": "split with several '&' in a row became aligned (split allows one)",
     "math-tag": "more than one \\tag in one formula",
-    "math-eqnarray-tag": "... with \\tag became ... (amsmath allows \\tag in align, not in eqnarray)",
     "math-tag-moved":
         "\\tag moved to the end of the formula (amsmath does not allow it inside aligned)",
     "math-tagform":

@@ -51,6 +51,8 @@ class Options:
     #: decode undecodable bytes with U+FFFD instead of failing
     lenient: bool = False
     safe: bool = False
+    #: no network: remote images stay placeholders (downloads need a ``Memo`` anyway)
+    offline: bool = False
     strict: bool = False
     #: directory that relative image paths are resolved against
     base_dir: Path | None = None

@@ -115,6 +115,8 @@ SETTINGS: tuple[Setting, ...] = (
             "KaTeX's macros.", flag=("--macros",), param="macros_file", effect="add",
             checked=False),
     Setting("strict", "bool", "Treat warnings as errors.", flag=("--strict",), effect="on"),
+    Setting("offline", "bool", "Do not download remote images (they stay placeholders).",
+            flag=("--offline",), effect="on"),
     Setting("probe_math", "bool",
             "Do not ask TeX about formulas with TeX programming (\\global, \\edef...); they "
             "get a warning (an error with --strict).", flag=("--no-probe",), param="no_probe",

@@ -85,7 +85,8 @@ def _convert(text: str, options: Options, path: str, limits: Budget, memo: Memo 
                                   flavour=flavour_of(options.site))
     unicode = texengine.engine(options.engine).unicode
     images = ImageResolver(options.base_dir, options.resource_path, site_root=options.site_root,
-                           svg_to_pdf=svg_to_pdf, memo=memo)
+                           svg_to_pdf=svg_to_pdf, memo=memo,
+                           download=not (options.offline or options.safe))
     safe_macros = SafeMacros()
     site_macros = sitemacros.site_text(options.macros).strip()  # mappings as \newcommand
     if options.safe and site_macros:
