@@ -101,6 +101,10 @@ class Options:
         """A bad value is a ``ValueError`` naming the field and what it allows, here rather
         than as a puzzling failure deep in a build (``engine="foo"``: "foo not found")."""
         object.__setattr__(self, "macros", macros_text(self.macros))
+        for name in ("base_dir", "site_root"):  # folders given as text are folders too
+            value = getattr(self, name)
+            if isinstance(value, (str, os.PathLike)) and not isinstance(value, Path):
+                object.__setattr__(self, name, Path(value))
         for f in fields(self):
             s = optionschema.BY_NAME.get(f.name)
             if s is not None and s.checked:

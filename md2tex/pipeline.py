@@ -49,11 +49,12 @@ def convert(text: str, options: Options | None = None, path: str = "<string>", *
     highlighted (the .tex has none), and with TeX installed every formula is typeset in the
     probe run, so every formula the build would reject is reported. ``base_dir``: the
     folder the post's images and includes are looked up in (as for ``convert_file``);
-    default ``Options.base_dir``, else the folder of ``path`` when it names a file."""
+    default ``Options.base_dir``, else the folder of ``path`` (when that folder exists: the
+    post itself need not be on disk)."""
     options = options or Options()
     if base_dir is not None:
         options = replace(options, base_dir=Path(base_dir).resolve())
-    elif options.base_dir is None and Path(path).is_file():
+    elif options.base_dir is None and path != "<string>" and Path(path).parent.is_dir():
         options = replace(options, base_dir=Path(path).resolve().parent)
     limits = Budget(options.timeout, path, len(text))
     return _convert(text, options, path, limits, memo, check)

@@ -13,6 +13,7 @@ from helpers import (
     assert_within_margins,
     body,
     build,
+    body_of,
     codes,
     convert,
     make_png,
@@ -315,3 +316,18 @@ def test_register_element_is_the_extension_point(tmp_path: Path) -> None:
     finally:
         del ELEMENTS["d-note"], ELEMENTS["div.callout"]
     assert "raw-html" in codes(convert("<d-note>now unknown</d-note>\n"))
+
+
+def test_safe_mode_keeps_the_images_of_raw_html_by_the_post_image_rules(tmp_path: Path
+                                                                        ) -> None:
+    # --safe shows raw HTML as text, but its images are not silently lost: one beside the
+    # post is shown, one outside the allowed folders is a placeholder with a warning
+    make_png(tmp_path / "inside.png")
+    md = ('<figure><img src="inside.png" alt="kept"><figcaption>A caption.</figcaption>'
+          '</figure>\n\n<div><img src="/etc/outside.png"></div>\n')
+    doc = md2tex.convert(md, md2tex.Options(safe=True), path=str(tmp_path / "post.md"))
+    body = body_of(doc.tex)
+    assert "\\mdincludegraphics{" in body and "A caption." in body
+    assert "\\mdimageplaceholder{" in body
+    assert "image-outside" in codes(doc) or "image-missing" in codes(doc)
+    assert "<img" not in body
