@@ -6,6 +6,7 @@ TeX error can be traced back to its Markdown line.
 
 from __future__ import annotations
 
+import html
 import re
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -40,6 +41,9 @@ _SECTIONING = ["section", "subsection", "subsubsection", "paragraph", "subparagr
                "subparagraph"]
 _HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>|<!--|-->")
 _BR = re.compile(r"<br\s*/?>", re.I)
+#: an ``<img>``'s source (and alt text), for raw HTML shown as text under ``--safe``
+_HTML_IMG = re.compile(r"<img\b(?=[^<>]*?\ssrc\s*=\s*[\"']?(?P<src>[^\"'\s<>]+))"
+                       r"(?:(?=[^<>]*?\salt\s*=\s*\"(?P<alt>[^\"<>]*)\"))?[^<>]*>", re.I)
 _LABEL = re.compile(r"\\label\s*\{")
 _TAG = re.compile(r"\\tag\b")
 #: where an HTML element's Markdown content goes in the element's LaTeX (a plain word: the
@@ -347,7 +351,11 @@ class LatexRenderer:
         text = _HTML_TAG.sub("", _BR.sub("\n", raw)).strip()
         self.warn("raw-html", "raw HTML block is not typeset; its text is kept",
                   tok.get("line"))
-        return self.text(text)
+        # its images still count: each goes through the rules for the post's own images
+        images = [self.image({"attrs": {"url": html.unescape(m["src"])},
+                              "children": [{"raw": html.unescape(m["alt"] or "")}]},
+                             standalone=True) for m in _HTML_IMG.finditer(raw)]
+        return "\n\n".join([*images, self.text(text)] if text else images)
 
     def b_html_element(self, tok: Token) -> str:
         """Block HTML whose content is Markdown (kramdown's ``markdown="1"``): the element as
