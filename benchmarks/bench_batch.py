@@ -223,7 +223,12 @@ def watch_saves(post: Path, env: dict[str, str], saves: int) -> list[float]:
     finally:
         if proc is not None and proc.poll() is None:
             proc.send_signal(signal.SIGINT)
-            proc.wait(timeout=30)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                print("   md2tex watch did not stop within 30 s of Ctrl-C: killed")
+                proc.kill()
+                proc.wait()
         shutil.rmtree(work, ignore_errors=True)
 
 
