@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -48,3 +49,14 @@ def test_pdf_links(tmp_path: Path) -> None:
     assert "https://x.org/a_b?q=1&r=2#top" in urls
     assert "mailto:a@b.org" in urls
     assert "ftp://" not in urls
+
+
+@pytest.mark.parametrize("site", [{}, {"markdown": "CommonMark"}])
+def test_links_after_a_self_closing_anchor_are_links(site: dict[str, str]) -> None:
+    # ``<a name="x" />`` marks a target; the links after it on the line are links
+    md = ('<a name="pcg" />Procedural generation ([PCG](https://example.org/pcg)) and '
+          '[more](https://example.org/more).\n')
+    tex = md2tex.convert(md, md2tex.Options(site=site)).tex
+    assert re.findall(r"\\href\{([^}]*)\}", tex) == ["https://example.org/pcg",
+                                                   "https://example.org/more"]
+    assert "](" not in tex

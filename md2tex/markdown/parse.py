@@ -165,7 +165,20 @@ class KramdownBlockParser(LineBlockParser):
         return kramdown.parse_html_element(self, start, state)
 
 
-class KramdownInlineParser(InlineParser):
+class AnchorAwareInlineParser(InlineParser):
+    """mistune stops reading links after any ``<a ...>`` until ``</a>``; an anchor written
+    as ``<a name="x" />`` (a target, no link) closes itself, so the links after it are
+    links, as the page shows them."""
+
+    def parse_inline_html(self, m: re.Match[str], state: InlineState) -> int | None:
+        end: int | None = super().parse_inline_html(m, state)
+        if end is not None and state.src[:end].endswith("/>") and \
+                state.src.startswith(("<a ", "<A "), m.start()):
+            state.in_link = False
+        return end
+
+
+class KramdownInlineParser(AnchorAwareInlineParser):
     """Inline rules as kramdown has them: emphasis opens before a non-space and closes after
     one (``**정규화(regularization)**란`` is bold; CommonMark's flanking rules refuse it),
     and with ``hard_wrap`` a line break in a paragraph is a line break."""
@@ -248,7 +261,7 @@ def make_markdown(kramdown_rules: bool = True) -> mistune.Markdown:
     ``{::options}``, ``![^1]``)."""
     block = (KramdownBlockParser if kramdown_rules else LineBlockParser)(
         max_nested_level=MAX_NESTING)
-    inline = (KramdownInlineParser if kramdown_rules else InlineParser)(
+    inline = (KramdownInlineParser if kramdown_rules else AnchorAwareInlineParser)(
         max_nested_level=MAX_NESTING)
     md = LineMarkdown(renderer=None, block=block, inline=inline,
                       plugins=[import_plugin(name) for name in _PLUGINS])
