@@ -145,14 +145,17 @@ def test_redirects_stay_on_the_named_host_and_on_the_web(server: _Server,
     server.routes["/to-localhost.png"] = (
         302, {"Location": f"http://localhost:{port}/chart.png"}, b"", 0.0)
     server.routes["/to-file.png"] = (302, {"Location": "file:///etc/passwd"}, b"", 0.0)
+    for n in range(8):  # a chain longer than md2tex follows
+        server.routes[f"/hop{n}.png"] = (302, {"Location": f"/hop{n + 1}.png"}, b"", 0.0)
     cache = tmp_path / "cache"
     assert _warnings(_convert(_post(tmp_path, _url(server, "/old.png")), cache)) == []
     for path, words in (("/to-localhost.png", "local or private address"),
-                        ("/to-file.png", "file:")):
+                        ("/to-file.png", "file:"), ("/hop0.png", "redirect")):
         ((code, _line, message),) = _warnings(_convert(_post(tmp_path, _url(server, path)),
                                                        cache))
         assert code == "image-remote" and words in message, message
-    assert "/chart.png" in server.requests and server.requests.count("/chart.png") == 1
+    assert server.requests.count("/chart.png") == 1
+    assert "/hop5.png" in server.requests and "/hop7.png" not in server.requests
 
 
 def test_no_request_offline_under_safe_or_without_a_memo(server: _Server,
@@ -165,6 +168,10 @@ def test_no_request_offline_under_safe_or_without_a_memo(server: _Server,
         out = run_md2tex([post, "-o", tmp_path / "post.tex", flag], env=env)
         assert out.returncode == 0, out.stderr
         assert "[image-remote]" in out.stderr and "not downloaded" in out.stderr
+    config = tmp_path / "settings.yaml"
+    config.write_text("offline: true\n", encoding="utf-8")
+    out = run_md2tex([post, "-o", tmp_path / "post.tex", "--config", config], env=env)
+    assert out.returncode == 0 and "[image-remote]" in out.stderr, out.stderr
     offline = md2tex.convert_file(post, md2tex.Options(offline=True), memo=Memo(tmp_path))
     library = md2tex.convert_file(post)  # no memo: a library call stays off the network
     for doc in (offline, library):
