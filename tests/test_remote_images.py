@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import shutil
 import socketserver
 import threading
 import time
@@ -192,3 +193,16 @@ def test_only_images_md2tex_takes_locally_are_kept() -> None:
         assert remote.image_kind(head) == kind, head
     ftp = remote.fetch("ftp://example.invalid/x.png", Path("/nonexistent"))
     assert ftp.path is None and "only http and https" in ftp.problem
+
+
+@pytest.mark.skipif(not shutil.which("rsvg-convert"), reason="needs rsvg-convert")
+def test_a_remote_svg_is_converted_like_a_local_one(server: _Server, tmp_path: Path) -> None:
+    svg = (b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="40" '
+           b'height="20"><rect width="40" height="20" fill="#2a6"/>'
+           b'<image href="../other/image.png" width="10" height="10"/></svg>\n')
+    server.routes["/diagram"] = (200, {"Content-Type": "text/plain"}, svg, 0.0)
+    doc = _convert(_post(tmp_path, _url(server, "/diagram")), tmp_path / "cache")
+    assert _warnings(doc) == []
+    (name,) = doc.resources
+    assert name.startswith("md2tex-remote/") and name.endswith(".pdf")
+    assert Path(doc.resources[name]).read_bytes().startswith(b"%PDF")
