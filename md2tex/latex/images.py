@@ -38,7 +38,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from md2tex.latex import remote
 from md2tex.memo import Memo, user_cache_dir
 
 log = logging.getLogger(__name__)
@@ -210,6 +209,8 @@ class ImageResolver:
             return Found(None, ("image-remote", f"remote image {url[:200]!r} is not "
                                 "downloaded (--offline, --safe, or a library call without a "
                                 "cache); a placeholder is shown"))
+        from md2tex.latex import remote  # only a post with a remote image needs it
+
         got = remote.fetch(url, folder)
         if got.path is None:
             code = "image-format" if got.wrong_type else "image-remote"
