@@ -254,3 +254,35 @@ def test_accent_with_scripts_in_a_group_takes_another_script(tmp_path: Path) -> 
     assert not result.diagnostics  # no formula needed its fallback
     text = squash(pdf_text(pdf))
     assert "Second derivative" in text and "\\hat" not in text and "here." in text
+
+
+def test_commands_that_fail_as_unbraced_scripts(tmp_path: Path) -> None:
+    """``\\*`` (discretionary times), ``\\cdots``, ``\\,``... take no argument, yet TeX
+    rejects them as an unbraced script; MathJax shows them: braced, nothing shown as an
+    error. Macros named like LaTeX's text accents (``\\r``, ``\\o``) are the post's own."""
+    md = ("$$\n\\newcommand{\\r}{\\boldsymbol}\n\\newcommand{\\o}{\\omega}\n$$\n\n"
+          "The identity $\\r{\\o}$ maps samples.\n\n"
+          "$$\nP(\\r{\\o} = \\omega^\\*) = P\\{\\omega \\mid \\r{\\o} = \\omega^\\*\\} "
+          "+ x^\\cdots + y_\\,\n$$\n\nClosing words.\n")
+    doc, text = typeset(tmp_path, md)
+    assert codes(doc).count("math-script-brace") == 4
+    assert not {"math-unverified", "math-tex-rejected"} & set(codes(doc))
+    assert "\\omega^{\\*}" in doc.tex and "x^{\\cdots}" in doc.tex
+    assert "P(ω=ω)=P{ω|ω=ω}+x···+y" in "".join(text.split()) and "\\" not in text
+    assert "The identity ω maps samples." in " ".join(text.split())
+
+
+def test_line_break_inside_braces_follows_the_engine(tmp_path: Path) -> None:
+    """``\\\\`` inside a script's braces: KaTeX breaks the line there (stacked lines, the
+    top-level break a gathered block); MathJax ignores it (one line). Never TeX's error."""
+    md = ("Before.\n\n$$\np_{\\theta\\\\\n=\\theta_0}(x) = \\mathbb{E}[y], \\\\\n"
+          "q(x) \\propto r(x)\n$$\n\nAfter.\n")
+    doc, text = typeset(tmp_path, md, math_engine="katex")
+    assert "\\substack{" in doc.tex and "\\begin{gathered}" in doc.tex
+    assert "math-group-break" in codes(doc)
+    lines = [x.strip() for x in text.splitlines() if x.strip()]
+    assert "=θ0" in [x.replace(" ", "") for x in lines]
+    assert any(x.replace(" ", "").startswith("q(x)∝r(x)") for x in lines)
+    doc, text = typeset(tmp_path, md, math_engine="mathjax3")
+    assert "substack" not in doc.tex and "math-group-break" in codes(doc)
+    assert "pθ=θ0(x)=E[y],q(x)∝r(x)" in "".join(text.split()) and "\\" not in text

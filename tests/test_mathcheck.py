@@ -101,6 +101,12 @@ def test_warnings() -> None:
     (r"\begin{split} a &= b &= c \end{split}", r"\begin{aligned} a &= b &= c \end{aligned}"),
     (r"x^\sqrt2 + Q^\vec{\mu}_i + t_\max", r"x^{\sqrt2} + Q^{\vec{\mu}}_i + t_{\max}"),
     ("a \\\\\n  %\n b", "a \\\\\n  %\n b"),
+    # commands that take no argument yet fail as an unbraced script (MathJax takes them)
+    (r"x^\cdots + \omega^\* + e_\, + a \* b", r"x^{\cdots} + \omega^{\*} + e_{\,} + a \* b"),
+    (r"x^\alpha", r"x^\alpha"),
+    # \\ inside braces: MathJax ignores it there (LaTeX would end an alignment row)
+    (r"\begin{aligned} p_{a\\ =b} &= {c \\[2pt] d} \end{aligned}",
+     r"\begin{aligned} p_{a  =b} &= {c   d} \end{aligned}"),
 ])
 def test_translations(tex: str, expected: str) -> None:
     res = prepare(tex, display=True)
@@ -117,6 +123,30 @@ def test_color_follows_the_engine(engine: str, expected: str) -> None:
     res = prepare(r"\color{red}{x} + y", display=False, engine=engine)
     assert res.ok, res.diagnostics
     assert res.latex == expected
+
+
+def test_discretionary_times_is_checked_not_deferred() -> None:
+    """``\\*`` (MathJax 3's discretionary times, LaTeX's too) is a known command: no
+    "needs TeX's verdict", and braced where it is a script."""
+    res = prepare(r"P(\omega^\*) = a \* b", display=True)
+    assert res.ok and res.latex == r"P(\omega^{\*}) = a \* b"
+    assert [d.code for d in res.diagnostics] == ["math-script-brace"]
+
+
+def test_braces_with_a_line_break_follow_the_engine() -> None:
+    """KaTeX breaks the line inside the group: the lines are stacked (a script's with
+    \\substack), also when a top-level \\\\ puts the formula in gathered."""
+    tex = "p_{a\\\\ =b}(x) = {c \\\\ d}, \\\\ q"
+    res = prepare(tex, display=True, engine="katex")
+    assert res.ok, res.diagnostics
+    assert res.latex == ("\\begin{gathered}p_{\\substack{a\\\\ =b}}(x) = "
+                         "{\\begin{gathered}c \\\\ d\\end{gathered}}, \\\\ q\\end{gathered}")
+    assert [d.code for d in res.diagnostics].count("math-group-break") == 2
+    res = prepare(tex, display=True, engine="mathjax3")
+    assert res.ok and res.latex == "p_{a  =b}(x) = {c   d}, \\\\ q"
+    assert compiles("\\documentclass{article}\\usepackage{amsmath}\\begin{document}\\["
+                    + prepare(tex, display=True, engine="katex").latex
+                    + "\\]\\end{document}\n")
 
 
 def test_display_environment_handling() -> None:
@@ -150,6 +180,8 @@ MATHJAX_HABITS = [
     r"\left\lt x \right\gt", r"\begin{gather} a \\ b \end{gather} ",
     r"\begin{equation} x \tag{A} \end{equation}", r"\braket{\phi|\psi}",
     r"\xrightarrow{f} \coloneqq \mathclap{x}", "a % comment\n+ b",
+    r"x^\cdots + \omega^\* + e_\, + y^\coloneqq + z_\iff",
+    r"\begin{aligned} p_{a\\ =b} &= {c \\ d} \end{aligned}",
 ]
 
 

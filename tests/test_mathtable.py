@@ -599,6 +599,20 @@ def test_mathjax_equivalents_compile() -> None:
     assert not bad, "replacements that fail: " + ", ".join(i.label for i in bad)
 
 
+@needs_pdflatex
+@pytest.mark.slow
+def test_script_braced_rows_fail_as_unbraced_scripts() -> None:
+    """The ``script-braced`` claim: each such row, a script without braces, is a TeX error
+    (the checker braces it); braced, it compiles (the compile tests above)."""
+    rows = [m for m in mathtable.all_macros().values() if "script-braced" in m.traits]
+    checks = [Check(tuple(package_lines([*TEMPLATE_MATH, pkg])),
+                    tuple((f"\\{m.name}", rf"\[ x^\{m.name} \]") for m in rows
+                          if m.package == pkg))
+              for pkg in sorted({m.package for m in rows})]
+    lax = _run_checks(checks)
+    assert not lax, "these work as unbraced scripts: " + ", ".join(lax)
+
+
 # --- lookups -------------------------------------------------------------------------------
 
 def test_known_rows() -> None:
@@ -631,6 +645,8 @@ def test_traits() -> None:
     assert all(with_traits.values()), "a trait no row has"
     assert with_traits["operator"] <= {n for n, i in mathtable.all_macros().items()
                                        if i.args == 0}
+    assert with_traits["script-braced"] <= {n for n, i in mathtable.all_macros().items()
+                                            if i.args == 0 and not i.optional}
 
 
 def test_unknown_and_mathjax_only_are_absent() -> None:

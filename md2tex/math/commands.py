@@ -96,7 +96,7 @@ class CommandChecks(TextMode, DefinitionChecks, EnvironmentChecks):
             info_args = self.arity(name)
             # empheq's \empheqlbrace & co. are built on \left...\right: not a script alone
             if (info_args and not mathtable.has(name, "script-ok")) or \
-                    mathtable.has(name, "operator") or \
+                    mathtable.has(name, "operator") or mathtable.has(name, "script-braced") or \
                     (name.startswith("empheq") and mathtable.macro(name) is not None) or \
                     (name in self.user and self.breaks_script(name)):
                 self.brace_script(name, pos, end, info_args)
@@ -158,6 +158,10 @@ class CommandChecks(TextMode, DefinitionChecks, EnvironmentChecks):
 
     @STRUCTURE("\\")
     def new_row(self, i: int, name: str, pos: int, end: int) -> int | None:
+        f = self.top
+        if name == "\\" and f.kind == "group" and f.close_text is None and not f.is_arg \
+                and not f.text:
+            return self.group_break(i, pos, end)
         af = self.alignment_frame()
         if name == "\\" and (self.raw.startswith("[", end + (self.raw[end:end + 1] == "*"))
                                or (self.raw[end:].lstrip(" \t").startswith("[") and (
@@ -169,6 +173,26 @@ class CommandChecks(TextMode, DefinitionChecks, EnvironmentChecks):
         if self.raw.startswith("*", end):
             self.skip_to = end + 1
         return i + 1
+
+    def group_break(self, i: int, pos: int, end: int) -> int:
+        """``\\\\`` inside a brace group (``p_{a\\\\ =b}``). MathJax ignores it there (its
+        line break item is dropped by the open group); KaTeX breaks the line inside the group
+        (``stack_group`` when it closes). LaTeX would end an alignment row there."""
+        stop = end + (self.raw[end:end + 1] == "*")
+        if self.raw.startswith("[", stop):
+            b = self.bracket_at(stop)
+            if b is not None:
+                if self.engine == "katex":
+                    self.row_skip(stop)
+                stop = b[2]
+        if self.engine == "katex":
+            self.top.breaks = True
+        else:
+            self.edit(pos, stop, " ")
+            self.fixed(pos, "math-group-break", "\\\\ inside braces was dropped: MathJax "
+                       "ignores it there (in LaTeX it would end an alignment row)")
+        self.skip_to = stop
+        return self.tok_index_at(stop, i)
 
     @STRUCTURE("limits", "nolimits", "displaylimits")
     def limits(self, i: int, name: str, pos: int, end: int) -> int | None:

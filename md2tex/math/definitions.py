@@ -21,7 +21,7 @@ from md2tex.math.scan import DELIMS, Scanner
 #: catcode, \csname and \write-like commands stay unknown (errors) whatever happens.
 TEX_PROGRAMMING = frozenset({
     "global", "long", "outer", "edef", "xdef", "noexpand", "expandafter", "futurelet",
-    "message", "vtop", "hsize", "break", "*", "afterassignment", "aftergroup",
+    "message", "vtop", "hsize", "break", "afterassignment", "aftergroup",
     "newenvironment", "renewenvironment", "MakeAboxedCommand", "DeclarePairedDelimiterX",
     "DeclarePairedDelimiterXPP"})
 #: names a formula defines for itself (whatever the definer): not "undefined" in it

@@ -132,6 +132,8 @@ class Frame:
     widened: str = ""
     #: eqnarray: each row's second '&' (dropped when the eqnarray becomes align)
     second_tabs: list[int] = field(default_factory=list)
+    #: a ``\\`` inside this brace group (KaTeX breaks the line inside the group)
+    breaks: bool = False
 
 
 class TooDeep(Exception):
@@ -426,6 +428,8 @@ class Scanner(ABC):
             return self.close_group(pos)
         self.flush_pending(f, pos)
         self.stack.pop()
+        if f.breaks:
+            self.stack_group(f, pos)
         if f.close_text is not None:
             self.edit(pos, pos + 1, f.close_text)
         parent = self.top
@@ -436,6 +440,17 @@ class Scanner(ABC):
         else:
             self.accent_group(f, pos)
             self.atom("group")
+
+    def stack_group(self, f: Frame, pos: int) -> None:
+        """A brace group holding ``\\\\`` that KaTeX breaks inside: its lines stacked, as a
+        script's (``\\substack``) or as a centred block (``gathered``), which TeX takes
+        anywhere, where a bare ``\\\\`` in braces ends an alignment row ("Missing }")."""
+        how, opener, closer = ("substack", "\\substack{", "}") if f.script_arg else \
+            ("gathered", "\\begin{gathered}", "\\end{gathered}")
+        self.edit(f.pos + 1, f.pos + 1, opener)
+        self.edit(pos, pos, closer)
+        self.fixed(f.pos, "math-group-break", "\\\\ inside braces breaks the line there as "
+                   f"KaTeX does: the group's lines were stacked ({how})")
 
     def accent_group(self, f: Frame, pos: int) -> None:
         """``{\\hat{y}_a^b}^2``: amsmath's accents take a group that ends in an accent with

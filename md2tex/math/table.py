@@ -99,6 +99,8 @@ TRAITS = {
     "accent": "a math accent: a font command as its unbraced argument fails",
     "font": "a math font command (\\mathbf...)",
     "script-ok": "takes arguments yet TeX accepts it as an unbraced script (x^\\frac12)",
+    "script-braced": "takes no argument yet TeX rejects it as an unbraced script (x^\\cdots, "
+                     "x^\\,, x^\\*: it expands to more than one math atom); MathJax takes it",
     "braced-arg": "fails as the unbraced argument of another command (\\hat\\frac12)",
     "font-switch": "an old font switch (\\rm): MathJax applies it to the next argument",
     "color": "takes a colour argument (xcolor's model or name, CSS hex or name)",
