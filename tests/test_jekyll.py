@@ -92,6 +92,16 @@ def test_post_url_after_site_baseurl_is_one_address_with_its_fragment() -> None:
     assert diags == []
 
 
+def test_post_url_after_site_baseurl_and_a_space_is_still_the_address() -> None:
+    # Jekyll writes "(/notes /2019/...)", which kramdown reads as one (spaced) address
+    text, diags = liquid("an [attention]({{ site.baseurl}} {% post_url 2019-01-02-x %})-style"
+                         " and [b]( {{ site.url }} {{ site.baseurl }}\t{% post_url 2019-01-02-x "
+                         "%}#f)")
+    url = "https://blog.example.org/notes/2019/01/02/x.html"
+    assert text == f"an [attention]( {url})-style and [b](  \t{url}#f)"
+    assert diags == []
+
+
 def test_post_url_follows_the_site_permalink_style() -> None:
     def address(style: str) -> str:
         site = {**SITE, "permalink": style}

@@ -20,6 +20,7 @@ from tests.helpers import (
     needs_engine,
     needs_tex,
     pdf_text,
+    pdf_urls,
     run_md2tex,
     squash,
 )
@@ -411,6 +412,46 @@ def test_long_link_texts_stay_on_the_page(tmp_path: Path) -> None:
     pdf = build(convert(post), tmp_path / "links.pdf")
     assert_within_margins(pdf)
     assert "example.org" in pdf_text(pdf)
+
+
+# ------------------------------------------------------------ link addresses with spaces
+
+def links(src: str, flavour: Flavour = JEKYLL_DEFAULT) -> list[tuple[str, str]]:
+    """(kind, address) of each link and image of ``src``."""
+    return [(t["type"], t["attrs"]["url"]) for t in walk(top(src, flavour))
+            if t["type"] in ("link", "image")]
+
+
+def test_link_address_may_hold_spaces() -> None:
+    # kramdown reads the address up to the parenthesis that balances the opening one
+    assert links("[Paper, Lee](Recursive Nets (2016) in the Wild) after\n") == \
+        [("link", "Recursive%20Nets%20(2016)%20in%20the%20Wild")]
+    assert links("![plot](my plot.png)\n") == [("image", "my%20plot.png")]
+    # white space before a quoted title ends the address
+    tok = next(t for t in walk(top('[a](b c "The title") x\n')) if t["type"] == "link")
+    assert tok["attrs"] == {"url": "b%20c", "title": "The title"}
+    # an address around a list of links is one address: only the first text is shown
+    src = ("Studies on [**examples**]([Blog: A](https://a.org/x), [B, 2015](https://b.org/y))"
+           " raise the alarm.\n")
+    assert [kind for kind, _ in links(src)] == ["link"]
+    assert body(src).startswith("Studies on \\textbf{examples} raise the alarm.")
+
+
+def test_link_address_with_spaces_is_text_where_kramdown_reads_no_link() -> None:
+    assert links("[a](b c\n") == [] and "{[}a{]}(b c" in body("[a](b c\n")
+    assert links('[a](b "title" x)\n') == []
+    assert links("[a](b c)\n", COMMONMARK) == []  # CommonMark: no link
+
+
+@needs_tex
+def test_link_address_with_spaces_pdf(tmp_path: Path) -> None:
+    post = ("Read [the paper](https://example.org/papers/deep nets.pdf) and "
+            "[this post]( {{ site.baseurl }} {% post_url 2018-06-24-attention %}) today.\n")
+    pdf = build(convert(post, site={"url": "https://blog.example.org"}), tmp_path / "l.pdf")
+    text = squash(pdf_text(pdf))
+    assert "Read the paper and this post today." in text and "](" not in text
+    assert "https://example.org/papers/deep%20nets.pdf" in pdf_urls(pdf)
+    assert "https://blog.example.org/2018/06/24/attention.html" in pdf_urls(pdf)
 
 
 # ------------------------------------------------------------------ CommonMark sites stay

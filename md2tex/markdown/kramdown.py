@@ -516,3 +516,54 @@ def parse_bang_before_footnote(inline: Any, m: re.Match[str], state: Any) -> int
 
 
 BANG_BEFORE_FOOTNOTE = r"!(?=\[\^[^\]\s]+\])"
+
+#: inside an inline link's parentheses, where kramdown's reading of the address stops: an
+#: opening or closing parenthesis, or white space before a quoted title (kramdown's
+#: LINK_PAREN_STOP_RE)
+_LINK_PAREN_STOP = re.compile(r"(\()|(\))|\s(?=['\"])")
+_LINK_TITLE = re.compile(r"\s*?([\"'])(.+?)\1\s*?\)", re.S)
+#: the longest address read (kramdown has no limit; a paragraph of unbalanced parentheses
+#: must not be rescanned from every ``](``)
+MAX_LINK_ADDRESS = 4_000
+
+
+@dataclass(frozen=True)
+class LinkTarget:
+    """kramdown's reading of an inline link's ``(address "title")``: the address (stripped;
+    it may hold spaces and line breaks, which CommonMark refuses), where it stands in the
+    source, and the position after the closing parenthesis."""
+
+    url: str
+    start: int
+    stop: int
+    end: int
+
+
+def inline_link_target(src: str, pos: int) -> LinkTarget | None:
+    """The link target at ``pos`` (a ``(`` right after a link's ``]``) as kramdown reads it:
+    the address runs to the ``)`` that balances the parentheses, or to white space before a
+    quoted title, which must then end with ``)``. None when kramdown reads no link there;
+    ``(<address>)`` is left to the CommonMark rule, which reads it alike."""
+    if not src.startswith("(", pos) or src.startswith("(<", pos):
+        return None
+    limit = min(len(src), pos + MAX_LINK_ADDRESS)
+    depth = 0
+    for stop in _LINK_PAREN_STOP.finditer(src, pos, limit):
+        if stop[1] is not None:
+            depth += 1
+            continue
+        if stop[2] is not None:
+            depth -= 1
+            if depth == 0:
+                return _target(src, pos + 1, stop.start(), stop.end())
+            continue
+        title = _LINK_TITLE.match(src, stop.end(), limit)
+        return _target(src, pos + 1, stop.start(), title.end()) if title else None
+    return None
+
+
+def _target(src: str, start: int, stop: int, end: int) -> LinkTarget:
+    raw = src[start:stop]
+    lead = len(raw) - len(raw.lstrip())
+    url = raw.strip()
+    return LinkTarget(url=url, start=start + lead, stop=start + lead + len(url), end=end)

@@ -76,10 +76,14 @@ _WHEN_SPLIT = re.compile(r",|(?<!\s)\s+or\s+")
 _NEWLINE = re.compile(r"\n")
 _INK = re.compile(r"\S")
 _END_FOR = re.compile(r"\{%-?\s*(?P<name>for|tablerow|endfor|endtablerow)\b[^%]*%\}")
-#: ``{{ site.baseurl }}`` right before ``{% post_url %}``/``{% link %}``: the tag writes the
-#: whole address, so the output is left out (bounded: one more output at most)
+#: ``{{ site.baseurl }}`` right before ``{% post_url %}``/``{% link %}`` (a space between
+#: them or not): the tag writes the whole address, so the output is left out (bounded: one
+#: more output at most)
 _ADDRESS_TAG_AHEAD = re.compile(
-    r"(?:\{\{-?[ \t]{0,8}site\.(?:url|baseurl)[ \t]{0,8}-?\}\})?\{%-?[ \t]{0,8}(?:post_url|link)\b")
+    r"(?:[ \t]{0,8}\{\{-?[ \t]{0,8}site\.(?:url|baseurl)[ \t]{0,8}-?\}\})?"
+    r"[ \t]{0,8}\{%-?[ \t]{0,8}(?:post_url|link)\b")
+#: the site outputs (each maybe followed by spaces) before such a tag
+_SITE_OUTPUTS_BEFORE = re.compile(r"(?:\{\{-?\s*site\.(?:url|baseurl)\s*-?\}\}[ \t]*)+$")
 _FIGURE_BLOCK = re.compile(r"\{%-?\s*(?P<name>figure|endfigure)\b")
 #: a figure block holding just a Markdown image
 _LONE_IMAGE = re.compile(r"\s*!\[(?P<alt>[^\]\n]*)\]\(\s*<?(?P<src>[^\s)>]+)>?"
@@ -827,10 +831,11 @@ class _Renderer:
 
     def _in_link_target(self, pos: int) -> bool:
         """Is ``pos`` where a link's address starts (``](``, ``]: ``, ``href="``), maybe
-        after ``{{ site.url }}{{ site.baseurl }}`` (which the address already holds)?"""
-        before = self.src[max(0, pos - 80) : pos]
-        before = re.sub(r"(?:\{\{-?\s*site\.(?:url|baseurl)\s*-?\}\})+$", "", before)
-        return before.endswith(("(", "]:", ": ", '="', "='"))
+        after ``{{ site.url }}{{ site.baseurl }}`` (which the address already holds) and
+        spaces (kramdown strips them from an address)?"""
+        before = _SITE_OUTPUTS_BEFORE.sub("", self.src[max(0, pos - 80) : pos])
+        return before.endswith(("(", "]:", ": ", '="', "='")) or \
+            before.rstrip(" \t").endswith("(")
 
     def _call(self, name: str, args: str) -> Call:
         """A tag's arguments as a handler sees them (quoted texts with their Liquid outputs

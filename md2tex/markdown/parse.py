@@ -14,8 +14,11 @@ from mistune import list_parser as _list_parser
 from mistune._inline import emphasis as _emphasis
 from mistune.block_parser import BlockParser
 from mistune.core import BlockState, InlineState
+from mistune.helpers import parse_link as parse_link_target
+from mistune.helpers import unescape_char
 from mistune.inline_parser import InlineParser
 from mistune.plugins import import_plugin
+from mistune.util import escape_url
 
 from md2tex.budget import UNLIMITED, Budget
 from md2tex.markdown import kramdown
@@ -25,6 +28,8 @@ from md2tex.mathengine import DEFAULT_ENGINE
 
 #: deepest list/quote nesting we parse as structure; deeper input stays text (TeX's limit)
 MAX_NESTING = 12
+#: white space inside a kramdown link address, hidden from mistune's CommonMark link rule
+_HIDDEN_SPACE = re.compile(r"\s")
 
 
 class LineState(BlockState):
@@ -190,6 +195,29 @@ class KramdownInlineParser(AnchorAwareInlineParser):
         state.append_token({"type": "softbreak", "attrs": {"hard": True}} if flavour.hard_wrap
                            else {"type": "softbreak"})
         return m.end()
+
+    def parse_link_close(self, m: re.Match[str], state: InlineState) -> int:
+        """``[text](address with spaces)`` is a link in kramdown (its address runs to the
+        balancing parenthesis), not in CommonMark: mistune's rule reads it with the address's
+        white space hidden (same length, so no position moves), then the link gets the address
+        kramdown gives it."""
+        src = state.src
+        target = None
+        if state.brackets and src.startswith("(", m.end()) and \
+                parse_link_target(src, m.end() + 1)[0] is None:
+            target = kramdown.inline_link_target(src, m.end())
+        if target is None:
+            return super().parse_link_close(m, state)
+        state.src = src[:target.start] + _HIDDEN_SPACE.sub(
+            "\u00a0", src[target.start:target.stop]) + src[target.stop:]
+        try:
+            end = super().parse_link_close(m, state)
+        finally:
+            state.src = src
+        link = state.tokens[-1] if state.tokens else None
+        if end == target.end and link is not None and link["type"] in ("link", "image"):
+            link["attrs"]["url"] = escape_url(unescape_char(target.url))
+        return end
 
     def finalize_tokens(self, tokens: list[dict[str, Any]], depth: int
                         ) -> list[dict[str, Any]]:
