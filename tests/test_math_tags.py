@@ -59,3 +59,30 @@ def test_eqnarray_tags_in_the_pdf(tmp_path: Path) -> None:
                           text=True, check=True).stdout
     assert "(1.3)" in text and "(1.4)" in text
     assert "\\tag" not in text and "eqnarray" not in text
+
+
+def test_katex_line_break_keeps_the_tag_on_the_display() -> None:
+    """KaTeX breaks display math at a top-level \\\\ and shows the \\tag on the whole
+    display: the lines go in gathered, the tag after it (amsmath refuses it inside)."""
+    res = prepare("x = 1 \\\\\n\\tag{25}\ny = 2", display=True, engine="katex")
+    assert res.ok and "\n\n" not in res.latex
+    assert res.latex == "\\begin{gathered}x = 1 \\\\\ny = 2\\end{gathered} \\tag{25}"
+    assert [d.code for d in res.diagnostics] == ["katex-line-break", "math-tag-moved"]
+    # two tags on one display: an error in KaTeX too ("Multiple \tag")
+    assert not prepare("a \\\\ b \\tag{1} \\tag{2}", display=True, engine="katex").ok
+
+
+@needs_tex
+def test_katex_broken_display_with_tag_in_the_pdf(tmp_path: Path) -> None:
+    post = tmp_path / "post.md"
+    post.write_text("---\nmath_engine: katex\n---\n\nBefore.\n\n$$\n\\text{upper} = 1 "
+                    "\\\\\n\\text{lower} = 2 \\tag{25}\n$$\n\nAfter.\n", encoding="utf-8")
+    pdf = tmp_path / "post.pdf"
+    proc = run_md2tex([post, "-o", pdf])
+    assert proc.returncode == 0, proc.stderr
+    assert "math-tex-rejected" not in proc.stderr
+    text = subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    lines = [x.replace(" ", "") for x in text.splitlines()]
+    assert "upper=1" in lines and any(x.startswith("lower=2") for x in lines)
+    assert "(25)" in text and "\\" not in text

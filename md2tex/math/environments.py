@@ -413,12 +413,14 @@ def resolve_environments(ck: Scanner, display: bool, numbered: bool) -> None:
         ck.edit(len(ck.raw), len(ck.raw), "\\end{equation}")
         res.environment = "equation"
         return
-    if ck.root_breaks and display and ck.engine == "katex" and not ck.tags:
-        # KaTeX breaks display math at a top-level \\ (MathJax and LaTeX ignore it)
+    if ck.root_breaks and display and ck.engine == "katex" and len(ck.tags) <= 1:
+        # KaTeX breaks display math at a top-level \\ (MathJax and LaTeX ignore it); its
+        # \tag stays on the whole display, so it moves out of the block (below)
         ck.edit(0, 0, "\\begin{gathered}")
         ck.edit(len(ck.raw), len(ck.raw), "\\end{gathered}")
         ck.fixed(0, "katex-line-break", "a top-level \\\\ in display math breaks the line "
                  "as KaTeX does: the formula was put in gathered")
+        ck.tags = [(start, stop, True) for start, stop, _in_env in ck.tags]
     tags = ck.tags
     if not tags:
         return
@@ -438,7 +440,7 @@ def resolve_environments(ck: Scanner, display: bool, numbered: bool) -> None:
         ck.edit(start, _line_rest(ck.raw, start, stop), "")
         ck.edit(len(ck.raw), len(ck.raw), " " + text)
         ck.fixed(start, "math-tag-moved", "\\tag moved to the end of the formula (amsmath "
-                 "does not allow it inside aligned)")
+                 "does not allow it inside aligned or gathered)")
 
 
 #: amsmath's ``\\tag`` is not allowed in LaTeX's eqnarray; MathJax numbers its rows by
