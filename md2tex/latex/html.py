@@ -29,7 +29,7 @@ from md2tex.escape import (
 )
 from md2tex.latex import tables
 from md2tex.latex.highlight import known_language
-from md2tex.markdown.kramdown import width_from_attrs
+from md2tex.markdown.kramdown import JEKYLL_DEFAULT, width_from_attrs
 
 Token = dict[str, Any]
 
@@ -81,8 +81,26 @@ _COLOURS = {"red": "D62728", "blue": "1F5FBF", "green": "2CA02C", "orange": "E67
             "magenta": "C0309F", "teal": "17807E", "darkred": "8B0000", "navy": "000080"}
 _COLOR_RE = re.compile(r"(?:^|;)\s*color\s*:\s*(?:#(?P<hex>[0-9a-fA-F]{6}|[0-9a-fA-F]{3})\b|"
                        r"(?P<name>[a-zA-Z]+))")
+#: elements whose content a browser never prints
+HIDDEN_CONTENT = ("script", "style", "noscript", "template", "title")
+_HIDDEN_TAG = re.compile(r"<(?P<close>/)?(?P<tag>" + "|".join(HIDDEN_CONTENT) + r")\b", re.I)
 _SINGLE_TAG = re.compile(r"<(?P<close>/)?(?P<tag>[A-Za-z][\w-]*)(?P<rest>[^<>]*?)(?P<self>/)?>",
                          re.S)
+
+
+class Text(str):
+    """Text of an HTML fragment and where it starts in the fragment (``line`` 0-based,
+    ``column`` 0-based), so that math in it is reported at its own Markdown line."""
+
+    line: int = 0
+    column: int = 0
+
+
+def located(text: str, line: int, column: int) -> Text:
+    """``text`` as a ``Text`` that starts at ``line``/``column`` of its fragment."""
+    out = Text(text)
+    out.line, out.column = line, column
+    return out
 
 
 @dataclass
@@ -147,7 +165,8 @@ class _TreeBuilder(HTMLParser):
                 return
 
     def handle_data(self, data: str) -> None:
-        self.stack[-1].children.append(data)
+        line, column = self.getpos()
+        self.stack[-1].children.append(located(data, line - 1, column))
 
 
 def parse_html(raw: str) -> Element:
@@ -177,13 +196,21 @@ def _join_text(root: Element) -> None:
                 run.append(child)
                 continue
             if run:
-                joined.append("".join(run))
+                joined.append(_joined(run))
                 run = []
             joined.append(child)
             todo.append(child)
         if run:
-            joined.append("".join(run))
+            joined.append(_joined(run))
         element.children = joined
+
+
+def _joined(run: list[str]) -> str:
+    """Pieces of text as one, where the first one starts."""
+    first = run[0]
+    if len(run) == 1 or not isinstance(first, Text):
+        return first if len(run) == 1 else "".join(run)
+    return located("".join(run), first.line, first.column)
 
 
 # ------------------------------------------------------------------------------- registry
@@ -338,12 +365,17 @@ class Renderer(Protocol):
     def b_block_code(self, tok: Token) -> str: ...
 
 
-class _Outside(str):
+class _Outside(Text):
     """Text of an HTML block outside its elements (after ``</figure>`` on the next line):
     kramdown ends the block at the closing tag and reads this as Markdown; text inside an
     element reaches the browser (and MathJax) as it stands."""
 
-    __slots__ = ()
+
+def _outside(text: str) -> _Outside:
+    out = _Outside(text)
+    if isinstance(text, Text):
+        out.line, out.column = text.line, text.column
+    return out
 
 
 class HtmlRenderer:
@@ -380,8 +412,13 @@ class HtmlRenderer:
                                           getattr(self.r.ctx, "dollar_math", True),
                                           getattr(self.r.ctx, "math_engine", "mathjax3"),
                                           raw_html=not isinstance(text, _Outside),
-                                          budget=self.r.ctx.budget)
-            body = self.r.inline(_tags_as_text(_inline_children(tokens)))
+                                          budget=self.r.ctx.budget,
+                                          flavour=getattr(self.r.ctx, "flavour",
+                                                          JEKYLL_DEFAULT))
+            inline = _inline_children(tokens)
+            if isinstance(text, Text):
+                _place_math(inline, text, len(collapsed) - len(collapsed.lstrip()))
+            body = self.r.inline(_tags_as_text(inline))
         lead = " " if collapsed[:1] == " " else ""
         tail = " " if collapsed[-1:] == " " else ""
         return lead + body + tail
@@ -397,7 +434,7 @@ class HtmlRenderer:
         if flattened:
             self.r.warn("html-depth", f"HTML nested more than {MAX_HTML_DEPTH} elements deep: "
                         "the deeper tags are left out, their text is kept")
-        root.children = [_Outside(c) if isinstance(c, str) else c for c in root.children]
+        root.children = [_outside(c) if isinstance(c, str) else c for c in root.children]
         return self.blocks(root.children).strip()
 
     def is_block(self, el: Element) -> bool:
@@ -526,7 +563,7 @@ class HtmlRenderer:
         width = width_from_attrs(el.attrs)
         if width is not None:
             attrs["width_hint"] = width
-        alt = el.attrs.get("alt") or el.attrs.get("title") or ""
+        alt = _words_of(el.attrs.get("alt") or el.attrs.get("title") or "")
         # decoded as an attribute: the renderer's text must not decode it again
         tok: Token = {"type": "image", "attrs": attrs,
                       "children": [{"type": "text", "raw": escape_references(alt)}]
@@ -551,8 +588,8 @@ class HtmlRenderer:
                 if t == tag:
                     break
             return "".join(out)
-        if tag == "br":
-            return " " if self.r.ctx.in_argument else "\\newline\n"
+        if tag == "br":  # the line break after it, if any, is the paragraph's own
+            return " " if self.r.ctx.in_argument else "\\newline{}"
         el = Element(tag, attrs)
         rule = ELEMENTS.rule_for(el)
         opener, closer = "", ""
@@ -583,6 +620,27 @@ class HtmlRenderer:
         rule = ELEMENTS.get(tag)
         opener = rule.wrap(self, {})[0] if rule is not None and rule.wrap else ""
         return opener if opener.startswith(_ULEM) else ""
+
+    @staticmethod
+    def without_hidden_content(tokens: list[Token]) -> list[Token]:
+        """Inline tokens without what ``<style>``, ``<script>`` & co. written in a paragraph
+        hold (mistune hands their tags over one at a time, their content as text between):
+        a browser prints none of it. The tags stay, so a script is still warned about."""
+        out: list[Token] = []
+        hidden = ""  # the element whose content is being left out
+        for tok in tokens:
+            if tok["type"] == "inline_html":
+                m = _HIDDEN_TAG.match(tok.get("raw", ""))
+                if m and not hidden and not m["close"]:
+                    hidden = m["tag"].lower()
+                elif m and m["close"] and m["tag"].lower() == hidden:
+                    hidden = ""
+                elif hidden:
+                    continue
+            elif hidden:
+                continue
+            out.append(tok)
+        return out
 
     @staticmethod
     def close_all(stack: list[tuple[str, str]]) -> str:
@@ -662,16 +720,28 @@ def _bold_line(html: HtmlRenderer, el: Element) -> str:
 
 @register_element("ul", "ol")
 def _listing(html: HtmlRenderer, el: Element) -> str:
+    """A list: each ``<li>`` an item. Anything else in it a browser shows without a marker;
+    in LaTeX text outside an item is an error, so it joins the item before it (or, first
+    in the list, an item without a label)."""
     env = "enumerate" if el.tag == "ol" else "itemize"
     html.r.ctx.features.add("lists")
-    items = []
-    for child in el.children:
-        if isinstance(child, Element) and child.tag == "li":
-            items.append("\\item{} " + html.blocks(child.children))
-        elif isinstance(child, Element):
-            items.append("\\item{} " + html.blocks([child]))
-        elif child.strip():
-            items.append("\\item{} " + html.markdown(child))
+    items: list[str] = []
+    html.r.ctx.list_depth += 1
+    try:
+        for child in el.children:
+            if isinstance(child, Element) and child.tag == "li":
+                items.append("\\item{} " + html.blocks(child.children))
+                continue
+            other = (html.blocks([child]) if isinstance(child, Element)
+                     else html.markdown(child) if child.strip() else "").strip()
+            if not other:
+                continue
+            if items:
+                items[-1] = items[-1].rstrip() + html.sep + other
+            else:
+                items.append("\\item[] " + other)
+    finally:
+        html.r.ctx.list_depth -= 1
     if not items:
         return ""
     return html.environment(env, "\n".join(items))
@@ -867,7 +937,9 @@ def _aside(html: HtmlRenderer, el: Element) -> str:
     body = html.blocks(el.children)
     if not body.strip():
         return ""
-    if html.r.ctx.in_argument or "\\begin{longtable}" in body:  # no frame holds those
+    # no frame holds an argument or a longtable; in a list (or quote) the frame would open
+    # the item's first line, where LaTeX reports a missing \item, and ignores its indent
+    if html.r.ctx.in_argument or html.r.ctx.list_depth or "\\begin{longtable}" in body:
         return f"{{\\small {body}}}" if html.r.ctx.in_argument else f"{{\\small\n{body}\n}}"
     html.r.ctx.features.add("aside")
     return html.environment("mdaside", body)
@@ -970,6 +1042,16 @@ def _without_edge_newlines(text: str) -> str:
     return text.strip()
 
 
+_BR_TAG = re.compile(r"<br\s*/?>", re.I)
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+
+
+def _words_of(alt: str) -> str:
+    """An image's alt as the words its placeholder prints: tags in it (a caption made the
+    alt, ``Credit:<br/><a href=…>``) are markup, not words; a ``<br>`` is a space."""
+    return _TAG.sub("", _BR_TAG.sub(" ", alt)) if "<" in alt else alt
+
+
 def _span(cell: Element) -> int:
     try:
         return max(1, min(int(cell.attrs.get("colspan", "1")), 50))
@@ -1003,3 +1085,39 @@ def _inline_children(tokens: Sequence[Token]) -> list[Token]:
         elif "children" in tok:
             out.extend(_inline_children(tok["children"]))
     return out
+
+
+_WORDS = re.compile(r"\s+|\S+")
+
+
+def _origins(text: str) -> list[int]:
+    """For each character of ``text`` as ``markdown`` reads it (references escaped, each run
+    of whitespace one space), the offset in ``text`` it comes from."""
+    origin: list[int] = []
+    for m in _WORDS.finditer(text):
+        word = m.group()
+        if word[0].isspace():
+            origin.append(m.start())
+            continue
+        grown = len(escape_references(word))
+        origin.extend(m.start() + min(i, len(word) - 1) for i in range(grown))
+    return origin
+
+
+def _place_math(tokens: list[Token], text: Text, lead: int) -> None:
+    """Math found in ``text`` (read as one line, ``lead`` spaces cut from its start) gets
+    the line and column it has in the HTML fragment, which starts at the block's line."""
+    origin: list[int] | None = None
+    todo = list(tokens)
+    while todo:
+        tok = todo.pop()
+        todo.extend(tok.get("children", ()))
+        attrs = tok.get("attrs")
+        if tok["type"] != "math" or not attrs or not attrs.get("column"):
+            continue
+        if origin is None:
+            origin = _origins(text)
+        at = origin[min(lead + attrs["column"] - 1, len(origin) - 1)] if origin else 0
+        newlines = text.count("\n", 0, at)
+        attrs["line_offset"] = text.line + newlines
+        attrs["column"] = at - text.rfind("\n", 0, at) if newlines else text.column + at + 1

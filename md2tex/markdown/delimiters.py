@@ -2,7 +2,8 @@
 and bare amsmath environments. Math is cut out before any Markdown rule sees it, so ``_``,
 ``*`` and ``\\\\`` inside a formula survive.
 
-``$$`` follows kramdown: a block of its own is display math, inside a paragraph it is inline.
+``$$`` follows kramdown: a block of its own is display math, inside a paragraph it is inline
+(lines apart too); one the paragraph ends before it closes is a ``math_unclosed`` token.
 Single ``$`` follows the engine (``dollar_math: true``: the first ``$`` outside braces closes,
 spaces allowed, ``\\$`` a dollar) or pandoc's rule (``dollar_math: pandoc``: ``$5 and $10`` is
 text); in a post with ``{% katexmm %}`` blocks, only there (jekyll-katex). Environments the
@@ -385,8 +386,12 @@ def _parse_inline_dollar(inline: InlineParser, m: re.Match[str], state: InlineSt
              else _single_dollar_close(src, begin, pandoc))
     if close < 0 or (opener == "$" and close == begin):
         if opener == "$$":
-            # an unmatched "$$" is text; do not let the second "$" start single-dollar math
-            state.append_token({"type": "text", "raw": "$$"})
+            # an unmatched "$$" is text (its paragraph ended first: kramdown's and MathJax's
+            # reading), said with a warning; the second "$" must not start single-dollar math
+            lines = line_counter(state, src)
+            state.append_token({"type": "math_unclosed", "raw": "$$",
+                                "attrs": {"line_offset": lines.line(start),
+                                          "column": lines.column(start)}})
             return begin
         return None
     raw = src[begin:close]
