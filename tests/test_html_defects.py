@@ -132,6 +132,11 @@ def test_tags_in_a_figure_caption_are_not_printed_in_its_image_placeholder() -> 
     assert "\\href{https://example.org/x}{the source}" in tex  # the caption keeps its link
 
 
+def test_a_tag_cut_short_at_the_end_of_an_alt_is_not_printed() -> None:
+    tex = body('<img src="missing.png" alt="Diagram. Credit: <a href=&quot;https://exa">\n')
+    assert "\\mdimageplaceholder{Diagram. Credit: }" in tex, tex
+
+
 # --------------------------------------------------------------------------- the PDF
 
 @needs_tex

@@ -1043,7 +1043,8 @@ def _without_edge_newlines(text: str) -> str:
 
 
 _BR_TAG = re.compile(r"<br\s*/?>", re.I)
-_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+#: a tag, or one cut short at the end (an alt cut from a longer caption)
+_TAG = re.compile(r"</?[A-Za-z][^<>]*(?:>|$)")
 
 
 def _words_of(alt: str) -> str:
