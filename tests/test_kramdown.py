@@ -454,6 +454,31 @@ def test_link_address_with_spaces_pdf(tmp_path: Path) -> None:
     assert "https://blog.example.org/2018/06/24/attention.html" in pdf_urls(pdf)
 
 
+# ----------------------------------------------------------------- span attribute lists
+
+IAL_POST = ('See [the notes](https://example.org/n.pdf){:target="\\_blank"}; and '
+            "*this*{: .note #x data-x='a\\_b'} too.\n")
+
+
+def test_span_attribute_list_with_backslashes_is_one_text_and_removed() -> None:
+    texts = [t["raw"] for t in walk(top(IAL_POST)) if t["type"] == "text"]
+    # kept whole: the backslash is no escape there
+    assert any('{:target="\\_blank"}' in text for text in texts)
+    tex = body(IAL_POST)
+    assert "{:" not in tex and "target" not in tex and "data-x" not in tex
+    assert tex.startswith("See \\href{https://example.org/n.pdf}{the notes}; and "
+                          "\\emph{this} too.")
+    # outside an attribute list a backslash still escapes
+    assert "\\_blank" in body("a \\_blank\\_ b\n")
+
+
+@needs_tex
+def test_span_attribute_list_with_backslashes_pdf(tmp_path: Path) -> None:
+    text = squash(pdf_text(build(convert(IAL_POST), tmp_path / "ial.pdf")))
+    assert "See the notes; and this too." in text
+    assert "{:" not in text and "blank" not in text
+
+
 # ------------------------------------------------------------------ CommonMark sites stay
 
 def test_commonmark_flavour_keeps_commonmark_rules() -> None:

@@ -517,6 +517,17 @@ def parse_bang_before_footnote(inline: Any, m: re.Match[str], state: Any) -> int
 
 BANG_BEFORE_FOOTNOTE = r"!(?=\[\^[^\]\s]+\])"
 
+
+def parse_attribute_list_text(inline: Any, m: re.Match[str], state: Any) -> int:
+    """A span attribute list (``{:target="\\_blank"}``) stays one piece of text, its
+    backslashes no escapes (kramdown reads the list before escapes), so ``strip_ials`` finds
+    it whole and removes it."""
+    inline.process_text(m.group(0), state, parse_emphasis=False)
+    return m.end()
+
+
+SPAN_ATTRIBUTE_LIST = r"\{:(?![:/])[^{}\n]*\}"
+
 #: inside an inline link's parentheses, where kramdown's reading of the address stops: an
 #: opening or closing parenthesis, or white space before a quoted title (kramdown's
 #: LINK_PAREN_STOP_RE)

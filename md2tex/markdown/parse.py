@@ -315,6 +315,8 @@ def _swap_in_kramdown(md: mistune.Markdown) -> None:
         rules.append("kramdown_table")
     inline.register("kramdown_bang", kramdown.BANG_BEFORE_FOOTNOTE,
                     kramdown.parse_bang_before_footnote, before="link")
+    inline.register("kramdown_ial", kramdown.SPAN_ATTRIBUTE_LIST,
+                    kramdown.parse_attribute_list_text, before="escape", start_chars="{")
 
 
 _PARSERS: dict[bool, mistune.Markdown] = {}
