@@ -103,10 +103,27 @@ def test_a_figure_is_one_line_of_html_whatever_follows_it() -> None:
 def test_figure_of_several_images_and_a_caption_with_html() -> None:
     result = liquid("{% figure a.png,b.png 'Credit: <a href=\"https://x.org\">X</a>, "
                     "for $a<b$, $c < d$' %}\n")
-    alt = "Credit: &lt;a href=&quot;https://x.org&quot;>X&lt;/a>, for a&lt;b, c &lt; d"
+    alt = "Credit: X, for a&lt;b, c &lt; d"  # the caption's words: no tags, no math marks
     assert result.text == (f'<!-- --><figure><img src="a.png" alt="{alt}"><img src="b.png" '
                            f'alt="{alt}"><figcaption>Credit: <a href="https://x.org">X</a>, '
                            "for $a&lt;b$, $c < d$</figcaption></figure>\n")
+
+
+def test_alt_text_from_a_caption_is_its_words() -> None:
+    assert includes.plain_words("Diagram.<br/>Credit: <a href=\"https://w.org/M\">W &amp; M</a>"
+                                " and [the *post*](https://x.org/p)") == \
+        "Diagram. Credit: W & M and the post"
+
+
+@needs_tex
+def test_placeholder_of_a_figure_shows_its_caption_words_not_tags(tmp_path: Path) -> None:
+    """A figure whose image cannot be shown prints its alt text: the caption's words."""
+    post = ("{% extfigure https://upload.example.org/d/diagram.svg 'Useful diagram.<br/>Credit:"
+            " <a href=\"https://en.example.org/MI\">Wikipedia</a>' %}\n\nAfter.\n")
+    doc = convert(post)
+    text = squash(pdf_text(build(doc, tmp_path / "ph.pdf")))
+    assert "Useful diagram. Credit: Wikipedia" in text and "After." in text
+    assert "<" not in text and "href" not in text
 
 
 def test_figure_caption_is_typeset_as_markdown_and_math(tmp_path: Path) -> None:

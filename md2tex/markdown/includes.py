@@ -16,6 +16,7 @@ as variables and its output bounded (a site's config is input too).
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -230,9 +231,23 @@ def figure(call: Call, notes: Notes) -> Made | None:
             return None
         source, rest = call.args[at], list(call.args[at + 1 :])
     caption = call.param(*CAPTION_KEYS) or " ".join(a for a in rest if a.strip())
-    alt = call.param("alt", "title") or re.sub(r"[*_`$]", "", caption)[:120] or "figure"
+    alt = call.param("alt", "title") or plain_words(caption)[:120] or "figure"
     sources = [s.strip() for s in source.split(",") if s.strip()]
     return Made(figure_html(sources, caption, alt, call.param("width")))
+
+
+def plain_words(markdown: str) -> str:
+    """A caption's words as an image's alt text shows them (a placeholder prints it): HTML
+    tags, link addresses and emphasis marks taken off, entities read."""
+    text = _HTML_TAG.sub("", _BREAKING_TAG.sub(" ", markdown))
+    text = _MARKDOWN_LINK.sub(r"\1", text)
+    text = re.sub(r"[*_`$]", "", html.unescape(text))
+    return " ".join(text.split())
+
+
+#: tags that separate words (a line break, a paragraph, a cell)
+_BREAKING_TAG = re.compile(r"</?(?:br|hr|p|div|li|tr|td|th)\b[^<>]*>", re.I)
+_MARKDOWN_LINK = re.compile(r"!?\[([^\[\]\n]*)\]\([^()\n]*\)")
 
 
 def _looks_like_path(text: str) -> bool:
