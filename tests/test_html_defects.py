@@ -35,7 +35,7 @@ def test_an_element_after_an_item_joins_that_item() -> None:
 def test_an_aside_in_a_list_or_quote_is_not_framed() -> None:
     # the frame would open the item's first line, where LaTeX reports a missing \item
     for text in ("<ul>\n<aside>\nq\n</aside>\n</ul>\n", "- <aside>x</aside>\n",
-                 "> <aside>x</aside>\n"):
+                 "> <aside>x</aside>\n", "<blockquote>\n<aside>x</aside>\n</blockquote>\n"):
         tex = body(text)
         assert "mdaside" not in tex and "\\small" in tex, tex
     assert "\\begin{mdaside}" in body("<aside>\nalone\n</aside>\n")
@@ -145,6 +145,7 @@ def test_the_defects_typeset_as_the_web_page_shows_them(tmp_path: Path) -> None:
         "<ul>", "<aside>", "Aside first in a list.", "</aside>", "<li>Item one.</li>",
         "<p>Joined to item one.</p>", "</ul>", "",
         "- <aside>Aside opening a Markdown item.</aside>", "",
+        "<blockquote>", "<aside>Aside opening a quote.</aside>", "</blockquote>", "",
         "**Tab title**<br>", "Tab content.", "",
         "Visible <style>p { color: red }</style>words <script>alert(1)</script>only.", "",
         "Intro line", "$$", "a + b", "= c", "$$", "",
@@ -156,7 +157,8 @@ def test_the_defects_typeset_as_the_web_page_shows_them(tmp_path: Path) -> None:
     raw = pdf_text(pdf)
     seen = squash(raw)
     for words in ("Aside first in a list.", "Item one.", "Joined to item one.",
-                  "Aside opening a Markdown item.", "Visible words only.",
+                  "Aside opening a Markdown item.", "Aside opening a quote.",
+                  "Visible words only.",
                   "Image: Plot. Credit: someone"):
         assert words in seen, seen
     assert "color" not in seen and "alert" not in seen and "<br" not in seen

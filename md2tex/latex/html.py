@@ -750,7 +750,11 @@ def _listing(html: HtmlRenderer, el: Element) -> str:
 @register_element("blockquote")
 def _blockquote(html: HtmlRenderer, el: Element) -> str:
     html.r.ctx.features.add("quote")
-    return html.environment("quote", html.blocks(el.children))
+    html.r.ctx.list_depth += 1  # a quote is a list to LaTeX (and nests as one)
+    try:
+        return html.environment("quote", html.blocks(el.children))
+    finally:
+        html.r.ctx.list_depth -= 1
 
 
 def _code_block(html: HtmlRenderer, code: str, lang: str) -> str:
