@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from helpers import body, body_of, codes, convert
+from helpers import body, body_of, build, codes, convert, needs_tex, pdf_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -45,6 +47,33 @@ def test_highlight_keeps_code_verbatim() -> None:
     src = "{% highlight python %}\n" + code + "{% endhighlight %}\n"
     out = fenced(src)
     assert out == "```python\n" + code + "```\n"
+
+
+def test_raw_inside_highlight_leaves_its_content_and_no_tags() -> None:
+    # Liquid renders a highlight block: {% raw %} protects the Liquid shown as code
+    src = ("Put this in head.html:\n\n{% highlight html %}\n{% raw %}\n{% if page.img %}\n"
+           "  <meta content=\"{{ page.img }}\" />\n{% endif %}\n{% endraw %}\n"
+           "{% endhighlight %}\nAfter.\n")
+    out = fenced(src)
+    # Jekyll drops the code's first and last line breaks; the lines stay where they were
+    assert out == ("Put this in head.html:\n\n\n```html\n{% if page.img %}\n"
+                   "  <meta content=\"{{ page.img }}\" />\n{% endif %}\n```\n\nAfter.\n")
+    # an endraw inside raw text ends it; a raw never closed stays as written
+    assert fenced("{% highlight liquid %}\n{% raw %}{% raw %}{% endraw %} "
+                  "{% raw %}x\n{% endhighlight %}\n") == \
+        "```liquid\n{% raw %} {% raw %}x\n```\n"
+
+
+@needs_tex
+def test_raw_inside_highlight_pdf(tmp_path: Path) -> None:
+    src = ("Template:\n\n{% highlight html %}\n{% raw %}\n{% if page.img %}\n"
+           "<meta content=\"{{ page.img }}\" />\n{% endif %}\n{% endraw %}\n"
+           "{% endhighlight %}\n\nThe end.\n")
+    text = pdf_text(build(convert(src), tmp_path / "raw.pdf"))
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    assert lines[:5] == ["Template:", "{% if page.img %}", "<meta content=\"{{ page.img }}\" />",
+                         "{% endif %}", "The end."]
+    assert "raw" not in text
 
 
 def test_highlight_code_with_backtick_fences_gets_longer_fence() -> None:

@@ -67,6 +67,7 @@ _BRACE = re.compile(r"[{}]")
 #: deepest nesting of Liquid blocks (real posts nest a few)
 MAX_DEPTH = 100
 _END_HIGHLIGHT = re.compile(r"\{%-?\s*endhighlight\s*-?%\}")
+_RAW = re.compile(r"\{%-?\s*raw\s*-?%\}")
 _END_RAW = re.compile(r"\{%-?\s*endraw\s*-?%\}")
 _END_COMMENT = re.compile(r"\{%-?\s*endcomment\s*-?%\}")
 _CLOSE_TAG = re.compile(r"%\}")
@@ -249,6 +250,21 @@ class LiquidContext:
         prefix = (url.rstrip("/") if url.startswith(("http://", "https://")) else "") + (
             "/" + base if base else "")
         return prefix + "/" + path.lstrip("/")
+
+
+def _without_raw_tags(code: str) -> str:
+    """A highlight block's code as Liquid renders it: ``{% raw %}`` and its ``{% endraw %}``
+    go, what they hold stays as written (the rest of the code is kept as written too)."""
+    out: list[str] = []
+    pos = 0
+    while (start := _RAW.search(code, pos)) is not None:
+        end = _END_RAW.search(code, start.end())
+        if end is None:
+            break
+        out += [code[pos : start.start()], code[start.end() : end.start()]]
+        pos = end.end()
+    out.append(code[pos:])
+    return "".join(out)
 
 
 def _valid_date(m: re.Match[str]) -> bool:
@@ -689,17 +705,23 @@ class _Renderer:
             code_end, resume = len(self.src), len(self.src)
         else:
             code_end, resume = end.start(), end.end()
-        code = self.src[m.end() : code_end]
-        code = code[1:] if code.startswith("\n") else code.lstrip(" \t")
-        # the indentation before an indented {% endhighlight %} is not a line of code
-        code = re.sub(r"\n[ \t]+$", "\n", code)
-        if code and not code.endswith("\n"):
-            code += "\n"
+        code = _without_raw_tags(self.src[m.end() : code_end])
+        # Jekyll drops the code's leading and trailing line breaks (and the indentation
+        # before an indented {% endhighlight %} is no line of code): they stay as lines
+        # around the fences, so every later line keeps its number
+        stripped = code.lstrip("\n")
+        before = len(code) - len(stripped)
+        code = stripped if before else code.lstrip(" \t")
+        lines = code.rstrip(" \t\n")
+        after = code[len(lines):].count("\n")
+        code = lines + "\n" if lines else ""
         blank = self.blank_before(m.start())
         indent = self.src[self.line_start(m.start()) : m.start()] if blank else ""
         lead = "" if blank else "\n"
+        gap = "\n" * (before - 1) + indent if before > 1 else ""
         ticks = "`" * max(3, 1 + max((len(r) for r in re.findall(r"`+", code)), default=0))
-        self.emit(f"{lead}{ticks}{lang}{extra}\n{code}{indent}{ticks}")
+        self.emit(f"{lead}{gap}{ticks}{lang}{extra}\n{code}{indent}{ticks}"
+                  + "\n" * max(0, after - 1))
         if resume < len(self.src) and self.src[resume] != "\n":
             self.emit("\n")
         return resume
