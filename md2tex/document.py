@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
@@ -19,23 +19,31 @@ _TEX_LINE = re.compile(r"\(LaTeX line (\d+)\)$")
 #: the TeX errors of one build may swap at most this many formulas for their fallback
 MAX_FALLBACKS = 8
 
+#: what a formula's fallback is made from: ``math.check.fallback_latex``'s arguments
+#: (source, display, unicode, line ends), kept instead of the LaTeX, which only a formula
+#: TeX rejects needs
+FallbackArgs = tuple[str, bool, bool, int]
+#: ``math.check.fallback_latex``, handed in by the pipeline (this core may not import math)
+FallbackMaker = Callable[[str, bool, bool, int], str]
+
 
 @dataclass(frozen=True)
 class FormulaSpan:
     """Where a formula is in ``Document.tex`` (offsets), where it was in the Markdown, and
-    the LaTeX that shows it as MathJax shows an error (``mathcheck.fallback_latex``), so a
-    formula TeX rejects can be swapped without converting again."""
+    what shows it as MathJax shows an error (``FallbackArgs``), so a formula TeX rejects
+    can be swapped without converting again."""
 
     start: int
     end: int
     line: int | None
     column: int | None
-    fallback: str
+    fallback: FallbackArgs
     #: already swapped for its fallback
     fallen: bool = False
 
 
-def locate_formulas(tex: str, formulas: Iterable[tuple[str, int | None, int | None, str]],
+def locate_formulas(tex: str,
+                    formulas: Iterable[tuple[str, int | None, int | None, FallbackArgs]],
                     ) -> tuple[FormulaSpan, ...]:
     """Spans of ``formulas`` ((latex, line, column, fallback), in the order the renderer
     wrote them, which is their order in ``tex``): each is looked for after the previous one
@@ -70,6 +78,9 @@ class Document:
     extra: Mapping[str, Any] = field(default_factory=dict)
     #: the formulas of ``tex`` that can be swapped for their fallback (``with_fallbacks``)
     formulas: tuple[FormulaSpan, ...] = ()
+    #: makes a formula's fallback LaTeX from its ``FallbackArgs`` (a module-level function,
+    #: so the Document still pickles); None: no formula can be swapped
+    make_fallback: FallbackMaker | None = None
 
     @property
     def ok(self) -> bool:
@@ -111,6 +122,8 @@ class Document:
         shows an error; each fallback ends with as many (commented) line ends as its formula
         had, so the ``%L`` line map stays exact."""
         chosen = set(indices)
+        if self.make_fallback is None:
+            return self
         parts: list[str] = []
         spans: list[FormulaSpan] = []
         last = shift = 0
@@ -121,7 +134,8 @@ class Document:
             start, end = span.start + shift, span.end + shift
             if k in chosen and not span.fallen:
                 old = self.tex[span.start:span.end]
-                new = span.fallback.rstrip("%\n") + "%\n" * old.count("\n")
+                new = self.make_fallback(*span.fallback).rstrip("%\n")
+                new += "%\n" * old.count("\n")
                 parts += [self.tex[last:span.start], new]
                 last = span.end
                 shift += len(new) - len(old)
@@ -182,7 +196,8 @@ class Document:
         the Markdown line TeX stopped in (the formula's column when that is its first line);
         None for any other failure, and under ``strict`` (the post is refused, as for any
         math error)."""
-        if self.options.strict or not tex_errors or tex_errors[0].code != "tex-error":
+        if self.options.strict or self.make_fallback is None or not tex_errors \
+                or tex_errors[0].code != "tex-error":
             return None
         m = _TEX_LINE.search(tex_errors[0].message)
         if m is None:
@@ -229,8 +244,8 @@ class Formula:
     unverified: Diagnostic | None = None
     #: the formula's text (the probe looks for definitions and \global in it)
     raw: str = ""
-    #: the LaTeX showing it as MathJax shows an error (``mathcheck.fallback_latex``)
-    fallback: str = ""
+    #: what shows it as MathJax shows an error (``FallbackArgs``)
+    fallback: FallbackArgs = ("", False, False, 0)
 
     @property
     def leaks(self) -> bool:

@@ -9,6 +9,7 @@ error), the warning is at the formula's line and column, ``--strict`` refuses th
 from __future__ import annotations
 
 import json
+import pickle
 import re
 from pathlib import Path
 
@@ -168,6 +169,20 @@ def test_formula_tex_rejects_in_the_build_is_shown(tmp_path: Path) -> None:
         ("math-tex-rejected", Severity.WARNING, 3, 20)]
     # with the probe (the default), check and build report it before TeX builds anything
     assert ("build.md", 3, 20, "warning", "math-tex-rejected") in checked(post)
+
+
+@needs_tex
+def test_a_pickled_document_still_gets_its_fallback_in_the_build(tmp_path: Path) -> None:
+    # convert_many sends Documents to other processes: the fallback is made there, from the
+    # formula's source, only for the formula TeX rejects
+    doc = md2tex.convert(BUILD_POST, Options(probe_math=False), path="build.md")
+    assert "mdbadmath" not in doc.tex.split("\\begin{document}")[1]
+    travelled = pickle.loads(pickle.dumps(doc))
+    result = md2tex.build_pdf(travelled, tmp_path / "p.pdf")
+    assert [(d.code, d.line, d.column) for d in result.diagnostics] == [
+        ("math-tex-rejected", 3, 20)]
+    text = squash(pdf_text(tmp_path / "p.pdf"))
+    assert "\\let\\zz=\\undefined\\zz" in text and "Then δ and" in text
 
 
 @needs_tex
