@@ -286,3 +286,16 @@ def test_line_break_inside_braces_follows_the_engine(tmp_path: Path) -> None:
     doc, text = typeset(tmp_path, md, math_engine="mathjax3")
     assert "substack" not in doc.tex and "math-group-break" in codes(doc)
     assert "pθ=θ0(x)=E[y],q(x)∝r(x)" in "".join(text.split()) and "\\" not in text
+
+
+def test_text_accents_in_math_follow_the_engine(tmp_path: Path) -> None:
+    """``\\o`` and ``\\r{a}`` are LaTeX text commands: MathJax does not define them in math
+    (its noundefined shows the name in red and typesets the rest), KaTeX refuses the whole
+    formula (its source in red); a post that defines them as math macros gets those."""
+    md = "Sum $\\alpha + \\o + \\r{b}$ ends.\n"
+    doc, text = typeset(tmp_path, md)
+    assert codes(doc) == ["math-undefined", "math-undefined"]
+    assert "Sum \u03b1 + \\o + \\rb ends." in " ".join(text.split())
+    doc, text = typeset(tmp_path, md, math_engine="katex")
+    assert "math-text-command" in codes(doc)
+    assert "Sum $\\alpha + \\o + \\r{b}$ ends." in " ".join(text.split())

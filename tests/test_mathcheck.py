@@ -39,7 +39,7 @@ def codes(tex: str, display: bool = True, **kw: object) -> list[str]:
     (r"\begin{aligned} \left( a & b \right) \end{aligned}", "math-left-right"),
     ("#1", "math-hash"),
     ("^^M", "math-script"),
-    (r"\section{x}", "math-text-command"),
+    (r"\section{x}", "math-undefined"),  # MathJax has no text-mode commands in math
     (r"\alpah", "math-undefined"),
     (r"{x}\limits_a", "math-limits"),
     (r"\begin{array}{cq} a \end{array}", "math-array-spec"),

@@ -51,6 +51,8 @@ RESCUES = [
     r"\begin{matrix}p&q\\ [u]&v\end{matrix}", r"\begin{array}{r@{,}l}a&b\end{array}",
     r"\rule{18mu}{18mu} \raisebox{9mu}{x}", r"\let\x\sqrt \x[3]{2}",
     r"\begin{aligned} a &= \substack{a\\b} \\ c \end{aligned}",
+    r"\begin{cases} 1 & if {x\\y} \end{cases}",  # MathJax ignores \\ in braces
+    r"\o + \r{a} + x^\L",  # undefined in MathJax: the names in red, the rest typeset
 ]
 MHCHEM = [r"\ce{H2O ->[heat] CO2 ^}", r"\text{\ce{A}}", r"\ce{A->[heat]B}", r"\ce{A->B}",
           r"\ce{A<->[text]B}", r"\ce{\alpha-Fe}"]
@@ -83,7 +85,7 @@ FLAGGED = [
     r"\begin{multlined}[abc] a \end{multlined}", r"\begin{matrix*}[] a \end{matrix*}",
     r"a\\ [b]", r"\rule{1em}[2em]", r"\begin{math}q\end{math}", r"\ce{\kern{1.5mu}}",
     r"\text{a\mskip{1em}e}", r"\sqrt[\uproot-1.5\gamma]{m}",
-    r"\begin{cases} 1 & if {x\\y} \end{cases}", r"\eval[x|_0^\infty",
+    r"\eval[x|_0^\infty",
 ]
 
 

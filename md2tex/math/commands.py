@@ -132,6 +132,14 @@ class CommandChecks(TextMode, DefinitionChecks, EnvironmentChecks):
                        f"\\text{{\\{name}}} (MathJax accepts it in math; LaTeX only in text)",
                        fix=f"{{\\text{{\\{name}}}}}")
         elif info.mode == "text" and name not in _TEXT_ARG and name != "url":
+            if self.engine != "katex" and name.isalpha():
+                # MathJax defines none of LaTeX's text-mode commands in math: its noundefined
+                # shows the name in red and typesets the rest (KaTeX refuses the formula)
+                self.err(pos, "math-undefined", f"undefined control sequence \\{name}",
+                         hint=f"\\{name} is a text-mode command: put it in "
+                         f"\\text{{\\{name}...}} or outside the formula")
+                self.atom("macro:" + name)
+                return i + 1
             self.err(pos, "math-text-command", f"\\{name} is a text-mode command and fails "
                      "in math", hint=f"put it in \\text{{\\{name}...}} or outside the "
                      "formula")
