@@ -4,10 +4,14 @@
 that change parsing (``parse_block_html``, GFM input's ``hard_wrap``), from the site's
 ``kramdown:`` settings and ``{::options …/}`` lines in the post.
 
+Inline links: the address runs to the parenthesis that balances the opening one, spaces and
+all (``inline_link_target``; CommonMark ends it at the first space and reads no link).
+
 Attribute lists (``{: …}``, ``{:toc}``, ``{::options …/}``): kramdown consumes them; mistune
 sees them as text. They are removed here before rendering: an IAL right after an image gives
 it a width (``style="width: 80%"``, ``width="50%"``, pixels), ``{:toc}`` asks for a table of
-contents, everything else is dropped silently.
+contents, everything else is dropped silently. A span attribute list is read before
+escapes (``{:target="\\_blank"}`` is one list).
 """
 
 from __future__ import annotations
