@@ -14,6 +14,7 @@ things a reader never sees: left out silently.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -1112,7 +1113,8 @@ def _origins(text: str) -> list[int]:
 def _place_math(tokens: list[Token], text: Text, lead: int) -> None:
     """Math found in ``text`` (read as one line, ``lead`` spaces cut from its start) gets
     the line and column it has in the HTML fragment, which starts at the block's line."""
-    origin: list[int] | None = None
+    origin: list[int] = []
+    breaks: list[int] = []  # where the text's line ends are (found once, searched by halves)
     todo = list(tokens)
     while todo:
         tok = todo.pop()
@@ -1120,9 +1122,10 @@ def _place_math(tokens: list[Token], text: Text, lead: int) -> None:
         attrs = tok.get("attrs")
         if tok["type"] != "math" or not attrs or not attrs.get("column"):
             continue
-        if origin is None:
-            origin = _origins(text)
-        at = origin[min(lead + attrs["column"] - 1, len(origin) - 1)] if origin else 0
-        newlines = text.count("\n", 0, at)
+        if not origin:
+            origin = _origins(text) or [0]
+            breaks = [m.start() for m in re.finditer("\n", text)]
+        at = origin[min(lead + attrs["column"] - 1, len(origin) - 1)]
+        newlines = bisect.bisect_left(breaks, at)
         attrs["line_offset"] = text.line + newlines
-        attrs["column"] = at - text.rfind("\n", 0, at) if newlines else text.column + at + 1
+        attrs["column"] = at - breaks[newlines - 1] if newlines else text.column + at + 1
