@@ -54,6 +54,11 @@ def test_math_after_an_element_and_a_reference_keeps_its_line() -> None:
     assert _warnings(doc, "math-double-script") == [(4, 5), (4, 26)]
 
 
+def test_math_after_character_references_keeps_its_column() -> None:
+    doc = convert("<p>\nA &lt; B &amp;&amp; C, then $x^2^3$\n</p>\n", dollar_math=True)
+    assert _warnings(doc, "math-double-script") == [(2, 33)]
+
+
 def test_math_in_text_of_an_html_list_keeps_its_line() -> None:
     doc = convert("<ul>\n<li>a</li>\n<li>\nb\n$\\frac{c$\n</li>\n</ul>\n", dollar_math=True)
     assert [line for line, _ in _warnings(doc, "math-unbalanced-brace")] == [5]

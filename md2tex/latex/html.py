@@ -18,6 +18,7 @@ import bisect
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from html import unescape as decode_html
 from html.parser import HTMLParser
 from typing import Any, Protocol, TypeVar
 
@@ -91,16 +92,18 @@ _SINGLE_TAG = re.compile(r"<(?P<close>/)?(?P<tag>[A-Za-z][\w-]*)(?P<rest>[^<>]*?
 
 class Text(str):
     """Text of an HTML fragment and where it starts in the fragment (``line`` 0-based,
-    ``column`` 0-based), so that math in it is reported at its own Markdown line."""
+    ``column`` 0-based), so that math in it is reported at its own Markdown line and column;
+    ``written``: the text as the post writes it, when character references make it differ."""
 
     line: int = 0
     column: int = 0
+    written: str = ""
 
 
-def located(text: str, line: int, column: int) -> Text:
+def located(text: str, line: int, column: int, written: str = "") -> Text:
     """``text`` as a ``Text`` that starts at ``line``/``column`` of its fragment."""
     out = Text(text)
-    out.line, out.column = line, column
+    out.line, out.column, out.written = line, column, written
     return out
 
 
@@ -134,8 +137,11 @@ MAX_HTML_DEPTH = 40
 
 
 class _TreeBuilder(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, raw: str = "") -> None:
         super().__init__(convert_charrefs=True)
+        #: the fragment as written, and where its lines start (text keeps its place in it)
+        self.raw = raw
+        self.line_starts = [0, *(m.end() for m in re.finditer("\n", raw))]
         self.root = Element("")
         self.stack = [self.root]
         #: open tags dropped for being too deep, by name (their end tags are dropped too)
@@ -167,7 +173,13 @@ class _TreeBuilder(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         line, column = self.getpos()
-        self.stack[-1].children.append(located(data, line - 1, column))
+        written = ""
+        if line <= len(self.line_starts):  # the text as written runs to the next tag
+            start = self.line_starts[line - 1] + column
+            end = self.raw.find("<", start + 1)
+            piece = self.raw[start:end if end >= 0 else len(self.raw)]
+            written = piece if "&" in piece and piece != data else ""
+        self.stack[-1].children.append(located(data, line - 1, column, written))
 
 
 def parse_html(raw: str) -> Element:
@@ -177,7 +189,7 @@ def parse_html(raw: str) -> Element:
 
 def parse_html_bounded(raw: str) -> tuple[Element, bool]:
     """``parse_html`` and whether tags nested deeper than ``MAX_HTML_DEPTH`` were dropped."""
-    builder = _TreeBuilder()
+    builder = _TreeBuilder(raw)
     builder.feed(raw)
     builder.close()
     _join_text(builder.root)
@@ -211,7 +223,9 @@ def _joined(run: list[str]) -> str:
     first = run[0]
     if len(run) == 1 or not isinstance(first, Text):
         return first if len(run) == 1 else "".join(run)
-    return located("".join(run), first.line, first.column)
+    written = "".join(p.written if isinstance(p, Text) and p.written else p for p in run) \
+        if any(isinstance(p, Text) and p.written for p in run) else ""
+    return located("".join(run), first.line, first.column, written)
 
 
 # ------------------------------------------------------------------------------- registry
@@ -375,7 +389,7 @@ class _Outside(Text):
 def _outside(text: str) -> _Outside:
     out = _Outside(text)
     if isinstance(text, Text):
-        out.line, out.column = text.line, text.column
+        out.line, out.column, out.written = text.line, text.column, text.written
     return out
 
 
@@ -1115,6 +1129,8 @@ def _place_math(tokens: list[Token], text: Text, lead: int) -> None:
     the line and column it has in the HTML fragment, which starts at the block's line."""
     origin: list[int] = []
     breaks: list[int] = []  # where the text's line ends are (found once, searched by halves)
+    written = text.written or text
+    references = _References(text.written)
     todo = list(tokens)
     while todo:
         tok = todo.pop()
@@ -1124,8 +1140,30 @@ def _place_math(tokens: list[Token], text: Text, lead: int) -> None:
             continue
         if not origin:
             origin = _origins(text) or [0]
-            breaks = [m.start() for m in re.finditer("\n", text)]
-        at = origin[min(lead + attrs["column"] - 1, len(origin) - 1)]
+            breaks = [m.start() for m in re.finditer("\n", written)]
+        at = references.written_offset(origin[min(lead + attrs["column"] - 1, len(origin) - 1)])
         newlines = bisect.bisect_left(breaks, at)
         attrs["line_offset"] = text.line + newlines
         attrs["column"] = at - breaks[newlines - 1] if newlines else text.column + at + 1
+
+
+_CHARREF = re.compile(r"&(?:#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[A-Za-z][A-Za-z0-9]*;?)")
+
+
+class _References:
+    """Offsets in decoded text -> offsets in the text as written (``&amp;`` is five
+    characters there, one here)."""
+
+    def __init__(self, written: str) -> None:
+        #: decoded offset where each reference starts, and the shift after it
+        self.starts: list[int] = []
+        self.shifts: list[int] = []
+        shift = 0
+        for m in _CHARREF.finditer(written):
+            self.starts.append(m.start() - shift)
+            shift += len(m.group()) - len(decode_html(m.group()))
+            self.shifts.append(shift)
+
+    def written_offset(self, at: int) -> int:
+        i = bisect.bisect_left(self.starts, at)
+        return at + (self.shifts[i - 1] if i else 0)
