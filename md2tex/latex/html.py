@@ -1107,20 +1107,26 @@ def _inline_children(tokens: Sequence[Token]) -> list[Token]:
     return out
 
 
-_WORDS = re.compile(r"\s+|\S+")
+_SPACES = re.compile(r"\s+")
 
 
 def _origins(text: str) -> list[int]:
     """For each character of ``text`` as ``markdown`` reads it (references escaped, each run
     of whitespace one space), the offset in ``text`` it comes from."""
     origin: list[int] = []
-    for m in _WORDS.finditer(text):
-        word = m.group()
-        if word[0].isspace():
+    start = 0
+    for m in [*_SPACES.finditer(text), None]:
+        end = m.start() if m else len(text)
+        if start < end:
+            word = text[start:end]
+            grown = len(escape_references(word)) if "&" in word else len(word)
+            if grown == len(word):
+                origin.extend(range(start, end))
+            else:  # "&amp;" in place of "&": its characters all come from the "&"
+                origin.extend(start + min(i, len(word) - 1) for i in range(grown))
+        if m:
             origin.append(m.start())
-            continue
-        grown = len(escape_references(word))
-        origin.extend(m.start() + min(i, len(word) - 1) for i in range(grown))
+            start = m.end()
     return origin
 
 
