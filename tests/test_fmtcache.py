@@ -224,3 +224,32 @@ def test_post_cannot_plant_a_format_in_a_fresh_cache(format_cache: Path, tmp_pat
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@needs_tex
+def test_the_installation_is_asked_once_and_again_when_it_changes(format_cache: Path,
+                                                                  tmp_path: Path) -> None:
+    fmtcache._tex_version.cache_clear()
+    asked = fmtcache.tex_version("pdflatex")
+    assert asked is not None and asked.startswith("pdfTeX")
+    answers = format_cache / "tex-installation.json"
+    known = json.loads(answers.read_text())
+    # a later run takes the remembered answer (no helper process): a planted one shows it;
+    # the base format's identity is still looked at on every run
+    base = tmp_path / "pdflatex.fmt"
+    base.write_bytes(b"x")
+    known["pdflatex"].update(version="pdfTeX remembered", base_format=str(base))
+    answers.write_text(json.dumps(known))
+    fmtcache._tex_version.cache_clear()
+    first = fmtcache.tex_version("pdflatex")
+    assert first is not None and first.startswith(f"pdfTeX remembered|{base}:1:")
+    base.write_bytes(b"xy")
+    fmtcache._tex_version.cache_clear()
+    assert fmtcache.tex_version("pdflatex") != first
+    # another engine binary or TeX configuration: TeX is asked again
+    known["pdflatex"]["installation"][2] = [0, 0, 0, 0, 0]
+    answers.write_text(json.dumps(known))
+    fmtcache._tex_version.cache_clear()
+    assert fmtcache.tex_version("pdflatex") == asked
+    assert json.loads(answers.read_text())["pdflatex"]["version"] != "pdfTeX remembered"
+    fmtcache._tex_version.cache_clear()

@@ -196,11 +196,33 @@ def tex_version(engine: str) -> str | None:
         return _tex_version(engine)
 
 
+#: the system's TeX configuration: what ``kpsewhich`` reads to find the base format
+_TEXMF_CNF = ("/etc/texmf/web2c/texmf.cnf", "/usr/share/texlive/web2c/texmf.cnf",
+              "/usr/share/texmf/web2c/texmf.cnf")
+
+
 @lru_cache(maxsize=8)
 def _tex_version(engine: str) -> str | None:
     exe = shutil.which(engine)
     if exe is None:
         return None
+    asked = _remembered_answer(engine, exe)
+    if asked is None:
+        asked = _ask_tex(engine, exe)
+        if asked is None:
+            return None
+        _remember_answer(engine, exe, asked)
+    first, fmt = asked
+    try:
+        stat = os.stat(fmt) if fmt else None
+    except OSError:
+        return None
+    ident = f"{fmt}:{stat.st_size}:{stat.st_mtime_ns}" if stat else "no-base-format"
+    return f"{first}|{ident}"
+
+
+def _ask_tex(engine: str, exe: str) -> tuple[str, str] | None:
+    """The engine's version line and its base format's path, from the engine and kpsewhich."""
     env = {"PATH": os.pathsep.join([str(Path(exe).parent), "/usr/bin", "/bin"]),
            "HOME": tempfile.gettempdir(), "LANG": "C.UTF-8"}
     try:
@@ -211,14 +233,57 @@ def _tex_version(engine: str) -> str | None:
         fmt = subprocess.run(["kpsewhich", f"-engine={base_engine}", f"{engine}.fmt"],
                              capture_output=True, text=True, timeout=20, env=env,
                              stdin=subprocess.DEVNULL).stdout.strip()
-        stat = os.stat(fmt) if fmt else None
     except (OSError, subprocess.SubprocessError):
         return None
     first = version.splitlines()[0] if version else ""
-    if not first:
+    return (first, fmt) if first else None
+
+
+def _installation(engine: str, exe: str) -> list[object]:
+    """What ``_ask_tex``'s answer depends on: the engine binary and the TeX configuration
+    files (identities: any update of them changes it). The base format itself is looked at
+    on every run (``_tex_version``)."""
+    real = Path(exe).resolve()
+    tree = real.parents[2] if len(real.parents) > 3 else real.parent  # TeX Live's own tree
+    out: list[object] = [engine, str(real)]
+    for path in (real, *map(Path, _TEXMF_CNF), tree / "texmf.cnf",
+                 tree / "texmf-dist" / "web2c" / "texmf.cnf"):
+        try:
+            out.append(_identity(os.stat(path)))
+        except OSError:
+            out.append(None)
+    return out
+
+
+def _answers_file() -> Path:
+    return cache_dir() / "tex-installation.json"
+
+
+def _remembered_answer(engine: str, exe: str) -> tuple[str, str] | None:
+    """``_ask_tex``'s answer from an earlier run, if the installation is unchanged (a
+    rebuild then starts no helper process before TeX)."""
+    try:
+        entry = json.loads(_answers_file().read_bytes()).get(engine)
+        if entry is None or entry["installation"] != _installation(engine, exe):
+            return None
+        first, fmt = entry["version"], entry["base_format"]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
-    ident = f"{fmt}:{stat.st_size}:{stat.st_mtime_ns}" if stat else "no-base-format"
-    return f"{first}|{ident}"
+    return (first, fmt) if isinstance(first, str) and isinstance(fmt, str) and first else None
+
+
+def _remember_answer(engine: str, exe: str, answer: tuple[str, str]) -> None:
+    try:
+        known = json.loads(_answers_file().read_bytes())
+        if not isinstance(known, dict):
+            known = {}
+    except (OSError, ValueError):
+        known = {}
+    known[engine] = {"installation": _installation(engine, exe), "version": answer[0],
+                     "base_format": answer[1]}
+    with contextlib.suppress(OSError):
+        _answers_file().parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        write_atomic(_answers_file(), json.dumps(known).encode("utf-8"))
 
 
 def format_name(engine: str, split: Split) -> str | None:
