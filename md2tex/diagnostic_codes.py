@@ -81,6 +81,9 @@ CODES: Mapping[str, str] = MappingProxyType({
         "... with \\tag became ... (amsmath allows \\tag in align, not in eqnarray)",
     "math-extra-column": "... allows ... '&' per row; this row has more",
     "math-group": "\\begingroup without \\endgroup",
+    "math-group-break":
+        "\\\\ inside braces: dropped as MathJax ignores it there, or (KaTeX) the group's lines "
+        "stacked as KaTeX breaks them",
     "math-hash": "'#' is only valid in macro definitions",
     "math-html": "\\... needs its argument in braces",
     "math-in-text": "\\... inside \\text{} was put in $...$ (it is a math command)",
@@ -111,7 +114,8 @@ CODES: Mapping[str, str] = MappingProxyType({
     "math-split": "split with several '&' in a row became aligned (split allows one)",
     "math-tag": "more than one \\tag in one formula",
     "math-tag-moved":
-        "\\tag moved to the end of the formula (amsmath does not allow it inside aligned)",
+        "\\tag moved to the end of the formula (amsmath does not allow it inside aligned or "
+        "gathered)",
     "math-tagform":
         "\\usetagform{...}: no such tag form (define it with \\newtagform in this formula)",
     "math-tex-accepted": "...: TeX accepts this formula (checked with TeX before the build)",
@@ -122,6 +126,9 @@ CODES: Mapping[str, str] = MappingProxyType({
     "math-too-deep": "braces nested more than ... deep",
     "math-too-long": "formula is longer than 20,000 characters",
     "math-unbalanced-brace": "'{' is never closed",
+    "math-unclosed":
+        "'$$' is never closed in its paragraph (a list, heading or blank line ends it first): "
+        "printed as text, as the web page shows it",
     "math-unbraced-arg":
         "\\...\\...: a command with arguments as an unbraced argument fails in LaTeX",
     "math-undefined": "undefined control sequence \\...",

@@ -15,7 +15,6 @@ from md2tex.budget import Budget
 from md2tex.diagnostics import Diagnostic, InputError, error, note
 from md2tex.document import Document, locate_formulas
 from md2tex.escape import escape_text, pdf_string
-from md2tex.latex import citations
 from md2tex.latex.highlight import style_definitions
 from md2tex.latex.images import ImageResolver
 from md2tex.latex.meta import template_values
@@ -106,8 +105,11 @@ def _convert(text: str, options: Options, path: str, limits: Budget, memo: Memo 
                            math_engine=mathtable.engine_of(options),
                            number_all=options.equation_numbers == "all",
                            package_installed=packages.installed, budget=limits, memo=memo,
-                           highlight_code=not check)
-    rendered = citations.resolve(rendered, post.meta, options.site, images, unicode, path)
+                           highlight_code=not check, flavour=flavour_of(options.site))
+    if "\\mdcite" in rendered.body or "\\mdbibliography" in rendered.body:
+        from md2tex.latex import citations  # only a post that cites needs it
+
+        rendered = citations.resolve(rendered, post.meta, options.site, images, unicode, path)
     site_macros = sitemacros.preamble([*user_macros.definitions, *rendered.definitions],
                                       rendered.max_matrix_cols)
 
@@ -168,8 +170,10 @@ def _convert(text: str, options: Options, path: str, limits: Budget, memo: Memo 
     # place in the .tex is kept so a formula TeX rejects (here or in the build) can be
     # swapped for its fallback
     if rendered.formulas:
-        document = replace(document, formulas=locate_formulas(tex, [
-            (f.latex, f.line, f.column, f.fallback) for f in rendered.formulas]))
+        from md2tex.math.check import fallback_latex  # loaded by the renderer's math
+
+        document = replace(document, make_fallback=fallback_latex, formulas=locate_formulas(
+            tex, [(f.latex, f.line, f.column, f.fallback) for f in rendered.formulas]))
     diagnostics, rejected = mathprobe.verify(document, rendered.formulas, diagnostics,
                                              probe_all=check)
     if rejected:  # shown as MathJax shows an error; the post is built

@@ -12,8 +12,8 @@ import pytest
 from helpers import (
     assert_within_margins,
     body,
-    build,
     body_of,
+    build,
     codes,
     convert,
     make_png,

@@ -30,7 +30,7 @@ from md2tex.latex import highlight as hl
 from md2tex.latex import tables
 from md2tex.latex.html import HtmlRenderer, strip_comments
 from md2tex.latex.images import Found, ImageResolver
-from md2tex.markdown.kramdown import is_toc_list, strip_ials
+from md2tex.markdown.kramdown import JEKYLL_DEFAULT, Flavour, is_toc_list, strip_ials
 from md2tex.math.macros import Definition
 from md2tex.math.safe import SafeMacros, Unsafe, check_math, image_allowed
 from md2tex.memo import Memo
@@ -123,6 +123,8 @@ class _Context:
     memo: Memo | None = None
     #: False (md2tex check): code blocks are scanned for their diagnostics, not highlighted
     highlight_code: bool = True
+    #: how the site reads Markdown (Markdown inside raw HTML is read the same way)
+    flavour: Flavour = JEKYLL_DEFAULT
 
 
 class LatexRenderer:
@@ -186,6 +188,8 @@ class LatexRenderer:
         out: list[str] = []
         tokens, _toc = strip_ials(list(tokens))
         tokens = _soft_beside_display(tokens)
+        if not self.ctx.safe:
+            tokens = HtmlRenderer.without_hidden_content(tokens)
         #: open inline HTML tags (paired here so that braces always balance)
         html_stack: list[tuple[str, str]] = []
         ink, read = False, 0  # is there text before this point? (out[:read] was looked at)
@@ -536,6 +540,15 @@ class LatexRenderer:
             self.ctx.in_argument -= 1
         return f"\\footnote{{{body.strip()}}}"
 
+    def i_math_unclosed(self, tok: Token) -> str:
+        """A ``$$`` whose paragraph ends before it closes: text, as on the web page."""
+        attrs = tok.get("attrs", {})
+        line = self.ctx.line + attrs.get("line_offset", 0) if self.ctx.line else None
+        self.warn("math-unclosed", "'$$' is never closed in its paragraph (a list, heading "
+                  "or blank line ends the paragraph first): printed as text, as the web page "
+                  "shows it", line, column=attrs.get("column"))
+        return self.text(tok["raw"])
+
     def i_math_ref(self, tok: Token) -> str:
         command = tok.get("attrs", {}).get("command", "ref")
         label = re.sub(r"[^\w:.\-/]", "", tok["raw"])
@@ -572,8 +585,9 @@ class LatexRenderer:
 
         result = check(self.ctx.macros)
         block = display and not self.ctx.in_argument
-        fallback = mc.fallback_latex(source, block, self.ctx.unicode,
-                                     source.strip().count("\n") + (2 if block else 0))
+        # fallback_latex's arguments: its LaTeX is made only for a formula TeX rejects
+        fallback = (source, block, self.ctx.unicode,
+                    source.strip().count("\n") + (2 if block else 0))
         if not result.ok:
             # never refuse the post for one formula: MathJax's noundefined when only names
             # are unknown, else the source in red (see mathcheck.fallback_latex)
@@ -581,7 +595,7 @@ class LatexRenderer:
             retry = check({**self.ctx.macros, **dict.fromkeys(names, 0)}) if names else None
             if retry is None or not retry.ok:
                 self.ctx.diagnostics.extend(mc.shown_as_error(result.diagnostics))
-                return fallback
+                return mc.fallback_latex(*fallback)
             retry.latex = mc.mark_undefined(retry.latex, names)
             retry.diagnostics[:0] = mc.shown_as_error(
                 [d for d in result.diagnostics if d.severity.value == "error"],
@@ -684,7 +698,8 @@ def render_body(tokens: Sequence[Token], *, path: str, unicode: bool, numbered: 
                 math_engine: str = "mathjax3", number_all: bool = False,
                 package_installed: Callable[[str], bool] | None = None,
                 budget: Budget = UNLIMITED, memo: Memo | None = None,
-                highlight_code: bool = True) -> RenderResult:
+                highlight_code: bool = True, flavour: Flavour = JEKYLL_DEFAULT
+                ) -> RenderResult:
     """Render a whole post's tokens."""
     ctx = _Context(path=path, unicode=unicode, numbered=numbered,
                    top_level=top_heading_level(tokens), images=images,
@@ -692,7 +707,8 @@ def render_body(tokens: Sequence[Token], *, path: str, unicode: bool, numbered: 
                    safe=safe, safe_macros=safe_macros or SafeMacros(), macros=macros or {},
                    dollar_math=dollar_math, site_url=site_url, math_engine=math_engine,
                    number_all=number_all, package_installed=package_installed,
-                   budget=budget, memo=memo, highlight_code=highlight_code)
+                   budget=budget, memo=memo, highlight_code=highlight_code,
+                   flavour=flavour)
     body = LatexRenderer(ctx).blocks(tokens)
     return RenderResult(body, ctx.features, ctx.packages, ctx.diagnostics, images.resources,
                         ctx.definitions, ctx.max_matrix_cols, ctx.formulas)
