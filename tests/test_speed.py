@@ -202,6 +202,36 @@ def test_a_rebuild_imports_no_yaml_pylatexenc_or_network(tmp_path: Path) -> None
     assert "A~non-breaking space" in (tmp_path / "p.tex").read_text(encoding="utf-8")
 
 
+@pytest.mark.skipif(shutil.which("pdflatex") is None or not HAVE_POPPLER,
+                    reason="needs pdflatex and poppler-utils")
+def test_a_pdf_rebuild_imports_only_what_the_post_needs(tmp_path: Path) -> None:
+    # a rebuild (user cache warm) of a post with math, code and a table: no citations
+    # module without a citation, no Jinja (the remembered template skeleton), no Pygments
+    # (the remembered highlighting), no YAML (the remembered front matter)
+    post = tmp_path / "post.md"
+    post.write_text("---\ntitle: Again\n---\nA formula $x^2$ and code:\n\n"
+                    "```python\nprint(1)\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n",
+                    encoding="utf-8")
+    lazy = ("md2tex.latex.citations", "jinja2", "pygments", "yaml", "pylatexenc")
+    code = ("import sys\nfrom md2tex.cli.commands import main\n"
+            "try:\n    main([sys.argv[1], '-o', sys.argv[2], '-q'])\n"
+            "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
+            f"print(','.join(m for m in {lazy!r} if m in sys.modules))")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+    def imported(source: Path) -> str:
+        return subprocess.run([sys.executable, "-c", code, str(source),
+                               str(tmp_path / "p.pdf")], capture_output=True, text=True,
+                              check=True, env=env, cwd=tmp_path).stdout.strip()
+
+    assert imported(post) != ""  # the first build reads, highlights and renders
+    assert imported(post) == ""
+    assert "Again" in pdf_text(tmp_path / "p.pdf")
+    cites = tmp_path / "cites.md"
+    cites.write_text("See {% cite knuth84 %}.\n", encoding="utf-8")
+    assert "md2tex.latex.citations" in imported(cites)
+
+
 def test_compiled_template_is_cached_only_in_a_private_folder(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from md2tex.latex import jinjaenv as template
