@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class BuildResult:
     pdf: Path
@@ -57,8 +56,6 @@ class BuildResult:
     diagnostics: tuple[Diagnostic, ...] = ()
 
 
-
-
 def prewarm(engine: str) -> None:
     """Do the once-per-process probes of a build ahead of time (the CLI runs this in a
     background thread while it parses the post): whether bubblewrap works, and the TeX
@@ -69,38 +66,6 @@ def prewarm(engine: str) -> None:
         fmtcache.tex_version(engine)
     except Exception as exc:  # the real build will say what is wrong
         log.debug("prewarm for %s: %s", engine, exc)
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 def _workdir_error(document: Document, where: Path, exc: OSError) -> BuildError:
@@ -146,10 +111,6 @@ def compile_document(document: Document, workdir: Path, timeout: float,
     result = run_until_settled(document, workdir, deadline, ())
     fmtcache.create_format(document, workdir, max(1.0, deadline - time.monotonic()))
     return result
-
-
-
-
 
 
 def build_pdf(document: Document, output: str | Path, timeout: float | None = None,
