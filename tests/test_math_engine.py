@@ -116,6 +116,24 @@ def test_distill_d_math_is_math(tmp_path: Path) -> None:
 
 
 @needs_tex
+def test_mathjax2_math_scripts_are_math(tmp_path: Path) -> None:
+    """MathJax 2 typesets ``<script type="math/tex">`` (``; mode=display``: display), in a
+    sentence, on lines of its own and inside raw HTML; other scripts print nothing."""
+    post = ('For <script type="math/tex">\\alpha^2</script> inline.\n\n'
+            '<script type="math/tex; mode=display">\\gamma = 1</script>\n\n'
+            '<div>\nIn a div <script type="math/tex">\\beta_1</script> too.\n'
+            '<script type="text/javascript">var hidden = "SCRIPTTEXT";</script>\n</div>\n\n'
+            'Text <script>var gone = "INLINESCRIPT";</script> after.\n')
+    doc = md2tex.convert(post, md2tex.Options(math_engine="mathjax2"), path="post.md")
+    lines = pdf_lines(build(doc, tmp_path / "post.pdf"))
+    assert f"For {ALPHA}2 inline." in lines
+    assert f"{GAMMA} = 1" in lines  # a display of its own
+    assert f"In a div {BETA}1 too." in lines
+    text = " ".join(lines)
+    assert "SCRIPTTEXT" not in text and "INLINESCRIPT" not in text and "math/tex" not in text
+
+
+@needs_tex
 def test_empty_double_dollars_in_a_sentence_show_nothing(tmp_path: Path) -> None:
     assert "The ratio is the odds." in pdf_of("The ratio $$$$ is the odds.\n", tmp_path)
 

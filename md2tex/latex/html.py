@@ -18,6 +18,7 @@ import bisect
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from html import escape as html_escape
 from html import unescape as decode_html
 from html.parser import HTMLParser
 from typing import Any, Protocol, TypeVar
@@ -453,6 +454,8 @@ class HtmlRenderer:
         return self.blocks(root.children).strip()
 
     def is_block(self, el: Element) -> bool:
+        if el.tag == "script" and _is_math_script(el):
+            return "display" in el.attrs.get("type", "").lower()
         rule = ELEMENTS.rule_for(el)
         return el.tag in BLOCK or (rule is not None and rule.block)
 
@@ -672,6 +675,11 @@ def _left_out(html: HtmlRenderer, el: Element) -> str:
     and metadata: nothing, as on the web page."""
     if el.tag in INVISIBLE:
         return ""
+    if el.tag == "script" and _is_math_script(el):
+        # MathJax 2 typesets a math/tex script's text: the math rules read it
+        kind = html_escape(el.attrs.get("type", ""))
+        return html.markdown(f'<script type="{kind}">{el.text()}</script>') \
+            if el.text().strip() else ""
     src = el.attrs.get("src") or next((s.attrs.get("src", "") for s in
                                        el.find_all("source")), "")
     if el.tag in _MEDIA and src:
@@ -682,6 +690,11 @@ def _left_out(html: HtmlRenderer, el: Element) -> str:
                              f"{{\\nolinkurl{{{escape_url(src)}}}}}")
     html.warn_tag(el.tag, "is not typeset; it is left out")
     return ""
+
+
+def _is_math_script(el: Element) -> bool:
+    """MathJax 2's ``<script type="math/tex">`` (``; mode=display``): a formula."""
+    return el.attrs.get("type", "").strip().lower().startswith("math/tex")
 
 
 #: classes themes give an image's caption (``<div class="thecap">`` in ``div.imgcap``)

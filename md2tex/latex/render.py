@@ -408,15 +408,21 @@ class LatexRenderer:
         # (rows carry their line; else header, delimiter and body rows follow line by line)
         line = tok.get("line") if not self.ctx.in_argument else None
 
-        def mark(row: Token | None, offset: int) -> list[str]:
+        def row_at(row: Token | None, offset: int, cells: Sequence[Token],
+                   bold: bool = False) -> list[str]:
+            """The row after its marker; its cells' diagnostics at the row's own line."""
             if not line:
-                return []
-            return [f"%L{(row or {}).get('line') or line + offset}"]
+                return [self.table_row(cells, ncols, bold)]
+            at = (row or {}).get("line") or line + offset
+            table_line, self.ctx.line = self.ctx.line, at
+            try:
+                return [f"%L{at}", self.table_row(cells, ncols, bold)]
+            finally:
+                self.ctx.line = table_line
 
-        head_lines = [*mark(head, 0), self.table_row(head_cells, ncols, bold=True)] \
-            if head_cells else None
+        head_lines = row_at(head, 0, head_cells, bold=True) if head_cells else None
         body_lines = [part for i, r in enumerate(body_rows)
-                      for part in (*mark(r, 2 + i), self.table_row(r["children"], ncols))]
+                      for part in row_at(r, 2 + i, r["children"])]
         return tables.longtable(spec, head_lines, body_lines)
 
     def table_row(self, cells: Sequence[Token], ncols: int, bold: bool = False) -> str:
@@ -533,11 +539,13 @@ class LatexRenderer:
             return f"\\textsuperscript{{{self.text(key)}}}"
         self.ctx.footnote_depth += 1
         self.ctx.in_argument += 1
+        line = self.ctx.line  # the note's lines are its own; the text after it is here
         try:
             body = self.blocks(item.get("children", []))
         finally:
             self.ctx.footnote_depth -= 1
             self.ctx.in_argument -= 1
+            self.ctx.line = line
         return f"\\footnote{{{body.strip()}}}"
 
     def i_math_unclosed(self, tok: Token) -> str:

@@ -632,48 +632,68 @@ def math_plugin(md: Markdown) -> None:
     md.block.register("math_dmath", _DMATH_BLOCK, _parse_block_dmath, before="fenced_code")
 
 
-# ------------------------------------------------------------------ distill's <d-math>
+# ------------------------------------------- math elements: <d-math>, <script type="math/tex">
 
-_DMATH_OPEN = r"<d-math(?P<dattrs>(?:\s[^<>]*)?)>"
-_DMATH_BLOCK = r"^ {0,3}<d-math(?P<dbattrs>\s[^<>]*)?>"
-_DMATH_CLOSE = "</d-math>"
+#: elements whose text is a formula: distill's ``<d-math>`` (KaTeX; ``block``: display) and
+#: MathJax 2's ``<script type="math/tex">`` (what its tex2jax makes of delimiters, and what
+#: posts write themselves; ``; mode=display``: display). A script of another type is HTML.
+_MATH_ELEMENTS: dict[str, tuple[re.Pattern[str] | None, re.Pattern[str]]] = {
+    # tag: (what its attributes must hold, what makes it display)
+    "d-math": (None, re.compile(r"\bblock\b")),
+    "script": (re.compile(r"""\btype\s*=\s*["']?math/tex\b""", re.I),
+               re.compile(r"mode\s*=\s*display", re.I)),
+}
+#: (a script is matched only with its math type: other scripts are left to the HTML rules)
+_MATH_SCRIPT = r"""script(?=[^<>]*\btype\s*=\s*["']?math/tex\b)"""
+_DMATH_OPEN = r"<(?P<dtag>d-math|" + _MATH_SCRIPT + r")(?P<dattrs>(?:\s[^<>]*)?)>"
+_DMATH_BLOCK = r"^ {0,3}<(?P<dbtag>d-math|" + _MATH_SCRIPT + r")(?P<dbattrs>\s[^<>]*)?>"
 
 
-def _dmath_close(env: MutableMapping[str, Any], src: str, pos: int) -> int:
-    """The first ``</d-math>`` at or after ``pos`` (-1: none); the positions are found once
-    per text, so many unclosed elements cost one pass."""
-    cache: dict[str, list[int]] = env.setdefault("_dmath_closes", {})
-    if src not in cache:
-        cache[src] = [m.start() for m in re.finditer(re.escape(_DMATH_CLOSE), src)]
-    closes = cache[src]
+def _math_element(tag: str, attrs: str | None) -> bool | None:
+    """None: not a math element; else whether it is display math."""
+    required, display = _MATH_ELEMENTS[tag.lower()]
+    if required is not None and not required.search(attrs or ""):
+        return None
+    return display.search(attrs or "") is not None
+
+
+def _dmath_close(env: MutableMapping[str, Any], src: str, pos: int, tag: str = "d-math"
+                 ) -> int:
+    """The first ``</tag>`` at or after ``pos`` (-1: none); the positions are found once
+    per text and tag, so many unclosed elements cost one pass."""
+    cache: dict[tuple[str, str], list[int]] = env.setdefault("_dmath_closes", {})
+    if (tag, src) not in cache:
+        cache[tag, src] = [m.start() for m in re.finditer(f"</{tag}>", src, re.I)]
+    closes = cache[tag, src]
     i = bisect.bisect_left(closes, pos)
     return closes[i] if i < len(closes) else -1
 
 
-def _dmath_display(attrs: str | None) -> bool:
-    return re.search(r"\bblock\b", attrs or "") is not None
-
-
 def _parse_inline_dmath(inline: InlineParser, m: re.Match[str], state: InlineState
                         ) -> int | None:
-    """distill's ``<d-math>TeX</d-math>`` (``block``: display): KaTeX typesets its text."""
-    close = _dmath_close(state.env, state.src, m.end())
+    """A math element in a paragraph (``<d-math>TeX</d-math>``, ``<script
+    type="math/tex">TeX</script>``): its text is the formula."""
+    tag = m.group("dtag").lower()
+    display = _math_element(tag, m.group("dattrs"))
+    close = _dmath_close(state.env, state.src, m.end(), tag) if display is not None else -1
     raw = state.src[m.end() : close] if close >= 0 else ""
     if not raw.strip() or "\n\n" in raw:
         return None
-    _append_inline_math(state, "", raw, m.end(), display=_dmath_display(m.group("dattrs")))
-    return close + len(_DMATH_CLOSE)
+    _append_inline_math(state, "", raw, m.end(), display=bool(display))
+    return close + len(f"</{tag}>")
 
 
 def _parse_block_dmath(block: BlockParser, m: re.Match[str], state: BlockState) -> int | None:
-    """``<d-math block>`` on a line of its own: a display formula up to ``</d-math>`` (blank
-    lines inside allowed: KaTeX reads the element's whole text)."""
-    if not _dmath_display(m.group("dbattrs")) or _interrupts_paragraph(state):
+    """A display math element starting a line (``<d-math block>``, ``<script
+    type="math/tex; mode=display">``): a display formula up to its close tag (blank lines
+    inside allowed: the engine reads the element's whole text)."""
+    tag = m.group("dbtag").lower()
+    if not _math_element(tag, m.group("dbattrs")) or _interrupts_paragraph(state):
         return None
-    close = _dmath_close(state.env, state.src, m.end())
+    close = _dmath_close(state.env, state.src, m.end(), tag)
     if close < 0:
         return None
-    after = _rest_of_line_blank(state.src, close + len(_DMATH_CLOSE))
+    after = _rest_of_line_blank(state.src, close + len(f"</{tag}>"))
     if after is None:
         return None
     state.append_token({"type": "math_block", "raw": _content("", state.src[m.end() : close]),

@@ -49,23 +49,25 @@ _DEFAULT_LABELS = ["0<</S/D>>"]
 
 
 MAX_RUNS = 4
+#: TeX errors reported from one failed run
+MAX_TEX_ERRORS = 20
 
 
 def tex_errors(document: Document, log_text: str) -> list[Diagnostic]:
     """TeX's error messages, each at the Markdown line its .tex line came from."""
-    items = [(e.line, e.message) for e in texlog.errors(log_text)]
+    items = [(e.line, e.message, e.written_name()) for e in texlog.errors(log_text)]
     real = [i for i in items if not _BOILERPLATE.search(i[1])]
     items = real or items
-    seen: set[str] = set()
+    seen: set[tuple[int | None, str]] = set()
     out: list[Diagnostic] = []
-    for tex_line, message in items:
-        if message in seen:
+    for tex_line, message, name in items:
+        if (tex_line, message) in seen:
             continue
-        seen.add(message)
-        md_line = document.markdown_line(tex_line) if tex_line else None
+        seen.add((tex_line, message))
+        md_line = document.error_line(tex_line, name) if tex_line else None
         where = f" (LaTeX line {tex_line})" if tex_line else ""
         out.append(error("tex-error", f"TeX: {message}{where}", md_line, path=document.path))
-        if len(out) >= 5:
+        if len(out) >= MAX_TEX_ERRORS:
             break
     if not out:
         out.append(error("tex-error", "TeX failed without an error message in its log",
