@@ -113,6 +113,8 @@ class Element:
     tag: str
     attrs: dict[str, str] = field(default_factory=dict)
     children: list[Element | str] = field(default_factory=list)
+    #: the line its start tag is on, from the fragment's first (0); -1: not known
+    line: int = -1
 
     def text(self) -> str:
         """The text inside, as a browser shows it (character references decoded)."""
@@ -155,7 +157,7 @@ class _TreeBuilder(HTMLParser):
             if tag not in VOID:
                 self.dropped[tag] = self.dropped.get(tag, 0) + 1
             return
-        el = Element(tag, {k.lower(): v or "" for k, v in attrs})
+        el = Element(tag, {k.lower(): v or "" for k, v in attrs}, line=self.getpos()[0] - 1)
         self.stack[-1].children.append(el)
         if tag not in VOID:
             self.stack.append(el)
@@ -485,11 +487,20 @@ class HtmlRenderer:
                 flush()
                 out = self.block_element(node)
                 if out.strip():
-                    parts.append(out.strip())
+                    parts.append(self.marked(node.line, out.strip()))
             else:
                 run.append(node)
         flush()
         return self.sep.join(parts)
+
+    def marked(self, line: int, latex: str) -> str:
+        """A block element's LaTeX after a ``%L`` marker of its own line, so what TeX
+        reports in it is placed on the element's Markdown line however many lines the
+        LaTeX of the elements before it took."""
+        first = self.r.ctx.line
+        if line <= 0 or not first or self.r.ctx.in_argument:  # line 0: the block's marker
+            return latex
+        return f"%L{first + line}\n{latex}"
 
     def block_element(self, el: Element) -> str:
         """A block element by its rule's handler; without one, its content as paragraphs."""
