@@ -119,8 +119,20 @@ def _convert(text: str, options: Options, path: str, limits: Budget, memo: Memo 
     def pdf_text(s: str) -> str:
         return pdf_string(s, unicode)
 
+    def field_math(raw: str) -> str | None:
+        """A formula in the title or description, as the page's math engine shows it (text
+        when it cannot be typeset, and under --safe)."""
+        if options.safe:
+            return None
+        from md2tex.math.check import prepare  # loaded by the renderer's math already
+
+        res = prepare(raw, display=False, unicode=unicode, macros=user_macros.known,
+                      engine=mathtable.engine_of(options), package_installed=packages.installed)
+        return f"${res.latex}$" if res.ok and "\n" not in res.latex else None
+
     values = template_values({**post.meta, **options.metadata}, esc, pdf_text, path,
-                             options.site)  # -M / --metadata-file win over the post's
+                             options.site, math=field_math,
+                             dollar=bool(options.dollar_math))  # -M / --metadata-file win
     features = set(rendered.features)
     if numbered:
         features.add("references")

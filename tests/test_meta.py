@@ -140,3 +140,18 @@ def test_front_matter_html_is_typeset_not_printed() -> None:
     assert "\\emph{x} \\& y \\mdcode{f(a\\_b)} \\emph{open}" in front
     assert "pdftitle={A big \\& bold title}" in front
     assert "pdfsubject={x \\& y f(a\\_b) open}" in front
+
+
+@needs_tex
+def test_formulas_in_the_title_and_description_are_typeset(tmp_path: Path) -> None:
+    # MathJax typesets the page's title too: the PDF shows the formula, not its source;
+    # a dollar that is not math (a price; a site without $ math) stays text
+    post = ("---\ntitle: '$\\chi$ triangles and \\(x^2\\)'\n"
+            "description: 'A <em>short</em> look at $\\alpha + \\beta$, for $5'\n---\n\nBody.\n")
+    doc = md2tex.convert(post)
+    assert "\\title{$\\chi$ triangles and $x^2$}" in doc.tex
+    text = squash(pdf_text(md2tex.build_pdf(doc, tmp_path / "post.pdf").pdf))
+    assert "\u03c7 triangles and x2" in text and "\u03b1 + \u03b2, for $5" in text
+    assert "\\chi" not in text and "$\\" not in text
+    plain = md2tex.convert(post, md2tex.Options(dollar_math=False))
+    assert "\\title{\\$\\textbackslash{}chi\\$ triangles and $x^2$}" in plain.tex

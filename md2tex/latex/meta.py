@@ -34,17 +34,47 @@ def plain_text(value: Any) -> str:
     return _TAG.sub("", text) if "<" in text else text
 
 
-def typeset(value: Any, escape: Callable[[str], str]) -> str:
+#: a formula in a front-matter field: ``$$..$$``, ``$..$`` (where the site's ``$`` is
+#: math) or ``\\(..\\)``: MathJax typesets the page's title and description too
+_FIELD_MATH = re.compile(r"\$\$(?P<dd>[^$]+?)\$\$|\$(?P<d>[^$\s](?:[^$]*?[^$\s])?)\$"
+                         r"|\\\((?P<p>.+?)\\\)")
+#: what turns a formula into LaTeX (None: it cannot be typeset, so it stays text)
+MathTypesetter = Callable[[str], "str | None"]
+
+
+def _with_math(text: str, escape: Callable[[str], str], math: MathTypesetter | None,
+               dollar: bool) -> str:
+    """Prose with its formulas typeset by ``math``, the rest escaped."""
+    if math is None or ("$" not in text and "\\(" not in text):
+        return escape(text)
+    out: list[str] = []
+    pos = 0
+    for m in _FIELD_MATH.finditer(text):
+        raw = m["p"] if m["p"] is not None else (m["dd"] if dollar and m["dd"] else
+                                                    m["d"] if dollar else None)
+        latex = math(raw) if raw else None
+        if latex is None:
+            continue
+        out.append(escape(text[pos:m.start()]))
+        out.append(latex)
+        pos = m.end()
+    out.append(escape(text[pos:]))
+    return "".join(out)
+
+
+def typeset(value: Any, escape: Callable[[str], str], math: MathTypesetter | None = None,
+            dollar: bool = True) -> str:
     """A front-matter value as the web page shows it, as LaTeX: Jekyll themes print these
     fields as HTML, so the inline tags they hold are typeset (emphasis, bold, code; tags that
     need a package the title page cannot ask for keep only their text), character
-    references decoded (``&#8217;``, ``&nbsp;``, ``&amp;``), the rest escaped."""
+    references decoded (``&#8217;``, ``&nbsp;``, ``&amp;``), formulas typeset by ``math``
+    (``dollar``: ``$`` delimits math), the rest escaped."""
     text = str(value)
     out: list[str] = []
     open_tags: list[tuple[str, str]] = []
     pos = 0
     for m in _TAG.finditer(text) if "<" in text else ():
-        out.append(escape(decode_references(text[pos:m.start()])))
+        out.append(_with_math(decode_references(text[pos:m.start()]), escape, math, dollar))
         pos = m.end()
         tag = m["tag"].lower()
         if m["close"]:
@@ -62,7 +92,7 @@ def typeset(value: Any, escape: Callable[[str], str]) -> str:
             opener = closer = ""
         out.append(opener)
         open_tags.append((tag, closer))
-    out.append(escape(decode_references(text[pos:])))
+    out.append(_with_math(decode_references(text[pos:]), escape, math, dollar))
     out.extend(closer for _, closer in reversed(open_tags))
     return "".join(out)
 
@@ -115,9 +145,11 @@ def authors(value: Any) -> list[str]:
 
 def template_values(meta: Mapping[str, Any], escape: Callable[[str], str],
                     pdf: Callable[[str], str], path: str = "",
-                    site: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Everything from the front matter a template may show, escaped as prose. Jekyll's
-    fallbacks apply: the date from the post's file name, the site's author."""
+                    site: Mapping[str, Any] | None = None, math: MathTypesetter | None = None,
+                    dollar: bool = True) -> dict[str, Any]:
+    """Everything from the front matter a template may show, escaped as prose, formulas in
+    the title, subtitle and description typeset by ``math``. Jekyll's fallbacks apply: the
+    date from the post's file name, the site's author."""
     title = meta.get("title") or ""
     names = authors(meta.get("author", meta.get("authors"))) \
         or authors((site or {}).get("author"))
@@ -128,11 +160,11 @@ def template_values(meta: Mapping[str, Any], escape: Callable[[str], str],
         keywords += as_list(meta.get("category"))
     abstract = str(meta.get("description") or meta.get("excerpt") or "")
     return {
-        "title": typeset(title, escape),
-        "subtitle": typeset(meta.get("subtitle") or "", escape),
+        "title": typeset(title, escape, math, dollar),
+        "subtitle": typeset(meta.get("subtitle") or "", escape, math, dollar),
         "author": " \\and ".join(typeset(n, escape) for n in names),
         "date": escape(date),
-        "abstract": typeset(abstract, escape),
+        "abstract": typeset(abstract, escape, math, dollar),
         "keywords": [escape(decode_references(k)) for k in keywords],
         "pdf": {
             "title": pdf(plain_text(title)),
