@@ -103,6 +103,9 @@ def test_typo_macro_is_shown_in_red_and_named_at_its_line(tmp_path: Path) -> Non
     ("\\|x\\| \\\\ y", False),
     ("\\|x\\|_2", False),            # \| alone is TeX's norm
     ("\\\\[5pt] x", False),
+    ("\\{r_{nk}}", True),          # braces balance only as kramdown reads \{ (as {)
+    ("\\{x\\} \\cup \\{y\\}", False),  # balanced either way: TeX's set braces
+    ("\\pi\\'", True),             # \' : kramdown's escaped quote, a prime in math
 ])
 def test_markdown_escaped(formula: str, escaped: bool) -> None:
     from md2tex.markdown.delimiters import markdown_escaped

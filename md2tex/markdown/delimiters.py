@@ -332,24 +332,39 @@ def unescape_markdown_math(text: str) -> str:
 
 _BACKSLASH_RUN = re.compile(r"(\\+)([\s\S]?)")
 #: kramdown's escapes that matter in math (``\\!``, ``\\:`` stay TeX spacing)
-_KRAMDOWN_ESCAPE = re.compile(r"\\([\\_*|$`{}()\[\]])")
+_KRAMDOWN_ESCAPE = re.compile(r"\\([\\_*|$`{}()\[\]'])")
 
 
 def markdown_escaped(text: str) -> bool:
     """Is this formula written for kramdown, which reads it as Markdown text before MathJax
     (single-``$`` math and bare environments are not math to kramdown)? Sure signs: three
-    backslashes (``\\\\\\`` then a space is a row break), ``\\\\{`` for a brace; weak ones
-    (``\\_``, ``\\*``) count only when no ``\\\\`` row break says the text is plain TeX."""
+    backslashes (``\\\\\\`` then a space is a row break), ``\\\\{`` for a brace, ``\\'`` for a
+    prime (a text accent, never math), braces that balance only once kramdown has read
+    ``\\{`` as ``{``; weak ones (``\\_``, ``\\*``) count only when no ``\\\\`` row break says
+    the text is plain TeX."""
     strong = weak = tex_rows = False
     for m in _BACKSLASH_RUN.finditer(text):
         n, after = len(m.group(1)), m.group(2)
-        if n >= 3 or (n == 2 and after in "{}" and after):
+        if n >= 3 or (n == 2 and after in "{}" and after) or (n == 1 and after == "'"):
             strong = True
         elif n == 2:
             tex_rows = True
         elif after in ("_", "*"):
             weak = True
+    if not strong and "\\{" in text:
+        strong = not _balanced(text) and _balanced(unescape_kramdown(text))
     return strong or (weak and not tex_rows)
+
+
+def _balanced(tex: str) -> bool:
+    """Do the formula's braces (not ``\\{``, ``\\}``) pair up?"""
+    depth = 0
+    for m in re.finditer(r"\\.|[{}]", tex, re.S):
+        if m.group(0) in "{}":
+            depth += 1 if m.group(0) == "{" else -1
+            if depth < 0:
+                return False
+    return depth == 0
 
 
 def unescape_kramdown(text: str) -> str:
