@@ -232,6 +232,34 @@ def test_a_pdf_rebuild_imports_only_what_the_post_needs(tmp_path: Path) -> None:
     assert "md2tex.latex.citations" in imported(cites)
 
 
+def test_the_program_ends_without_teardown_but_with_its_output_and_status(
+        tmp_path: Path) -> None:
+    # run as a program (no arguments given to main), md2tex ends with os._exit after
+    # flushing its streams and running atexit handlers: nothing written may be lost
+    long = "".join(f"Paragraph {i} with $x_{{{i}}}$.\n\n" for i in range(3000))
+    post = tmp_path / "long.md"
+    post.write_text(long, encoding="utf-8")
+    marker = tmp_path / "atexit-ran"
+    code = ("import atexit, pathlib, sys\n"
+            f"atexit.register(pathlib.Path({str(marker)!r}).touch)\n"
+            "from md2tex.cli.commands import main\nmain()\n")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+    def program(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
+                              text=True, env=env, cwd=tmp_path)
+
+    out = program(str(post), "-o", "-")
+    assert out.returncode == 0 and marker.exists()
+    assert out.stdout.count("Paragraph ") == 3000 and out.stdout.rstrip().endswith(
+        "\\end{document}")
+    assert program("no-such.md", "-o", "x.tex").returncode == 2
+    bad = tmp_path / "bad.md"
+    bad.write_bytes(b"caf\xe9\n")
+    failed = program(str(bad), "-o", "x.tex")
+    assert failed.returncode == 1 and "bad.md" in failed.stderr
+
+
 def test_compiled_template_is_cached_only_in_a_private_folder(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from md2tex.latex import jinjaenv as template
