@@ -5,7 +5,9 @@ The generated .tex is split after its last package-loading line: the prefix
 part of a pass, 75-85% of it) is dumped, the rest (hyperref metadata, title...) is not. The
 prefix is dumped with ``pdflatex -ini "&pdflatex" prefix.tex`` + ``\\dump`` into a format keyed
 by the prefix's hash and the TeX Live version, and cached uncompressed (TeX loads it twice as
-fast) in the user cache dir (``$XDG_CACHE_HOME/md2tex`` or ``~/.cache/md2tex``). A post whose
+fast) in the user cache dir (``$XDG_CACHE_HOME/md2tex`` or ``~/.cache/md2tex``). The version
+(the engine's ``--version`` line and the base format ``kpsewhich`` finds) is asked once per
+TeX installation and remembered there; the base format's identity is read on every run. A post whose
 prefix has a format is compiled with ``-fmt=NAME`` and a body file in which the prefix lines
 are blank, so TeX's line numbers stay those of the full .tex and errors still map to Markdown
 lines.
