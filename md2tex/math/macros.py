@@ -351,21 +351,33 @@ def load_macro_file(path: str | Path) -> tuple[list[Definition], list[str]]:
     path = Path(path)
     text = path.read_text(encoding="utf-8")
     suffix = path.suffix.lower()
-    if suffix in (".json", ".yaml", ".yml"):
-        import yaml  # only for a macro file: a post's conversion need not import it
-
-        from md2tex.yamlload import TooMuch, load_bounded
-
-        try:
-            data = json.loads(text) if suffix == ".json" else load_bounded(text)
-        except (ValueError, yaml.YAMLError) as exc:
-            raise MacroError(f"{path}: cannot read: {exc}") from None
-        except TooMuch as exc:
-            raise MacroError(f"{path}: {exc}") from None
-        if isinstance(data, Mapping) and isinstance(data.get("macros"), Mapping):
-            data = data["macros"]
-        return definitions_from_value(data)
+    if suffix in MAPPING_SUFFIXES:
+        return mapping_definitions(text, suffix, str(path))
     return definitions_from_text(text)
+
+
+#: macro files read as a YAML/JSON mapping (KaTeX's ``macros``), not as LaTeX
+MAPPING_SUFFIXES = (".json", ".yaml", ".yml")
+
+
+def mapping_definitions(text: str, suffix: str, where: str,
+                        ) -> tuple[list[Definition], list[str]]:
+    """A YAML/JSON macro mapping's definitions and the entries that could not be read (the
+    mapping may sit under a ``macros:`` key, as in a KaTeX or MathJax configuration).
+    Raises MacroError, naming ``where``, when the text does not parse."""
+    import yaml  # only for a macro mapping: a post's conversion need not import it
+
+    from md2tex.yamlload import TooMuch, load_bounded
+
+    try:
+        data = json.loads(text) if suffix == ".json" else load_bounded(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise MacroError(f"{where}: cannot read: {exc}") from None
+    except TooMuch as exc:
+        raise MacroError(f"{where}: {exc}") from None
+    if isinstance(data, Mapping) and isinstance(data.get("macros"), Mapping):
+        data = data["macros"]
+    return definitions_from_value(data)
 
 
 def to_text(defs: list[Definition]) -> str:

@@ -7,7 +7,6 @@ stays undefined, so where a post uses it MathJax's noundefined fallback applies.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -16,10 +15,12 @@ from typing import Any
 
 from md2tex.diagnostics import Diagnostic, warning
 from md2tex.math.macros import (
+    MAPPING_SUFFIXES,
     Definition,
     KnownMacros,
     MacroError,
     definitions_from_value,
+    mapping_definitions,
     scan_definitions,
     to_text,
 )
@@ -30,7 +31,6 @@ _PARAM = re.compile(r"#+(\d)")
 _ERROR_TAG = "%md2tex-macros-error: "
 _COMMENT = re.compile(r"(?<!\\)((?:\\\\)*)%[^\n]*")
 _LEFT_UNDEFINED = "; left undefined"
-_MAPPING_SUFFIXES = (".json", ".yaml", ".yml")
 
 
 def file_text(path: str | Path) -> str:
@@ -39,28 +39,9 @@ def file_text(path: str | Path) -> str:
     mapping that does not parse), so a config or the command line can refuse it."""
     path = Path(path)
     text = path.read_text(encoding="utf-8")
-    if path.suffix.lower() in _MAPPING_SUFFIXES:
-        _mapping_definitions(text, path.suffix.lower(), str(path))
+    if path.suffix.lower() in MAPPING_SUFFIXES:
+        mapping_definitions(text, path.suffix.lower(), str(path))
     return f"{MACROS_FILE_TAG}{path.resolve()}\n{text}"
-
-
-def _mapping_definitions(text: str, suffix: str, where: str,
-                         ) -> tuple[list[Definition], list[str]]:
-    """A YAML/JSON macro mapping's definitions and the entries that could not be read (the
-    mapping may sit under a ``macros:`` key, as in a KaTeX or MathJax configuration)."""
-    import yaml  # only for a macro mapping: a post's conversion need not import it
-
-    from md2tex.yamlload import TooMuch, load_bounded
-
-    try:
-        data = json.loads(text) if suffix == ".json" else load_bounded(text)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise MacroError(f"{where}: cannot read: {exc}") from None
-    except TooMuch as exc:
-        raise MacroError(f"{where}: {exc}") from None
-    if isinstance(data, Mapping) and isinstance(data.get("macros"), Mapping):
-        data = data["macros"]
-    return definitions_from_value(data)
 
 
 def site_text(value: Any) -> str:
@@ -69,7 +50,7 @@ def site_text(value: Any) -> str:
     not be read: the text ``collect`` and ``--safe`` read."""
     text = macros_text(value)
     if MACROS_MAPPING_TAG not in text and not any(
-            (name or "").lower().endswith(_MAPPING_SUFFIXES)
+            (name or "").lower().endswith(MAPPING_SUFFIXES)
             for _t, name, _e in _site_parts(text)):
         return text
     given: list[str] = []
@@ -84,7 +65,7 @@ def site_text(value: Any) -> str:
         part = "\n".join(lines)
         if name is None:
             given.append(part)
-        elif name.lower().endswith(_MAPPING_SUFFIXES):
+        elif name.lower().endswith(MAPPING_SUFFIXES):
             out.append(f"{MACROS_FILE_TAG}{name}\n"
                        f"{_as_text(part, Path(name).suffix.lower(), name)}")
         else:
@@ -94,7 +75,7 @@ def site_text(value: Any) -> str:
 
 def _as_text(mapping: str, suffix: str, where: str) -> str:
     try:
-        defs, errors = _mapping_definitions(mapping, suffix, where)
+        defs, errors = mapping_definitions(mapping, suffix, where)
     except MacroError as exc:
         defs, errors = [], [str(exc)]
     return "\n".join([to_text(defs), *(_ERROR_TAG + e.replace("\n", " ") for e in errors)])
@@ -107,7 +88,7 @@ def _site_parts(text: str) -> Iterator[tuple[str, str | None, bool]]:
         yield parts[0], None, False
     for part in parts[1:]:
         name, _nl, body = part.partition("\n")
-        yield body, name, not name.lower().endswith(_MAPPING_SUFFIXES)
+        yield body, name, not name.lower().endswith(MAPPING_SUFFIXES)
 
 
 @dataclass
