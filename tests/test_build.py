@@ -333,3 +333,17 @@ def test_the_log_reader_finds_every_error_of_a_run_that_goes_on(tmp_path: Path) 
     log_text = (tmp_path / "document.log").read_text(encoding="utf-8", errors="replace")
     found = [(e.line, e.written_name()) for e in texlog.errors(log_text)]
     assert found == [(4, "\\nosuchone"), (6, "\\texfails"), (8, "\\nosuchtwo")]
+
+
+def test_strict_reports_every_formula_tex_rejects_and_writes_nothing(tmp_path: Path) -> None:
+    # --strict refuses the post, but names every formula TeX rejects, each at its line
+    markdown = (f"One {UNDEFINED}.\n\nTwo\n\n$$\nb + \\texfails\n$$\n\n"
+                f"Three {UNDEFINED} and more.\n")
+    doc = md2tex.convert(markdown, trap_options(tmp_path), path="post.md")
+    with pytest.raises(md2tex.BuildError) as info:
+        md2tex.build_pdf(doc, tmp_path / "post.pdf")
+    found = [(d.severity.value, d.line) for d in info.value.diagnostics]
+    assert found == [("error", 1), ("error", 6), ("error", 9)]
+    assert all("texfails" in d.message or "Undefined control sequence" in d.message
+               for d in info.value.diagnostics)
+    assert not (tmp_path / "post.pdf").exists()

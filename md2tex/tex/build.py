@@ -139,6 +139,8 @@ def build_pdf(document: Document, output: str | Path, timeout: float | None = No
                     stopped.written_name() if stopped else None) \
                     if len(fallbacks) < MAX_FALLBACKS else None
                 if swapped is None:
+                    if document.options.strict:
+                        raise _every_rejected_formula(document, exc, timeout) from None
                     raise
                 document, found = swapped
                 fallbacks.append(found)
@@ -146,6 +148,40 @@ def build_pdf(document: Document, output: str | Path, timeout: float | None = No
     finally:
         if early is not None:
             early.discard()
+
+
+def _every_rejected_formula(document: Document, refused: BuildError,
+                            timeout: float | None) -> BuildError:
+    """``--strict`` refuses the post at the first formula TeX rejects; the user should see
+    every such formula at once, so the post is built on (each rejected formula swapped for
+    its fallback, into a scratch file, never the output) until TeX has no more to say."""
+    lenient = replace(document, options=replace(document.options, strict=False))
+    rejected: list[Diagnostic] = []
+    failure = refused
+    scratch = Path(tempfile.mkdtemp(prefix="md2tex-strict-"))
+    try:
+        while len(rejected) < MAX_FALLBACKS:
+            stopped = texlog.first_error(failure.log)
+            swapped = lenient.fallback_for(
+                failure.diagnostics, stopped.context if stopped else "",
+                stopped.written_name() if stopped else None)
+            if swapped is None:
+                break
+            lenient, found = swapped
+            rejected.append(error(found.code, found.message.split(";")[0], found.line,
+                                  column=found.column, path=found.path))
+            try:
+                _build_pdf(lenient, scratch / "strict.pdf", timeout, None, False, None)
+                break
+            except BuildError as again:
+                failure = again
+    except (OutputError, InputError, OSError):
+        pass  # the first refusal stands on its own
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    if len(rejected) <= 1:
+        return refused
+    return BuildError(refused.message, (*refused.diagnostics, *rejected[1:]), log=refused.log)
 
 
 def _build_pdf(document: Document, output: str | Path, timeout: float | None,
