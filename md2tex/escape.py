@@ -126,6 +126,8 @@ def unicode_char(ch: str) -> str | None:
 #: (dashes; kramdown-style dashes come from ``smart_typography`` as Unicode characters)
 _QUOTE_LIGATURE = re.compile(r"'(?=')")
 _DASH_LIGATURE = re.compile(r"-(?=-)")
+#: ,, is a low double quote in T1 fonts (every pair of a run: ,,, too)
+_COMMA_LIGATURE = re.compile(r",(?=,)")
 #: pylatexenc output that only works under a font encoding the template does not load
 _OTHER_ENCODING = re.compile(r"\\(?:CYR|cyr|textgreek|textcyr)")
 
@@ -199,7 +201,7 @@ def escape_text(text: str, unicode: bool = False,
 
     out = _TEXT_RE.sub(sub, text)
     # T1 ligatures that Markdown authors never mean: ,, << >> (?` !` are gone with `)
-    out = _DASH_LIGATURE.sub("-{}", _QUOTE_LIGATURE.sub("'{}", out.replace(",,", ",{},")))
+    out = _DASH_LIGATURE.sub("-{}", _QUOTE_LIGATURE.sub("'{}", _COMMA_LIGATURE.sub(",{}", out)))
     return out.replace(_BREAK, r"\allowbreak{}")
 
 

@@ -90,6 +90,7 @@ def test_specials() -> None:
 
 def test_no_accidental_ligatures() -> None:
     assert escape_text(",,") == ",{},"
+    assert escape_text(",,,") == ",{},{},"  # every pair of a run
     # literal hyphens; kramdown's en dash for prose "--" comes from smart_typography
     assert escape_text("--") == "-{}-"
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -176,7 +177,7 @@ def run(targets: Sequence[str], options_for: Callable[[Path | None], Options],
             name = stdin_filename or STDIN_NAME
             if options.base_dir is None:
                 options = replace(options, base_dir=(where or Path.cwd()).resolve())
-            text = (stdin or click.get_text_stream("stdin")).read()
+            text = (stdin or sys.stdin).read()
             result = check_text(text, options, name)
         else:
             result = check_file(post, options)
