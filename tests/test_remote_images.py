@@ -177,6 +177,9 @@ def test_no_request_offline_under_safe_or_without_a_memo(server: _Server,
     library = md2tex.convert_file(post)  # no memo: a library call stays off the network
     for doc in (offline, library):
         assert [c for c, _l, _m in _warnings(doc)] == ["image-remote"]
+    # md2tex check, a linter, stays off the network
+    out = run_md2tex(["check", post], env=env)
+    assert out.returncode == 0 and "[image-remote]" in out.stdout, out.stdout + out.stderr
     assert server.requests == []
     # the command line downloads when not told otherwise
     out = run_md2tex([post, "-o", tmp_path / "post.tex"], env=env)

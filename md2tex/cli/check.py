@@ -172,7 +172,8 @@ def run(targets: Sequence[str], options_for: Callable[[Path | None], Options],
         where = post if post is not None else (
             Path(stdin_filename).parent if stdin_filename else None)
         chosen = combined_filter(settings_for(where), ignored, selected, verbose, quiet)
-        options = options_for(where)
+        # a linter stays off the network: remote images are not fetched to be checked
+        options = replace(options_for(where), offline=True)
         if post is None:
             name = stdin_filename or STDIN_NAME
             if options.base_dir is None:
