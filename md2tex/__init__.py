@@ -90,15 +90,13 @@ def build_pdf(document: Document, output: str | Path | None = None, *,
     ``BuildError`` when TeX fails (with ``diagnostics`` at Markdown lines, ``tex`` and
     ``log_tail``), ``EngineMissingError`` without TeX, ``OutputError`` when ``output``
     cannot be written."""
-    import tempfile
-
-    from md2tex.tex import build
+    from md2tex.tex import build, private_dir
 
     try:
         if output is not None:
             return build.build_pdf(document, output, timeout)
-        with tempfile.TemporaryDirectory(prefix="md2tex-pdf-") as folder:
-            target = Path(folder) / "post.pdf"
+        with private_dir.temporary() as folder:
+            target = folder / "post.pdf"
             build.build_pdf(document, target, timeout)
             return target.read_bytes()
     except BuildError as exc:

@@ -46,17 +46,23 @@ def test_tag_on_its_own_line_in_aligned_leaves_no_blank_line() -> None:
     assert res.latex.endswith("\\end{aligned} \\tag{7}")
 
 
-@needs_tex
-def test_eqnarray_tags_in_the_pdf(tmp_path: Path) -> None:
+def built_text(markdown: str, tmp_path: Path) -> str:
+    """The post built through the CLI, with no formula rejected by TeX, read back in
+    content order (``pdftotext -raw``)."""
     post = tmp_path / "post.md"
-    post.write_text(f"# Tags\n\nCoefficients:\n\n$$\n{EQNARRAY.strip()}\n$$\n\nAfter.\n",
-                    encoding="utf-8")
+    post.write_text(markdown, encoding="utf-8")
     pdf = tmp_path / "post.pdf"
     proc = run_md2tex([post, "-o", pdf])
     assert proc.returncode == 0, proc.stderr
     assert "math-tex-rejected" not in proc.stderr
-    text = subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True,
+    return subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True,
                           text=True, check=True).stdout
+
+
+@needs_tex
+def test_eqnarray_tags_in_the_pdf(tmp_path: Path) -> None:
+    text = built_text(f"# Tags\n\nCoefficients:\n\n$$\n{EQNARRAY.strip()}\n$$\n\nAfter.\n",
+                      tmp_path)
     assert "(1.3)" in text and "(1.4)" in text
     assert "\\tag" not in text and "eqnarray" not in text
 
@@ -74,15 +80,8 @@ def test_katex_line_break_keeps_the_tag_on_the_display() -> None:
 
 @needs_tex
 def test_katex_broken_display_with_tag_in_the_pdf(tmp_path: Path) -> None:
-    post = tmp_path / "post.md"
-    post.write_text("---\nmath_engine: katex\n---\n\nBefore.\n\n$$\n\\text{upper} = 1 "
-                    "\\\\\n\\text{lower} = 2 \\tag{25}\n$$\n\nAfter.\n", encoding="utf-8")
-    pdf = tmp_path / "post.pdf"
-    proc = run_md2tex([post, "-o", pdf])
-    assert proc.returncode == 0, proc.stderr
-    assert "math-tex-rejected" not in proc.stderr
-    text = subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True,
-                          text=True, check=True).stdout
+    text = built_text("---\nmath_engine: katex\n---\n\nBefore.\n\n$$\n\\text{upper} = 1 "
+                      "\\\\\n\\text{lower} = 2 \\tag{25}\n$$\n\nAfter.\n", tmp_path)
     lines = [x.replace(" ", "") for x in text.splitlines()]
     assert "upper=1" in lines and any(x.startswith("lower=2") for x in lines)
     assert "(25)" in text and "\\" not in text

@@ -6,7 +6,6 @@ TeX error can be traced back to its Markdown line.
 
 from __future__ import annotations
 
-import html
 import re
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -28,7 +27,7 @@ from md2tex.escape import (
 )
 from md2tex.latex import highlight as hl
 from md2tex.latex import tables
-from md2tex.latex.html import HtmlRenderer, strip_comments
+from md2tex.latex.html import HtmlRenderer, parse_html, strip_comments
 from md2tex.latex.images import Found, ImageResolver
 from md2tex.markdown.kramdown import JEKYLL_DEFAULT, Flavour, is_toc_list, strip_ials
 from md2tex.math.macros import Definition
@@ -41,9 +40,6 @@ _SECTIONING = ["section", "subsection", "subsubsection", "paragraph", "subparagr
                "subparagraph"]
 _HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>|<!--|-->")
 _BR = re.compile(r"<br\s*/?>", re.I)
-#: an ``<img>``'s source (and alt text), for raw HTML shown as text under ``--safe``
-_HTML_IMG = re.compile(r"<img\b(?=[^<>]*?\ssrc\s*=\s*[\"']?(?P<src>[^\"'\s<>]+))"
-                       r"(?:(?=[^<>]*?\salt\s*=\s*\"(?P<alt>[^\"<>]*)\"))?[^<>]*>", re.I)
 _LABEL = re.compile(r"\\label\s*\{")
 _TAG = re.compile(r"\\tag\b")
 #: where an HTML element's Markdown content goes in the element's LaTeX (a plain word: the
@@ -356,9 +352,10 @@ class LatexRenderer:
         self.warn("raw-html", "raw HTML block is not typeset; its text is kept",
                   tok.get("line"))
         # its images still count: each goes through the rules for the post's own images
-        images = [self.image({"attrs": {"url": html.unescape(m["src"])},
-                              "children": [{"raw": html.unescape(m["alt"] or "")}]},
-                             standalone=True) for m in _HTML_IMG.finditer(raw)]
+        images = [self.image({"attrs": {"url": img.attrs["src"]},
+                              "children": [{"raw": img.attrs.get("alt", "")}]},
+                             standalone=True)
+                  for img in parse_html(raw).find_all("img") if img.attrs.get("src")]
         return "\n\n".join([*images, self.text(text)] if text else images)
 
     def b_html_element(self, tok: Token) -> str:

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import tempfile
 import urllib.parse
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -44,6 +42,7 @@ from md2tex.memo import Memo
 from md2tex.options import Options
 from md2tex.site.batch import BatchReport, Job, PostResult, ResultCallback, run_job
 from md2tex.site.batch import convert_many as convert_many_here
+from md2tex.tex import private_dir
 from md2tex.tex.output import write_output
 
 #: a token of a post that may name a file: a path with a suffix of letters and digits
@@ -150,7 +149,7 @@ def run_bundle(shipped: Bundle) -> tuple[PostResult, dict[str, bytes]]:
     """On a worker: the post converted and built in a private folder; (its report entry,
     output file name -> bytes). Top-level and plain data, so any executor can run it."""
     job = shipped.job
-    work = Path(tempfile.mkdtemp(prefix="md2tex-remote-"))
+    work = private_dir.create()
     try:
         files = work / "files"
         for name, data in shipped.files.items():
@@ -176,7 +175,7 @@ def run_bundle(shipped: Bundle) -> tuple[PostResult, dict[str, bytes]]:
                          diagnostics=tuple(_unmirrored(d, prefix) for d in result.diagnostics))
         return result, made
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        private_dir.remove(work)
 
 
 def _unmirrored(d: Diagnostic, prefix: str) -> Diagnostic:

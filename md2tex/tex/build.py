@@ -133,11 +133,7 @@ def build_pdf(document: Document, output: str | Path, timeout: float | None = No
             except BuildError as exc:
                 # TeX failed inside a formula the checker passed: that formula is shown as
                 # MathJax shows an error and the post is built again (a few times at most)
-                stopped = texlog.first_error(exc.log)
-                swapped = document.fallback_for(
-                    exc.diagnostics, stopped.context if stopped else "",
-                    stopped.written_name() if stopped else None) \
-                    if len(fallbacks) < MAX_FALLBACKS else None
+                swapped = _swapped(document, exc) if len(fallbacks) < MAX_FALLBACKS else None
                 if swapped is None:
                     if document.options.strict:
                         raise _every_rejected_formula(document, exc, timeout) from None
@@ -150,6 +146,14 @@ def build_pdf(document: Document, output: str | Path, timeout: float | None = No
             early.discard()
 
 
+def _swapped(document: Document, failure: BuildError) -> tuple[Document, Diagnostic] | None:
+    """``document`` with the formula TeX stopped in swapped for its fallback, and the
+    warning that says so; None when TeX did not stop in a formula."""
+    stopped = texlog.first_error(failure.log)
+    return document.fallback_for(failure.diagnostics, stopped.context if stopped else "",
+                                 stopped.written_name() if stopped else None)
+
+
 def _every_rejected_formula(document: Document, refused: BuildError,
                             timeout: float | None) -> BuildError:
     """``--strict`` refuses the post at the first formula TeX rejects; the user should see
@@ -158,13 +162,13 @@ def _every_rejected_formula(document: Document, refused: BuildError,
     lenient = replace(document, options=replace(document.options, strict=False))
     rejected: list[Diagnostic] = []
     failure = refused
-    scratch = Path(tempfile.mkdtemp(prefix="md2tex-strict-"))
+    try:
+        scratch = private_dir.create()
+    except OSError:
+        return refused
     try:
         while len(rejected) < MAX_FALLBACKS:
-            stopped = texlog.first_error(failure.log)
-            swapped = lenient.fallback_for(
-                failure.diagnostics, stopped.context if stopped else "",
-                stopped.written_name() if stopped else None)
+            swapped = _swapped(lenient, failure)
             if swapped is None:
                 break
             lenient, found = swapped
@@ -178,7 +182,7 @@ def _every_rejected_formula(document: Document, refused: BuildError,
     except (OutputError, InputError, OSError):
         pass  # the first refusal stands on its own
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        private_dir.remove(scratch)
     if len(rejected) <= 1:
         return refused
     return BuildError(refused.message, (*refused.diagnostics, *rejected[1:]), log=refused.log)

@@ -17,6 +17,7 @@ streams are binary no reader parses as PDF objects, and are skipped.
 
 from __future__ import annotations
 
+import itertools
 import re
 import zlib
 from collections.abc import Callable, Iterator
@@ -243,6 +244,12 @@ class _Parser:
         """Top-level values with their start offsets (``N G R`` read as one reference);
         with ``single`` only the first. ``obj``, ``endobj`` and ``stream`` go to
         ``on_keyword`` (which returns where to go on) and end every open container."""
+        values = self._values(pos, end, on_keyword, stop_at_keyword=single)
+        return itertools.islice(values, 1) if single else values
+
+    def _values(self, pos: int, end: int,
+                on_keyword: Callable[[Keyword, int, int], int] | None,
+                stop_at_keyword: bool) -> Iterator[tuple[int, Value]]:
         pending: list[tuple[int, Value]] = []  # integers that may start a reference
         self.pos = pos
         for start, value in self._raw(end, structure=on_keyword is not None):
@@ -252,44 +259,26 @@ class _Parser:
                     assert isinstance(num, int) and isinstance(gen, int)
                     first = pending[-2][0]
                     del pending[-2:]
-                    for item in pending:
-                        yield item
-                        if single:
-                            return
+                    yield from pending
                     pending.clear()
                     yield first, Ref(num, gen)
-                    if single:
-                        return
                     continue
-                for item in pending:
-                    yield item
-                    if single:
-                        return
+                yield from pending
                 pending.clear()
                 if on_keyword is not None and value in ("obj", "endobj", "stream"):
                     self.pos = on_keyword(value, start, self.pos)
-                elif single:
+                elif stop_at_keyword:
                     return
                 continue
             if _is_int(value):
                 pending.append((start, value))
                 if len(pending) > 2:
                     yield pending.pop(0)
-                    if single:
-                        return
                 continue
-            for item in pending:
-                yield item
-                if single:
-                    return
+            yield from pending
             pending.clear()
             yield start, value
-            if single:
-                return
-        for item in pending:
-            yield item
-            if single:
-                return
+        yield from pending
 
     def _raw(self, end: int, structure: bool) -> Iterator[tuple[int, Value]]:
         """Completed top-level values and top-level keywords from ``self.pos`` on; the
