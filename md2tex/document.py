@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from md2tex import texengine
 from md2tex.diagnostics import SHOWN_AS_ERROR, Diagnostic, Severity, warning
@@ -27,8 +27,7 @@ FallbackArgs = tuple[str, bool, bool, int]
 FallbackMaker = Callable[[str, bool, bool, int], str]
 
 
-@dataclass(frozen=True)
-class FormulaSpan:
+class FormulaSpan(NamedTuple):
     """Where a formula is in ``Document.tex`` (offsets), where it was in the Markdown, and
     what shows it as MathJax shows an error (``FallbackArgs``), so a formula TeX rejects
     can be swapped without converting again."""
@@ -139,9 +138,9 @@ class Document:
                 parts += [self.tex[last:span.start], new]
                 last = span.end
                 shift += len(new) - len(old)
-                span = replace(span, fallen=True)
+                span = span._replace(fallen=True)
                 end = start + len(new)
-            spans.append(replace(span, start=start, end=end))
+            spans.append(span._replace(start=start, end=end))
         parts.append(self.tex[last:])
         return replace(self, tex="".join(parts), formulas=tuple(spans))
 
@@ -232,8 +231,7 @@ _LEAKS = re.compile(r"\\(?:[egx]?def|let|futurelet|global|aftergroup|newcommand|
                     r"hsize|chardef|mathchardef)(?![A-Za-z])")
 
 
-@dataclass(frozen=True)
-class Formula:
+class Formula(NamedTuple):
     """One formula of the post as the document has it (``latex``: ``\\[...\\]``, ``$...$``
     or an environment), where it is in the Markdown, and, when it is TeX programming, the
     ``math-unverified`` warning the checker gave it."""

@@ -10,8 +10,7 @@ text, and how a ``dollar_math`` setting reads. The math checker receives the eng
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 ENGINES = ("mathjax2", "mathjax3", "katex")
 DEFAULT_ENGINE = "mathjax3"
@@ -27,8 +26,7 @@ def _starred(*names: str) -> frozenset[str]:
     return frozenset(names) | frozenset(n + "*" for n in names)
 
 
-@dataclass(frozen=True)
-class EngineRules:
+class EngineRules(NamedTuple):
     """What one engine does that md2tex must do the same way."""
 
     #: environments typeset as display math where they stand in the text, outside any

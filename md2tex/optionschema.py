@@ -14,10 +14,9 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from md2tex import mathengine, texengine
 
@@ -35,8 +34,7 @@ Effect = Literal["set", "on", "off", "add"]
 COMMON = frozenset({"convert", "check", "batch", "watch"})
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     """One setting. ``section`` ``options`` is an ``Options`` field of the same name (its type
     and default are the field's); ``batch`` is a setting of the batch run itself."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from md2tex import scripts, texengine
 from md2tex.budget import Budget
@@ -21,9 +22,8 @@ from md2tex.latex.meta import template_values
 from md2tex.latex.render import render_body
 from md2tex.latex.template import render_template, variable_values
 from md2tex.markdown.kramdown import flavour_of
-from md2tex.markdown.liquid import LiquidContext, render_liquid
 from md2tex.markdown.parse import parse_markdown
-from md2tex.markdown.source import decode, load_post
+from md2tex.markdown.source import Post, decode, load_post
 from md2tex.math import sitemacros
 from md2tex.math import table as mathtable
 from md2tex.math.safe import SafeMacros, Unsafe, load_site_macros
@@ -33,6 +33,9 @@ from md2tex.tex import packages
 from md2tex.tex import probe as mathprobe
 from md2tex.tex.svg import svg_to_pdf
 from md2tex.version import __version__
+
+if TYPE_CHECKING:
+    from md2tex.markdown.liquid import LiquidResult
 
 _USES_REFERENCES = re.compile(r"\\(?:label|eqref|ref)\s*\{")
 
@@ -73,15 +76,13 @@ def _convert(text: str, options: Options, path: str, limits: Budget, memo: Memo 
         options = replace(options, engine=texengine.UNICODE_DEFAULT)
         auto_notes.append(_engine_note(script_plan))
     auto_notes += scripts.engine_diagnostics(script_plan, options.engine, path)
-    liquid = render_liquid(post.body, LiquidContext(site=options.site, page=post.meta,
-                                                    posts=options.posts, budget=limits,
-                                                    includes=options.includes, path=path),
-                           post.body_line)
-    body = liquid.text
+    liquid = _liquid(post, options, limits, path)
+    body = liquid.text if liquid else post.body
     numbered = options.equation_numbers in ("ams", "all") or (
         options.equation_numbers == "auto" and _USES_REFERENCES.search(body) is not None)
     tokens, _env = parse_markdown(body, post.body_line, options.dollar_math,
-                                  options.math_engine, liquid.dollar_lines, budget=limits,
+                                  options.math_engine, liquid.dollar_lines if liquid else (),
+                                  budget=limits,
                                   flavour=flavour_of(options.site))
     unicode = texengine.engine(options.engine).unicode
     images = ImageResolver(options.base_dir, options.resource_path, site_root=options.site_root,
@@ -163,9 +164,10 @@ def _convert(text: str, options: Options, path: str, limits: Budget, memo: Memo 
         if texengine.engine(options.engine).cjk == "fallback" else "",
     )
     tex = render_template(values, options.template, memo)
-    diagnostics: list[Diagnostic] = [*auto_notes, *post.diagnostics, *liquid.diagnostics,
-                                     *user_macros.diagnostics,
-                                     *liquid.relocated(rendered.diagnostics)]
+    diagnostics: list[Diagnostic] = [
+        *auto_notes, *post.diagnostics, *(liquid.diagnostics if liquid else ()),
+        *user_macros.diagnostics,
+        *(liquid.relocated(rendered.diagnostics) if liquid else rendered.diagnostics)]
     document = Document(
         tex=tex,
         meta=post.meta,
@@ -196,6 +198,19 @@ def _convert(text: str, options: Options, path: str, limits: Budget, memo: Memo 
         diagnostics = [d.strict() for d in diagnostics]
     return replace(document, diagnostics=tuple(
         sorted(diagnostics, key=lambda d: (d.line or 0, d.column or 0))))
+
+
+def _liquid(post: Post, options: Options, limits: Budget, path: str) -> LiquidResult | None:
+    """The body after Liquid, or None when it has no Liquid markup (``{%``, ``{{``): then the
+    Liquid engine and the theme includes' handlers are not even loaded."""
+    if "{%" not in post.body and "{{" not in post.body:
+        return None
+    from md2tex.markdown.liquid import LiquidContext, render_liquid
+
+    return render_liquid(post.body, LiquidContext(site=options.site, page=post.meta,
+                                                  posts=options.posts, budget=limits,
+                                                  includes=options.includes, path=path),
+                         post.body_line)
 
 
 def _cjk_font(options: Options) -> str:

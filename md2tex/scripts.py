@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from md2tex import texengine
 from md2tex.diagnostics import Diagnostic, error, warning
@@ -27,8 +26,7 @@ if TYPE_CHECKING:
 ANY, UNICODE, CJK = "any", "unicode", "cjk"
 
 
-@dataclass(frozen=True)
-class Script:
+class Script(NamedTuple):
     name: str
     #: inclusive code point ranges
     ranges: tuple[tuple[int, int], ...]
@@ -118,8 +116,7 @@ def script_of(ch: str) -> Script | None:
     return None
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(NamedTuple):
     """What a post's characters need."""
 
     #: character counts per script name, most used first

@@ -9,12 +9,11 @@ engine names, so adding an engine is one row.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class TexEngine:
+class TexEngine(NamedTuple):
     """One TeX engine: the LaTeX command and what md2tex needs to know about it."""
 
     name: str

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from html import escape as html_escape
 from html import unescape as decode_html
 from html.parser import HTMLParser
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from md2tex.escape import (
     escape_code,
@@ -242,8 +242,7 @@ E = TypeVar("E", bound=ElementHandler)
 W = TypeVar("W", bound=Wrapper)
 
 
-@dataclass(frozen=True)
-class ElementRule:
+class ElementRule(NamedTuple):
     """What one element (``tag``, or ``tag.class`` for one class of it) becomes.
 
     ``handler`` typesets the whole element; ``wrap`` gives the LaTeX around its content;
@@ -988,8 +987,7 @@ def _aside(html: HtmlRenderer, el: Element) -> str:
     return html.environment("mdaside", body)
 
 
-@dataclass(frozen=True)
-class TheoremKind:
+class TheoremKind(NamedTuple):
     """One theorem-like block: its name and the environment it becomes."""
 
     name: str

@@ -37,6 +37,7 @@ import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from md2tex.memo import Memo, user_cache_dir
 
@@ -72,8 +73,7 @@ _SVG_REF = re.compile(
     rb"""|@import\s+(?:"([^"]*)"|'([^']*)')""")
 
 
-@dataclass
-class Found:
+class Found(NamedTuple):
     #: the name to use in ``\\includegraphics``, or None for a placeholder
     name: str | None
     diagnostic: tuple[str, str] | None = None

@@ -20,16 +20,14 @@ import functools
 import re
 import textwrap
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from md2tex.optionschema import parse_bool
 
 Token = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Flavour:
+class Flavour(NamedTuple):
     """How a post's Markdown is read. ``kramdown``: kramdown's rules where they differ from
     CommonMark (emphasis, tables, HTML blocks, ``![^1]``); ``parse_block_html``: the content
     of block HTML is Markdown; ``hard_wrap``: a line break in a paragraph is a line break."""
@@ -60,7 +58,7 @@ def flavour_of(site: Mapping[str, Any]) -> Flavour:
         return Flavour()
     flavour = with_options(Flavour(), {str(k): v for k, v in settings.items()})
     if str(settings.get("input") or "GFM").strip().lower() != "gfm":
-        flavour = replace(flavour, hard_wrap=False)
+        flavour = flavour._replace(hard_wrap=False)
     return flavour
 
 
@@ -72,7 +70,7 @@ def with_options(flavour: Flavour, options: Mapping[str, Any]) -> Flavour:
         on = parse_bool(value)
         if name is not None and on is not None:
             changes[name] = on
-    return replace(flavour, **changes) if changes else flavour
+    return flavour._replace(**changes) if changes else flavour
 
 
 #: kramdown's options extension on a line of its own: ``{::options parse_block_html="true" /}``
@@ -542,8 +540,7 @@ _LINK_TITLE = re.compile(r"\s*?([\"'])(.+?)\1\s*?\)", re.S)
 MAX_LINK_ADDRESS = 4_000
 
 
-@dataclass(frozen=True)
-class LinkTarget:
+class LinkTarget(NamedTuple):
     """kramdown's reading of an inline link's ``(address "title")``: the address (stripped;
     it may hold spaces and line breaks, which CommonMark refuses), where it stands in the
     source, and the position after the closing parenthesis."""

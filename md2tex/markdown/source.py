@@ -6,8 +6,7 @@ imports no PyYAML); without one nothing is read from or written to a cache."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from md2tex.diagnostics import Diagnostic, InputError, error, warning
 from md2tex.memo import Memo, name_for
@@ -21,8 +20,7 @@ _MAX_FRONT_MATTER = 256 * 1024
 MAX_POST_CHARS = 5_000_000
 
 
-@dataclass(frozen=True)
-class Post:
+class Post(NamedTuple):
     """A decoded post: its front matter, its Markdown body and the body's first line number."""
 
     meta: dict[str, Any]
@@ -30,7 +28,7 @@ class Post:
     path: str = "<string>"
     #: 1-based line in the file where ``body`` begins
     body_line: int = 1
-    diagnostics: tuple[Diagnostic, ...] = field(default=())
+    diagnostics: tuple[Diagnostic, ...] = ()
 
 
 def decode(data: bytes, path: str = "<string>", lenient: bool = False) -> str:

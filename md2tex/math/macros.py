@@ -15,9 +15,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["Definition", "MacroError", "definitions_from_mapping", "definitions_from_text",
            "load_macro_file", "parse_definition", "preamble", "scan_definitions"]
@@ -84,8 +83,7 @@ class MacroError(ValueError):
     """A macro definition that cannot be read."""
 
 
-@dataclass(frozen=True)
-class Definition:
+class Definition(NamedTuple):
     """One macro definition: ``name`` without the backslash."""
 
     name: str
@@ -113,7 +111,7 @@ class Definition:
         return _engine_commands(self.body) + self._definition()
 
     def _definition(self) -> str:
-        d = replace(self, name=tex_name(self.name), body=rename_uses(self.body))
+        d = self._replace(name=tex_name(self.name), body=rename_uses(self.body))
         return d._plain_definition()
 
     def _plain_definition(self) -> str:

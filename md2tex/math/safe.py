@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from md2tex.math import table as mathtable
 from md2tex.math.macros import read_balanced
@@ -75,8 +75,7 @@ class Unsafe(Exception):
         self.pos = pos
 
 
-@dataclass(frozen=True)
-class Macro:
+class Macro(NamedTuple):
     nargs: int
     body: str
     #: default of the first argument when it is optional (``\\newcommand\\x[2][d]{..}``)

@@ -11,11 +11,10 @@ from __future__ import annotations
 import csv
 import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from types import MappingProxyType
-from typing import Literal, cast
+from typing import Literal, NamedTuple, cast
 
 from md2tex.mathengine import DEFAULT_ENGINE as DEFAULT_ENGINE
 from md2tex.mathengine import ENGINES
@@ -44,8 +43,7 @@ MATH_ENGINES = ENGINES
 Kind = Literal["display", "inner"]
 
 
-@dataclass(frozen=True)
-class MacroInfo:
+class MacroInfo(NamedTuple):
     """A control sequence LaTeX defines (``name`` without the backslash: ``","`` for ``\\,``,
     ``" "`` for a backslash-space, ``"\\\\"`` -- one backslash -- for ``\\\\``).
 
@@ -60,11 +58,10 @@ class MacroInfo:
     optional: int
     mode: Mode
     package: str
-    traits: frozenset[str] = field(default=frozenset())
+    traits: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True)
-class EnvironmentInfo:
+class EnvironmentInfo(NamedTuple):
     """An environment: ``display`` ones stand alone, ``inner`` ones go inside math;
     ``traits`` are the facts the checker asks about it (``ENVIRONMENT_TRAITS``)."""
 
@@ -72,11 +69,10 @@ class EnvironmentInfo:
     args: int
     kind: Kind
     package: str
-    traits: frozenset[str] = field(default=frozenset())
+    traits: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True)
-class MathJaxOnlyInfo:
+class MathJaxOnlyInfo(NamedTuple):
     """A MathJax macro LaTeX lacks, with a LaTeX replacement (``#1``... for arguments)
     or ``""`` when there is none."""
 

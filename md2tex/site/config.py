@@ -35,7 +35,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, NoReturn
+from typing import Any, Literal, NamedTuple, NoReturn
 
 from md2tex import mathengine
 from md2tex.diagnostics import InputError
@@ -56,8 +56,7 @@ MAX_FOUND_TIMEOUT = 300.0
 MAX_CONFIG_BYTES = 1_000_000
 
 
-@dataclass(frozen=True)
-class Origin:
+class Origin(NamedTuple):
     """Where a config mapping comes from, which decides what it may do."""
 
     path: Path
@@ -95,8 +94,7 @@ def _keep(value: Any, key: _Key) -> Any:
     return value
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """How one key is read: ``parse`` checks and normalises the value (``_Ignored``: a
     warning); ``found`` is what a config found in the site may do with it (keep, cap,
     confine, refuse); ``load`` reads what the value names, once allowed."""

@@ -49,10 +49,10 @@ import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from stat import S_ISREG
+from typing import NamedTuple
 
 from md2tex import texengine
 from md2tex.diagnostics import Md2TexError
@@ -90,8 +90,7 @@ _DUMPABLE = re.compile(r"\\(?:documentclass|usepackage|RequirePackage|PassOption
 _VOLATILE_INFO = re.compile(r"^(?:CreationDate|ModDate|File size):.*$", re.M)
 
 
-@dataclass(frozen=True)
-class Split:
+class Split(NamedTuple):
     """A .tex split for a dumped format: ``prefix`` goes into the format, ``body`` is the
     file compiled with it (same line count as the whole, prefix lines left blank)."""
 
@@ -100,8 +99,7 @@ class Split:
     lines: int
 
 
-@dataclass(frozen=True)
-class FormatUse:
+class FormatUse(NamedTuple):
     name: str
     path: Path
     args: tuple[str, ...]

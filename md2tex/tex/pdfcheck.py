@@ -21,7 +21,6 @@ import itertools
 import re
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import NamedTuple, TypeAlias
 
 from md2tex.escape import ALLOWED_SCHEMES
@@ -98,8 +97,7 @@ _LEADING_ESCAPE = re.compile(_REGULAR + rb"*#")
 _NAME_TAIL = 64
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     what: str
     detail: str
 

@@ -27,8 +27,8 @@ import logging
 import re
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from dataclasses import replace
+from typing import TYPE_CHECKING, NamedTuple
 
 from md2tex.diagnostics import (
     SHOWN_AS_ERROR,
@@ -50,8 +50,7 @@ log = logging.getLogger(__name__)
 PROBE_TIMEOUT = 20.0
 #: runs per post at most (each rejected formula costs one); the rest stay unverified
 MAX_RUNS = 12
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     #: "ok", "rejected", or "unknown" (TeX could not tell: broken preamble, run limit)
     status: str
     message: str = ""

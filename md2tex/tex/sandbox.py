@@ -28,9 +28,9 @@ import subprocess
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 from md2tex.diagnostics import BuildError, error
 from md2tex.tex import private_dir
@@ -210,8 +210,7 @@ def kill_group(proc: subprocess.Popen[bytes], only_survivors: bool = False) -> N
         kill_and_reap(below)
 
 
-@dataclass(frozen=True)
-class HelperResult:
+class HelperResult(NamedTuple):
     """How a ``run_helper`` child ended: its exit status (negative: killed by that signal),
     whether the timeout killed it, the start of its stderr, and the isolation it ran under."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from md2tex.tex.process import TEX_NAME
 
@@ -30,8 +30,7 @@ _FINISHED = "Transcript written"
 _FINISHED_WINDOW = 4000
 
 
-@dataclass(frozen=True)
-class TexError:
+class TexError(NamedTuple):
     """One error in the log: its message, the ``.tex`` line (from ``file:line:``, else from
     ``l.NNN``; None when the log gives neither), what TeX had read of that line, and where
     the error line is in the log (to order it among the other things a log says)."""
