@@ -206,13 +206,14 @@ def test_a_rebuild_imports_no_yaml_pylatexenc_or_network(tmp_path: Path) -> None
                     reason="needs pdflatex and poppler-utils")
 def test_a_pdf_rebuild_imports_only_what_the_post_needs(tmp_path: Path) -> None:
     # a rebuild (user cache warm) of a post with math, code and a table: no citations
-    # module without a citation, no Jinja (the remembered template skeleton), no Pygments
+    # module without a citation, no Liquid engine without Liquid markup, no Jinja (the remembered template skeleton), no Pygments
     # (the remembered highlighting), no YAML (the remembered front matter)
     post = tmp_path / "post.md"
     post.write_text("---\ntitle: Again\n---\nA formula $x^2$ and code:\n\n"
                     "```python\nprint(1)\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n",
                     encoding="utf-8")
-    lazy = ("md2tex.latex.citations", "jinja2", "pygments", "yaml", "pylatexenc")
+    lazy = ("md2tex.latex.citations", "md2tex.markdown.liquid", "md2tex.markdown.includes",
+            "jinja2", "pygments", "yaml", "pylatexenc")
     code = ("import sys\nfrom md2tex.cli.commands import main\n"
             "try:\n    main([sys.argv[1], '-o', sys.argv[2], '-q'])\n"
             "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
@@ -229,7 +230,8 @@ def test_a_pdf_rebuild_imports_only_what_the_post_needs(tmp_path: Path) -> None:
     assert "Again" in pdf_text(tmp_path / "p.pdf")
     cites = tmp_path / "cites.md"
     cites.write_text("See {% cite knuth84 %}.\n", encoding="utf-8")
-    assert "md2tex.latex.citations" in imported(cites)
+    loaded = imported(cites).split(",")
+    assert {"md2tex.latex.citations", "md2tex.markdown.liquid"} <= set(loaded)
 
 
 def test_the_program_ends_without_teardown_but_with_its_output_and_status(
