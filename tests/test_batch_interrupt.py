@@ -47,9 +47,13 @@ def test_sigint_stops_cleanly(tmp_path: Path) -> None:
          "--report", str(report)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 20
-    while not _processes_in(temp) and time.monotonic() < deadline:
+    while not _processes_in(temp) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _processes_in(temp), "TeX never started"
+    if not _processes_in(temp):
+        proc.kill()
+        _out, err = proc.communicate(timeout=30)
+        pytest.fail(f"TeX never started; md2tex batch ended with {proc.returncode}: "
+                    f"{err.decode(errors='replace')[-3000:]}")
     time.sleep(0.3)
     started = time.monotonic()
     proc.send_signal(signal.SIGINT)

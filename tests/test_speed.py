@@ -206,8 +206,9 @@ def test_a_rebuild_imports_no_yaml_pylatexenc_or_network(tmp_path: Path) -> None
                     reason="needs pdflatex and poppler-utils")
 def test_a_pdf_rebuild_imports_only_what_the_post_needs(tmp_path: Path) -> None:
     # a rebuild (user cache warm) of a post with math, code and a table: no citations
-    # module without a citation, no Liquid engine without Liquid markup, no Jinja (the remembered template skeleton), no Pygments
-    # (the remembered highlighting), no YAML (the remembered front matter)
+    # module without a citation, no Liquid engine without Liquid markup, no Jinja (the
+    # remembered template skeleton), no Pygments (the remembered highlighting), no YAML (the
+    # remembered front matter)
     post = tmp_path / "post.md"
     post.write_text("---\ntitle: Again\n---\nA formula $x^2$ and code:\n\n"
                     "```python\nprint(1)\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n",
