@@ -326,6 +326,52 @@ def test_table_rows_keep_their_lines() -> None:
         assert f"%L{line}\n{cells}" in tex
 
 
+
+# ------------------------------------------------------------------------ quotes' lines
+
+LAZY_QUOTE = ("> Definition:\n>\n> $$\nf(z)\n=\n\\sum_{n=0}^{\\infty} a_n z^n\n+\n"
+              "\\sum_{n=1}^{\\infty} b_n z^{-n}\n$$\n>\n> where $b_1$ is the residue.\n\n"
+              "After the quote.\n")
+QUOTE_THEN_LIST = ("Before.\n\n> A quote\n- with a list line right after\n\n"
+                   "> Quoted paragraph\ncontinued lazily.\n\nPlain paragraph.\n")
+
+
+def test_kramdown_quote_runs_to_the_blank_line() -> None:
+    # kramdown: a quote takes every line up to a blank line, with or without '>': the
+    # lines of a $$ block (one of them a lone '+') and a list line stay in the quote
+    quote = top(LAZY_QUOTE)[0]
+    assert quote["type"] == "block_quote"
+    assert [t["type"] for t in quote["children"] if t["type"] != "blank_line"] == [
+        "paragraph", "math_block", "paragraph"]
+    assert [t["type"] for t in top("> A quote\n- a list line\n")[0]["children"]] == [
+        "paragraph", "list"]
+    # a block attribute list line, '^' and a block HTML tag end it; a span tag does not
+    for end in ("{: .note}\n", "^\n", "<div>x</div>\n"):
+        assert len(top("> quoted\n" + end)[0]["children"]) == 1
+    assert len(top("> quoted\n<em>still</em> quoted\n")) == 1
+
+
+def test_commonmark_quote_keeps_its_place_before_the_list_that_ends_it() -> None:
+    # mistune reads the list (and the quote after it) while reading the first quote, then
+    # put that quote before the last block only
+    tokens = [t for t in top(QUOTE_THEN_LIST, COMMONMARK) if t["type"] != "blank_line"]
+    assert [(t["type"], t.get("line")) for t in tokens] == [
+        ("paragraph", 1), ("block_quote", 3), ("list", 4), ("block_quote", 6),
+        ("paragraph", 9)]
+
+
+@needs_tex
+def test_lazy_quote_lines_pdf(tmp_path: Path) -> None:
+    doc = convert(LAZY_QUOTE + "\n" + QUOTE_THEN_LIST)
+    assert not [d for d in doc.diagnostics if d.code == "math-unclosed"]
+    text = squash(pdf_text(build(doc, tmp_path / "quotes.pdf")))
+    assert "$$" not in text and "\\sum" not in text
+    order = ["Definition:", "where", "residue.", "After the quote.", "Before.", "A quote",
+             "with a list line", "Quoted paragraph continued lazily.", "Plain paragraph."]
+    places = [text.find(squash(words)) for words in order]
+    assert -1 not in places and places == sorted(places), list(zip(order, places, strict=True))
+
+
 @needs_tex
 def test_tables_pdf(tmp_path: Path) -> None:
     post = ("| Name | Value\n|------|------\n| alpha | 1\nbeta | 2 |\n\n"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import re
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from md2tex.optionschema import parse_bool
@@ -250,6 +250,38 @@ _BLOCK_TAGS = frozenset({
     "param", "section", "source", "summary", "table", "tbody", "td", "tfoot", "th", "thead",
     "title", "tr", "track", "ul"})
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
+
+#: kramdown's span-level HTML elements, and ``script``: a line that starts with one of them
+#: continues a quote's lazy lines, a line that starts with any other tag ends them
+_LAZY_SPAN_TAGS = ("a|abbr|acronym|b|big|bdo|br|button|cite|code|del|dfn|em|i|img|input|kbd|"
+                   "label|option|q|rb|rbc|rp|rt|rtc|ruby|samp|select|small|span|strong|sub|"
+                   "sup|textarea|tt|var|script")
+#: what ends a quote's lines in kramdown (its ``LAZY_END``): a blank line, a block attribute
+#: list, the end-of-block marker ``^``, or a block HTML tag at the line's start
+_LAZY_END = re.compile(
+    r"[ \t]*(?:\n|$)"
+    r"| {0,3}\{:(?![:/])(?:\\\}|[^}\n])+\}[ \t]*(?:\n|$)"
+    r"|\^[ \t]*(?:\n|$)"
+    r"| {0,3}<(?!(?:" + _LAZY_SPAN_TAGS + r")\b)[A-Za-z][\w.:-]*"
+    r"| {0,3}</(?!(?:" + _LAZY_SPAN_TAGS + r")\b)[A-Za-z][\w.:-]*\s*>")
+_QUOTE_MARKER = re.compile(r" {0,3}> ?")
+
+
+def quote_lines(lines: Iterable[str]) -> tuple[str, int]:
+    """kramdown's reading of a block quote that starts with the first of ``lines`` (each
+    with its line break): the quote runs to the next blank line, attribute list line, ``^``
+    or block HTML tag, so a line without ``>`` belongs to it whatever it holds (the lines of
+    a ``$$`` block, a list marker); the ``>`` marker is taken off the lines that have one.
+    Returns the quote's text and the length of the source it covers."""
+    text: list[str] = []
+    used = 0
+    for line in lines:
+        if text and _LAZY_END.match(line):
+            break
+        marker = _QUOTE_MARKER.match(line)
+        text.append(line[marker.end():] if marker else line)
+        used += len(line)
+    return "".join(text), used
 _SUMMARY = re.compile(r"\s*<summary\b[^>]*>.*?</summary\s*>", re.I | re.S)
 _TAG_LINE = re.compile(r"^[ \t]{4,}(?=</?[A-Za-z!])", re.M)
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})", re.M)

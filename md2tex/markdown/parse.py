@@ -18,7 +18,7 @@ from mistune.helpers import parse_link as parse_link_target
 from mistune.helpers import unescape_char
 from mistune.inline_parser import InlineParser
 from mistune.plugins import import_plugin
-from mistune.util import escape_url
+from mistune.util import escape_url, expand_tab
 
 from md2tex.budget import UNLIMITED, Budget
 from md2tex.markdown import kramdown
@@ -110,6 +110,17 @@ class LineBlockParser(BlockParser):
         finally:
             state.block_start = saved
 
+    def parse_block_quote(self, m: re.Match[str], state: BlockState) -> int:
+        """mistune reads the block that ends a quote's lazy lines (a list, a fence...) while it
+        reads the quote, then puts the quote before the last token; that block may have added
+        several (a list parses the block after it too): the quote goes before all of them,
+        where it stands in the post."""
+        before = len(state.tokens)
+        end: int = super().parse_block_quote(m, state)
+        if len(state.tokens) - before > 2:
+            state.tokens.insert(before, state.tokens.pop(-2))
+        return end
+
     def parse_list(self, m: re.Match[str], state: BlockState) -> int:
         assert isinstance(state, LineState)
         line = state.line_at(m.start())
@@ -160,7 +171,15 @@ class LineMarkdown(mistune.Markdown):
 
 class KramdownBlockParser(LineBlockParser):
     """Block rules as kramdown has them (``kramdown.py``'s, registered by ``make_markdown``);
-    here the block HTML a list item or quote ends at, which mistune hands to its own rule."""
+    here the block HTML a list item or quote ends at, which mistune hands to its own rule,
+    and quotes' lines (``kramdown.quote_lines``)."""
+
+    def extract_block_quote(self, m: re.Match[str], state: BlockState
+                            ) -> tuple[str, int | None, set[int]]:
+        lines = (state.get_line(pos) for pos in _line_starts(state))
+        text, used = kramdown.quote_lines(lines)
+        state.cursor += used
+        return expand_tab(text), None, set()
 
     def parse_block_html(self, m: re.Match[str], state: BlockState) -> int | None:
         start = kramdown.HTML_START_RE.match(state.src, m.start())
@@ -168,6 +187,14 @@ class KramdownBlockParser(LineBlockParser):
             found: int | None = super().parse_block_html(m, state)
             return found
         return kramdown.parse_html_element(self, start, state)
+
+
+def _line_starts(state: BlockState) -> Iterable[int]:
+    """The starts of the lines from the cursor on."""
+    pos = state.cursor
+    while pos < state.cursor_max:
+        yield pos
+        pos += len(state.get_line(pos))
 
 
 class AnchorAwareInlineParser(InlineParser):
