@@ -349,6 +349,11 @@ def test_kramdown_quote_runs_to_the_blank_line() -> None:
     for end in ("{: .note}\n", "^\n", "<div>x</div>\n"):
         assert len(top("> quoted\n" + end)[0]["children"]) == 1
     assert len(top("> quoted\n<em>still</em> quoted\n")) == 1
+    # so does a fence without '>': a blank line inside its code would end the quote and
+    # leave the fence open, to run on over the rest of the post
+    fenced = top("> quoted\n```python\nx = 1\n\ny = 2\n```\n\nAfter the code.\n")
+    assert [t["type"] for t in fenced] == ["block_quote", "block_code", "paragraph"]
+    assert fenced[1]["raw"] == "x = 1\n\ny = 2\n"
 
 
 def test_commonmark_quote_keeps_its_place_before_the_list_that_ends_it() -> None:

@@ -257,9 +257,12 @@ _LAZY_SPAN_TAGS = ("a|abbr|acronym|b|big|bdo|br|button|cite|code|del|dfn|em|i|im
                    "label|option|q|rb|rbc|rp|rt|rtc|ruby|samp|select|small|span|strong|sub|"
                    "sup|textarea|tt|var|script")
 #: what ends a quote's lines in kramdown (its ``LAZY_END``): a blank line, a block attribute
-#: list, the end-of-block marker ``^``, or a block HTML tag at the line's start
+#: list, the end-of-block marker ``^``, or a block HTML tag at the line's start; and here a
+#: code fence without ``>``: kramdown takes it in, but a fence the quote's end leaves open
+#: would run to the end of the post, where kramdown shows it as text
 _LAZY_END = re.compile(
     r"[ \t]*(?:\n|$)"
+    r"| {0,3}(?:`{3,}|~{3,})"
     r"| {0,3}\{:(?![:/])(?:\\\}|[^}\n])+\}[ \t]*(?:\n|$)"
     r"|\^[ \t]*(?:\n|$)"
     r"| {0,3}<(?!(?:" + _LAZY_SPAN_TAGS + r")\b)[A-Za-z][\w.:-]*"
@@ -270,8 +273,9 @@ _QUOTE_MARKER = re.compile(r" {0,3}> ?")
 def quote_lines(lines: Iterable[str]) -> tuple[str, int]:
     """kramdown's reading of a block quote that starts with the first of ``lines`` (each
     with its line break): the quote runs to the next blank line, attribute list line, ``^``
-    or block HTML tag, so a line without ``>`` belongs to it whatever it holds (the lines of
-    a ``$$`` block, a list marker); the ``>`` marker is taken off the lines that have one.
+    or block HTML tag (``_LAZY_END``), so a line without ``>`` belongs to it whatever else
+    it holds (the lines of a ``$$`` block, a list marker); the ``>`` marker is taken off the
+    lines that have one.
     Returns the quote's text and the length of the source it covers."""
     text: list[str] = []
     used = 0
