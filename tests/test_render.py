@@ -227,6 +227,15 @@ def test_footnotes_become_footnote_macro() -> None:
     assert "Text\\footnote{First \\emph{note}.} and more\\footnote{Second $x$.}." in tex
 
 
+def test_warnings_inside_a_note_name_the_line_of_its_definition() -> None:
+    # mistune parses notes after the body, from their text alone: a formula in a note was
+    # reported at the note's reference (one-line notes) or at the last block's line
+    doc = convert("Text[^a] and[^b].\n\nMore.\n\n[^a]: One $\\nosuchA$.\n[^b]:\n"
+                  "    Para one.\n\n    Para two $\\nosuchB$.\n\nAfter $\\nosuchC$.\n")
+    lines = sorted(d.line or 0 for d in doc.diagnostics if d.code == "math-undefined")
+    assert lines == [5, 9, 11], [d.format() for d in doc.diagnostics]
+
+
 def test_images_local_missing_remote(tmp_path: Path) -> None:
     make_png(tmp_path / "pics" / "dot.png")
     (tmp_path / "fake.png").write_text("not a png")

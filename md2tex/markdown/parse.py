@@ -17,8 +17,9 @@ from mistune.core import BlockState, InlineState
 from mistune.helpers import parse_link as parse_link_target
 from mistune.helpers import unescape_char
 from mistune.inline_parser import InlineParser
+from mistune.plugins import footnotes as _footnotes
 from mistune.plugins import import_plugin
-from mistune.util import escape_url, expand_tab
+from mistune.util import escape_url, expand_tab, unikey
 
 from md2tex.budget import UNLIMITED, Budget
 from md2tex.markdown import kramdown
@@ -150,6 +151,53 @@ def _stamping_list_item(original: Any) -> Any:
 
 
 _list_parser._parse_list_item = _stamping_list_item(_list_parser._parse_list_item)
+
+
+def _noting_footnote_lines(original: Any) -> Any:
+    """Wrap mistune's footnote-definition rule so the line a note's text starts on is kept
+    (``env["footnote_lines"]``): mistune parses the notes after the body, from their text
+    alone."""
+    if getattr(original, "_md2tex", False):
+        return original
+
+    def wrapper(block: Any, m: re.Match[str], state: BlockState) -> int:
+        if isinstance(state, LineState):
+            text = m.group("footnote_text")
+            skipped = text[:len(text) - len(text.lstrip())].count("\n")
+            lines = state.env.setdefault("footnote_lines", {})
+            lines.setdefault(unikey(m.group("footnote_key")),
+                             state.line_at(m.start("footnote_text")) + skipped)
+        end: int = original(block, m, state)
+        return end
+
+    wrapper._md2tex = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _stamping_footnote_item(original: Any) -> Any:
+    """Wrap mistune's footnote-item parser so a note's blocks carry the lines of its
+    definition, not of the block parsed last (a warning inside a note names its line)."""
+    if getattr(original, "_md2tex", False):
+        return original
+
+    def wrapper(block: Any, key: str, index: int, state: BlockState) -> Any:
+        line = state.env.get("footnote_lines", {}).get(key)
+        if isinstance(state, LineState) and line is not None:
+            state.pending_child_line = line
+        item = original(block, key, index, state)
+        if isinstance(state, LineState):
+            state.pending_child_line = None
+        for child in item["children"]:
+            if line is not None:
+                child.setdefault("line", line)
+        return item
+
+    wrapper._md2tex = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+_footnotes.parse_ref_footnote = _noting_footnote_lines(_footnotes.parse_ref_footnote)
+_footnotes.parse_footnote_item = _stamping_footnote_item(_footnotes.parse_footnote_item)
 
 
 class LineMarkdown(mistune.Markdown):
