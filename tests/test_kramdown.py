@@ -356,6 +356,14 @@ def test_kramdown_quote_runs_to_the_blank_line() -> None:
     assert fenced[1]["raw"] == "x = 1\n\ny = 2\n"
 
 
+def test_end_of_block_marker_separates_blocks_and_is_not_shown() -> None:
+    src = "para\n^\nnext para\n\n> quoted\n^\nafter the quote\n"
+    assert [t["type"] for t in top(src)] == ["paragraph", "paragraph", "block_quote",
+                                             "paragraph"]
+    assert "textasciicircum" not in body(src)
+    assert "\\textasciicircum{}" in body(src, site={"markdown": "CommonMark"})
+
+
 def test_commonmark_quote_keeps_its_place_before_the_list_that_ends_it() -> None:
     # mistune reads the list (and the quote after it) while reading the first quote, then
     # put that quote before the last block only

@@ -228,6 +228,17 @@ def parse_options_line(block: Any, m: re.Match[str], state: Any) -> int:
     return m.end()
 
 
+#: kramdown's end-of-block marker: ``^`` alone on a line ends the block before it (a
+#: paragraph, a quote, a list) and is not shown
+END_OF_BLOCK = r"^\^[ \t]*(?:\n|$)"
+
+
+def parse_end_of_block(block: Any, m: re.Match[str], state: Any) -> int:
+    """``^``: a block separator, as a blank line is; nothing is shown."""
+    state.append_token({"type": "blank_line"})
+    return m.end()
+
+
 #: the start of a block HTML element: ``<tag`` at a line's start (up to three spaces in)
 HTML_START = r"^ {0,3}<(?P<kd_tag>[A-Za-z][A-Za-z0-9-]*)(?=[\s/>])"
 HTML_START_RE = re.compile(HTML_START, re.M)

@@ -383,9 +383,11 @@ def _swap_in_kramdown(md: mistune.Markdown) -> None:
     block.register("kramdown_html", kramdown.HTML_START, kramdown.parse_html_element,
                    before="raw_html")
     block.register("kramdown_table", kramdown.TABLE_START, kramdown.parse_table)
+    block.register("kramdown_end_of_block", kramdown.END_OF_BLOCK,
+                   kramdown.parse_end_of_block, before="raw_html")
     # kramdown reads quotes and list items with the same block rules
     for rules in (block.block_quote_rules, block.list_rules):
-        for name in ("kramdown_options", "kramdown_html"):
+        for name in ("kramdown_options", "kramdown_html", "kramdown_end_of_block"):
             block.insert_rule(rules, name, before="raw_html")
         rules.append("kramdown_table")
     inline.register("kramdown_bang", kramdown.BANG_BEFORE_FOOTNOTE,
