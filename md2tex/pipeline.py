@@ -80,10 +80,11 @@ def _convert(text: str, options: Options, path: str, limits: Budget, memo: Memo 
     body = liquid.text if liquid else post.body
     numbered = options.equation_numbers in ("ams", "all") or (
         options.equation_numbers == "auto" and _USES_REFERENCES.search(body) is not None)
+    flavour = flavour_of(options.site)
     tokens, _env = parse_markdown(body, post.body_line, options.dollar_math,
                                   options.math_engine, liquid.dollar_lines if liquid else (),
                                   budget=limits,
-                                  flavour=flavour_of(options.site))
+                                  flavour=flavour)
     unicode = texengine.engine(options.engine).unicode
     images = ImageResolver(options.base_dir, options.resource_path, site_root=options.site_root,
                            svg_to_pdf=svg_to_pdf, memo=memo,
@@ -106,7 +107,7 @@ def _convert(text: str, options: Options, path: str, limits: Budget, memo: Memo 
                            math_engine=mathtable.engine_of(options),
                            number_all=options.equation_numbers == "all",
                            package_installed=packages.installed, budget=limits, memo=memo,
-                           highlight_code=not check, flavour=flavour_of(options.site))
+                           highlight_code=not check, flavour=flavour)
     if "\\mdcite" in rendered.body or "\\mdbibliography" in rendered.body:
         from md2tex.latex import citations  # only a post that cites needs it
 

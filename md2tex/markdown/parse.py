@@ -182,14 +182,13 @@ def _stamping_footnote_item(original: Any) -> Any:
 
     def wrapper(block: Any, key: str, index: int, state: BlockState) -> Any:
         line = state.env.get("footnote_lines", {}).get(key)
-        if isinstance(state, LineState) and line is not None:
-            state.pending_child_line = line
+        if line is None or not isinstance(state, LineState):
+            return original(block, key, index, state)
+        state.pending_child_line = line
         item = original(block, key, index, state)
-        if isinstance(state, LineState):
-            state.pending_child_line = None
+        state.pending_child_line = None  # a one-paragraph note makes no child state
         for child in item["children"]:
-            if line is not None:
-                child.setdefault("line", line)
+            child.setdefault("line", line)
         return item
 
     wrapper._md2tex = True  # type: ignore[attr-defined]
